@@ -1,0 +1,154 @@
+//! Request logs, Prometheus metrics, and the opt-in test hooks.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use axum::extract::{Query, Request, State};
+use axum::http::header;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::{Json, Router};
+use serde_json::json;
+
+use crate::AppState;
+
+const LATENCY_BUCKETS: &[f64] = &[0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 30.0];
+
+#[derive(Default)]
+struct OpStats {
+    by_status: BTreeMap<u16, u64>,
+    latency_counts: [u64; 9],
+    latency_sum: f64,
+    latency_count: u64,
+}
+
+#[derive(Default)]
+pub struct Metrics {
+    ops: Mutex<BTreeMap<String, OpStats>>,
+    bytes_in: std::sync::atomic::AtomicU64,
+    bytes_out: std::sync::atomic::AtomicU64,
+}
+
+impl Metrics {
+    fn record(&self, op: &str, status: u16, seconds: f64, bytes_in: u64, bytes_out: u64) {
+        use std::sync::atomic::Ordering::Relaxed;
+        self.bytes_in.fetch_add(bytes_in, Relaxed);
+        self.bytes_out.fetch_add(bytes_out, Relaxed);
+        if let Ok(mut ops) = self.ops.lock() {
+            let stats = ops.entry(op.to_string()).or_default();
+            *stats.by_status.entry(status).or_default() += 1;
+            for (i, bound) in LATENCY_BUCKETS.iter().enumerate() {
+                if seconds <= *bound {
+                    stats.latency_counts[i] += 1;
+                }
+            }
+            stats.latency_sum += seconds;
+            stats.latency_count += 1;
+        }
+    }
+
+    fn render(&self) -> String {
+        use std::sync::atomic::Ordering::Relaxed;
+        let mut out = String::new();
+        let _ = writeln!(out, "# TYPE stowage_requests_total counter");
+        let ops = self
+            .ops
+            .lock()
+            .map(|o| {
+                o.iter()
+                    .map(|(k, v)| (k.clone(), v.by_status.clone(), v.latency_counts, v.latency_sum, v.latency_count))
+                    .collect::<Vec<_>>()
+            })
+            .unwrap_or_default();
+        for (op, statuses, _, _, _) in &ops {
+            for (status, n) in statuses {
+                let _ = writeln!(out, "stowage_requests_total{{op=\"{op}\",status=\"{status}\"}} {n}");
+            }
+        }
+        let _ = writeln!(out, "# TYPE stowage_request_duration_seconds histogram");
+        for (op, _, buckets, sum, count) in &ops {
+            for (bound, n) in LATENCY_BUCKETS.iter().zip(buckets) {
+                let _ = writeln!(out, "stowage_request_duration_seconds_bucket{{op=\"{op}\",le=\"{bound}\"}} {n}");
+            }
+            let _ = writeln!(out, "stowage_request_duration_seconds_bucket{{op=\"{op}\",le=\"+Inf\"}} {count}");
+            let _ = writeln!(out, "stowage_request_duration_seconds_sum{{op=\"{op}\"}} {sum}");
+            let _ = writeln!(out, "stowage_request_duration_seconds_count{{op=\"{op}\"}} {count}");
+        }
+        let _ = writeln!(out, "# TYPE stowage_bytes_received_total counter\nstowage_bytes_received_total {}", self.bytes_in.load(Relaxed));
+        let _ = writeln!(out, "# TYPE stowage_bytes_sent_total counter\nstowage_bytes_sent_total {}", self.bytes_out.load(Relaxed));
+        out
+    }
+}
+
+/// The operation name a request is counted under.
+fn op_name(path: &str) -> String {
+    let mut parts = path.trim_start_matches('/').split('/');
+    match (parts.next(), parts.next(), parts.next()) {
+        (Some("b2api"), Some(_), Some(op)) if op.starts_with("b2_") => op.to_string(),
+        (Some("file"), _, _) => "b2_download_file_by_name".into(),
+        (Some(first), _, _) if first.starts_with('_') => first.to_string(),
+        _ => "other".into(),
+    }
+}
+
+fn content_length(headers: &axum::http::HeaderMap) -> u64 {
+    headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok()).unwrap_or(0)
+}
+
+pub async fn observe(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = request.method().clone();
+    let path = request.uri().path().to_string();
+    let bytes_in = content_length(request.headers());
+    let response = next.run(request).await;
+    let seconds = started.elapsed().as_secs_f64();
+    let status = response.status().as_u16();
+    let op = op_name(&path);
+    state.metrics.record(&op, status, seconds, bytes_in, content_length(response.headers()));
+    tracing::info!(target: "stowage::request", %method, %path, op, status, ms = seconds * 1000.0, "request");
+    response
+}
+
+pub async fn render_metrics(State(state): State<Arc<AppState>>) -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render())
+}
+
+#[derive(serde::Deserialize)]
+struct Advance {
+    days: Option<i64>,
+    seconds: Option<i64>,
+}
+
+/// Test hooks (enabled by `--test-hooks`): move the clock, run lifecycle and collection now.
+pub fn test_routes() -> Router<Arc<AppState>> {
+    Router::new()
+        .route(
+            "/_test/clock/advance",
+            post(|State(state): State<Arc<AppState>>, Query(a): Query<Advance>| async move {
+                let millis = a.days.unwrap_or(0) * 86_400_000 + a.seconds.unwrap_or(0) * 1000;
+                state.clock.advance(millis);
+                Json(json!({"now": state.core.now()}))
+            }),
+        )
+        .route(
+            "/_test/lifecycle/run",
+            post(|State(state): State<Arc<AppState>>| async move {
+                match state.core.run_lifecycle().await {
+                    Ok(r) => Json(json!({"hidden": r.hidden, "deleted": r.deleted, "canceled": r.canceled})).into_response(),
+                    Err(e) => crate::b2::error::B2Error::from(e).into_response(),
+                }
+            }),
+        )
+        .route(
+            "/_test/gc/run",
+            post(|State(state): State<Arc<AppState>>| async move {
+                match state.core.collect_garbage().await {
+                    Ok(n) => Json(json!({"collected": n})).into_response(),
+                    Err(e) => crate::b2::error::B2Error::from(e).into_response(),
+                }
+            }),
+        )
+}

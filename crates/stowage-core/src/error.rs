@@ -1,0 +1,101 @@
+//! The core's one error type. Each protocol front-end maps it to its wire shape in one place.
+
+use thiserror::Error;
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+pub enum Error {
+    /// A request field or header is malformed or out of its allowed set.
+    #[error("{0}")]
+    InvalidArgument(String),
+    /// A request body could not be parsed at all.
+    #[error("{0}")]
+    MalformedBody(String),
+    #[error("{0}")]
+    InvalidBucketName(String),
+    #[error("Bucket name is already in use: {0}")]
+    DuplicateBucketName(String),
+    #[error("Too many buckets: at most {0} per account")]
+    TooManyBuckets(usize),
+    #[error("Invalid bucketId: {0}")]
+    BucketNotFound(String),
+    #[error("Cannot delete non-empty bucket")]
+    BucketNotEmpty,
+    /// A file (version) that a read addressed does not exist.
+    #[error("{0}")]
+    FileNotFound(String),
+    /// The id/name pair of a delete does not name an existing version.
+    #[error("File not present: {0}")]
+    FileNotPresent(String),
+    #[error("File not present: {0}")]
+    NoSuchFile(String),
+    #[error("File already hidden: {0}")]
+    AlreadyHidden(String),
+    #[error("{0}")]
+    OutOfRange(String),
+    #[error("Invalid fileId: {0}")]
+    InvalidFileId(String),
+    #[error("{0}")]
+    MissingPart(String),
+    #[error("Sha1 did not match data received")]
+    ChecksumMismatch,
+    #[error("{0}")]
+    EntityTooSmall(String),
+    #[error("Copy source too big: {0}")]
+    SourceTooLarge(u64),
+    #[error("The requested range is not satisfiable")]
+    RangeNotSatisfiable,
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    FileLockConflict(String),
+    /// The caller is known but may not do this (capability, bucket or prefix restriction).
+    #[error("{0}")]
+    Unauthorized(String),
+    /// Bad credentials at authorization time.
+    #[error("{0}")]
+    BadCredentials(String),
+    #[error("{0}")]
+    BadAuthToken(String),
+    #[error("Authorization token has expired")]
+    ExpiredAuthToken,
+    /// Refused by object lock (retention or legal hold).
+    #[error("{0}")]
+    AccessDenied(String),
+    /// Refused outright (wrong SSE-C key, retention change not allowed): 403.
+    #[error("{0}")]
+    Forbidden(String),
+    /// Test mode asked for a cap refusal.
+    #[error("Cap exceeded (test mode)")]
+    CapExceeded,
+    #[error("{0}")]
+    ServiceUnavailable(String),
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl Error {
+    pub fn invalid(msg: impl Into<String>) -> Self {
+        Error::InvalidArgument(msg.into())
+    }
+
+    pub fn unauthorized(msg: impl Into<String>) -> Self {
+        Error::Unauthorized(msg.into())
+    }
+
+    /// Wraps a storage-layer failure; logged where it is made so the client sees a generic message.
+    #[track_caller]
+    pub fn internal(err: impl std::fmt::Display) -> Self {
+        let location = std::panic::Location::caller();
+        tracing::error!(%location, "internal error: {err}");
+        Error::Internal(format!("internal error: {err}"))
+    }
+}
+
+impl From<std::io::Error> for Error {
+    #[track_caller]
+    fn from(err: std::io::Error) -> Self {
+        Error::internal(err)
+    }
+}

@@ -1,0 +1,13 @@
+//! Stowage's domain core: buckets, file versions, application keys and capabilities, written against
+//! the [`store::MetadataStore`] and [`store::BlobStore`] traits. No HTTP, no SQL, no wire formats here.
+
+pub mod auth;
+pub mod error;
+pub mod hashing;
+pub mod model;
+pub mod names;
+pub mod service;
+pub mod store;
+
+pub use error::{Error, Result};
+pub use service::{Config, Stowage};

@@ -1,0 +1,253 @@
+//! Domain records shared by every front-end and store.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// Milliseconds since the Unix epoch, the unit B2 uses for every timestamp.
+pub type Millis = i64;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum BucketType {
+    #[serde(rename = "allPublic")]
+    AllPublic,
+    #[serde(rename = "allPrivate")]
+    AllPrivate,
+}
+
+impl BucketType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BucketType::AllPublic => "allPublic",
+            BucketType::AllPrivate => "allPrivate",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "allPublic" => Some(BucketType::AllPublic),
+            "allPrivate" => Some(BucketType::AllPrivate),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CorsRule {
+    pub cors_rule_name: String,
+    pub allowed_origins: Vec<String>,
+    pub allowed_operations: Vec<String>,
+    #[serde(default)]
+    pub allowed_headers: Option<Vec<String>>,
+    #[serde(default)]
+    pub expose_headers: Option<Vec<String>>,
+    pub max_age_seconds: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LifecycleRule {
+    pub file_name_prefix: String,
+    #[serde(default)]
+    pub days_from_uploading_to_hiding: Option<i64>,
+    #[serde(default)]
+    pub days_from_hiding_to_deleting: Option<i64>,
+    #[serde(default)]
+    pub days_from_starting_to_canceling_unfinished_large_files: Option<i64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RetentionMode {
+    Governance,
+    Compliance,
+}
+
+impl RetentionMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RetentionMode::Governance => "governance",
+            RetentionMode::Compliance => "compliance",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "governance" => Some(RetentionMode::Governance),
+            "compliance" => Some(RetentionMode::Compliance),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PeriodUnit {
+    Days,
+    Years,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RetentionPeriod {
+    pub duration: i64,
+    pub unit: PeriodUnit,
+}
+
+impl RetentionPeriod {
+    pub fn as_millis(self) -> Millis {
+        let days = match self.unit {
+            PeriodUnit::Days => self.duration,
+            PeriodUnit::Years => self.duration * 365,
+        };
+        days * 86_400_000
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DefaultRetention {
+    pub mode: RetentionMode,
+    pub period: RetentionPeriod,
+}
+
+/// A file version's retention: until when, and how strictly, it may not be deleted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Retention {
+    pub mode: RetentionMode,
+    pub retain_until: Millis,
+}
+
+/// Server-side encryption of one file version (or a bucket's default).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub enum Encryption {
+    #[default]
+    None,
+    /// SSE-B2: encrypted at rest with a server key.
+    SseB2,
+    /// SSE-C: the client holds the key; we keep only its MD5 (base64) to check later requests.
+    SseC { key_md5: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Bucket {
+    pub id: String,
+    pub name: String,
+    pub bucket_type: BucketType,
+    pub info: serde_json::Map<String, serde_json::Value>,
+    pub cors_rules: Vec<CorsRule>,
+    pub lifecycle_rules: Vec<LifecycleRule>,
+    pub default_encryption: Encryption,
+    pub file_lock_enabled: bool,
+    pub default_retention: Option<DefaultRetention>,
+    pub revision: i64,
+    pub created: Millis,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Action {
+    /// A stored file (simple upload, copy or finished large file).
+    Upload,
+    /// An unfinished large file.
+    Start,
+    /// A hide marker.
+    Hide,
+}
+
+impl Action {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Upload => "upload",
+            Action::Start => "start",
+            Action::Hide => "hide",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "upload" => Some(Action::Upload),
+            "start" => Some(Action::Start),
+            "hide" => Some(Action::Hide),
+            _ => None,
+        }
+    }
+}
+
+/// Where a version's bytes live in the blob store.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub enum Content {
+    /// Hide markers and unfinished large files have no bytes of their own.
+    #[default]
+    Empty,
+    Blob {
+        id: String,
+    },
+    /// A finished large file: its parts' blobs, in order.
+    Parts(Vec<PartRef>),
+}
+
+impl Content {
+    pub fn blob_ids(&self) -> Vec<String> {
+        match self {
+            Content::Empty => Vec::new(),
+            Content::Blob { id } => vec![id.clone()],
+            Content::Parts(parts) => parts.iter().map(|p| p.blob_id.clone()).collect(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartRef {
+    pub blob_id: String,
+    pub size: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileVersion {
+    pub file_id: String,
+    pub bucket_id: String,
+    pub name: String,
+    pub action: Action,
+    pub size: u64,
+    /// Lowercase hex, `none` for large files, `unverified:<hex>` for unverified uploads; None for hide markers.
+    pub sha1: Option<String>,
+    pub md5: Option<String>,
+    pub content_type: String,
+    pub info: BTreeMap<String, String>,
+    pub upload_timestamp: Millis,
+    pub encryption: Encryption,
+    pub retention: Option<Retention>,
+    /// None means never set (distinct from an explicit "off").
+    pub legal_hold: Option<bool>,
+    pub content: Content,
+}
+
+impl FileVersion {
+    pub fn is_locked(&self, now: Millis) -> bool {
+        self.legal_hold == Some(true) || self.retention.is_some_and(|r| r.retain_until > now)
+    }
+}
+
+/// One uploaded part of an unfinished large file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Part {
+    pub file_id: String,
+    pub part_number: u32,
+    pub size: u64,
+    pub sha1: String,
+    pub md5: String,
+    pub blob_id: String,
+    pub upload_timestamp: Millis,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppKey {
+    pub key_id: String,
+    pub secret: String,
+    pub name: String,
+    pub capabilities: Vec<String>,
+    /// None = every bucket.
+    pub bucket_ids: Option<Vec<String>>,
+    pub name_prefix: Option<String>,
+    pub expires: Option<Millis>,
+    pub created: Millis,
+}

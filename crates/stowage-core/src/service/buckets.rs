@@ -1,0 +1,331 @@
+use super::{Stowage, random_hex};
+use crate::auth::{Capability, NameScope, Principal, TokenScope};
+use crate::error::{Error, Result};
+use crate::model::{Bucket, BucketType, CorsRule, DefaultRetention, Encryption, LifecycleRule};
+use crate::names::check_bucket_name;
+
+/// Settings a create or update may carry; `None` leaves a setting as it is (or at its default on create).
+#[derive(Debug, Clone, Default)]
+pub struct BucketSettings {
+    pub bucket_type: Option<BucketType>,
+    pub info: Option<serde_json::Map<String, serde_json::Value>>,
+    pub cors_rules: Option<Vec<CorsRule>>,
+    pub lifecycle_rules: Option<Vec<LifecycleRule>>,
+    pub default_encryption: Option<Encryption>,
+    pub file_lock_enabled: Option<bool>,
+    /// `Some(None)` clears the default retention.
+    pub default_retention: Option<Option<DefaultRetention>>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct BucketFilter {
+    pub bucket_id: Option<String>,
+    pub bucket_name: Option<String>,
+    /// None = the default set (allPublic, allPrivate); `all` = every type.
+    pub bucket_types: Option<Vec<String>>,
+}
+
+pub const CORS_OPERATIONS: &[&str] = &[
+    "b2_download_file_by_name",
+    "b2_download_file_by_id",
+    "b2_upload_file",
+    "b2_upload_part",
+    "s3_delete",
+    "s3_get",
+    "s3_head",
+    "s3_post",
+    "s3_put",
+];
+
+fn check_cors_rules(rules: &[CorsRule]) -> Result<()> {
+    if rules.len() > 100 {
+        return Err(Error::invalid("at most 100 CORS rules per bucket"));
+    }
+    let mut names = std::collections::HashSet::new();
+    for rule in rules {
+        let label = &rule.cors_rule_name;
+        if label.len() < 6 || label.len() > 50 || !label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') || label.starts_with("b2-")
+        {
+            return Err(Error::invalid(format!(
+                "Invalid corsRuleName {label:?}: 6 to 50 letters, digits and '-', not starting with 'b2-'"
+            )));
+        }
+        if !names.insert(label.as_str()) {
+            return Err(Error::invalid(format!("duplicate corsRuleName {label:?}")));
+        }
+        if rule.allowed_origins.is_empty() {
+            return Err(Error::invalid(format!("CORS rule {label:?} needs at least one allowedOrigins entry")));
+        }
+        for origin in &rule.allowed_origins {
+            if origin != "*" && (origin.matches('*').count() > 1 || !(origin.contains("://") || origin.starts_with('*'))) {
+                return Err(Error::invalid(format!("Invalid allowedOrigins entry {origin:?}")));
+            }
+        }
+        if rule.allowed_operations.is_empty() {
+            return Err(Error::invalid(format!("CORS rule {label:?} needs at least one allowedOperations entry")));
+        }
+        if let Some(op) = rule.allowed_operations.iter().find(|op| !CORS_OPERATIONS.contains(&op.as_str())) {
+            return Err(Error::invalid(format!("Invalid allowedOperations entry {op:?}")));
+        }
+        if !(0..=86_400).contains(&rule.max_age_seconds) {
+            return Err(Error::invalid("maxAgeSeconds must be between 0 and 86400"));
+        }
+        let size: usize = rule.cors_rule_name.len()
+            + rule.allowed_origins.iter().chain(&rule.allowed_operations).map(String::len).sum::<usize>()
+            + rule.allowed_headers.iter().flatten().chain(rule.expose_headers.iter().flatten()).map(String::len).sum::<usize>();
+        if size >= 1000 {
+            return Err(Error::invalid(format!("CORS rule {label:?} is too large (at most 1000 bytes)")));
+        }
+    }
+    Ok(())
+}
+
+fn check_lifecycle_rules(rules: &[LifecycleRule]) -> Result<()> {
+    if rules.len() > 100 {
+        return Err(Error::invalid("at most 100 lifecycle rules per bucket"));
+    }
+    for (i, rule) in rules.iter().enumerate() {
+        let days = [
+            rule.days_from_uploading_to_hiding,
+            rule.days_from_hiding_to_deleting,
+            rule.days_from_starting_to_canceling_unfinished_large_files,
+        ];
+        if days.iter().all(Option::is_none) {
+            return Err(Error::invalid(format!("lifecycle rule for prefix {:?} sets no days", rule.file_name_prefix)));
+        }
+        if days.iter().flatten().any(|d| *d <= 0) {
+            return Err(Error::invalid("lifecycle rule days must be positive"));
+        }
+        for other in &rules[i + 1..] {
+            if other.file_name_prefix.starts_with(&rule.file_name_prefix) || rule.file_name_prefix.starts_with(&other.file_name_prefix) {
+                return Err(Error::invalid(format!(
+                    "lifecycle rules for prefixes {:?} and {:?} overlap",
+                    rule.file_name_prefix, other.file_name_prefix
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn check_bucket_info(info: &serde_json::Map<String, serde_json::Value>) -> Result<()> {
+    if info.len() > 10 {
+        return Err(Error::invalid("bucketInfo may hold at most 10 entries"));
+    }
+    if info.values().any(|v| !v.is_string()) {
+        return Err(Error::invalid("bucketInfo values must be strings"));
+    }
+    Ok(())
+}
+
+fn check_default_encryption(enc: &Encryption) -> Result<()> {
+    if matches!(enc, Encryption::SseC { .. }) {
+        return Err(Error::invalid("SSE-C cannot be a bucket's default encryption"));
+    }
+    Ok(())
+}
+
+impl Stowage {
+    fn authorize_settings(&self, principal: &Principal, bucket_id: Option<&str>, s: &BucketSettings) -> Result<()> {
+        principal.authorize(Capability::WriteBuckets, bucket_id, NameScope::None)?;
+        if s.default_encryption.is_some() {
+            principal.authorize(Capability::WriteBucketEncryption, bucket_id, NameScope::None)?;
+        }
+        if s.file_lock_enabled == Some(true) || s.default_retention.is_some() {
+            principal.authorize(Capability::WriteBucketRetentions, bucket_id, NameScope::None)?;
+        }
+        if let Some(info) = &s.info {
+            check_bucket_info(info)?;
+        }
+        if let Some(rules) = &s.cors_rules {
+            check_cors_rules(rules)?;
+        }
+        if let Some(rules) = &s.lifecycle_rules {
+            check_lifecycle_rules(rules)?;
+        }
+        if let Some(enc) = &s.default_encryption {
+            check_default_encryption(enc)?;
+        }
+        Ok(())
+    }
+
+    pub async fn create_bucket(&self, principal: &Principal, name: &str, settings: BucketSettings) -> Result<Bucket> {
+        self.authorize_settings(principal, None, &settings)?;
+        if principal.key.bucket_ids.is_some() {
+            return Err(Error::unauthorized("a bucket-restricted key cannot create buckets"));
+        }
+        check_bucket_name(name)?;
+        let bucket_type = settings.bucket_type.ok_or_else(|| Error::invalid("bucketType is required"))?;
+        let file_lock_enabled = settings.file_lock_enabled.unwrap_or(false);
+        let default_retention = settings.default_retention.flatten();
+        if default_retention.is_some() && !file_lock_enabled {
+            return Err(Error::invalid("default retention requires a file-lock-enabled bucket"));
+        }
+        let bucket = Bucket {
+            id: random_hex(12),
+            name: name.to_string(),
+            bucket_type,
+            info: settings.info.unwrap_or_default(),
+            cors_rules: settings.cors_rules.unwrap_or_default(),
+            lifecycle_rules: settings.lifecycle_rules.unwrap_or_default(),
+            default_encryption: settings.default_encryption.unwrap_or_default(),
+            file_lock_enabled,
+            default_retention,
+            revision: 1,
+            created: self.now(),
+        };
+        self.meta.create_bucket(&bucket, self.config.max_buckets).await?;
+        Ok(bucket)
+    }
+
+    pub async fn update_bucket(
+        &self,
+        principal: &Principal,
+        bucket_id: &str,
+        settings: BucketSettings,
+        if_revision_is: Option<i64>,
+    ) -> Result<Bucket> {
+        self.authorize_settings(principal, Some(bucket_id), &settings)?;
+        let current = self.bucket(bucket_id).await?;
+        if let Some(expected) = if_revision_is
+            && expected != current.revision
+        {
+            return Err(Error::Conflict(format!("ifRevisionIs is {expected} but the bucket's revision is {}", current.revision)));
+        }
+        let mut next = current.clone();
+        if let Some(t) = settings.bucket_type {
+            next.bucket_type = t;
+        }
+        if let Some(info) = settings.info {
+            next.info = info;
+        }
+        if let Some(rules) = settings.cors_rules {
+            next.cors_rules = rules;
+        }
+        if let Some(rules) = settings.lifecycle_rules {
+            next.lifecycle_rules = rules;
+        }
+        if let Some(enc) = settings.default_encryption {
+            next.default_encryption = enc;
+        }
+        match settings.file_lock_enabled {
+            Some(false) if current.file_lock_enabled => {
+                return Err(Error::FileLockConflict(
+                    "fileLockEnabled value of false is not allowed when bucket is already file lock enabled.".into(),
+                ));
+            }
+            Some(enabled) => next.file_lock_enabled = enabled,
+            None => {}
+        }
+        if let Some(retention) = settings.default_retention {
+            if retention.is_some() && !next.file_lock_enabled {
+                return Err(Error::invalid("default retention requires a file-lock-enabled bucket"));
+            }
+            next.default_retention = retention;
+        }
+        next.revision = current.revision + 1;
+        if !self.meta.update_bucket(&next, current.revision).await? {
+            return Err(Error::Conflict("the bucket was changed concurrently; retry".into()));
+        }
+        Ok(next)
+    }
+
+    pub async fn delete_bucket(&self, principal: &Principal, bucket_id: &str) -> Result<Bucket> {
+        principal.authorize(Capability::DeleteBuckets, Some(bucket_id), NameScope::None)?;
+        let bucket = self.bucket(bucket_id).await?;
+        self.meta.delete_bucket(bucket_id).await?;
+        Ok(bucket)
+    }
+
+    /// Buckets the key may see that match the filter, by name. `strict` (API v2+) refuses an unfiltered
+    /// listing from a bucket-restricted key instead of narrowing it.
+    pub async fn list_buckets(&self, principal: &Principal, filter: &BucketFilter, strict: bool) -> Result<Vec<Bucket>> {
+        let may_list = principal.has(Capability::ListBuckets) || principal.has(Capability::ListAllBucketNames);
+        if !matches!(principal.scope, TokenScope::Account) || !may_list {
+            return Err(Error::unauthorized("application key lacks the listBuckets capability"));
+        }
+        let types: Option<Vec<BucketType>> = match &filter.bucket_types {
+            None => None,
+            Some(list) if list.iter().any(|t| t == "all") => {
+                if list.len() > 1 {
+                    return Err(Error::invalid("bucketTypes: \"all\" cannot be combined with other types"));
+                }
+                None
+            }
+            Some(list) if list.is_empty() => return Err(Error::invalid("bucketTypes must not be empty")),
+            Some(list) => {
+                let mut out = Vec::new();
+                for t in list {
+                    match t.as_str() {
+                        "snapshot" | "restricted" | "shared" => {}
+                        other => out.push(BucketType::parse(other).ok_or_else(|| Error::invalid(format!("unknown bucket type: {other}")))?),
+                    }
+                }
+                Some(out)
+            }
+        };
+        if strict && principal.key.bucket_ids.is_some() && filter.bucket_id.is_none() && filter.bucket_name.is_none() {
+            return Err(Error::unauthorized("a bucket-restricted key must name its bucket (bucketId or bucketName)"));
+        }
+        let all = match (&filter.bucket_id, &filter.bucket_name) {
+            (Some(id), _) => self.meta.get_bucket(id).await?.into_iter().collect(),
+            (None, Some(name)) => self.meta.get_bucket_by_name(name).await?.into_iter().collect(),
+            (None, None) => self.meta.list_buckets().await?,
+        };
+        Ok(all
+            .into_iter()
+            .filter(|b| filter.bucket_name.as_ref().is_none_or(|n| n.eq_ignore_ascii_case(&b.name)))
+            .filter(|b| types.as_ref().is_none_or(|t| t.contains(&b.bucket_type)))
+            .filter(|b| principal.allows_bucket(&b.id))
+            .collect())
+    }
+
+    /// Totals for the storage overview: (files, bytes, newest upload) of a bucket the key may list.
+    pub async fn bucket_usage(&self, principal: &Principal, bucket_id: &str) -> Result<(u64, u64, Option<i64>)> {
+        principal.authorize(Capability::ListFiles, Some(bucket_id), NameScope::None)?;
+        self.meta.bucket_usage(bucket_id).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rule(prefix: &str) -> LifecycleRule {
+        LifecycleRule {
+            file_name_prefix: prefix.into(),
+            days_from_uploading_to_hiding: Some(1),
+            days_from_hiding_to_deleting: None,
+            days_from_starting_to_canceling_unfinished_large_files: None,
+        }
+    }
+
+    #[test]
+    fn lifecycle_overlap_and_days() {
+        assert!(check_lifecycle_rules(&[rule("a/"), rule("b/")]).is_ok());
+        assert!(check_lifecycle_rules(&[rule("photos/"), rule("photos/kittens/")]).is_err());
+        let mut zero = rule("x/");
+        zero.days_from_uploading_to_hiding = Some(0);
+        assert!(check_lifecycle_rules(&[zero]).is_err());
+        let mut none = rule("x/");
+        none.days_from_uploading_to_hiding = None;
+        assert!(check_lifecycle_rules(&[none]).is_err());
+    }
+
+    #[test]
+    fn cors_rules_validated() {
+        let good = CorsRule {
+            cors_rule_name: "allow-uploads".into(),
+            allowed_origins: vec!["https://example.com".into()],
+            allowed_operations: vec!["s3_put".into(), "b2_upload_file".into()],
+            allowed_headers: Some(vec!["*".into()]),
+            expose_headers: None,
+            max_age_seconds: 3600,
+        };
+        assert!(check_cors_rules(std::slice::from_ref(&good)).is_ok());
+        let mut bad_op = good.clone();
+        bad_op.allowed_operations = vec!["s3_bogus".into()];
+        assert!(check_cors_rules(&[bad_op]).is_err());
+        assert!(check_cors_rules(&[good.clone(), good]).is_err());
+    }
+}

@@ -1,0 +1,495 @@
+use std::collections::BTreeMap;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use md5::{Digest, Md5};
+
+use super::download::ByteRange;
+use super::{MAX_SIMPLE_FILE, Stowage, random_hex};
+use crate::auth::{Capability, NameScope, Principal, TokenScope};
+use crate::error::{Error, Result};
+use crate::hashing::{Digests, hashing, hold_back_tail};
+use crate::model::{Action, Bucket, BucketType, Content, Encryption, FileVersion, Millis, Retention, RetentionMode};
+use crate::names::{check_file_info, check_file_name};
+use crate::store::ByteStream;
+
+/// How the client vouches for an upload's content.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Sha1Check {
+    /// The SHA-1 (40 hex digits) the body must have.
+    Hex(String),
+    /// The body ends with the 40 hex digits of the SHA-1 of what precedes them.
+    AtEnd,
+    /// No check; the stored SHA-1 is marked `unverified:`.
+    DoNotVerify,
+}
+
+impl Sha1Check {
+    pub fn parse(header: &str) -> Result<Self> {
+        match header {
+            "hex_digits_at_end" => Ok(Sha1Check::AtEnd),
+            "do_not_verify" => Ok(Sha1Check::DoNotVerify),
+            hex if hex.len() == 40 && hex.bytes().all(|b| b.is_ascii_hexdigit()) => Ok(Sha1Check::Hex(hex.to_ascii_lowercase())),
+            other => Err(Error::invalid(format!("Invalid X-Bz-Content-Sha1: {other:?}"))),
+        }
+    }
+}
+
+/// Encryption a request asks for; `None` in [`NewFile`] means the bucket's default.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EncryptionRequest {
+    None,
+    SseB2,
+    SseC { key_b64: String, key_md5_b64: String },
+}
+
+impl EncryptionRequest {
+    /// Checks an SSE-C key against its MD5 and returns what is stored for it.
+    pub fn resolve(&self) -> Result<Encryption> {
+        match self {
+            EncryptionRequest::None => Ok(Encryption::None),
+            EncryptionRequest::SseB2 => Ok(Encryption::SseB2),
+            EncryptionRequest::SseC { key_b64, key_md5_b64 } => {
+                let key = STANDARD.decode(key_b64).map_err(|_| Error::invalid("SSE-C key is not valid base64"))?;
+                if key.len() != 32 {
+                    return Err(Error::invalid("SSE-C key must be 256 bits"));
+                }
+                let md5 = STANDARD.encode(Md5::digest(&key));
+                if md5 != *key_md5_b64 {
+                    return Err(Error::invalid("SSE-C key MD5 does not match the key"));
+                }
+                Ok(Encryption::SseC { key_md5: md5 })
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct NewFile {
+    pub bucket_id: String,
+    pub name: String,
+    pub content_type: String,
+    pub info: BTreeMap<String, String>,
+    pub encryption: Option<EncryptionRequest>,
+    pub retention: Option<Retention>,
+    pub legal_hold: Option<bool>,
+    pub custom_timestamp: Option<Millis>,
+}
+
+#[derive(Debug, Clone)]
+pub enum MetadataDirective {
+    Copy,
+    Replace { content_type: String, info: BTreeMap<String, String> },
+}
+
+#[derive(Debug, Clone)]
+pub struct CopyRequest {
+    pub source_file_id: String,
+    pub name: String,
+    pub destination_bucket_id: Option<String>,
+    pub range: Option<ByteRange>,
+    pub directive: MetadataDirective,
+    pub source_encryption: Option<EncryptionRequest>,
+    pub destination_encryption: Option<EncryptionRequest>,
+    pub retention: Option<Retention>,
+    pub legal_hold: Option<bool>,
+}
+
+/// A new version's settings after validation and bucket defaults.
+pub(crate) struct PreparedFile {
+    pub content_type: String,
+    pub encryption: Encryption,
+    pub retention: Option<Retention>,
+    pub legal_hold: Option<bool>,
+    pub timestamp: Millis,
+}
+
+pub const UPLOAD_TOKEN_TTL: Millis = 24 * 3600 * 1000;
+pub const MAX_DOWNLOAD_AUTH_SECONDS: i64 = 604_800;
+
+pub(crate) fn resolve_content_type(content_type: &str, name: &str) -> Result<String> {
+    if content_type.is_empty() || content_type.eq_ignore_ascii_case("b2/x-auto") {
+        return Ok(mime_guess::from_path(name).first_raw().unwrap_or("application/octet-stream").to_string());
+    }
+    if content_type.len() > 256 || content_type.chars().any(|c| c.is_control()) || !content_type.contains('/') {
+        return Err(Error::invalid(format!("Invalid Content-Type: {content_type:?}")));
+    }
+    Ok(content_type.to_string())
+}
+
+impl Stowage {
+    pub(crate) fn new_file_id(&self, bucket_id: &str, at: Millis) -> String {
+        format!("4_z{bucket_id}_f{:016x}{}", self.next_sequence(at), random_hex(4))
+    }
+
+    /// Streams a body into a new durable blob, hashing it on the way; with `sha1_at_end` the last 40 bytes
+    /// are held back and returned as the claimed SHA-1.
+    pub(crate) async fn store_blob(&self, body: ByteStream, sha1_at_end: bool) -> Result<(String, Digests, Option<String>)> {
+        let (body, trailer) = if sha1_at_end {
+            let (stream, handle) = hold_back_tail(body, 40);
+            (stream, Some(handle))
+        } else {
+            (body, None)
+        };
+        let (body, digests) = hashing(body);
+        let (blob_id, _len) = self.blobs.put(body).await?;
+        let digests = digests.finish().ok_or_else(|| Error::internal("digest state lost"))?;
+        let claimed = trailer.map(|t| String::from_utf8_lossy(&t.take()).to_ascii_lowercase());
+        Ok((blob_id, digests, claimed))
+    }
+
+    /// Checks the SHA-1 a client claimed; returns what to store as `contentSha1`.
+    pub(crate) async fn verify_sha1(
+        &self,
+        blob_id: &str,
+        digests: &Digests,
+        check: &Sha1Check,
+        claimed_at_end: Option<String>,
+    ) -> Result<String> {
+        let expected = match check {
+            Sha1Check::DoNotVerify => return Ok(format!("unverified:{}", digests.sha1_hex)),
+            Sha1Check::Hex(hex) => hex.clone(),
+            Sha1Check::AtEnd => claimed_at_end.unwrap_or_default(),
+        };
+        if expected != digests.sha1_hex {
+            self.blobs.delete(blob_id).await?;
+            return Err(Error::ChecksumMismatch);
+        }
+        Ok(digests.sha1_hex.clone())
+    }
+
+    /// Retention and legal hold for a new version: explicit values, else the bucket default.
+    pub(crate) fn lock_settings(
+        &self,
+        bucket: &Bucket,
+        retention: Option<Retention>,
+        legal_hold: Option<bool>,
+        now: Millis,
+    ) -> Result<(Option<Retention>, Option<bool>)> {
+        if !bucket.file_lock_enabled {
+            if retention.is_some() || legal_hold.is_some() {
+                return Err(Error::invalid("File retention and legal hold need a bucket with file lock enabled"));
+            }
+            return Ok((None, None));
+        }
+        let retention =
+            retention.or_else(|| bucket.default_retention.map(|d| Retention { mode: d.mode, retain_until: now + d.period.as_millis() }));
+        Ok((retention, legal_hold))
+    }
+
+    pub(crate) fn prepare_new_file(&self, bucket: &Bucket, req: &NewFile, now: Millis) -> Result<PreparedFile> {
+        check_file_name(&req.name)?;
+        check_file_info(&req.name, &req.info)?;
+        let content_type = resolve_content_type(&req.content_type, &req.name)?;
+        let encryption = match &req.encryption {
+            Some(e) => e.resolve()?,
+            None => bucket.default_encryption.clone(),
+        };
+        let timestamp = match req.custom_timestamp {
+            Some(ts) if ts > now => return Err(Error::invalid("custom upload timestamp must not be in the future")),
+            Some(ts) if ts <= 0 => return Err(Error::invalid("custom upload timestamp must be positive")),
+            Some(ts) => ts,
+            None => now,
+        };
+        let (retention, legal_hold) = self.lock_settings(bucket, req.retention, req.legal_hold, now)?;
+        Ok(PreparedFile { content_type, encryption, retention, legal_hold, timestamp })
+    }
+
+    pub async fn get_upload_url(&self, principal: &Principal, bucket_id: &str) -> Result<String> {
+        principal.authorize(Capability::WriteFiles, Some(bucket_id), NameScope::None)?;
+        self.bucket(bucket_id).await?;
+        Ok(self.mint(principal, TokenScope::Upload { b: bucket_id.to_string() }, UPLOAD_TOKEN_TTL))
+    }
+
+    /// `b2_upload_file`: stores a new version. `content_length` includes the 40 digits of `hex_digits_at_end`.
+    pub async fn upload_file(
+        &self,
+        principal: &Principal,
+        req: NewFile,
+        sha1: Sha1Check,
+        content_length: u64,
+        body: ByteStream,
+    ) -> Result<FileVersion> {
+        principal.authorize_upload(&req.bucket_id, &req.name)?;
+        let bucket = self.bucket(&req.bucket_id).await?;
+        let now = self.now();
+        let PreparedFile { content_type, encryption, retention, legal_hold, timestamp } = self.prepare_new_file(&bucket, &req, now)?;
+        let at_end = sha1 == Sha1Check::AtEnd;
+        let body_len = if at_end {
+            content_length.checked_sub(40).ok_or_else(|| Error::invalid("Content-Length is too small for hex_digits_at_end"))?
+        } else {
+            content_length
+        };
+        if body_len > MAX_SIMPLE_FILE {
+            return Err(Error::invalid(format!("Files larger than {MAX_SIMPLE_FILE} bytes must be uploaded as large files")));
+        }
+        let (blob_id, digests, claimed) = self.store_blob(body, at_end).await?;
+        if digests.len != body_len {
+            self.blobs.delete(&blob_id).await?;
+            return Err(Error::invalid(format!("Content-Length {content_length} does not match the body received")));
+        }
+        let sha1 = self.verify_sha1(&blob_id, &digests, &sha1, claimed).await?;
+        let version = FileVersion {
+            file_id: self.new_file_id(&bucket.id, timestamp),
+            bucket_id: bucket.id.clone(),
+            name: req.name,
+            action: Action::Upload,
+            size: digests.len,
+            sha1: Some(sha1),
+            md5: Some(digests.md5_hex),
+            content_type,
+            info: req.info,
+            upload_timestamp: timestamp,
+            encryption,
+            retention,
+            legal_hold,
+            content: Content::Blob { id: blob_id.clone() },
+        };
+        self.commit_new_version(&version).await?;
+        Ok(version)
+    }
+
+    /// Inserts a version whose blobs are already durable; on failure the blobs are queued for collection.
+    pub(crate) async fn commit_new_version(&self, version: &FileVersion) -> Result<()> {
+        if let Err(err) = self.meta.insert_version(version).await {
+            let _ = self.meta.queue_blob_deletes(&version.content.blob_ids()).await;
+            return Err(err);
+        }
+        Ok(())
+    }
+
+    pub async fn hide_file(&self, principal: &Principal, bucket_id: &str, name: &str) -> Result<FileVersion> {
+        principal.authorize(Capability::WriteFiles, Some(bucket_id), NameScope::File(name))?;
+        self.bucket(bucket_id).await?;
+        check_file_name(name)?;
+        match self.meta.latest_version(bucket_id, name).await? {
+            None => Err(Error::NoSuchFile(name.to_string())),
+            Some(v) if v.action == Action::Hide => Err(Error::AlreadyHidden(name.to_string())),
+            Some(_) => self.insert_hide_marker(bucket_id, name).await,
+        }
+    }
+
+    /// A hide marker (S3: a delete marker), whatever the name's current state.
+    pub(crate) async fn insert_hide_marker(&self, bucket_id: &str, name: &str) -> Result<FileVersion> {
+        let now = self.now();
+        let version = FileVersion {
+            file_id: self.new_file_id(bucket_id, now),
+            bucket_id: bucket_id.to_string(),
+            name: name.to_string(),
+            action: Action::Hide,
+            size: 0,
+            sha1: None,
+            md5: None,
+            content_type: "application/x-bz-hide-marker".into(),
+            info: BTreeMap::new(),
+            upload_timestamp: now,
+            encryption: Encryption::None,
+            retention: None,
+            legal_hold: None,
+            content: Content::Empty,
+        };
+        self.meta.insert_version(&version).await?;
+        Ok(version)
+    }
+
+    pub async fn delete_file_version(
+        &self,
+        principal: &Principal,
+        file_id: &str,
+        file_name: &str,
+        bypass_governance: bool,
+    ) -> Result<FileVersion> {
+        let not_present = || Error::FileNotPresent(format!("{file_name} {file_id}"));
+        let version = self.meta.get_version(file_id).await?.ok_or_else(not_present)?;
+        principal.authorize(Capability::DeleteFiles, Some(&version.bucket_id), NameScope::File(&version.name))?;
+        if version.name != file_name {
+            return Err(not_present());
+        }
+        self.check_deletable(principal, &version, bypass_governance)?;
+        self.meta.delete_version(file_id).await?.ok_or_else(not_present)
+    }
+
+    /// Object lock: legal hold and compliance retention refuse deletes; governance needs an explicit bypass.
+    pub(crate) fn check_deletable(&self, principal: &Principal, version: &FileVersion, bypass_governance: bool) -> Result<()> {
+        if version.legal_hold == Some(true) {
+            return Err(Error::AccessDenied("file is under legal hold".into()));
+        }
+        if let Some(r) = version.retention
+            && r.retain_until > self.now()
+        {
+            match r.mode {
+                RetentionMode::Compliance => return Err(Error::AccessDenied("file is retained in compliance mode".into())),
+                RetentionMode::Governance if !(bypass_governance && principal.has(Capability::BypassGovernance)) => {
+                    return Err(Error::AccessDenied("file is retained in governance mode; bypassGovernance is required".into()));
+                }
+                RetentionMode::Governance => {}
+            }
+        }
+        Ok(())
+    }
+
+    pub async fn get_file_info(&self, principal: &Principal, file_id: &str) -> Result<FileVersion> {
+        let version = self.meta.get_version(file_id).await?.ok_or_else(|| Error::FileNotFound(format!("File not present: {file_id}")))?;
+        principal.authorize(Capability::ReadFiles, Some(&version.bucket_id), NameScope::File(&version.name))?;
+        Ok(version)
+    }
+
+    /// Source version for a copy, after checking read access and the SSE-C key.
+    pub(crate) async fn copy_source(
+        &self,
+        principal: &Principal,
+        file_id: &str,
+        sse: Option<&EncryptionRequest>,
+    ) -> Result<(FileVersion, Bucket)> {
+        let source = self
+            .meta
+            .get_version(file_id)
+            .await?
+            .filter(|v| v.action == Action::Upload)
+            .ok_or_else(|| Error::FileNotFound(format!("Source file not found: {file_id}")))?;
+        let bucket = self.bucket(&source.bucket_id).await?;
+        if bucket.bucket_type != BucketType::AllPublic || !principal.allows_bucket(&bucket.id) {
+            principal.authorize(Capability::ReadFiles, Some(&bucket.id), NameScope::File(&source.name))?;
+        }
+        self.check_sse_c(&source, sse)?;
+        Ok((source, bucket))
+    }
+
+    pub(crate) fn check_sse_c(&self, version: &FileVersion, sse: Option<&EncryptionRequest>) -> Result<()> {
+        if let Encryption::SseC { key_md5 } = &version.encryption {
+            match sse.map(EncryptionRequest::resolve).transpose()? {
+                Some(Encryption::SseC { key_md5: given }) if given == *key_md5 => {}
+                _ => return Err(Error::Forbidden("The SSE-C key does not match the file's key".into())),
+            }
+        }
+        Ok(())
+    }
+
+    pub async fn copy_file(&self, principal: &Principal, req: CopyRequest) -> Result<FileVersion> {
+        let (source, _) = self.copy_source(principal, &req.source_file_id, req.source_encryption.as_ref()).await?;
+        let dest_bucket_id = req.destination_bucket_id.clone().unwrap_or_else(|| source.bucket_id.clone());
+        principal.authorize(Capability::WriteFiles, Some(&dest_bucket_id), NameScope::File(&req.name))?;
+        let dest = self.bucket(&dest_bucket_id).await?;
+        let (offset, len) = match &req.range {
+            Some(range) => range.resolve(source.size)?,
+            None => (0, source.size),
+        };
+        if len > MAX_SIMPLE_FILE {
+            return Err(Error::SourceTooLarge(len));
+        }
+        let (content_type, info) = match req.directive {
+            MetadataDirective::Copy => (source.content_type.clone(), source.info.clone()),
+            MetadataDirective::Replace { content_type, info } => (content_type, info),
+        };
+        let new_file = NewFile {
+            bucket_id: dest.id.clone(),
+            name: req.name,
+            content_type,
+            info,
+            encryption: req.destination_encryption,
+            retention: req.retention,
+            legal_hold: req.legal_hold,
+            custom_timestamp: None,
+        };
+        let now = self.now();
+        let PreparedFile { content_type, encryption, retention, legal_hold, timestamp } = self.prepare_new_file(&dest, &new_file, now)?;
+        let body = self.read_content(&source, offset, len).await?;
+        let (blob_id, digests, _) = self.store_blob(body, false).await?;
+        let version = FileVersion {
+            file_id: self.new_file_id(&dest.id, timestamp),
+            bucket_id: dest.id,
+            name: new_file.name,
+            action: Action::Upload,
+            size: digests.len,
+            sha1: Some(digests.sha1_hex),
+            md5: Some(digests.md5_hex),
+            content_type,
+            info: new_file.info,
+            upload_timestamp: timestamp,
+            encryption,
+            retention,
+            legal_hold,
+            content: Content::Blob { id: blob_id },
+        };
+        self.commit_new_version(&version).await?;
+        Ok(version)
+    }
+
+    pub async fn update_file_retention(
+        &self,
+        principal: &Principal,
+        file_id: &str,
+        file_name: &str,
+        retention: Option<Retention>,
+        bypass_governance: bool,
+    ) -> Result<FileVersion> {
+        let mut version = self.named_version(file_id, file_name).await?;
+        principal.authorize(Capability::WriteFileRetentions, Some(&version.bucket_id), NameScope::File(&version.name))?;
+        let bucket = self.bucket(&version.bucket_id).await?;
+        if !bucket.file_lock_enabled {
+            return Err(Error::invalid("File retention needs a bucket with file lock enabled"));
+        }
+        let now = self.now();
+        if let Some(new) = retention
+            && new.retain_until <= now
+        {
+            return Err(Error::invalid("retainUntilTimestamp must be in the future"));
+        }
+        if let Some(current) = version.retention.filter(|r| r.retain_until > now) {
+            let weakens = match retention {
+                None => true,
+                Some(new) => {
+                    new.retain_until < current.retain_until
+                        || (current.mode == RetentionMode::Compliance && new.mode == RetentionMode::Governance)
+                }
+            };
+            if weakens {
+                match current.mode {
+                    RetentionMode::Compliance => return Err(Error::Forbidden("compliance retention can only be extended".into())),
+                    RetentionMode::Governance if !(bypass_governance && principal.has(Capability::BypassGovernance)) => {
+                        return Err(Error::Forbidden("shortening governance retention needs bypassGovernance".into()));
+                    }
+                    RetentionMode::Governance => {}
+                }
+            }
+        }
+        version.retention = retention;
+        self.meta.update_version(&version).await?;
+        Ok(version)
+    }
+
+    pub async fn update_file_legal_hold(&self, principal: &Principal, file_id: &str, file_name: &str, on: bool) -> Result<FileVersion> {
+        let mut version = self.named_version(file_id, file_name).await?;
+        principal.authorize(Capability::WriteFileLegalHolds, Some(&version.bucket_id), NameScope::File(&version.name))?;
+        let bucket = self.bucket(&version.bucket_id).await?;
+        if !bucket.file_lock_enabled {
+            return Err(Error::invalid("Legal hold needs a bucket with file lock enabled"));
+        }
+        version.legal_hold = Some(on);
+        self.meta.update_version(&version).await?;
+        Ok(version)
+    }
+
+    async fn named_version(&self, file_id: &str, file_name: &str) -> Result<FileVersion> {
+        self.meta
+            .get_version(file_id)
+            .await?
+            .filter(|v| v.name == file_name && v.action != Action::Hide)
+            .ok_or_else(|| Error::FileNotPresent(format!("{file_name} {file_id}")))
+    }
+
+    pub async fn get_download_authorization(
+        &self,
+        principal: &Principal,
+        bucket_id: &str,
+        prefix: &str,
+        valid_seconds: i64,
+    ) -> Result<String> {
+        principal.authorize(Capability::ShareFiles, Some(bucket_id), NameScope::Prefix(prefix))?;
+        self.bucket(bucket_id).await?;
+        if !(1..=MAX_DOWNLOAD_AUTH_SECONDS).contains(&valid_seconds) {
+            return Err(Error::invalid(format!("validDurationInSeconds must be between 1 and {MAX_DOWNLOAD_AUTH_SECONDS}")));
+        }
+        Ok(self.mint(principal, TokenScope::Download { b: bucket_id.to_string(), n: prefix.to_string() }, valid_seconds * 1000))
+    }
+}

@@ -1,0 +1,225 @@
+use super::download::ByteRange;
+use super::files::{EncryptionRequest, NewFile, PreparedFile, Sha1Check, UPLOAD_TOKEN_TTL};
+use super::{MAX_SIMPLE_FILE, Stowage};
+use crate::auth::{Capability, NameScope, Principal, TokenScope};
+use crate::error::{Error, Result};
+use crate::model::{Action, Content, FileVersion, Part, PartRef};
+use crate::store::ByteStream;
+
+pub const MAX_PARTS: u32 = 10_000;
+
+/// One `b2_upload_part` request; `content_length` includes the 40 digits of `hex_digits_at_end`.
+#[derive(Debug, Clone)]
+pub struct PartUpload {
+    pub file_id: String,
+    pub part_number: u32,
+    pub sha1: Sha1Check,
+    pub content_length: u64,
+    pub sse: Option<EncryptionRequest>,
+}
+
+impl Stowage {
+    /// The unfinished large file `file_id`, after checking the caller may write to it.
+    async fn unfinished(&self, principal: &Principal, file_id: &str) -> Result<FileVersion> {
+        let version = self
+            .meta
+            .get_version(file_id)
+            .await?
+            .filter(|v| v.action == Action::Start)
+            .ok_or_else(|| Error::invalid(format!("No active upload for: {file_id}")))?;
+        if !matches!(principal.scope, TokenScope::UploadPart { .. }) {
+            principal.authorize(Capability::WriteFiles, Some(&version.bucket_id), NameScope::File(&version.name))?;
+        }
+        Ok(version)
+    }
+
+    pub async fn start_large_file(&self, principal: &Principal, req: NewFile) -> Result<FileVersion> {
+        principal.authorize(Capability::WriteFiles, Some(&req.bucket_id), NameScope::File(&req.name))?;
+        let bucket = self.bucket(&req.bucket_id).await?;
+        let now = self.now();
+        let PreparedFile { content_type, encryption, retention, legal_hold, timestamp } = self.prepare_new_file(&bucket, &req, now)?;
+        let version = FileVersion {
+            file_id: self.new_file_id(&bucket.id, timestamp),
+            bucket_id: bucket.id,
+            name: req.name,
+            action: Action::Start,
+            size: 0,
+            sha1: Some("none".into()),
+            md5: None,
+            content_type,
+            info: req.info,
+            upload_timestamp: timestamp,
+            encryption,
+            retention,
+            legal_hold,
+            content: Content::Empty,
+        };
+        self.meta.insert_version(&version).await?;
+        Ok(version)
+    }
+
+    pub async fn get_upload_part_url(&self, principal: &Principal, file_id: &str) -> Result<String> {
+        self.unfinished(principal, file_id).await?;
+        Ok(self.mint(principal, TokenScope::UploadPart { f: file_id.to_string() }, UPLOAD_TOKEN_TTL))
+    }
+
+    fn check_part_number(part_number: u32) -> Result<()> {
+        if !(1..=MAX_PARTS).contains(&part_number) {
+            return Err(Error::invalid(format!("Part number must be in range 1 - {MAX_PARTS}")));
+        }
+        Ok(())
+    }
+
+    pub async fn upload_part(&self, principal: &Principal, req: PartUpload, body: ByteStream) -> Result<Part> {
+        let PartUpload { file_id, part_number, sha1, content_length, sse } = req;
+        let (file_id, sse) = (file_id.as_str(), sse.as_ref());
+        principal.authorize_part_upload(file_id)?;
+        Self::check_part_number(part_number)?;
+        let version = self.unfinished(principal, file_id).await?;
+        self.check_sse_c(&version, sse)?;
+        let at_end = sha1 == Sha1Check::AtEnd;
+        let body_len = if at_end {
+            content_length.checked_sub(40).ok_or_else(|| Error::invalid("Content-Length is too small for hex_digits_at_end"))?
+        } else {
+            content_length
+        };
+        if body_len > MAX_SIMPLE_FILE {
+            return Err(Error::invalid("A part may be at most 5 GB"));
+        }
+        let (blob_id, digests, claimed) = self.store_blob(body, at_end).await?;
+        if digests.len != body_len {
+            self.blobs.delete(&blob_id).await?;
+            return Err(Error::invalid(format!("Content-Length {content_length} does not match the body received")));
+        }
+        let sha1 = self.verify_sha1(&blob_id, &digests, &sha1, claimed).await?;
+        let part = Part {
+            file_id: file_id.to_string(),
+            part_number,
+            size: digests.len,
+            sha1,
+            md5: digests.md5_hex,
+            blob_id,
+            upload_timestamp: self.now(),
+        };
+        self.commit_part(&part).await?;
+        Ok(part)
+    }
+
+    async fn commit_part(&self, part: &Part) -> Result<()> {
+        if let Err(err) = self.meta.put_part(part).await {
+            let _ = self.meta.queue_blob_deletes(std::slice::from_ref(&part.blob_id)).await;
+            return Err(err);
+        }
+        Ok(())
+    }
+
+    pub async fn copy_part(
+        &self,
+        principal: &Principal,
+        source_file_id: &str,
+        large_file_id: &str,
+        part_number: u32,
+        range: Option<ByteRange>,
+        source_sse: Option<&EncryptionRequest>,
+    ) -> Result<Part> {
+        Self::check_part_number(part_number)?;
+        let (source, _) = self.copy_source(principal, source_file_id, source_sse).await?;
+        self.unfinished(principal, large_file_id).await?;
+        let (offset, len) = match range {
+            Some(r) => r.resolve(source.size)?,
+            None => (0, source.size),
+        };
+        if len > MAX_SIMPLE_FILE {
+            return Err(Error::SourceTooLarge(len));
+        }
+        let body = self.read_content(&source, offset, len).await?;
+        let (blob_id, digests, _) = self.store_blob(body, false).await?;
+        let part = Part {
+            file_id: large_file_id.to_string(),
+            part_number,
+            size: digests.len,
+            sha1: digests.sha1_hex,
+            md5: digests.md5_hex,
+            blob_id,
+            upload_timestamp: self.now(),
+        };
+        self.commit_part(&part).await?;
+        Ok(part)
+    }
+
+    pub async fn list_parts(
+        &self,
+        principal: &Principal,
+        file_id: &str,
+        start_part: Option<i64>,
+        max: Option<i64>,
+    ) -> Result<(Vec<Part>, Option<u32>)> {
+        self.unfinished(principal, file_id).await?;
+        let max = match max {
+            None | Some(0) => 100,
+            Some(n) if (1..=10_000).contains(&n) => n as usize,
+            Some(n) => return Err(Error::OutOfRange(format!("maxPartCount out of range: {n}"))),
+        };
+        let start = start_part.unwrap_or(1).clamp(1, i64::from(MAX_PARTS) + 1) as u32;
+        let mut parts = self.meta.list_parts(file_id, start, max + 1).await?;
+        let next = if parts.len() > max { parts.pop().map(|p| p.part_number) } else { None };
+        Ok((parts, next))
+    }
+
+    pub async fn finish_large_file(&self, principal: &Principal, file_id: &str, part_sha1s: &[String]) -> Result<FileVersion> {
+        let mut version = self.unfinished(principal, file_id).await?;
+        let parts = self.meta.list_parts(file_id, 1, MAX_PARTS as usize + 1).await?;
+        for (i, part) in parts.iter().enumerate() {
+            if part.part_number as usize != i + 1 {
+                return Err(Error::MissingPart(format!("Part number {} is missing", i + 1)));
+            }
+        }
+        if parts.len() != part_sha1s.len() {
+            return Err(Error::invalid(format!("partSha1Array has {} entries but {} parts were uploaded", part_sha1s.len(), parts.len())));
+        }
+        if parts.len() < 2 {
+            return Err(Error::invalid("large files must have at least 2 parts"));
+        }
+        for (part, sha1) in parts.iter().zip(part_sha1s) {
+            if !part.sha1.eq_ignore_ascii_case(sha1) {
+                return Err(Error::invalid(format!("Sha1 of part {} does not match partSha1Array", part.part_number)));
+            }
+        }
+        let min = self.config.absolute_minimum_part_size;
+        if let Some(small) = parts[..parts.len() - 1].iter().find(|p| p.size < min) {
+            return Err(Error::EntityTooSmall(format!("Part number {} is smaller than the minimum part size {min}", small.part_number)));
+        }
+        version.action = Action::Upload;
+        version.size = parts.iter().map(|p| p.size).sum();
+        version.content = Content::Parts(parts.iter().map(|p| PartRef { blob_id: p.blob_id.clone(), size: p.size }).collect());
+        version.md5 = None;
+        self.meta.finish_large_file(&version).await?;
+        Ok(version)
+    }
+
+    pub async fn cancel_large_file(&self, principal: &Principal, file_id: &str) -> Result<FileVersion> {
+        let version = self.unfinished(principal, file_id).await?;
+        self.meta.delete_version(file_id).await?;
+        Ok(version)
+    }
+
+    pub async fn list_unfinished_large_files(
+        &self,
+        principal: &Principal,
+        bucket_id: &str,
+        name_prefix: &str,
+        start_file_id: Option<&str>,
+        max: Option<i64>,
+    ) -> Result<(Vec<FileVersion>, Option<String>)> {
+        principal.authorize(Capability::ListFiles, Some(bucket_id), NameScope::Prefix(name_prefix))?;
+        self.bucket(bucket_id).await?;
+        let max = match max {
+            None | Some(0) => 100,
+            Some(n) if (1..=100).contains(&n) => n as usize,
+            Some(n) => return Err(Error::OutOfRange(format!("maxFileCount out of range: {n}"))),
+        };
+        let mut files = self.meta.list_unfinished(bucket_id, name_prefix, start_file_id, max + 1).await?;
+        let next = if files.len() > max { files.pop().map(|f| f.file_id) } else { None };
+        Ok((files, next))
+    }
+}

@@ -1,0 +1,124 @@
+//! Listing with prefix, delimiter and pagination, written once over the store's ordered scan.
+
+use super::Stowage;
+use crate::auth::{Capability, NameScope, Principal};
+use crate::error::{Error, Result};
+use crate::model::{Action, FileVersion};
+use crate::store::ListCursor;
+
+pub const MAX_LIST_COUNT: usize = 10_000;
+/// Rows fetched from the store per round trip.
+const BATCH: usize = 1000;
+
+#[derive(Debug, Clone, Default)]
+pub struct ListRequest {
+    pub bucket_id: String,
+    pub start_name: Option<String>,
+    pub start_file_id: Option<String>,
+    pub max_count: Option<i64>,
+    pub prefix: String,
+    pub delimiter: Option<String>,
+    /// Every version (list_file_versions) rather than the newest visible one per name.
+    pub all_versions: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ListEntry {
+    Version(Box<FileVersion>),
+    /// A common prefix ending in the delimiter (a B2 `folder` row, an S3 CommonPrefix).
+    Folder(String),
+}
+
+impl ListEntry {
+    pub fn name(&self) -> &str {
+        match self {
+            ListEntry::Version(v) => &v.name,
+            ListEntry::Folder(f) => f,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ListPage {
+    pub entries: Vec<ListEntry>,
+    pub next_name: Option<String>,
+    pub next_file_id: Option<String>,
+}
+
+/// The smallest name after every name that starts with `folder`.
+fn skip_past(folder: &str) -> String {
+    crate::names::prefix_upper_bound(folder).unwrap_or_else(|| format!("{folder}\u{10FFFF}"))
+}
+
+impl Stowage {
+    pub async fn list_files(&self, principal: &Principal, req: &ListRequest) -> Result<ListPage> {
+        principal.authorize(Capability::ListFiles, Some(&req.bucket_id), NameScope::Prefix(&req.prefix))?;
+        self.bucket(&req.bucket_id).await?;
+        let max = match req.max_count {
+            None | Some(0) => 100,
+            Some(n) if n > 0 && n as usize <= MAX_LIST_COUNT => n as usize,
+            Some(n) => return Err(Error::OutOfRange(format!("maxFileCount out of range: {n}"))),
+        };
+        if req.start_file_id.is_some() && req.start_name.is_none() {
+            return Err(Error::invalid("startFileId requires startFileName"));
+        }
+        if let Some(d) = &req.delimiter
+            && d.is_empty()
+        {
+            return Err(Error::invalid("delimiter must not be empty"));
+        }
+        if let Some(id) = &req.start_file_id
+            && req.all_versions
+            && self.meta.get_version(id).await?.is_none_or(|v| Some(&v.name) != req.start_name.as_ref())
+        {
+            return Err(Error::InvalidFileId(id.clone()));
+        }
+        self.list_page(req, max).await
+    }
+
+    /// One page of a listing; used by both APIs after their own access checks.
+    pub async fn list_page(&self, req: &ListRequest, max: usize) -> Result<ListPage> {
+        let mut cursor = ListCursor { start_name: req.prefix.clone(), start_file_id: None, prefix: req.prefix.clone() };
+        if let Some(start) = req.start_name.as_ref().filter(|s| **s >= req.prefix) {
+            cursor.start_name = start.clone();
+            cursor.start_file_id = if req.all_versions { req.start_file_id.clone() } else { None };
+        }
+        let mut page = ListPage::default();
+        'fetch: loop {
+            let want = (max - page.entries.len() + 1).min(BATCH);
+            let batch = self.meta.list_versions(&req.bucket_id, &cursor, !req.all_versions, want).await?;
+            let exhausted = batch.len() < want;
+            let last_index = batch.len().saturating_sub(1);
+            for (i, version) in batch.into_iter().enumerate() {
+                if page.entries.len() == max {
+                    page.next_name = Some(version.name.clone());
+                    page.next_file_id = req.all_versions.then(|| version.file_id.clone());
+                    return Ok(page);
+                }
+                if i == last_index && !exhausted {
+                    // Held back: the next fetch starts here.
+                    cursor.start_name = version.name.clone();
+                    cursor.start_file_id = req.all_versions.then(|| version.file_id.clone());
+                    continue 'fetch;
+                }
+                if !req.all_versions && version.action == Action::Hide {
+                    continue;
+                }
+                if let Some(delimiter) = &req.delimiter
+                    && let Some(rest) = version.name.get(req.prefix.len()..)
+                    && let Some(at) = rest.find(delimiter.as_str())
+                {
+                    let folder = format!("{}{}", req.prefix, &rest[..at + delimiter.len()]);
+                    cursor.start_name = skip_past(&folder);
+                    cursor.start_file_id = None;
+                    page.entries.push(ListEntry::Folder(folder));
+                    continue 'fetch;
+                }
+                page.entries.push(ListEntry::Version(Box::new(version)));
+            }
+            if exhausted {
+                return Ok(page);
+            }
+        }
+    }
+}

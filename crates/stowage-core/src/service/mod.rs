@@ -1,0 +1,251 @@
+//! The operations both APIs share. Each public method checks access through [`Principal::authorize`]
+//! first, so no front-end has to.
+
+mod buckets;
+mod download;
+mod files;
+mod keys;
+pub mod large;
+pub mod lifecycle;
+mod list;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+pub use buckets::{BucketFilter, BucketSettings};
+pub use download::{ByteRange, Download};
+pub use files::{CopyRequest, EncryptionRequest, MetadataDirective, NewFile, Sha1Check};
+pub use keys::NewKey;
+pub use large::PartUpload;
+pub use list::{ListEntry, ListPage, ListRequest};
+
+use crate::auth::{Principal, TokenScope, TokenSigner, secrets_match};
+use crate::error::{Error, Result};
+use crate::model::{AppKey, Bucket, Millis};
+use crate::store::{BlobStore, MetadataStore, ServerIdentity};
+
+/// Time source, replaceable so tests can move lifecycle rules forward by days.
+pub trait Clock: Send + Sync {
+    fn now(&self) -> Millis;
+}
+
+/// Wall-clock time plus an adjustable offset (zero unless a test moves it).
+#[derive(Default)]
+pub struct SystemClock {
+    offset: AtomicI64,
+}
+
+impl SystemClock {
+    pub fn advance(&self, millis: Millis) {
+        self.offset.fetch_add(millis, Ordering::SeqCst);
+    }
+}
+
+impl Clock for SystemClock {
+    fn now(&self) -> Millis {
+        let wall = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0);
+        wall + self.offset.load(Ordering::SeqCst)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Base URL clients reach this server at; every URL we hand out starts with it.
+    pub public_url: String,
+    pub absolute_minimum_part_size: u64,
+    pub recommended_part_size: u64,
+    pub max_buckets: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            public_url: "http://127.0.0.1:8180".into(),
+            absolute_minimum_part_size: 5_000_000,
+            recommended_part_size: 100_000_000,
+            max_buckets: 100,
+        }
+    }
+}
+
+pub const ACCOUNT_TOKEN_TTL: Millis = 24 * 3600 * 1000;
+/// Largest simple upload or copy (B2's 5 GB).
+pub const MAX_SIMPLE_FILE: u64 = 5_000_000_000;
+
+pub struct Stowage {
+    pub(crate) meta: Arc<dyn MetadataStore>,
+    pub(crate) blobs: Arc<dyn BlobStore>,
+    pub(crate) signer: TokenSigner,
+    pub(crate) identity: ServerIdentity,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) config: Config,
+    last_sequence: AtomicI64,
+}
+
+/// Result of a successful `b2_authorize_account`.
+pub struct Authorization {
+    pub key: AppKey,
+    pub token: String,
+    /// The key's buckets as (id, name); the name is None for a bucket deleted since.
+    pub allowed_buckets: Option<Vec<(String, Option<String>)>>,
+}
+
+impl Stowage {
+    pub async fn new(meta: Arc<dyn MetadataStore>, blobs: Arc<dyn BlobStore>, clock: Arc<dyn Clock>, config: Config) -> Result<Self> {
+        let identity = meta.identity().await?;
+        Ok(Stowage {
+            signer: TokenSigner::new(identity.token_secret.clone()),
+            meta,
+            blobs,
+            identity,
+            clock,
+            config,
+            last_sequence: AtomicI64::new(0),
+        })
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    pub fn account_id(&self) -> &str {
+        &self.identity.account_id
+    }
+
+    pub fn now(&self) -> Millis {
+        self.clock.now()
+    }
+
+    /// A strictly increasing number per node, derived from time, so file ids sort newest-last by upload time.
+    pub(crate) fn next_sequence(&self, at: Millis) -> i64 {
+        let floor = at.max(0) << 12;
+        let mut prev = self.last_sequence.load(Ordering::SeqCst);
+        loop {
+            let next = if floor > prev { floor } else { prev + 1 };
+            match self.last_sequence.compare_exchange(prev, next, Ordering::SeqCst, Ordering::SeqCst) {
+                Ok(_) => return next,
+                Err(actual) => prev = actual,
+            }
+        }
+    }
+
+    /// Makes sure the root key exists with this secret, holding every capability.
+    pub async fn ensure_root_key(&self, key_id: &str, secret: &str) -> Result<()> {
+        if let Some(existing) = self.meta.get_key(key_id).await? {
+            if existing.secret == secret && existing.bucket_ids.is_none() {
+                return Ok(());
+            }
+            self.meta.delete_key(key_id).await?;
+        }
+        let key = AppKey {
+            key_id: key_id.to_string(),
+            secret: secret.to_string(),
+            name: "root".into(),
+            capabilities: crate::auth::Capability::ALL.iter().map(|c| c.as_str().to_string()).collect(),
+            bucket_ids: None,
+            name_prefix: None,
+            expires: None,
+            created: self.now(),
+        };
+        self.meta.insert_key(&key).await
+    }
+
+    pub async fn authorize_account(&self, key_id: &str, secret: &str, root_key_id: Option<&str>) -> Result<Authorization> {
+        let bad = || Error::BadCredentials("Invalid application key ID or application key".into());
+        // B2 accepts the account id in place of the master key id.
+        let key_id = if key_id == self.identity.account_id { root_key_id.unwrap_or(key_id) } else { key_id };
+        let key = self.meta.get_key(key_id).await?.ok_or_else(bad)?;
+        if !secrets_match(&key.secret, secret) {
+            return Err(bad());
+        }
+        let now = self.now();
+        if key.expires.is_some_and(|e| e <= now) {
+            return Err(bad());
+        }
+        let expires = key.expires.map_or(now + ACCOUNT_TOKEN_TTL, |e| e.min(now + ACCOUNT_TOKEN_TTL));
+        let token = self.signer.mint(&key.key_id, TokenScope::Account, expires);
+        let allowed_buckets = match &key.bucket_ids {
+            None => None,
+            Some(ids) => {
+                let mut out = Vec::new();
+                for id in ids {
+                    out.push((id.clone(), self.meta.get_bucket(id).await?.map(|b| b.name)));
+                }
+                Some(out)
+            }
+        };
+        Ok(Authorization { key, token, allowed_buckets })
+    }
+
+    /// Resolves a token to its caller; fails for bad, expired, or revoked tokens.
+    pub async fn authenticate(&self, token: &str) -> Result<Principal> {
+        let (key_id, scope, expires) = self.signer.verify(token)?;
+        let now = self.now();
+        if expires <= now {
+            return Err(Error::ExpiredAuthToken);
+        }
+        let key =
+            self.meta.get_key(&key_id).await?.ok_or_else(|| Error::BadAuthToken("The application key of this token was deleted".into()))?;
+        if key.expires.is_some_and(|e| e <= now) {
+            return Err(Error::ExpiredAuthToken);
+        }
+        Ok(Principal { key, scope })
+    }
+
+    pub(crate) async fn bucket(&self, bucket_id: &str) -> Result<Bucket> {
+        self.meta.get_bucket(bucket_id).await?.ok_or_else(|| Error::BucketNotFound(bucket_id.to_string()))
+    }
+
+    pub async fn bucket_by_name(&self, name: &str) -> Result<Bucket> {
+        self.meta.get_bucket_by_name(name).await?.ok_or_else(|| Error::BucketNotFound(name.to_string()))
+    }
+
+    /// Mints a short-lived token of another scope for the same key (upload URLs, download authorizations).
+    pub(crate) fn mint(&self, principal: &Principal, scope: TokenScope, ttl: Millis) -> String {
+        let mut expires = self.now() + ttl;
+        if let Some(key_expiry) = principal.key.expires {
+            expires = expires.min(key_expiry);
+        }
+        self.signer.mint(&principal.key.key_id, scope, expires)
+    }
+
+    /// Deletes blobs queued for collection; returns how many went.
+    pub async fn collect_garbage(&self) -> Result<usize> {
+        let pending = self.meta.pending_blob_deletes(1000).await?;
+        let mut done = Vec::new();
+        for id in pending {
+            if self.meta.blob_referenced(&id).await? {
+                done.push(id);
+                continue;
+            }
+            self.blobs.delete(&id).await?;
+            done.push(id);
+        }
+        self.meta.forget_blob_deletes(&done).await?;
+        Ok(done.len())
+    }
+
+    /// Removes blobs no version or part refers to and older than `min_age` (crash orphans).
+    pub async fn collect_orphans(&self, min_age: Millis) -> Result<usize> {
+        let cutoff = self.now() - min_age;
+        let mut after: Option<String> = None;
+        let mut removed = 0;
+        loop {
+            let batch = self.blobs.list(after.as_deref(), 1000).await?;
+            let Some((last, _)) = batch.last() else { break };
+            after = Some(last.clone());
+            for (id, written) in batch {
+                if written < cutoff && !self.meta.blob_referenced(&id).await? {
+                    self.blobs.delete(&id).await?;
+                    removed += 1;
+                }
+            }
+        }
+        Ok(removed)
+    }
+}
+
+pub(crate) fn random_hex(bytes: usize) -> String {
+    let buf: Vec<u8> = (0..bytes).map(|_| rand::random::<u8>()).collect();
+    hex::encode(buf)
+}

@@ -1,0 +1,115 @@
+//! The storage traits the core is written against. Implementations live in `stowage-store`.
+//!
+//! Every method is one atomic step: a metadata implementation runs each in one transaction, so several
+//! stateless nodes can share one database. Names compare in UTF-8 byte order everywhere.
+
+use std::pin::Pin;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use futures::Stream;
+
+use crate::error::Result;
+use crate::model::{AppKey, Bucket, FileVersion, Millis, Part};
+
+/// Facts every node must agree on, created once when the store is first opened.
+#[derive(Debug, Clone)]
+pub struct ServerIdentity {
+    pub account_id: String,
+    /// HMAC key for stateless auth tokens.
+    pub token_secret: Vec<u8>,
+}
+
+/// Where a listing starts and what it covers.
+#[derive(Debug, Clone, Default)]
+pub struct ListCursor {
+    /// First name to consider (inclusive).
+    pub start_name: String,
+    /// With `start_name`: first version of that name to return (inclusive, in newest-first order).
+    pub start_file_id: Option<String>,
+    pub prefix: String,
+}
+
+#[async_trait]
+pub trait MetadataStore: Send + Sync {
+    async fn identity(&self) -> Result<ServerIdentity>;
+
+    // Application keys.
+    async fn insert_key(&self, key: &AppKey) -> Result<()>;
+    async fn get_key(&self, key_id: &str) -> Result<Option<AppKey>>;
+    /// Keys ordered by id, starting at `start_key_id` (inclusive).
+    async fn list_keys(&self, start_key_id: Option<&str>, limit: usize) -> Result<Vec<AppKey>>;
+    async fn delete_key(&self, key_id: &str) -> Result<Option<AppKey>>;
+
+    // Buckets.
+    /// Fails with `DuplicateBucketName` (case-insensitive) or `TooManyBuckets`.
+    async fn create_bucket(&self, bucket: &Bucket, max_buckets: usize) -> Result<()>;
+    async fn get_bucket(&self, bucket_id: &str) -> Result<Option<Bucket>>;
+    async fn get_bucket_by_name(&self, name: &str) -> Result<Option<Bucket>>;
+    /// Every bucket, ordered by name.
+    async fn list_buckets(&self) -> Result<Vec<Bucket>>;
+    /// Replaces the bucket if its stored revision is still `expected_revision`; returns false otherwise.
+    async fn update_bucket(&self, bucket: &Bucket, expected_revision: i64) -> Result<bool>;
+    /// Deletes the bucket if it holds no versions at all; fails with `BucketNotEmpty` otherwise.
+    async fn delete_bucket(&self, bucket_id: &str) -> Result<()>;
+
+    // File versions.
+    async fn insert_version(&self, version: &FileVersion) -> Result<()>;
+    async fn get_version(&self, file_id: &str) -> Result<Option<FileVersion>>;
+    /// Replaces a stored version (same file id), e.g. retention changes.
+    async fn update_version(&self, version: &FileVersion) -> Result<()>;
+    /// Removes a version, its parts if any, and queues every blob it referenced for collection.
+    async fn delete_version(&self, file_id: &str) -> Result<Option<FileVersion>>;
+    /// The newest upload-or-hide version of a name (unfinished large files never count).
+    async fn latest_version(&self, bucket_id: &str, name: &str) -> Result<Option<FileVersion>>;
+    /// Versions ordered by (name ascending, newest first) from `cursor`, at most `limit`.
+    /// With `latest_only`, only the newest upload-or-hide version of each name is returned.
+    async fn list_versions(&self, bucket_id: &str, cursor: &ListCursor, latest_only: bool, limit: usize) -> Result<Vec<FileVersion>>;
+    /// Unfinished large files of a bucket, ordered by file id.
+    async fn list_unfinished(
+        &self,
+        bucket_id: &str,
+        name_prefix: &str,
+        start_file_id: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<FileVersion>>;
+    async fn count_versions(&self, bucket_id: &str) -> Result<u64>;
+
+    // Large-file parts.
+    /// Stores a part; a part with the same number is replaced and its blob queued for collection.
+    async fn put_part(&self, part: &Part) -> Result<()>;
+    async fn list_parts(&self, file_id: &str, start_part: u32, limit: usize) -> Result<Vec<Part>>;
+    /// Turns an unfinished large file into a finished one and drops its part rows, atomically.
+    async fn finish_large_file(&self, version: &FileVersion) -> Result<()>;
+
+    // Blob collection.
+    /// Queues blobs for deletion (blobs whose write never committed, or that a failed step left behind).
+    async fn queue_blob_deletes(&self, blob_ids: &[String]) -> Result<()>;
+    /// Queued blob ids, oldest first.
+    async fn pending_blob_deletes(&self, limit: usize) -> Result<Vec<String>>;
+    async fn forget_blob_deletes(&self, blob_ids: &[String]) -> Result<()>;
+    /// Whether any version or part refers to the blob (used to collect crash orphans safely).
+    async fn blob_referenced(&self, blob_id: &str) -> Result<bool>;
+
+    /// Versions of a bucket whose name starts with `prefix`, for lifecycle evaluation, in name order after
+    /// `after_name`/`after_file_id` (exclusive).
+    async fn scan_versions(&self, bucket_id: &str, prefix: &str, after: Option<(&str, &str)>, limit: usize) -> Result<Vec<FileVersion>>;
+
+    /// Time of the newest upload in each bucket and the totals, for the storage overview.
+    async fn bucket_usage(&self, bucket_id: &str) -> Result<(u64, u64, Option<Millis>)>;
+}
+
+pub type ByteStream = Pin<Box<dyn Stream<Item = std::io::Result<Bytes>> + Send>>;
+
+/// Immutable blobs named by generated ids (never by user-supplied names).
+#[async_trait]
+pub trait BlobStore: Send + Sync {
+    /// Streams `body` into a new blob and makes it durable before returning its id and length.
+    /// A failure or a crash part-way leaves nothing a reader could see.
+    async fn put(&self, body: ByteStream) -> Result<(String, u64)>;
+    /// Streams `len` bytes from `offset`.
+    async fn get(&self, blob_id: &str, offset: u64, len: u64) -> Result<ByteStream>;
+    async fn delete(&self, blob_id: &str) -> Result<()>;
+    /// Blob ids in id order after `after`, each with its write time — for orphan collection.
+    async fn list(&self, after: Option<&str>, limit: usize) -> Result<Vec<(String, Millis)>>;
+}

@@ -1,0 +1,198 @@
+//! Blobs as files on local disk: `blobs/<xx>/<id>`, written as tmp file → fsync → rename → fsync dir,
+//! so a crash never leaves a partial blob under a final name.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use futures::StreamExt;
+use stowage_core::model::Millis;
+use stowage_core::store::{BlobStore, ByteStream};
+use stowage_core::{Error, Result};
+use tokio::io::{AsyncReadExt, AsyncSeekExt};
+use tokio_util::io::ReaderStream;
+
+/// Buffered bytes between the request stream and the disk writer thread.
+const WRITE_QUEUE_CHUNKS: usize = 16;
+const WRITE_BUFFER: usize = 1 << 20;
+const READ_CHUNK: usize = 256 * 1024;
+
+pub struct LocalBlobStore {
+    blobs: PathBuf,
+    tmp: PathBuf,
+}
+
+fn valid_id(id: &str) -> Result<()> {
+    if id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit()) {
+        Ok(())
+    } else {
+        Err(Error::internal(format!("invalid blob id {id:?}")))
+    }
+}
+
+fn fsync_dir(dir: &Path) -> std::io::Result<()> {
+    std::fs::File::open(dir)?.sync_all()
+}
+
+impl LocalBlobStore {
+    /// Opens (creating if needed) the store under `root`, discarding writes a crash interrupted.
+    pub fn open(root: &Path) -> Result<Self> {
+        let blobs = root.join("blobs");
+        let tmp = root.join("tmp");
+        if tmp.exists() {
+            std::fs::remove_dir_all(&tmp)?;
+        }
+        std::fs::create_dir_all(&tmp)?;
+        for i in 0..=255u8 {
+            std::fs::create_dir_all(blobs.join(format!("{i:02x}")))?;
+        }
+        fsync_dir(&blobs)?;
+        fsync_dir(root)?;
+        Ok(LocalBlobStore { blobs, tmp })
+    }
+
+    fn path(&self, id: &str) -> PathBuf {
+        // The id's tail is random (its head is a timestamp), so it spreads files evenly.
+        self.blobs.join(&id[30..32]).join(id)
+    }
+}
+
+#[async_trait]
+impl BlobStore for LocalBlobStore {
+    async fn put(&self, mut body: ByteStream) -> Result<(String, u64)> {
+        let id = uuid::Uuid::now_v7().simple().to_string();
+        let tmp_path = self.tmp.join(&id);
+        let final_path = self.path(&id);
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<Bytes>(WRITE_QUEUE_CHUNKS);
+        // One blocking thread per upload writes and syncs, so the runtime threads only move bytes.
+        let writer = tokio::task::spawn_blocking({
+            let tmp_path = tmp_path.clone();
+            move || -> std::io::Result<u64> {
+                let file = std::fs::File::create(&tmp_path)?;
+                let mut out = std::io::BufWriter::with_capacity(WRITE_BUFFER, file);
+                let mut len = 0u64;
+                while let Some(chunk) = rx.blocking_recv() {
+                    out.write_all(&chunk)?;
+                    len += chunk.len() as u64;
+                }
+                let file = out.into_inner().map_err(|e| e.into_error())?;
+                file.sync_data()?;
+                Ok(len)
+            }
+        });
+        let mut read_error = None;
+        while let Some(chunk) = body.next().await {
+            match chunk {
+                Ok(chunk) => {
+                    if tx.send(chunk).await.is_err() {
+                        break;
+                    }
+                }
+                Err(e) => {
+                    read_error = Some(e);
+                    break;
+                }
+            }
+        }
+        drop(tx);
+        let written = writer.await.map_err(Error::internal);
+        let outcome = match (read_error, written) {
+            (Some(e), _) => Err(Error::invalid(format!("request body ended early: {e}"))),
+            (None, Err(e)) => Err(e),
+            (None, Ok(Err(e))) => Err(Error::internal(e)),
+            (None, Ok(Ok(len))) => Ok(len),
+        };
+        let len = match outcome {
+            Ok(len) => len,
+            Err(e) => {
+                let _ = tokio::fs::remove_file(&tmp_path).await;
+                return Err(e);
+            }
+        };
+        let publish = {
+            let final_path = final_path.clone();
+            tokio::task::spawn_blocking(move || -> std::io::Result<()> {
+                std::fs::rename(&tmp_path, &final_path)?;
+                fsync_dir(final_path.parent().unwrap_or(Path::new(".")))
+            })
+        };
+        publish.await.map_err(Error::internal)?.map_err(Error::internal)?;
+        Ok((id, len))
+    }
+
+    async fn get(&self, blob_id: &str, offset: u64, len: u64) -> Result<ByteStream> {
+        valid_id(blob_id)?;
+        let mut file = tokio::fs::File::open(self.path(blob_id)).await.map_err(|e| Error::internal(format!("blob {blob_id}: {e}")))?;
+        if offset > 0 {
+            file.seek(std::io::SeekFrom::Start(offset)).await?;
+        }
+        Ok(Box::pin(ReaderStream::with_capacity(file.take(len), READ_CHUNK)))
+    }
+
+    async fn delete(&self, blob_id: &str) -> Result<()> {
+        valid_id(blob_id)?;
+        match tokio::fs::remove_file(self.path(blob_id)).await {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(Error::internal(e)),
+        }
+    }
+
+    async fn list(&self, after: Option<&str>, limit: usize) -> Result<Vec<(String, Millis)>> {
+        let blobs = self.blobs.clone();
+        let after = after.map(str::to_string);
+        tokio::task::spawn_blocking(move || -> std::io::Result<Vec<(String, Millis)>> {
+            let mut all = Vec::new();
+            for dir in std::fs::read_dir(&blobs)? {
+                for entry in std::fs::read_dir(dir?.path())? {
+                    let entry = entry?;
+                    let name = entry.file_name().to_string_lossy().into_owned();
+                    if after.as_ref().is_some_and(|a| name <= *a) {
+                        continue;
+                    }
+                    let modified = entry.metadata()?.modified()?;
+                    let millis = modified.duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0);
+                    all.push((name, millis));
+                }
+            }
+            all.sort();
+            all.truncate(limit);
+            Ok(all)
+        })
+        .await
+        .map_err(Error::internal)?
+        .map_err(Error::internal)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use futures::TryStreamExt;
+
+    #[tokio::test]
+    async fn put_get_range_delete() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = LocalBlobStore::open(dir.path()).expect("open");
+        let body: ByteStream = Box::pin(futures::stream::iter(vec![Ok(Bytes::from_static(b"hello ")), Ok(Bytes::from_static(b"world"))]));
+        let (id, len) = store.put(body).await.expect("put");
+        assert_eq!(len, 11);
+        let read: Vec<Bytes> = store.get(&id, 6, 5).await.expect("get").try_collect().await.expect("read");
+        assert_eq!(read.concat(), b"world");
+        assert_eq!(store.list(None, 10).await.expect("list").len(), 1);
+        store.delete(&id).await.expect("delete");
+        assert!(store.get(&id, 0, 1).await.is_err());
+        assert!(store.get("../../etc/passwd", 0, 1).await.is_err());
+    }
+
+    #[tokio::test]
+    async fn failed_body_leaves_nothing() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = LocalBlobStore::open(dir.path()).expect("open");
+        let body: ByteStream = Box::pin(futures::stream::iter(vec![Ok(Bytes::from_static(b"part")), Err(std::io::Error::other("reset"))]));
+        assert!(store.put(body).await.is_err());
+        assert!(store.list(None, 10).await.expect("list").is_empty());
+        assert_eq!(std::fs::read_dir(dir.path().join("tmp")).expect("tmp").count(), 0);
+    }
+}

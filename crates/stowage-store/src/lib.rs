@@ -1,0 +1,2 @@
+pub mod blob;
+pub mod sqlite;

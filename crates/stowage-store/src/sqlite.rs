@@ -1,0 +1,604 @@
+//! The embedded metadata store: SQLite in WAL mode with `synchronous=FULL`, one writer connection and a
+//! few readers. Records are stored as JSON beside the columns that index them; names compare as bytes.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use async_trait::async_trait;
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use stowage_core::model::{Action, AppKey, Bucket, FileVersion, Millis, Part};
+use stowage_core::names::prefix_upper_bound;
+use stowage_core::store::{ListCursor, MetadataStore, ServerIdentity};
+use stowage_core::{Error, Result};
+
+const SCHEMA_VERSION: i64 = 1;
+const SCHEMA: &str = r#"
+CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS app_keys (key_id TEXT PRIMARY KEY, body TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS buckets (
+    bucket_id TEXT PRIMARY KEY,
+    name_lower TEXT NOT NULL UNIQUE,
+    revision INTEGER NOT NULL,
+    body TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS versions (
+    file_id TEXT PRIMARY KEY,
+    bucket_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    action TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    upload_ts INTEGER NOT NULL,
+    body TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS versions_by_name ON versions (bucket_id, name, file_id);
+CREATE INDEX IF NOT EXISTS unfinished_by_id ON versions (bucket_id, file_id) WHERE action = 'start';
+CREATE TABLE IF NOT EXISTS version_blobs (blob_id TEXT PRIMARY KEY, file_id TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS version_blobs_by_file ON version_blobs (file_id);
+CREATE TABLE IF NOT EXISTS parts (
+    file_id TEXT NOT NULL,
+    part_number INTEGER NOT NULL,
+    blob_id TEXT NOT NULL,
+    body TEXT NOT NULL,
+    PRIMARY KEY (file_id, part_number)
+);
+CREATE INDEX IF NOT EXISTS parts_by_blob ON parts (blob_id);
+CREATE TABLE IF NOT EXISTS gc_queue (blob_id TEXT PRIMARY KEY, queued INTEGER NOT NULL);
+"#;
+
+const READERS: usize = 4;
+
+pub struct SqliteStore {
+    writer: Arc<Mutex<Connection>>,
+    readers: Arc<Vec<Mutex<Connection>>>,
+    next_reader: AtomicUsize,
+}
+
+fn db_err(e: impl std::fmt::Display) -> Error {
+    Error::internal(format!("metadata store: {e}"))
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> Result<String> {
+    serde_json::to_string(value).map_err(db_err)
+}
+
+fn from_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T> {
+    serde_json::from_str(text).map_err(db_err)
+}
+
+fn open_connection(path: &Path) -> Result<Connection> {
+    let conn = Connection::open(path).map_err(db_err)?;
+    conn.busy_timeout(std::time::Duration::from_secs(30)).map_err(db_err)?;
+    conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=OFF;").map_err(db_err)?;
+    Ok(conn)
+}
+
+fn now_millis() -> Millis {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+}
+
+impl SqliteStore {
+    pub fn open(path: &Path) -> Result<Self> {
+        let writer = open_connection(path)?;
+        let version: i64 = writer.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(db_err)?;
+        if version > SCHEMA_VERSION {
+            return Err(Error::internal(format!("metadata schema version {version} is newer than this build ({SCHEMA_VERSION})")));
+        }
+        writer.execute_batch(SCHEMA).map_err(db_err)?;
+        writer.execute_batch(&format!("PRAGMA user_version={SCHEMA_VERSION}")).map_err(db_err)?;
+        let mut readers = Vec::with_capacity(READERS);
+        for _ in 0..READERS {
+            let conn = open_connection(path)?;
+            conn.execute_batch("PRAGMA query_only=ON").map_err(db_err)?;
+            readers.push(Mutex::new(conn));
+        }
+        Ok(SqliteStore { writer: Arc::new(Mutex::new(writer)), readers: Arc::new(readers), next_reader: AtomicUsize::new(0) })
+    }
+
+    /// Runs `f` in one write transaction on the blocking pool.
+    async fn write<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Transaction<'_>) -> Result<T> + Send + 'static,
+    {
+        let writer = self.writer.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = writer.lock().map_err(db_err)?;
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(db_err)?;
+            let out = f(&tx)?;
+            tx.commit().map_err(db_err)?;
+            Ok(out)
+        })
+        .await
+        .map_err(db_err)?
+    }
+
+    async fn read<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T> + Send + 'static,
+    {
+        let readers = self.readers.clone();
+        let start = self.next_reader.fetch_add(1, Ordering::Relaxed);
+        tokio::task::spawn_blocking(move || {
+            // Take a free reader if there is one; otherwise wait for ours.
+            for i in 0..readers.len() {
+                if let Ok(conn) = readers[(start + i) % readers.len()].try_lock() {
+                    return f(&conn);
+                }
+            }
+            let conn = readers[start % readers.len()].lock().map_err(db_err)?;
+            f(&conn)
+        })
+        .await
+        .map_err(db_err)?
+    }
+}
+
+fn get_version_tx(conn: &Connection, file_id: &str) -> Result<Option<FileVersion>> {
+    let body: Option<String> =
+        conn.query_row("SELECT body FROM versions WHERE file_id = ?1", [file_id], |r| r.get(0)).optional().map_err(db_err)?;
+    body.map(|b| from_json(&b)).transpose()
+}
+
+fn collect_versions(stmt: &mut rusqlite::Statement<'_>, params: &[&dyn rusqlite::ToSql]) -> Result<Vec<FileVersion>> {
+    let rows = stmt.query_map(params, |r| r.get::<_, String>(0)).map_err(db_err)?;
+    let mut out = Vec::new();
+    for row in rows {
+        out.push(from_json(&row.map_err(db_err)?)?);
+    }
+    Ok(out)
+}
+
+fn queue_deletes(tx: &Connection, blob_ids: &[String]) -> Result<()> {
+    let now = now_millis();
+    let mut stmt = tx.prepare_cached("INSERT OR IGNORE INTO gc_queue (blob_id, queued) VALUES (?1, ?2)").map_err(db_err)?;
+    for id in blob_ids {
+        stmt.execute(params![id, now]).map_err(db_err)?;
+    }
+    Ok(())
+}
+
+fn link_blobs(tx: &Connection, version: &FileVersion) -> Result<()> {
+    let mut stmt = tx.prepare_cached("INSERT OR REPLACE INTO version_blobs (blob_id, file_id) VALUES (?1, ?2)").map_err(db_err)?;
+    for id in version.content.blob_ids() {
+        stmt.execute(params![id, version.file_id]).map_err(db_err)?;
+    }
+    Ok(())
+}
+
+/// Versions in (name asc, file_id desc) order from a position. `inclusive` says whether the version at
+/// (`name`, `file_id`) itself is included.
+fn versions_from(
+    conn: &Connection,
+    bucket_id: &str,
+    name: &str,
+    file_id: Option<&str>,
+    inclusive: bool,
+    upper: Option<&str>,
+    limit: usize,
+) -> Result<Vec<FileVersion>> {
+    let mut out = Vec::new();
+    let mut names_after = false;
+    if let Some(file_id) = file_id {
+        let op = if inclusive { "<=" } else { "<" };
+        let mut stmt = conn
+            .prepare_cached(&format!(
+                "SELECT body FROM versions WHERE bucket_id = ?1 AND name = ?2 AND file_id {op} ?3 ORDER BY file_id DESC LIMIT ?4"
+            ))
+            .map_err(db_err)?;
+        out = collect_versions(&mut stmt, &[&bucket_id, &name, &file_id, &(limit as i64)])?;
+        names_after = true;
+    }
+    if out.len() < limit {
+        let op = if names_after { ">" } else { ">=" };
+        let upper_clause = if upper.is_some() { "AND name < ?4" } else { "" };
+        let sql = format!(
+            "SELECT body FROM versions WHERE bucket_id = ?1 AND name {op} ?2 {upper_clause} ORDER BY name ASC, file_id DESC LIMIT ?3"
+        );
+        let mut stmt = conn.prepare_cached(&sql).map_err(db_err)?;
+        let remaining = (limit - out.len()) as i64;
+        let more = match upper {
+            Some(u) => collect_versions(&mut stmt, &[&bucket_id, &name, &remaining, &u])?,
+            None => collect_versions(&mut stmt, &[&bucket_id, &name, &remaining])?,
+        };
+        out.extend(more);
+    }
+    Ok(out)
+}
+
+#[async_trait]
+impl MetadataStore for SqliteStore {
+    async fn identity(&self) -> Result<ServerIdentity> {
+        self.write(|tx| {
+            let get = |k: &str| -> Result<Option<Vec<u8>>> {
+                tx.query_row("SELECT v FROM meta WHERE k = ?1", [k], |r| r.get(0)).optional().map_err(db_err)
+            };
+            let account_id = match get("account_id")? {
+                Some(v) => String::from_utf8_lossy(&v).into_owned(),
+                None => {
+                    let id: String = (0..6).map(|_| format!("{:02x}", rand::random::<u8>())).collect();
+                    tx.execute("INSERT INTO meta (k, v) VALUES ('account_id', ?1)", [id.as_bytes()]).map_err(db_err)?;
+                    id
+                }
+            };
+            let token_secret = match get("token_secret")? {
+                Some(v) => v,
+                None => {
+                    let secret: Vec<u8> = (0..32).map(|_| rand::random::<u8>()).collect();
+                    tx.execute("INSERT INTO meta (k, v) VALUES ('token_secret', ?1)", [&secret]).map_err(db_err)?;
+                    secret
+                }
+            };
+            Ok(ServerIdentity { account_id, token_secret })
+        })
+        .await
+    }
+
+    async fn insert_key(&self, key: &AppKey) -> Result<()> {
+        let (id, body) = (key.key_id.clone(), to_json(key)?);
+        self.write(move |tx| {
+            tx.execute("INSERT INTO app_keys (key_id, body) VALUES (?1, ?2)", params![id, body]).map_err(db_err)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn get_key(&self, key_id: &str) -> Result<Option<AppKey>> {
+        let id = key_id.to_string();
+        self.read(move |c| {
+            let body: Option<String> =
+                c.query_row("SELECT body FROM app_keys WHERE key_id = ?1", [id], |r| r.get(0)).optional().map_err(db_err)?;
+            body.map(|b| from_json(&b)).transpose()
+        })
+        .await
+    }
+
+    async fn list_keys(&self, start_key_id: Option<&str>, limit: usize) -> Result<Vec<AppKey>> {
+        let start = start_key_id.unwrap_or("").to_string();
+        self.read(move |c| {
+            let mut stmt = c.prepare_cached("SELECT body FROM app_keys WHERE key_id >= ?1 ORDER BY key_id LIMIT ?2").map_err(db_err)?;
+            let rows = stmt.query_map(params![start, limit as i64], |r| r.get::<_, String>(0)).map_err(db_err)?;
+            rows.map(|r| from_json(&r.map_err(db_err)?)).collect()
+        })
+        .await
+    }
+
+    async fn delete_key(&self, key_id: &str) -> Result<Option<AppKey>> {
+        let id = key_id.to_string();
+        self.write(move |tx| {
+            let body: Option<String> =
+                tx.query_row("SELECT body FROM app_keys WHERE key_id = ?1", [&id], |r| r.get(0)).optional().map_err(db_err)?;
+            tx.execute("DELETE FROM app_keys WHERE key_id = ?1", [&id]).map_err(db_err)?;
+            body.map(|b| from_json(&b)).transpose()
+        })
+        .await
+    }
+
+    async fn create_bucket(&self, bucket: &Bucket, max_buckets: usize) -> Result<()> {
+        let (id, lower, revision, name, body) =
+            (bucket.id.clone(), bucket.name.to_ascii_lowercase(), bucket.revision, bucket.name.clone(), to_json(bucket)?);
+        self.write(move |tx| {
+            let taken: bool =
+                tx.query_row("SELECT EXISTS(SELECT 1 FROM buckets WHERE name_lower = ?1)", [&lower], |r| r.get(0)).map_err(db_err)?;
+            if taken {
+                return Err(Error::DuplicateBucketName(name));
+            }
+            let count: i64 = tx.query_row("SELECT count(*) FROM buckets", [], |r| r.get(0)).map_err(db_err)?;
+            if count as usize >= max_buckets {
+                return Err(Error::TooManyBuckets(max_buckets));
+            }
+            tx.execute(
+                "INSERT INTO buckets (bucket_id, name_lower, revision, body) VALUES (?1, ?2, ?3, ?4)",
+                params![id, lower, revision, body],
+            )
+            .map_err(db_err)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn get_bucket(&self, bucket_id: &str) -> Result<Option<Bucket>> {
+        let id = bucket_id.to_string();
+        self.read(move |c| {
+            let body: Option<String> =
+                c.query_row("SELECT body FROM buckets WHERE bucket_id = ?1", [id], |r| r.get(0)).optional().map_err(db_err)?;
+            body.map(|b| from_json(&b)).transpose()
+        })
+        .await
+    }
+
+    async fn get_bucket_by_name(&self, name: &str) -> Result<Option<Bucket>> {
+        let lower = name.to_ascii_lowercase();
+        self.read(move |c| {
+            let body: Option<String> =
+                c.query_row("SELECT body FROM buckets WHERE name_lower = ?1", [lower], |r| r.get(0)).optional().map_err(db_err)?;
+            body.map(|b| from_json(&b)).transpose()
+        })
+        .await
+    }
+
+    async fn list_buckets(&self) -> Result<Vec<Bucket>> {
+        self.read(|c| {
+            let mut stmt = c.prepare_cached("SELECT body FROM buckets ORDER BY name_lower").map_err(db_err)?;
+            let rows = stmt.query_map([], |r| r.get::<_, String>(0)).map_err(db_err)?;
+            rows.map(|r| from_json(&r.map_err(db_err)?)).collect()
+        })
+        .await
+    }
+
+    async fn update_bucket(&self, bucket: &Bucket, expected_revision: i64) -> Result<bool> {
+        let (id, revision, body) = (bucket.id.clone(), bucket.revision, to_json(bucket)?);
+        self.write(move |tx| {
+            let changed = tx
+                .execute(
+                    "UPDATE buckets SET revision = ?1, body = ?2 WHERE bucket_id = ?3 AND revision = ?4",
+                    params![revision, body, id, expected_revision],
+                )
+                .map_err(db_err)?;
+            Ok(changed == 1)
+        })
+        .await
+    }
+
+    async fn delete_bucket(&self, bucket_id: &str) -> Result<()> {
+        let id = bucket_id.to_string();
+        self.write(move |tx| {
+            let used: bool =
+                tx.query_row("SELECT EXISTS(SELECT 1 FROM versions WHERE bucket_id = ?1)", [&id], |r| r.get(0)).map_err(db_err)?;
+            if used {
+                return Err(Error::BucketNotEmpty);
+            }
+            tx.execute("DELETE FROM buckets WHERE bucket_id = ?1", [&id]).map_err(db_err)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn insert_version(&self, version: &FileVersion) -> Result<()> {
+        let v = version.clone();
+        let body = to_json(version)?;
+        self.write(move |tx| {
+            let bucket_exists: bool =
+                tx.query_row("SELECT EXISTS(SELECT 1 FROM buckets WHERE bucket_id = ?1)", [&v.bucket_id], |r| r.get(0)).map_err(db_err)?;
+            if !bucket_exists {
+                return Err(Error::BucketNotFound(v.bucket_id.clone()));
+            }
+            tx.execute(
+                "INSERT INTO versions (file_id, bucket_id, name, action, size, upload_ts, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![v.file_id, v.bucket_id, v.name, v.action.as_str(), v.size as i64, v.upload_timestamp, body],
+            )
+            .map_err(db_err)?;
+            link_blobs(tx, &v)
+        })
+        .await
+    }
+
+    async fn get_version(&self, file_id: &str) -> Result<Option<FileVersion>> {
+        let id = file_id.to_string();
+        self.read(move |c| get_version_tx(c, &id)).await
+    }
+
+    async fn update_version(&self, version: &FileVersion) -> Result<()> {
+        let (id, body) = (version.file_id.clone(), to_json(version)?);
+        self.write(move |tx| {
+            let n = tx.execute("UPDATE versions SET body = ?1 WHERE file_id = ?2", params![body, id]).map_err(db_err)?;
+            if n == 0 {
+                return Err(Error::FileNotPresent(id));
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn delete_version(&self, file_id: &str) -> Result<Option<FileVersion>> {
+        let id = file_id.to_string();
+        self.write(move |tx| {
+            let Some(version) = get_version_tx(tx, &id)? else { return Ok(None) };
+            let mut blobs = version.content.blob_ids();
+            {
+                let mut stmt = tx.prepare_cached("SELECT blob_id FROM parts WHERE file_id = ?1").map_err(db_err)?;
+                let rows = stmt.query_map([&id], |r| r.get::<_, String>(0)).map_err(db_err)?;
+                for row in rows {
+                    blobs.push(row.map_err(db_err)?);
+                }
+            }
+            tx.execute("DELETE FROM parts WHERE file_id = ?1", [&id]).map_err(db_err)?;
+            tx.execute("DELETE FROM version_blobs WHERE file_id = ?1", [&id]).map_err(db_err)?;
+            tx.execute("DELETE FROM versions WHERE file_id = ?1", [&id]).map_err(db_err)?;
+            queue_deletes(tx, &blobs)?;
+            Ok(Some(version))
+        })
+        .await
+    }
+
+    async fn latest_version(&self, bucket_id: &str, name: &str) -> Result<Option<FileVersion>> {
+        let (b, n) = (bucket_id.to_string(), name.to_string());
+        self.read(move |c| {
+            let body: Option<String> = c
+                .query_row(
+                    "SELECT body FROM versions WHERE bucket_id = ?1 AND name = ?2 AND action != 'start' ORDER BY file_id DESC LIMIT 1",
+                    params![b, n],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(db_err)?;
+            body.map(|b| from_json(&b)).transpose()
+        })
+        .await
+    }
+
+    async fn list_versions(&self, bucket_id: &str, cursor: &ListCursor, latest_only: bool, limit: usize) -> Result<Vec<FileVersion>> {
+        let (b, cursor) = (bucket_id.to_string(), cursor.clone());
+        let upper = prefix_upper_bound(&cursor.prefix);
+        self.read(move |c| {
+            if !latest_only {
+                return versions_from(c, &b, &cursor.start_name, cursor.start_file_id.as_deref(), true, upper.as_deref(), limit);
+            }
+            let upper_clause = if upper.is_some() { "AND v.name < ?4" } else { "" };
+            let sql = format!(
+                "SELECT v.body FROM versions v WHERE v.bucket_id = ?1 AND v.name >= ?2 {upper_clause} AND v.action != 'start' \
+                 AND v.file_id = (SELECT max(w.file_id) FROM versions w WHERE w.bucket_id = ?1 AND w.name = v.name AND w.action != 'start') \
+                 ORDER BY v.name LIMIT ?3"
+            );
+            let mut stmt = c.prepare_cached(&sql).map_err(db_err)?;
+            match &upper {
+                Some(u) => collect_versions(&mut stmt, &[&b, &cursor.start_name, &(limit as i64), u]),
+                None => collect_versions(&mut stmt, &[&b, &cursor.start_name, &(limit as i64)]),
+            }
+        })
+        .await
+    }
+
+    async fn list_unfinished(
+        &self,
+        bucket_id: &str,
+        name_prefix: &str,
+        start_file_id: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<FileVersion>> {
+        let (b, prefix, start) = (bucket_id.to_string(), name_prefix.to_string(), start_file_id.unwrap_or("").to_string());
+        self.read(move |c| {
+            let mut stmt = c
+                .prepare_cached(
+                    "SELECT body FROM versions WHERE bucket_id = ?1 AND action = 'start' AND file_id >= ?2 \
+                     AND substr(name, 1, length(?3)) = ?3 ORDER BY file_id LIMIT ?4",
+                )
+                .map_err(db_err)?;
+            collect_versions(&mut stmt, &[&b, &start, &prefix, &(limit as i64)])
+        })
+        .await
+    }
+
+    async fn count_versions(&self, bucket_id: &str) -> Result<u64> {
+        let b = bucket_id.to_string();
+        self.read(move |c| {
+            let n: i64 = c.query_row("SELECT count(*) FROM versions WHERE bucket_id = ?1", [b], |r| r.get(0)).map_err(db_err)?;
+            Ok(n as u64)
+        })
+        .await
+    }
+
+    async fn put_part(&self, part: &Part) -> Result<()> {
+        let p = part.clone();
+        let body = to_json(part)?;
+        self.write(move |tx| {
+            let action: Option<String> =
+                tx.query_row("SELECT action FROM versions WHERE file_id = ?1", [&p.file_id], |r| r.get(0)).optional().map_err(db_err)?;
+            if action.as_deref() != Some(Action::Start.as_str()) {
+                return Err(Error::invalid(format!("No active upload for: {}", p.file_id)));
+            }
+            let replaced: Option<String> = tx
+                .query_row("SELECT blob_id FROM parts WHERE file_id = ?1 AND part_number = ?2", params![p.file_id, p.part_number], |r| {
+                    r.get(0)
+                })
+                .optional()
+                .map_err(db_err)?;
+            if let Some(old) = replaced {
+                queue_deletes(tx, &[old])?;
+            }
+            tx.execute(
+                "INSERT OR REPLACE INTO parts (file_id, part_number, blob_id, body) VALUES (?1, ?2, ?3, ?4)",
+                params![p.file_id, p.part_number, p.blob_id, body],
+            )
+            .map_err(db_err)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn list_parts(&self, file_id: &str, start_part: u32, limit: usize) -> Result<Vec<Part>> {
+        let id = file_id.to_string();
+        self.read(move |c| {
+            let mut stmt = c
+                .prepare_cached("SELECT body FROM parts WHERE file_id = ?1 AND part_number >= ?2 ORDER BY part_number LIMIT ?3")
+                .map_err(db_err)?;
+            let rows = stmt.query_map(params![id, start_part, limit as i64], |r| r.get::<_, String>(0)).map_err(db_err)?;
+            rows.map(|r| from_json(&r.map_err(db_err)?)).collect()
+        })
+        .await
+    }
+
+    async fn finish_large_file(&self, version: &FileVersion) -> Result<()> {
+        let v = version.clone();
+        let body = to_json(version)?;
+        self.write(move |tx| {
+            let n = tx
+                .execute(
+                    "UPDATE versions SET action = ?1, size = ?2, body = ?3 WHERE file_id = ?4 AND action = 'start'",
+                    params![v.action.as_str(), v.size as i64, body, v.file_id],
+                )
+                .map_err(db_err)?;
+            if n != 1 {
+                return Err(Error::invalid(format!("No active upload for: {}", v.file_id)));
+            }
+            link_blobs(tx, &v)?;
+            tx.execute("DELETE FROM parts WHERE file_id = ?1", [&v.file_id]).map_err(db_err)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn queue_blob_deletes(&self, blob_ids: &[String]) -> Result<()> {
+        let ids = blob_ids.to_vec();
+        self.write(move |tx| queue_deletes(tx, &ids)).await
+    }
+
+    async fn pending_blob_deletes(&self, limit: usize) -> Result<Vec<String>> {
+        self.read(move |c| {
+            let mut stmt = c.prepare_cached("SELECT blob_id FROM gc_queue ORDER BY queued LIMIT ?1").map_err(db_err)?;
+            let rows = stmt.query_map([limit as i64], |r| r.get::<_, String>(0)).map_err(db_err)?;
+            rows.map(|r| r.map_err(db_err)).collect()
+        })
+        .await
+    }
+
+    async fn forget_blob_deletes(&self, blob_ids: &[String]) -> Result<()> {
+        let ids = blob_ids.to_vec();
+        self.write(move |tx| {
+            let mut stmt = tx.prepare_cached("DELETE FROM gc_queue WHERE blob_id = ?1").map_err(db_err)?;
+            for id in ids {
+                stmt.execute([id]).map_err(db_err)?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn blob_referenced(&self, blob_id: &str) -> Result<bool> {
+        let id = blob_id.to_string();
+        self.read(move |c| {
+            c.query_row(
+                "SELECT EXISTS(SELECT 1 FROM version_blobs WHERE blob_id = ?1) OR EXISTS(SELECT 1 FROM parts WHERE blob_id = ?1)",
+                [id],
+                |r| r.get(0),
+            )
+            .map_err(db_err)
+        })
+        .await
+    }
+
+    async fn scan_versions(&self, bucket_id: &str, prefix: &str, after: Option<(&str, &str)>, limit: usize) -> Result<Vec<FileVersion>> {
+        let b = bucket_id.to_string();
+        let upper = prefix_upper_bound(prefix);
+        let (name, file_id) = match after {
+            Some((n, f)) => (n.to_string(), Some(f.to_string())),
+            None => (prefix.to_string(), None),
+        };
+        self.read(move |c| versions_from(c, &b, &name, file_id.as_deref(), false, upper.as_deref(), limit)).await
+    }
+
+    async fn bucket_usage(&self, bucket_id: &str) -> Result<(u64, u64, Option<Millis>)> {
+        let b = bucket_id.to_string();
+        self.read(move |c| {
+            c.query_row(
+                "SELECT count(*), coalesce(sum(size), 0), max(upload_ts) FROM versions WHERE bucket_id = ?1 AND action = 'upload'",
+                [b],
+                |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64, r.get::<_, Option<i64>>(2)?)),
+            )
+            .map_err(db_err)
+        })
+        .await
+    }
+}

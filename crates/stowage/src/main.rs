@@ -1,0 +1,193 @@
+//! The `stowage` binary: `stowage serve` runs the server.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use axum::serve::ListenerExt;
+use clap::{Parser, Subcommand};
+use stowage_api::{AppState, Metrics};
+use stowage_core::service::SystemClock;
+use stowage_core::{Config, Stowage};
+use stowage_store::blob::LocalBlobStore;
+use stowage_store::sqlite::SqliteStore;
+
+#[derive(Parser)]
+#[command(name = "stowage", version, about = "Self-hosted object storage speaking the Backblaze B2 Native API")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server.
+    Serve(ServeArgs),
+}
+
+#[derive(Parser)]
+struct ServeArgs {
+    /// Where metadata and blobs live.
+    #[arg(long, env = "STOWAGE_DATA", default_value = "./stowage-data")]
+    data: PathBuf,
+    #[arg(long, env = "STOWAGE_LISTEN", default_value = "127.0.0.1:8180")]
+    listen: SocketAddr,
+    /// The base URL clients reach this server at (default: derived from --listen).
+    #[arg(long, env = "STOWAGE_PUBLIC_URL")]
+    public_url: Option<String>,
+    #[arg(long, env = "STOWAGE_ROOT_KEY_ID", requires = "root_key")]
+    root_key_id: Option<String>,
+    #[arg(long, env = "STOWAGE_ROOT_KEY", requires = "root_key_id", hide_env_values = true)]
+    root_key: Option<String>,
+    /// absoluteMinimumPartSize reported to clients and enforced at finish (tests lower it).
+    #[arg(long, default_value_t = 5_000_000)]
+    min_part_size: u64,
+    /// recommendedPartSize reported to clients (their large-file threshold and part size).
+    #[arg(long, default_value_t = 100_000_000)]
+    recommended_part_size: u64,
+    /// Enables /_test/* endpoints that move the clock and run background jobs on demand.
+    #[arg(long, env = "STOWAGE_TEST_HOOKS")]
+    test_hooks: bool,
+}
+
+/// The root key persisted beside the data, generated on first start when none is configured.
+fn load_or_create_root_key(data: &Path, account_id: &str) -> anyhow::Result<(String, String, bool)> {
+    let path = data.join("root-key");
+    if let Ok(text) = std::fs::read_to_string(&path) {
+        let mut lines = text.lines();
+        if let (Some(id), Some(secret)) = (lines.next(), lines.next()) {
+            return Ok((id.to_string(), secret.to_string(), false));
+        }
+    }
+    use rand::Rng;
+    let mut rng = rand::thread_rng();
+    // Like B2's master application key, the generated root key's id is the account id.
+    let id = account_id.to_string();
+    let secret: String = (0..31).map(|_| rng.sample(rand::distributions::Alphanumeric) as char).collect();
+    let secret = format!("K000{secret}");
+    let tmp = data.join("root-key.tmp");
+    std::fs::write(&tmp, format!("{id}\n{secret}\n"))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o600))?;
+    }
+    std::fs::rename(&tmp, &path)?;
+    Ok((id, secret, true))
+}
+
+fn banner(url: &str, key_id: &str, key: &str, show_secret: bool) {
+    let secret = if show_secret { key.to_string() } else { "<the root key you configured or saved in <data>/root-key>".into() };
+    println!(
+        "\nStowage is listening on {url}\n\
+         \n  B2 Native API   {url}  (b2_authorize_account at {url}/b2api/v4/b2_authorize_account)\
+         \n  Health          {url}/_health    Metrics  {url}/_metrics\
+         \n\n  Root application key ID  {key_id}\
+         \n  Root application key     {secret}\
+         \n\nReady to paste:\
+         \n  b2 CLI:        B2_ENVIRONMENT={url} b2 account authorize {key_id} {secret}\
+         \n  b2sdk:         B2Api(InMemoryAccountInfo()).authorize_account('{key_id}', '<key>', realm='{url}')\
+         \n  backblaze-b2:  require('backblaze-b2/conf').API_AUTHORIZE__URL = '{url}/b2api/v2/b2_authorize_account'\
+         \n  rclone:        rclone lsd :b2,account={key_id},key=<key>,endpoint='{url}':\n"
+    );
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&args.data).with_context(|| format!("creating {}", args.data.display()))?;
+    let meta = Arc::new(SqliteStore::open(&args.data.join("metadata.sqlite3")).map_err(|e| anyhow::anyhow!("{e}"))?);
+    let blobs = Arc::new(LocalBlobStore::open(&args.data).map_err(|e| anyhow::anyhow!("{e}"))?);
+    let clock = Arc::new(SystemClock::default());
+    let public_url = args.public_url.clone().unwrap_or_else(|| format!("http://{}", args.listen)).trim_end_matches('/').to_string();
+    let config = Config {
+        public_url: public_url.clone(),
+        absolute_minimum_part_size: args.min_part_size,
+        recommended_part_size: args.recommended_part_size.max(args.min_part_size),
+        max_buckets: 100,
+    };
+    let core = Arc::new(Stowage::new(meta, blobs, clock.clone(), config).await.map_err(|e| anyhow::anyhow!("{e}"))?);
+    let (root_id, root_secret, generated) = match (args.root_key_id, args.root_key) {
+        (Some(id), Some(secret)) => (id, secret, false),
+        _ => load_or_create_root_key(&args.data, core.account_id())?,
+    };
+    core.ensure_root_key(&root_id, &root_secret).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    spawn_background_jobs(core.clone());
+    let state =
+        Arc::new(AppState { core, root_key_id: Some(root_id.clone()), clock, test_hooks: args.test_hooks, metrics: Metrics::default() });
+    let app = stowage_api::router(state);
+    let listener = tokio::net::TcpListener::bind(args.listen).await.with_context(|| format!("binding {}", args.listen))?;
+    // Small responses otherwise wait ~40 ms on delayed ACKs.
+    let listener = listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
+    banner(&public_url, &root_id, &root_secret, generated);
+    tracing::info!(%public_url, "listening");
+    axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
+    Ok(())
+}
+
+fn spawn_background_jobs(core: Arc<Stowage>) {
+    let gc = core.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(30));
+        loop {
+            tick.tick().await;
+            if let Err(e) = gc.collect_garbage().await {
+                tracing::warn!("blob collection failed: {e}");
+            }
+        }
+    });
+    let orphans = core.clone();
+    tokio::spawn(async move {
+        // Blobs written but never committed (a crash between the two) are collected once an hour old.
+        let mut tick = tokio::time::interval(Duration::from_secs(3600));
+        loop {
+            tick.tick().await;
+            match orphans.collect_orphans(3_600_000).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!("collected {n} orphaned blobs"),
+                Err(e) => tracing::warn!("orphan collection failed: {e}"),
+            }
+        }
+    });
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(3600));
+        loop {
+            tick.tick().await;
+            match core.run_lifecycle().await {
+                Ok(report) => tracing::debug!(?report, "lifecycle rules applied"),
+                Err(e) => tracing::warn!("lifecycle run failed: {e}"),
+            }
+        }
+    });
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        if let Ok(mut sig) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            sig.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = terminate => {} }
+}
+
+fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,stowage::request=warn")),
+        )
+        .init();
+    let cli = Cli::parse();
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    match cli.command {
+        Command::Serve(args) => runtime.block_on(serve(args)),
+    }
+}

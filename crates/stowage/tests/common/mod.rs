@@ -1,0 +1,201 @@
+//! Starts the real `stowage` binary on 127.0.0.1 and talks to it over HTTP.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use sha1::{Digest, Sha1};
+
+pub const ROOT_ID: &str = "rootkeyid";
+pub const ROOT_KEY: &str = "rootkeysecret";
+
+pub struct Server {
+    pub url: String,
+    pub data: PathBuf,
+    child: Option<Child>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")
+}
+
+impl Server {
+    pub async fn start() -> Server {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let data = dir.path().to_path_buf();
+        let mut server = Server::start_on(&data, None).await;
+        server._dir = Some(dir);
+        server
+    }
+
+    /// Starts on an existing data directory (restart tests).
+    pub async fn start_on(data: &Path, port: Option<u16>) -> Server {
+        let port = port.unwrap_or_else(free_port);
+        let url = format!("http://127.0.0.1:{port}");
+        let child = Command::new(env!("CARGO_BIN_EXE_stowage"))
+            .args(["serve", "--data", data.to_str().expect("utf8 path"), "--listen", &format!("127.0.0.1:{port}")])
+            .args(["--min-part-size", "5000000", "--recommended-part-size", "5000000", "--test-hooks"])
+            .env("STOWAGE_ROOT_KEY_ID", ROOT_ID)
+            .env("STOWAGE_ROOT_KEY", ROOT_KEY)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn stowage");
+        let server = Server { url, data: data.to_path_buf(), child: Some(child), _dir: None };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if reqwest::get(format!("{}/_health", server.url)).await.is_ok_and(|r| r.status().is_success()) {
+                return server;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("server did not become healthy");
+    }
+
+    pub fn port(&self) -> u16 {
+        self.url.rsplit(':').next().and_then(|p| p.parse().ok()).expect("port")
+    }
+
+    /// SIGKILL: no chance to flush anything.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    pub async fn root(&self) -> B2 {
+        B2::authorize(&self.url, ROOT_ID, ROOT_KEY, 4).await.expect("root authorize")
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+pub fn sha1_hex(data: &[u8]) -> String {
+    hex::encode(Sha1::digest(data))
+}
+
+/// A B2 error as the server sent it.
+#[derive(Debug, Clone)]
+pub struct Fail {
+    pub status: u16,
+    pub code: String,
+    pub message: String,
+}
+
+pub type Reply = Result<Value, Fail>;
+
+pub struct B2 {
+    pub http: reqwest::Client,
+    pub url: String,
+    pub token: String,
+    pub account_id: String,
+    pub version: u8,
+    pub auth: Value,
+}
+
+async fn reply(resp: reqwest::Response) -> Reply {
+    let status = resp.status().as_u16();
+    let has_date = resp.headers().contains_key("date");
+    let body: Value = resp.json().await.unwrap_or(Value::Null);
+    assert!(has_date, "every response carries a Date header");
+    if status == 200 {
+        Ok(body)
+    } else {
+        assert_eq!(body["status"].as_u64(), Some(u64::from(status)), "error body status matches HTTP status: {body}");
+        Err(Fail {
+            status,
+            code: body["code"].as_str().unwrap_or("").to_string(),
+            message: body["message"].as_str().unwrap_or("").to_string(),
+        })
+    }
+}
+
+impl B2 {
+    pub async fn authorize(url: &str, key_id: &str, key: &str, version: u8) -> Result<B2, Fail> {
+        let http = reqwest::Client::new();
+        let resp = http
+            .get(format!("{url}/b2api/v{version}/b2_authorize_account"))
+            .basic_auth(key_id, Some(key))
+            .send()
+            .await
+            .expect("authorize request");
+        let auth = reply(resp).await?;
+        Ok(B2 {
+            http,
+            url: url.to_string(),
+            token: auth["authorizationToken"].as_str().expect("token").to_string(),
+            account_id: auth["accountId"].as_str().expect("account").to_string(),
+            version,
+            auth,
+        })
+    }
+
+    pub async fn call(&self, op: &str, body: Value) -> Reply {
+        let resp = self
+            .http
+            .post(format!("{}/b2api/v{}/{op}", self.url, self.version))
+            .header("Authorization", &self.token)
+            .json(&body)
+            .send()
+            .await
+            .expect("request");
+        reply(resp).await
+    }
+
+    pub async fn raw_call(&self, op: &str, body: &'static str) -> Reply {
+        let resp = self
+            .http
+            .post(format!("{}/b2api/v{}/{op}", self.url, self.version))
+            .header("Authorization", &self.token)
+            .body(body)
+            .send()
+            .await
+            .expect("request");
+        reply(resp).await
+    }
+
+    pub async fn create_bucket(&self, name: &str, kind: &str) -> Value {
+        self.call("b2_create_bucket", json!({"accountId": self.account_id, "bucketName": name, "bucketType": kind}))
+            .await
+            .expect("create bucket")
+    }
+
+    pub async fn upload(&self, bucket_id: &str, name: &str, data: &[u8]) -> Reply {
+        self.upload_with(bucket_id, name, data, &[]).await
+    }
+
+    pub async fn upload_with(&self, bucket_id: &str, name: &str, data: &[u8], headers: &[(&str, &str)]) -> Reply {
+        let target = self.call("b2_get_upload_url", json!({"bucketId": bucket_id})).await?;
+        let mut req = self
+            .http
+            .post(target["uploadUrl"].as_str().expect("uploadUrl"))
+            .header("Authorization", target["authorizationToken"].as_str().expect("token"))
+            .header("X-Bz-File-Name", name)
+            .header("Content-Type", "b2/x-auto")
+            .header("X-Bz-Content-Sha1", sha1_hex(data));
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        reply(req.body(data.to_vec()).send().await.expect("upload")).await
+    }
+
+    pub async fn download_by_name(&self, bucket: &str, name: &str, token: Option<&str>, range: Option<&str>) -> reqwest::Response {
+        let mut req = self.http.get(format!("{}/file/{bucket}/{name}", self.url));
+        if let Some(t) = token {
+            req = req.header("Authorization", t);
+        }
+        if let Some(r) = range {
+            req = req.header("Range", r);
+        }
+        req.send().await.expect("download")
+    }
+}

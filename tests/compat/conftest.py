@@ -1,0 +1,72 @@
+"""Starts the real stowage binary for the compatibility suite and hands out configured clients."""
+
+import os
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.request
+
+import pytest
+
+ROOT_ID = "compatrootid"
+ROOT_KEY = "compatrootsecret"
+PART_SIZE = 5_000_000
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    def __init__(self, data_dir):
+        self.data_dir = data_dir
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc = None
+
+    def start(self):
+        binary = os.environ.get("STOWAGE_BIN", os.path.join(os.path.dirname(__file__), "../../target/debug/stowage"))
+        env = dict(os.environ, STOWAGE_ROOT_KEY_ID=ROOT_ID, STOWAGE_ROOT_KEY=ROOT_KEY)
+        self.log = open(os.path.join(self.data_dir, "server.log"), "w")
+        self.proc = subprocess.Popen(
+            [binary, "serve", "--data", self.data_dir, "--listen", f"127.0.0.1:{self.port}",
+             "--min-part-size", str(PART_SIZE), "--recommended-part-size", str(PART_SIZE), "--test-hooks"],
+            env=env, stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            try:
+                with urllib.request.urlopen(self.url + "/_health", timeout=1) as r:
+                    if r.status == 200:
+                        return self
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("stowage did not start")
+
+    def stop(self):
+        if self.proc:
+            self.proc.terminate()
+            self.proc.wait(timeout=10)
+            self.log.close()
+
+    def metrics(self):
+        with urllib.request.urlopen(self.url + "/_metrics") as r:
+            return r.read().decode()
+
+
+@pytest.fixture(scope="session")
+def server():
+    with tempfile.TemporaryDirectory() as data:
+        s = Server(data).start()
+        yield s
+        # No request of the whole suite may have ended in a server error.
+        metrics = s.metrics()
+        s.stop()
+        assert 'status="500"' not in metrics, metrics
+
+
+@pytest.fixture
+def workdir(tmp_path):
+    return tmp_path
