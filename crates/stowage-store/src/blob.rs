@@ -10,13 +10,12 @@ use futures::StreamExt;
 use stowage_core::model::Millis;
 use stowage_core::store::{BlobStore, ByteStream};
 use stowage_core::{Error, Result};
-use tokio::io::{AsyncReadExt, AsyncSeekExt};
-use tokio_util::io::ReaderStream;
 
 /// Buffered bytes between the request stream and the disk writer thread.
 const WRITE_QUEUE_CHUNKS: usize = 16;
 const WRITE_BUFFER: usize = 1 << 20;
-const READ_CHUNK: usize = 256 * 1024;
+const READ_CHUNK: usize = 512 * 1024;
+const READ_QUEUE_CHUNKS: usize = 4;
 
 pub struct LocalBlobStore {
     blobs: PathBuf,
@@ -123,11 +122,35 @@ impl BlobStore for LocalBlobStore {
 
     async fn get(&self, blob_id: &str, offset: u64, len: u64) -> Result<ByteStream> {
         valid_id(blob_id)?;
-        let mut file = tokio::fs::File::open(self.path(blob_id)).await.map_err(|e| Error::internal(format!("blob {blob_id}: {e}")))?;
-        if offset > 0 {
-            file.seek(std::io::SeekFrom::Start(offset)).await?;
-        }
-        Ok(Box::pin(ReaderStream::with_capacity(file.take(len), READ_CHUNK)))
+        let path = self.path(blob_id);
+        let file = tokio::task::spawn_blocking(move || std::fs::File::open(path)).await.map_err(Error::internal)?;
+        let file = file.map_err(|e| Error::internal(format!("blob {blob_id}: {e}")))?;
+        let (tx, rx) = tokio::sync::mpsc::channel::<std::io::Result<Bytes>>(READ_QUEUE_CHUNKS);
+        // One blocking reader per download fills a short queue with large positioned reads, so the
+        // runtime only hands buffers to the socket.
+        tokio::task::spawn_blocking(move || {
+            use std::os::unix::fs::FileExt;
+            let (mut position, end) = (offset, offset + len);
+            while position < end {
+                let want = READ_CHUNK.min((end - position) as usize);
+                let mut buf = vec![0u8; want];
+                let item = match file.read_at(&mut buf, position) {
+                    Ok(0) => Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "blob is shorter than its metadata")),
+                    Ok(n) => {
+                        buf.truncate(n);
+                        position += n as u64;
+                        Ok(Bytes::from(buf))
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                    Err(e) => Err(e),
+                };
+                let failed = item.is_err();
+                if tx.blocking_send(item).is_err() || failed {
+                    return;
+                }
+            }
+        });
+        Ok(Box::pin(futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|item| (item, rx)) })))
     }
 
     async fn delete(&self, blob_id: &str) -> Result<()> {

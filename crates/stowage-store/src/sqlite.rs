@@ -33,6 +33,7 @@ CREATE TABLE IF NOT EXISTS versions (
     body TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS versions_by_name ON versions (bucket_id, name, file_id);
+CREATE INDEX IF NOT EXISTS versions_visible ON versions (bucket_id, name, file_id) WHERE action != 'start';
 CREATE INDEX IF NOT EXISTS unfinished_by_id ON versions (bucket_id, file_id) WHERE action = 'start';
 CREATE TABLE IF NOT EXISTS version_blobs (blob_id TEXT PRIMARY KEY, file_id TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS version_blobs_by_file ON version_blobs (file_id);
@@ -436,11 +437,11 @@ impl MetadataStore for SqliteStore {
             if !latest_only {
                 return versions_from(c, &b, &cursor.start_name, cursor.start_file_id.as_deref(), true, upper.as_deref(), limit);
             }
-            let upper_clause = if upper.is_some() { "AND v.name < ?4" } else { "" };
+            // SQLite gives the bare column `body` from the row holding max(file_id): the newest per name.
+            let upper_clause = if upper.is_some() { "AND name < ?4" } else { "" };
             let sql = format!(
-                "SELECT v.body FROM versions v WHERE v.bucket_id = ?1 AND v.name >= ?2 {upper_clause} AND v.action != 'start' \
-                 AND v.file_id = (SELECT max(w.file_id) FROM versions w WHERE w.bucket_id = ?1 AND w.name = v.name AND w.action != 'start') \
-                 ORDER BY v.name LIMIT ?3"
+                "SELECT body, max(file_id) FROM versions WHERE bucket_id = ?1 AND name >= ?2 {upper_clause} AND action != 'start' \
+                 GROUP BY name ORDER BY name LIMIT ?3"
             );
             let mut stmt = c.prepare_cached(&sql).map_err(db_err)?;
             match &upper {

@@ -43,10 +43,16 @@ fn api_version(v: &str) -> B2Result<u8> {
     }
 }
 
-fn json_response(value: Value) -> Response {
-    let mut response = axum::Json(value).into_response();
-    response.headers_mut().insert(header::CACHE_CONTROL, header::HeaderValue::from_static("max-age=0, no-cache, no-store"));
-    response
+fn json_response(body: Vec<u8>) -> Response {
+    let headers = [
+        (header::CONTENT_TYPE, header::HeaderValue::from_static("application/json;charset=UTF-8")),
+        (header::CACHE_CONTROL, header::HeaderValue::from_static("max-age=0, no-cache, no-store")),
+    ];
+    (headers, body).into_response()
+}
+
+fn json_value_response(value: &Value) -> Response {
+    json_response(serde_json::to_vec(value).unwrap_or_default())
 }
 
 fn token_from(headers: &HeaderMap, query: &[(String, String)]) -> Option<String> {
@@ -103,7 +109,7 @@ async fn json_op(
             return Err(B2Error::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "use GET or POST"));
         }
         if op == "b2_authorize_account" {
-            return authorize_account(&state, &headers, version).await;
+            return authorize_account(&state, &headers, version).await.map(|v| serde_json::to_vec(&v).unwrap_or_default());
         }
         test_mode(&headers, false)?;
         let principal = authenticate(&state, &headers).await?;
@@ -194,7 +200,7 @@ async fn upload_file(
     }
     .await;
     match result {
-        Ok(value) => json_response(value),
+        Ok(value) => json_value_response(&value),
         Err(err) => err.into_response(),
     }
 }
@@ -213,7 +219,7 @@ async fn upload_part(
     }
     .await;
     match result {
-        Ok(value) => json_response(value),
+        Ok(value) => json_value_response(&value),
         Err(err) => err.into_response(),
     }
 }

@@ -7,7 +7,7 @@ use stowage_core::service::{BucketFilter, ByteRange, CopyRequest, ListEntry, Lis
 use super::convert;
 use super::error::{B2Error, B2Result};
 use super::params::Params;
-use super::render::{bucket_json, file_json, folder_json, key_json, part_json};
+use super::render::{FileJson, bucket_json, file_json, key_json, part_json};
 use crate::AppState;
 
 pub struct Call<'a> {
@@ -27,13 +27,16 @@ impl Call<'_> {
     }
 }
 
-pub async fn dispatch(op: &str, call: Call<'_>) -> B2Result<Value> {
+/// Runs one operation and returns its serialized JSON body.
+pub async fn dispatch(op: &str, call: Call<'_>) -> B2Result<Vec<u8>> {
     if let Some(account) = call.params.str("accountId")?
         && account != call.account()
     {
         return Err(B2Error::new(axum::http::StatusCode::UNAUTHORIZED, "unauthorized", "accountId does not match the authorization token"));
     }
-    match op {
+    let value = match op {
+        "b2_list_file_names" => return list_files(call, false).await,
+        "b2_list_file_versions" => return list_files(call, true).await,
         "b2_create_key" => create_key(call).await,
         "b2_list_keys" => list_keys(call).await,
         "b2_delete_key" => delete_key(call).await,
@@ -50,8 +53,6 @@ pub async fn dispatch(op: &str, call: Call<'_>) -> B2Result<Value> {
         "b2_list_unfinished_large_files" => list_unfinished(call).await,
         "b2_copy_file" => copy_file(call).await,
         "b2_copy_part" => copy_part(call).await,
-        "b2_list_file_names" => list_files(call, false).await,
-        "b2_list_file_versions" => list_files(call, true).await,
         "b2_hide_file" => hide_file(call).await,
         "b2_delete_file_version" => delete_file_version(call).await,
         "b2_get_file_info" => get_file_info(call).await,
@@ -59,7 +60,21 @@ pub async fn dispatch(op: &str, call: Call<'_>) -> B2Result<Value> {
         "b2_update_file_legal_hold" => update_file_legal_hold(call).await,
         "b2_get_download_authorization" => get_download_authorization(call).await,
         other => Err(B2Error::new(axum::http::StatusCode::NOT_FOUND, "not_found", format!("unknown operation {other}"))),
-    }
+    }?;
+    to_body(&value)
+}
+
+fn to_body(value: &impl serde::Serialize) -> B2Result<Vec<u8>> {
+    serde_json::to_vec(value).map_err(|e| B2Error::from(stowage_core::Error::internal(e)))
+}
+
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ListJson<'a> {
+    files: Vec<FileJson<'a>>,
+    next_file_name: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_file_id: Option<Option<&'a str>>,
 }
 
 async fn create_key(c: Call<'_>) -> B2Result<Value> {
@@ -246,7 +261,7 @@ async fn copy_part(c: Call<'_>) -> B2Result<Value> {
     Ok(part_json(&part))
 }
 
-async fn list_files(c: Call<'_>, all_versions: bool) -> B2Result<Value> {
+async fn list_files(c: Call<'_>, all_versions: bool) -> B2Result<Vec<u8>> {
     let p = &c.params;
     let req = ListRequest {
         bucket_id: p.req_str("bucketId")?,
@@ -258,19 +273,16 @@ async fn list_files(c: Call<'_>, all_versions: bool) -> B2Result<Value> {
         all_versions,
     };
     let page = c.state.core.list_files(c.principal, &req).await?;
-    let files: Vec<Value> = page
+    let files = page
         .entries
         .iter()
         .map(|e| match e {
-            ListEntry::Version(v) => c.file(v),
-            ListEntry::Folder(name) => folder_json(c.account(), &req.bucket_id, name, c.version),
+            ListEntry::Version(v) => FileJson::version(c.account(), v, c.principal, c.version),
+            ListEntry::Folder(name) => FileJson::folder(c.account(), &req.bucket_id, name, c.version),
         })
         .collect();
-    let mut out = json!({"files": files, "nextFileName": page.next_name});
-    if all_versions {
-        out["nextFileId"] = json!(page.next_file_id);
-    }
-    Ok(out)
+    let next_file_id = all_versions.then_some(page.next_file_id.as_deref());
+    to_body(&ListJson { files, next_file_name: page.next_name.as_deref(), next_file_id })
 }
 
 async fn hide_file(c: Call<'_>) -> B2Result<Value> {

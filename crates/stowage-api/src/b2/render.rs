@@ -1,5 +1,8 @@
 //! JSON shapes of B2 objects, per API version (v1 list entries carry `size`; v4 keys carry `bucketIds`).
 
+use std::collections::BTreeMap;
+
+use serde::Serialize;
 use serde_json::{Value, json};
 use stowage_core::auth::{Capability, Principal};
 use stowage_core::model::{Action, AppKey, Bucket, Encryption, FileVersion, Part};
@@ -43,52 +46,126 @@ pub fn bucket_json(account_id: &str, bucket: &Bucket, principal: &Principal) -> 
     })
 }
 
-pub fn file_json(account_id: &str, v: &FileVersion, principal: &Principal, api_version: u8) -> Value {
-    let mut out = json!({
-        "accountId": account_id,
-        "bucketId": v.bucket_id,
-        "action": v.action.as_str(),
-        "fileId": v.file_id,
-        "fileName": v.name,
-        "contentLength": v.size,
-        "contentSha1": v.sha1,
-        "contentMd5": v.md5,
-        "contentType": v.content_type,
-        "fileInfo": v.info,
-        "uploadTimestamp": v.upload_timestamp,
-    });
-    if v.action != Action::Hide {
-        out["serverSideEncryption"] = encryption_json(&v.encryption);
-        out["fileRetention"] = if principal.has(Capability::ReadFileRetentions) {
-            let value = match v.retention {
-                Some(r) => json!({"mode": r.mode.as_str(), "retainUntilTimestamp": r.retain_until}),
-                None => json!({"mode": null, "retainUntilTimestamp": null}),
-            };
-            json!({"isClientAuthorizedToRead": true, "value": value})
-        } else {
-            json!({"isClientAuthorizedToRead": false, "value": null})
-        };
-        out["legalHold"] = if principal.has(Capability::ReadFileLegalHolds) {
-            json!({"isClientAuthorizedToRead": true, "value": v.legal_hold.map(|on| if on { "on" } else { "off" })})
-        } else {
-            json!({"isClientAuthorizedToRead": false, "value": null})
-        };
-    }
-    if api_version == 1 {
-        out["size"] = json!(v.size);
-    }
-    out
+/// Lock fields as b2sdk expects them: present for uploads and starts, withheld without the capability.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Guarded<T: Serialize> {
+    is_client_authorized_to_read: bool,
+    value: Option<T>,
 }
 
-pub fn folder_json(account_id: &str, bucket_id: &str, name: &str, api_version: u8) -> Value {
-    let mut out = json!({
-        "accountId": account_id, "bucketId": bucket_id, "action": "folder", "fileId": null, "fileName": name,
-        "contentLength": 0, "contentSha1": null, "contentMd5": null, "contentType": null, "fileInfo": {}, "uploadTimestamp": 0,
-    });
-    if api_version == 1 {
-        out["size"] = json!(0);
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct RetentionJson {
+    mode: Option<&'static str>,
+    retain_until_timestamp: Option<i64>,
+}
+
+#[derive(Serialize)]
+struct EncryptionJson {
+    mode: Option<&'static str>,
+    algorithm: Option<&'static str>,
+}
+
+impl From<&Encryption> for EncryptionJson {
+    fn from(enc: &Encryption) -> Self {
+        match enc {
+            Encryption::None => EncryptionJson { mode: None, algorithm: None },
+            Encryption::SseB2 => EncryptionJson { mode: Some("SSE-B2"), algorithm: Some("AES256") },
+            Encryption::SseC { .. } => EncryptionJson { mode: Some("SSE-C"), algorithm: Some("AES256") },
+        }
     }
-    out
+}
+
+/// One file-version object (§5.5 of the reference), serialized straight from the record: listings of
+/// thousands of entries go through here.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FileJson<'a> {
+    account_id: &'a str,
+    bucket_id: &'a str,
+    action: &'static str,
+    file_id: Option<&'a str>,
+    file_name: &'a str,
+    content_length: u64,
+    content_sha1: Option<&'a str>,
+    content_md5: Option<&'a str>,
+    content_type: Option<&'a str>,
+    file_info: Option<&'a BTreeMap<String, String>>,
+    upload_timestamp: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    server_side_encryption: Option<EncryptionJson>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    file_retention: Option<Guarded<RetentionJson>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    legal_hold: Option<Guarded<&'static str>>,
+    /// v1 listings carry `size` (rclone reads only that).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    size: Option<u64>,
+}
+
+static EMPTY_INFO: BTreeMap<String, String> = BTreeMap::new();
+
+impl<'a> FileJson<'a> {
+    pub fn version(account_id: &'a str, v: &'a FileVersion, principal: &Principal, api_version: u8) -> Self {
+        let locks = v.action != Action::Hide;
+        let retention = locks.then(|| {
+            if principal.has(Capability::ReadFileRetentions) {
+                let value = match v.retention {
+                    Some(r) => RetentionJson { mode: Some(r.mode.as_str()), retain_until_timestamp: Some(r.retain_until) },
+                    None => RetentionJson { mode: None, retain_until_timestamp: None },
+                };
+                Guarded { is_client_authorized_to_read: true, value: Some(value) }
+            } else {
+                Guarded { is_client_authorized_to_read: false, value: None }
+            }
+        });
+        let legal_hold = locks.then(|| Guarded {
+            is_client_authorized_to_read: principal.has(Capability::ReadFileLegalHolds),
+            value: if principal.has(Capability::ReadFileLegalHolds) { v.legal_hold.map(|on| if on { "on" } else { "off" }) } else { None },
+        });
+        FileJson {
+            account_id,
+            bucket_id: &v.bucket_id,
+            action: v.action.as_str(),
+            file_id: Some(&v.file_id),
+            file_name: &v.name,
+            content_length: v.size,
+            content_sha1: v.sha1.as_deref(),
+            content_md5: v.md5.as_deref(),
+            content_type: Some(&v.content_type),
+            file_info: Some(&v.info),
+            upload_timestamp: v.upload_timestamp,
+            server_side_encryption: locks.then(|| EncryptionJson::from(&v.encryption)),
+            file_retention: retention,
+            legal_hold,
+            size: (api_version == 1).then_some(v.size),
+        }
+    }
+
+    pub fn folder(account_id: &'a str, bucket_id: &'a str, name: &'a str, api_version: u8) -> Self {
+        FileJson {
+            account_id,
+            bucket_id,
+            action: "folder",
+            file_id: None,
+            file_name: name,
+            content_length: 0,
+            content_sha1: None,
+            content_md5: None,
+            content_type: None,
+            file_info: Some(&EMPTY_INFO),
+            upload_timestamp: 0,
+            server_side_encryption: None,
+            file_retention: None,
+            legal_hold: None,
+            size: (api_version == 1).then_some(0),
+        }
+    }
+}
+
+pub fn file_json(account_id: &str, v: &FileVersion, principal: &Principal, api_version: u8) -> Value {
+    serde_json::to_value(FileJson::version(account_id, v, principal, api_version)).unwrap_or(Value::Null)
 }
 
 pub fn key_json(account_id: &str, key: &AppKey, with_secret: bool) -> Value {
