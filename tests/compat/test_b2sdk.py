@@ -91,6 +91,17 @@ def test_b2sdk_full_flow(server, label, sdk, tmp_path):
     assert updated.type_ == "allPublic"
     assert updated.cors_rules == cors
 
+    # Event notification rules: set, read back, overlap refused, clear.
+    rule = {"name": "on-upload", "eventTypes": ["b2:ObjectCreated:*"], "isEnabled": True, "objectNamePrefix": "dir/",
+            "targetConfiguration": {"targetType": "webhook", "url": "https://hooks.example/b2", "customHeaders": None,
+                                    "hmacSha256SigningSecret": None}, "maxEventsPerBatch": 1}
+    stored = bucket.set_notification_rules([rule])
+    assert stored[0]["name"] == "on-upload" and stored[0]["isSuspended"] is False
+    assert bucket.get_notification_rules()[0]["eventTypes"] == ["b2:ObjectCreated:*"]
+    with pytest.raises(Exception):
+        bucket.set_notification_rules([rule, dict(rule, name="overlapping", eventTypes=["b2:ObjectCreated:Upload"])])
+    assert bucket.set_notification_rules([]) == []
+
     # A restricted key created through b2sdk and used by b2sdk.
     key = api.create_key(["listBuckets", "listFiles", "readFiles", "writeFiles"], f"sdk-{label}-key",
                          bucket_ids=[bucket.id_], name_prefix="dir/") if label == "v3" else \

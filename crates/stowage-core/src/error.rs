@@ -50,6 +50,9 @@ pub enum Error {
     Conflict(String),
     #[error("{0}")]
     FileLockConflict(String),
+    /// Notification rules refused; the first field is B2's error code for the reason.
+    #[error("{1}")]
+    InvalidNotificationRules(&'static str, String),
     /// The caller is known but may not do this (capability, bucket or prefix restriction).
     #[error("{0}")]
     Unauthorized(String),

@@ -57,6 +57,38 @@ pub struct LifecycleRule {
     pub days_from_starting_to_canceling_unfinished_large_files: Option<i64>,
 }
 
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NotificationHeader {
+    pub name: String,
+    pub value: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NotificationTarget {
+    pub target_type: String,
+    pub url: String,
+    #[serde(default)]
+    pub custom_headers: Option<Vec<NotificationHeader>>,
+    #[serde(default)]
+    pub hmac_sha256_signing_secret: Option<String>,
+}
+
+/// A bucket event notification rule (stored, validated and returned; see docs/ROADMAP.md for delivery).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NotificationRule {
+    pub name: String,
+    pub event_types: Vec<String>,
+    pub is_enabled: bool,
+    #[serde(default)]
+    pub object_name_prefix: String,
+    pub target_configuration: NotificationTarget,
+    #[serde(default)]
+    pub max_events_per_batch: Option<i64>,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum RetentionMode {
@@ -139,6 +171,8 @@ pub struct Bucket {
     pub default_encryption: Encryption,
     pub file_lock_enabled: bool,
     pub default_retention: Option<DefaultRetention>,
+    #[serde(default)]
+    pub notification_rules: Vec<NotificationRule>,
     pub revision: i64,
     pub created: Millis,
 }

@@ -550,6 +550,41 @@ async fn keys_restrictions_and_capability_matrix() {
         assert_eq!(denied(client.call(op, body.clone()).await), unauthorized, "{op} without {missing}");
     }
 
+    // The same operations from a key restricted to the other bucket, and from one restricted to another prefix.
+    let bucket_caps: Vec<&str> = everything
+        .iter()
+        .copied()
+        .filter(|c| {
+            !["listKeys", "writeKeys", "deleteKeys", "writeBuckets", "deleteBuckets", "readBucketReplications", "writeBucketReplications"]
+                .contains(c)
+        })
+        .collect();
+    let other_bucket = root.call("b2_create_key", make("other-bucket", json!(bucket_caps), json!({"bucketIds": [b]}))).await.expect("key");
+    let other_prefix =
+        root.call("b2_create_key", make("other-prefix", json!(everything), json!({"namePrefix": "elsewhere/"}))).await.expect("key");
+    for key in [&other_bucket, &other_prefix] {
+        let client =
+            B2::authorize(&server.url, key["applicationKeyId"].as_str().expect("id"), key["applicationKey"].as_str().expect("key"), 2)
+                .await
+                .expect("auth");
+        for (_, op, body) in
+            cases.iter().filter(|(_, op, _)| !op.contains("key") && !op.contains("create_bucket") && !op.contains("list_buckets"))
+        {
+            let refused = denied(client.call(op, body.clone()).await);
+            // Bucket settings and upload URLs are not name-scoped: a prefix key may use them.
+            if key == &other_prefix && ((op.contains("bucket") && !op.contains("file")) || *op == "b2_get_upload_url") {
+                continue;
+            }
+            assert_eq!(refused, unauthorized, "{op} from key {}", key["keyName"]);
+        }
+    }
+    // A key that expires: every operation answers expired_auth_token once its time has passed.
+    let soon =
+        root.call("b2_create_key", make("expires-soon", json!(everything), json!({"validDurationInSeconds": 30}))).await.expect("key");
+    let soon = B2::authorize(&server.url, soon["applicationKeyId"].as_str().expect("id"), soon["applicationKey"].as_str().expect("key"), 2)
+        .await
+        .expect("auth");
+
     // Deleted keys stop working at once; expired keys are refused too.
     let gone = root.call("b2_create_key", make("short-lived", all_file_caps.clone(), json!({}))).await.expect("key");
     let client =
@@ -570,6 +605,9 @@ async fn keys_restrictions_and_capability_matrix() {
     .expect("auth");
     reqwest::Client::new().post(format!("{}/_test/clock/advance?seconds=120", server.url)).send().await.expect("advance");
     assert_eq!(client.call("b2_list_file_names", json!({"bucketId": a})).await.err().map(|f| f.code), Some("expired_auth_token".into()));
+    for (_, op, body) in &cases {
+        assert_eq!(soon.call(op, body.clone()).await.err().map(|f| f.code), Some("expired_auth_token".into()), "{op} with an expired key");
+    }
     let r = B2::authorize(
         &server.url,
         expiring["applicationKeyId"].as_str().expect("id"),

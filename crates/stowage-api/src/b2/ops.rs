@@ -59,6 +59,8 @@ pub async fn dispatch(op: &str, call: Call<'_>) -> B2Result<Vec<u8>> {
         "b2_update_file_retention" => update_file_retention(call).await,
         "b2_update_file_legal_hold" => update_file_legal_hold(call).await,
         "b2_get_download_authorization" => get_download_authorization(call).await,
+        "b2_get_bucket_notification_rules" => get_notification_rules(call).await,
+        "b2_set_bucket_notification_rules" => set_notification_rules(call).await,
         other => Err(B2Error::new(axum::http::StatusCode::NOT_FOUND, "not_found", format!("unknown operation {other}"))),
     }?;
     to_body(&value)
@@ -342,4 +344,33 @@ async fn get_download_authorization(c: Call<'_>) -> B2Result<Value> {
         p.int("validDurationInSeconds")?.ok_or_else(|| B2Error::bad_request("required field validDurationInSeconds is missing"))?;
     let token = c.state.core.get_download_authorization(c.principal, &bucket_id, &prefix, seconds).await?;
     Ok(json!({"bucketId": bucket_id, "fileNamePrefix": prefix, "authorizationToken": token}))
+}
+
+fn notification_rules_json(bucket_id: &str, rules: &[stowage_core::model::NotificationRule]) -> Value {
+    let rules: Vec<Value> = rules
+        .iter()
+        .map(|r| {
+            let mut v = serde_json::to_value(r).unwrap_or(Value::Null);
+            v["isSuspended"] = json!(false);
+            v["suspensionReason"] = json!("");
+            v
+        })
+        .collect();
+    json!({"bucketId": bucket_id, "eventNotificationRules": rules})
+}
+
+async fn get_notification_rules(c: Call<'_>) -> B2Result<Value> {
+    let bucket_id = c.params.req_str("bucketId")?;
+    let rules = c.state.core.get_notification_rules(c.principal, &bucket_id).await?;
+    Ok(notification_rules_json(&bucket_id, &rules))
+}
+
+async fn set_notification_rules(c: Call<'_>) -> B2Result<Value> {
+    let bucket_id = c.params.req_str("bucketId")?;
+    let rules = c
+        .params
+        .typed("eventNotificationRules")?
+        .ok_or_else(|| B2Error::bad_request("required field eventNotificationRules is missing"))?;
+    let rules = c.state.core.set_notification_rules(c.principal, &bucket_id, rules).await?;
+    Ok(notification_rules_json(&bucket_id, &rules))
 }

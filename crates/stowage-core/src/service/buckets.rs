@@ -1,7 +1,7 @@
 use super::{Stowage, random_hex};
 use crate::auth::{Capability, NameScope, Principal, TokenScope};
 use crate::error::{Error, Result};
-use crate::model::{Bucket, BucketType, CorsRule, DefaultRetention, Encryption, LifecycleRule};
+use crate::model::{Bucket, BucketType, CorsRule, DefaultRetention, Encryption, LifecycleRule, NotificationRule};
 use crate::names::check_bucket_name;
 
 /// Settings a create or update may carry; `None` leaves a setting as it is (or at its default on create).
@@ -75,6 +75,77 @@ fn check_cors_rules(rules: &[CorsRule]) -> Result<()> {
             + rule.allowed_headers.iter().flatten().chain(rule.expose_headers.iter().flatten()).map(String::len).sum::<usize>();
         if size >= 1000 {
             return Err(Error::invalid(format!("CORS rule {label:?} is too large (at most 1000 bytes)")));
+        }
+    }
+    Ok(())
+}
+
+pub const EVENT_TYPES: &[&str] = &[
+    "b2:ObjectCreated:*",
+    "b2:ObjectCreated:Upload",
+    "b2:ObjectCreated:MultipartUpload",
+    "b2:ObjectCreated:Copy",
+    "b2:ObjectCreated:Replica",
+    "b2:ObjectCreated:MultipartReplica",
+    "b2:ObjectDeleted:*",
+    "b2:ObjectDeleted:Delete",
+    "b2:ObjectDeleted:LifecycleRule",
+    "b2:HideMarkerCreated:*",
+    "b2:HideMarkerCreated:Hide",
+    "b2:HideMarkerCreated:LifecycleRule",
+];
+
+fn event_category(event: &str) -> &str {
+    event.rsplit_once(':').map_or(event, |(category, _)| category)
+}
+
+/// Whether two event types can fire for the same event (equal, or one is its category's wildcard).
+fn events_overlap(a: &str, b: &str) -> bool {
+    a == b || (event_category(a) == event_category(b) && (a.ends_with(":*") || b.ends_with(":*")))
+}
+
+fn check_notification_rules(rules: &[NotificationRule]) -> Result<()> {
+    let code = Error::InvalidNotificationRules;
+    let mut names = std::collections::HashSet::new();
+    for rule in rules {
+        if rule.name.is_empty() || rule.name.len() > 63 || !rule.name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+            return Err(Error::invalid(format!("Invalid notification rule name {:?}", rule.name)));
+        }
+        if !names.insert(rule.name.as_str()) {
+            return Err(Error::invalid(format!("duplicate notification rule name {:?}", rule.name)));
+        }
+        if rule.event_types.is_empty() {
+            return Err(code("event_types_empty", format!("rule {:?} has no eventTypes", rule.name)));
+        }
+        if let Some(bad) = rule.event_types.iter().find(|e| !EVENT_TYPES.contains(&e.as_str())) {
+            return Err(code("event_type_invalid", format!("unknown event type {bad:?}")));
+        }
+        for (i, a) in rule.event_types.iter().enumerate() {
+            if rule.event_types[i + 1..].iter().any(|b| events_overlap(a, b)) {
+                return Err(code("event_type_categories", format!("rule {:?} lists overlapping event types", rule.name)));
+            }
+        }
+        let target = &rule.target_configuration;
+        if target.target_type != "webhook" || !(target.url.starts_with("https://") || target.url.starts_with("http://")) {
+            return Err(Error::invalid("targetConfiguration must be a webhook with an http(s) url"));
+        }
+        if let Some(secret) = &target.hmac_sha256_signing_secret
+            && (secret.len() != 32 || !secret.bytes().all(|b| b.is_ascii_alphanumeric()))
+        {
+            return Err(Error::invalid("hmacSha256SigningSecret must be 32 letters and digits"));
+        }
+        if rule.max_events_per_batch.is_some_and(|n| !(1..=50).contains(&n)) {
+            return Err(Error::invalid("maxEventsPerBatch must be between 1 and 50"));
+        }
+    }
+    for (i, a) in rules.iter().enumerate() {
+        for b in &rules[i + 1..] {
+            let prefixes_overlap =
+                a.object_name_prefix.starts_with(&b.object_name_prefix) || b.object_name_prefix.starts_with(&a.object_name_prefix);
+            let types_overlap = a.event_types.iter().any(|x| b.event_types.iter().any(|y| events_overlap(x, y)));
+            if prefixes_overlap && types_overlap {
+                return Err(code("event_type_overlap", format!("rules {:?} and {:?} overlap", a.name, b.name)));
+            }
         }
     }
     Ok(())
@@ -171,6 +242,7 @@ impl Stowage {
             default_encryption: settings.default_encryption.unwrap_or_default(),
             file_lock_enabled,
             default_retention,
+            notification_rules: Vec::new(),
             revision: 1,
             created: self.now(),
         };
@@ -278,6 +350,32 @@ impl Stowage {
             .filter(|b| types.as_ref().is_none_or(|t| t.contains(&b.bucket_type)))
             .filter(|b| principal.allows_bucket(&b.id))
             .collect())
+    }
+
+    pub async fn get_notification_rules(&self, principal: &Principal, bucket_id: &str) -> Result<Vec<NotificationRule>> {
+        principal.authorize(Capability::ReadBucketNotifications, Some(bucket_id), NameScope::None)?;
+        Ok(self.bucket(bucket_id).await?.notification_rules)
+    }
+
+    /// Replaces the bucket's notification rules (an empty list clears them).
+    pub async fn set_notification_rules(
+        &self,
+        principal: &Principal,
+        bucket_id: &str,
+        rules: Vec<NotificationRule>,
+    ) -> Result<Vec<NotificationRule>> {
+        principal.authorize(Capability::WriteBucketNotifications, Some(bucket_id), NameScope::None)?;
+        check_notification_rules(&rules)?;
+        for _ in 0..5 {
+            let current = self.bucket(bucket_id).await?;
+            let mut next = current.clone();
+            next.notification_rules = rules.clone();
+            next.revision = current.revision + 1;
+            if self.meta.update_bucket(&next, current.revision).await? {
+                return Ok(rules);
+            }
+        }
+        Err(Error::Conflict("the bucket kept changing concurrently; retry".into()))
     }
 
     /// Totals for the storage overview: (files, bytes, newest upload) of a bucket the key may list.
