@@ -11,3 +11,4 @@ pub mod store;
 
 pub use error::{Error, Result};
 pub use service::{Config, Stowage};
+pub mod sealing;

@@ -212,8 +212,11 @@ pub enum Content {
     /// Hide markers and unfinished large files have no bytes of their own.
     #[default]
     Empty,
+    /// `salt` is set when the blob is sealed (encrypted at rest); see `sealing`.
     Blob {
         id: String,
+        #[serde(default)]
+        salt: Option<String>,
     },
     /// A finished large file: its parts' blobs, in order.
     Parts(Vec<PartRef>),
@@ -223,7 +226,7 @@ impl Content {
     pub fn blob_ids(&self) -> Vec<String> {
         match self {
             Content::Empty => Vec::new(),
-            Content::Blob { id } => vec![id.clone()],
+            Content::Blob { id, .. } => vec![id.clone()],
             Content::Parts(parts) => parts.iter().map(|p| p.blob_id.clone()).collect(),
         }
     }
@@ -233,6 +236,8 @@ impl Content {
 pub struct PartRef {
     pub blob_id: String,
     pub size: u64,
+    #[serde(default)]
+    pub salt: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -271,6 +276,8 @@ pub struct Part {
     pub md5: String,
     pub blob_id: String,
     pub upload_timestamp: Millis,
+    #[serde(default)]
+    pub salt: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

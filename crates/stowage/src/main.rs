@@ -9,7 +9,7 @@ use anyhow::Context;
 use axum::serve::ListenerExt;
 use clap::{Parser, Subcommand};
 use stowage_api::{AppState, Metrics};
-use stowage_core::service::SystemClock;
+use stowage_core::service::{MasterKey, SystemClock};
 use stowage_core::{Config, Stowage};
 use stowage_store::blob::LocalBlobStore;
 use stowage_store::sqlite::SqliteStore;
@@ -47,6 +47,9 @@ struct ServeArgs {
     /// recommendedPartSize reported to clients (their large-file threshold and part size).
     #[arg(long, default_value_t = 100_000_000)]
     recommended_part_size: u64,
+    /// 64 hex digits: the root key of SSE-B2 encryption at rest (default: generated into <data>/master.key).
+    #[arg(long, env = "STOWAGE_MASTER_KEY", hide_env_values = true)]
+    master_key: Option<String>,
     /// Enables /_test/* endpoints that move the clock and run background jobs on demand.
     #[arg(long, env = "STOWAGE_TEST_HOOKS")]
     test_hooks: bool,
@@ -78,6 +81,40 @@ fn load_or_create_root_key(data: &Path, account_id: &str) -> anyhow::Result<(Str
     Ok((id, secret, true))
 }
 
+fn parse_master_key(hex_digits: &str) -> anyhow::Result<MasterKey> {
+    let bytes: Vec<u8> = (0..hex_digits.len())
+        .step_by(2)
+        .map(|i| hex_digits.get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok()))
+        .collect::<Option<_>>()
+        .context("master key must be 64 hex digits")?;
+    let key: [u8; 32] = bytes.try_into().map_err(|_| anyhow::anyhow!("master key must be 64 hex digits"))?;
+    Ok(MasterKey(key))
+}
+
+/// The SSE-B2 root key: configured, or generated once into `<data>/master.key` (keep it with backups:
+/// without it, SSE-B2 files cannot be read).
+fn load_or_create_master_key(data: &Path, configured: Option<&str>) -> anyhow::Result<MasterKey> {
+    if let Some(hex_digits) = configured {
+        return parse_master_key(hex_digits.trim());
+    }
+    let path = data.join("master.key");
+    if let Ok(text) = std::fs::read_to_string(&path) {
+        return parse_master_key(text.trim());
+    }
+    let key: [u8; 32] = rand::random();
+    let hex_digits: String = key.iter().map(|b| format!("{b:02x}")).collect();
+    let tmp = data.join("master.key.tmp");
+    std::fs::write(&tmp, format!("{hex_digits}\n"))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o600))?;
+    }
+    std::fs::File::open(&tmp)?.sync_all()?;
+    std::fs::rename(&tmp, &path)?;
+    Ok(MasterKey(key))
+}
+
 fn banner(url: &str, key_id: &str, key: &str, show_secret: bool) {
     let secret = if show_secret { key.to_string() } else { "<the root key you configured or saved in <data>/root-key>".into() };
     println!(
@@ -105,6 +142,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         absolute_minimum_part_size: args.min_part_size,
         recommended_part_size: args.recommended_part_size.max(args.min_part_size),
         max_buckets: 100,
+        master_key: load_or_create_master_key(&args.data, args.master_key.as_deref())?,
     };
     let core = Arc::new(Stowage::new(meta, blobs, clock.clone(), config).await.map_err(|e| anyhow::anyhow!("{e}"))?);
     let (root_id, root_secret, generated) = match (args.root_key_id, args.root_key) {

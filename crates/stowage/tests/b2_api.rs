@@ -910,3 +910,103 @@ async fn data_and_keys_survive_restart() {
     let names = client.call("b2_list_file_names", json!({"bucketId": id})).await.expect("list");
     assert_eq!(names["files"][0]["fileName"], "kept.txt");
 }
+
+/// Every blob file under the data directory whose bytes contain `needle`.
+fn blobs_containing(data: &std::path::Path, needle: &[u8]) -> usize {
+    let mut found = 0;
+    for dir in std::fs::read_dir(data.join("blobs")).expect("blobs") {
+        for entry in std::fs::read_dir(dir.expect("dir").path()).expect("read") {
+            let bytes = std::fs::read(entry.expect("entry").path()).expect("blob");
+            if bytes.windows(needle.len()).any(|w| w == needle) {
+                found += 1;
+            }
+        }
+    }
+    found
+}
+
+#[tokio::test]
+async fn encryption_at_rest_sse_b2_and_sse_c() {
+    let server = Server::start().await;
+    let b2 = server.root().await;
+    let plain_id = b2.create_bucket("plain-bucket", "allPrivate").await["bucketId"].as_str().expect("id").to_string();
+    let sealed = b2
+        .call("b2_create_bucket", json!({"accountId": b2.account_id, "bucketName": "sealed-bucket", "bucketType": "allPrivate", "defaultServerSideEncryption": {"mode": "SSE-B2", "algorithm": "AES256"}}))
+        .await
+        .expect("create");
+    let sealed_id = sealed["bucketId"].as_str().expect("id").to_string();
+    let marker = b"PLAINTEXT-MARKER-0123456789".repeat(10_000);
+
+    b2.upload(&plain_id, "visible.bin", &marker).await.expect("upload");
+    assert_eq!(blobs_containing(&server.data, b"PLAINTEXT-MARKER-0123456789"), 1, "unencrypted blobs hold plaintext");
+    let file = b2.upload(&sealed_id, "secret.bin", &marker).await.expect("upload");
+    assert_eq!(file["serverSideEncryption"]["mode"], "SSE-B2");
+    let key_b64 = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
+    let sse_c = [
+        ("X-Bz-Server-Side-Encryption-Customer-Algorithm", "AES256"),
+        ("X-Bz-Server-Side-Encryption-Customer-Key", key_b64),
+        ("X-Bz-Server-Side-Encryption-Customer-Key-Md5", "hRasmdxgYDKV3nvbahU1MA=="),
+    ];
+    b2.upload_with(&plain_id, "customer.bin", &marker, &sse_c).await.expect("upload");
+    assert_eq!(blobs_containing(&server.data, b"PLAINTEXT-MARKER-0123456789"), 1, "SSE-B2 and SSE-C blobs are sealed");
+
+    // Reads decrypt, whole and by range (across 64 KiB segments).
+    let resp = b2.download_by_name("sealed-bucket", "secret.bin", Some(&b2.token), None).await;
+    assert_eq!(resp.headers()["x-bz-server-side-encryption"], "AES256");
+    assert_eq!(resp.bytes().await.expect("body").to_vec(), marker);
+    let resp = b2.download_by_name("sealed-bucket", "secret.bin", Some(&b2.token), Some("bytes=65530-131080")).await;
+    assert_eq!(resp.bytes().await.expect("body").to_vec(), marker[65530..=131080].to_vec());
+    let mut req = b2
+        .http
+        .get(format!("{}/file/plain-bucket/customer.bin", server.url))
+        .header("Authorization", &b2.token)
+        .header("Range", "bytes=100000-");
+    for (k, v) in sse_c {
+        req = req.header(k, v);
+    }
+    assert_eq!(req.send().await.expect("get").bytes().await.expect("body").to_vec(), marker[100_000..].to_vec());
+    let wrong = [
+        sse_c[0],
+        ("X-Bz-Server-Side-Encryption-Customer-Key", "YWJjZGVmZ2hpamtsbW5vcHFyc3R1dnd4eXoxMjM0NTY="),
+        ("X-Bz-Server-Side-Encryption-Customer-Key-Md5", "x"),
+    ];
+    let mut req = b2.http.get(format!("{}/file/plain-bucket/customer.bin", server.url)).header("Authorization", &b2.token);
+    for (k, v) in wrong {
+        req = req.header(k, v);
+    }
+    assert_eq!(req.send().await.expect("get").status(), 400, "a malformed key MD5 is a bad request");
+
+    // Copies re-seal under the destination's settings; large files seal every part.
+    let copy = b2
+        .call("b2_copy_file", json!({"sourceFileId": file["fileId"], "fileName": "copy.bin", "destinationBucketId": plain_id}))
+        .await
+        .expect("copy");
+    assert_eq!(copy["serverSideEncryption"]["mode"], Value::Null);
+    assert_eq!(copy["contentSha1"], sha1_hex(&marker));
+    let start = b2
+        .call("b2_start_large_file", json!({"bucketId": sealed_id, "fileName": "large.bin", "contentType": "b2/x-auto"}))
+        .await
+        .expect("start");
+    let parts = [marker.repeat(20), b"the end".to_vec()];
+    let mut sha1s = Vec::new();
+    for (i, part) in parts.iter().enumerate() {
+        let target = b2.call("b2_get_upload_part_url", json!({"fileId": start["fileId"]})).await.expect("url");
+        let resp = b2
+            .http
+            .post(target["uploadUrl"].as_str().expect("url"))
+            .header("Authorization", target["authorizationToken"].as_str().expect("t"))
+            .header("X-Bz-Part-Number", (i + 1).to_string())
+            .header("X-Bz-Content-Sha1", sha1_hex(part))
+            .body(part.clone())
+            .send()
+            .await
+            .expect("part");
+        assert_eq!(resp.status(), 200);
+        sha1s.push(sha1_hex(part));
+    }
+    b2.call("b2_finish_large_file", json!({"fileId": start["fileId"], "partSha1Array": sha1s})).await.expect("finish");
+    let whole: Vec<u8> = parts.concat();
+    let resp = b2.download_by_name("sealed-bucket", "large.bin", Some(&b2.token), Some("bytes=5399990-")).await;
+    assert_eq!(resp.bytes().await.expect("body").to_vec(), whole[5_399_990..].to_vec());
+    assert_eq!(blobs_containing(&server.data, b"PLAINTEXT-MARKER-0123456789"), 2, "only the two unencrypted files hold plaintext");
+}

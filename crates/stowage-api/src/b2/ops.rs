@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 use stowage_core::auth::Principal;
-use stowage_core::service::{BucketFilter, ByteRange, CopyRequest, ListEntry, ListRequest, MetadataDirective, NewFile, NewKey};
+use stowage_core::service::{BucketFilter, ByteRange, CopyPart, CopyRequest, ListEntry, ListRequest, MetadataDirective, NewFile, NewKey};
 
 use super::convert;
 use super::error::{B2Error, B2Result};
@@ -254,12 +254,16 @@ async fn copy_part(c: Call<'_>) -> B2Result<Value> {
     let p = &c.params;
     let part_number = p.int("partNumber")?.ok_or_else(|| B2Error::bad_request("required field partNumber is missing"))?;
     let part_number = u32::try_from(part_number).map_err(|_| B2Error::bad_request("Part number must be in range 1 - 10000"))?;
-    let sse = p.raw("sourceServerSideEncryption").filter(|v| !v.is_null()).map(convert::encryption_request).transpose()?;
-    let part = c
-        .state
-        .core
-        .copy_part(c.principal, &p.req_str("sourceFileId")?, &p.req_str("largeFileId")?, part_number, range_param(p)?, sse.as_ref())
-        .await?;
+    let sse = |name: &str| p.raw(name).filter(|v| !v.is_null()).map(convert::encryption_request).transpose();
+    let req = CopyPart {
+        source_file_id: p.req_str("sourceFileId")?,
+        large_file_id: p.req_str("largeFileId")?,
+        part_number,
+        range: range_param(p)?,
+        source_sse: sse("sourceServerSideEncryption")?,
+        destination_sse: sse("destinationServerSideEncryption")?,
+    };
+    let part = c.state.core.copy_part(c.principal, req).await?;
     Ok(part_json(&part))
 }
 

@@ -1,3 +1,5 @@
+use std::sync::Arc;
+
 use futures::{StreamExt, TryStreamExt};
 
 use super::Stowage;
@@ -5,7 +7,17 @@ use super::files::EncryptionRequest;
 use crate::auth::Principal;
 use crate::error::{Error, Result};
 use crate::model::{Action, Bucket, BucketType, Content, FileVersion};
-use crate::store::ByteStream;
+use crate::sealing::{self, BlobKey};
+use crate::store::{BlobStore, ByteStream};
+
+/// A stretch of one blob to read: `offset` and `len` are in plaintext bytes; `key` is set for sealed blobs.
+struct BlobPiece {
+    blob_id: String,
+    blob_size: u64,
+    offset: u64,
+    len: u64,
+    key: Option<BlobKey>,
+}
 
 /// A single `Range: bytes=` request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,36 +79,60 @@ fn empty() -> ByteStream {
 }
 
 impl Stowage {
-    /// Streams `len` bytes of a version from `offset`, across its parts if it has several.
-    pub(crate) async fn read_content(&self, version: &FileVersion, offset: u64, len: u64) -> Result<ByteStream> {
+    /// Streams `len` plaintext bytes of one blob from `offset`, opening it if it is sealed.
+    async fn read_blob(blobs: Arc<dyn BlobStore>, piece: BlobPiece) -> Result<ByteStream> {
+        match piece.key {
+            None => blobs.get(&piece.blob_id, piece.offset, piece.len).await,
+            Some(key) => {
+                let (at, n, first, skip) = sealing::sealed_range(piece.offset, piece.len, piece.blob_size);
+                let sealed = blobs.get(&piece.blob_id, at, n).await?;
+                Ok(sealing::open(sealed, key, first, skip, piece.len))
+            }
+        }
+    }
+
+    /// Streams `len` bytes of a version from `offset`, across its parts if it has several. SSE-C versions
+    /// need the customer's key.
+    pub(crate) async fn read_content(
+        &self,
+        version: &FileVersion,
+        offset: u64,
+        len: u64,
+        customer_key: Option<&[u8]>,
+    ) -> Result<ByteStream> {
         if len == 0 {
             return Ok(empty());
         }
-        match &version.content {
-            Content::Empty => Ok(empty()),
-            Content::Blob { id } => self.blobs.get(id, offset, len).await,
-            Content::Parts(parts) => {
-                let mut segments = Vec::new();
-                let (mut part_start, end) = (0u64, offset + len);
-                for part in parts {
-                    let part_end = part_start + part.size;
-                    if part_end > offset && part_start < end {
-                        let from = offset.max(part_start);
-                        let to = end.min(part_end);
-                        segments.push((part.blob_id.clone(), from - part_start, to - from));
-                    }
-                    part_start = part_end;
-                }
-                let blobs = self.blobs.clone();
-                let stream = futures::stream::iter(segments)
-                    .then(move |(id, off, n)| {
-                        let blobs = blobs.clone();
-                        async move { blobs.get(&id, off, n).await.map_err(|e| std::io::Error::other(e.to_string())) }
-                    })
-                    .try_flatten();
-                Ok(Box::pin(stream))
+        let blobs: Vec<(String, u64, Option<String>)> = match &version.content {
+            Content::Empty => return Ok(empty()),
+            Content::Blob { id, salt } => vec![(id.clone(), version.size, salt.clone())],
+            Content::Parts(parts) => parts.iter().map(|p| (p.blob_id.clone(), p.size, p.salt.clone())).collect(),
+        };
+        let mut pieces = Vec::new();
+        let (mut blob_start, end) = (0u64, offset + len);
+        for (blob_id, blob_size, salt) in blobs {
+            let blob_end = blob_start + blob_size;
+            if blob_end > offset && blob_start < end {
+                let from = offset.max(blob_start);
+                let to = end.min(blob_end);
+                let key = salt.map(|s| self.blob_key(&version.encryption, &s, customer_key)).transpose()?;
+                pieces.push(BlobPiece { blob_id, blob_size, offset: from - blob_start, len: to - from, key });
             }
+            blob_start = blob_end;
         }
+        if pieces.len() == 1
+            && let Some(piece) = pieces.pop()
+        {
+            return Self::read_blob(self.blobs.clone(), piece).await;
+        }
+        let blobs = self.blobs.clone();
+        let stream = futures::stream::iter(pieces)
+            .then(move |piece| {
+                let blobs = blobs.clone();
+                async move { Self::read_blob(blobs, piece).await.map_err(|e| std::io::Error::other(e.to_string())) }
+            })
+            .try_flatten();
+        Ok(Box::pin(stream))
     }
 
     async fn open(
@@ -110,7 +146,8 @@ impl Stowage {
         self.check_sse_c(&version, sse)?;
         let range = range.map(|r| r.resolve(version.size)).transpose()?;
         let (offset, len) = range.unwrap_or((0, version.size));
-        let body = if with_body { self.read_content(&version, offset, len).await? } else { empty() };
+        let customer_key = sse.and_then(EncryptionRequest::customer_key);
+        let body = if with_body { self.read_content(&version, offset, len, customer_key.as_deref()).await? } else { empty() };
         Ok(Download { version, bucket, range, body })
     }
 

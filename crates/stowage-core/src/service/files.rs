@@ -11,6 +11,7 @@ use crate::error::{Error, Result};
 use crate::hashing::{Digests, hashing, hold_back_tail};
 use crate::model::{Action, Bucket, BucketType, Content, Encryption, FileVersion, Millis, Retention, RetentionMode};
 use crate::names::{check_file_info, check_file_name};
+use crate::sealing::BlobKey;
 use crate::store::ByteStream;
 
 /// How the client vouches for an upload's content.
@@ -44,6 +45,14 @@ pub enum EncryptionRequest {
 }
 
 impl EncryptionRequest {
+    /// The raw SSE-C key, if this is an SSE-C request with a well-formed key.
+    pub fn customer_key(&self) -> Option<Vec<u8>> {
+        match self {
+            EncryptionRequest::SseC { key_b64, .. } => STANDARD.decode(key_b64).ok().filter(|k| k.len() == 32),
+            _ => None,
+        }
+    }
+
     /// Checks an SSE-C key against its MD5 and returns what is stored for it.
     pub fn resolve(&self) -> Result<Encryption> {
         match self {
@@ -107,6 +116,10 @@ pub(crate) struct PreparedFile {
 pub const UPLOAD_TOKEN_TTL: Millis = 24 * 3600 * 1000;
 pub const MAX_DOWNLOAD_AUTH_SECONDS: i64 = 604_800;
 
+pub(crate) fn req_source_key(sse: Option<&EncryptionRequest>) -> Option<Vec<u8>> {
+    sse.and_then(EncryptionRequest::customer_key)
+}
+
 pub(crate) fn resolve_content_type(content_type: &str, name: &str) -> Result<String> {
     if content_type.is_empty() || content_type.eq_ignore_ascii_case("b2/x-auto") {
         return Ok(mime_guess::from_path(name).first_raw().unwrap_or("application/octet-stream").to_string());
@@ -122,9 +135,36 @@ impl Stowage {
         format!("4_z{bucket_id}_f{:016x}{}", self.next_sequence(at), random_hex(4))
     }
 
-    /// Streams a body into a new durable blob, hashing it on the way; with `sha1_at_end` the last 40 bytes
-    /// are held back and returned as the claimed SHA-1.
-    pub(crate) async fn store_blob(&self, body: ByteStream, sha1_at_end: bool) -> Result<(String, Digests, Option<String>)> {
+    /// The key of one blob of a version encrypted this way (`salt` is the blob's, hex).
+    pub(crate) fn blob_key(&self, encryption: &Encryption, salt: &str, customer_key: Option<&[u8]>) -> Result<BlobKey> {
+        let salt = hex::decode(salt).map_err(|_| Error::internal("stored salt is not hex"))?;
+        match encryption {
+            Encryption::SseB2 | Encryption::None => Ok(BlobKey::derive(&self.config.master_key.0, "sse-b2", &salt)),
+            Encryption::SseC { .. } => {
+                let key = customer_key
+                    .ok_or_else(|| Error::Forbidden("this file is encrypted with SSE-C: the customer key is required".into()))?;
+                Ok(BlobKey::derive(key, "sse-c", &salt))
+            }
+        }
+    }
+
+    /// How a new blob of a version encrypted this way is sealed: its key and salt, or None for plaintext.
+    pub(crate) fn new_sealing(&self, encryption: &Encryption, customer_key: Option<&[u8]>) -> Result<Option<(BlobKey, String)>> {
+        if *encryption == Encryption::None {
+            return Ok(None);
+        }
+        let salt = random_hex(16);
+        Ok(Some((self.blob_key(encryption, &salt, customer_key)?, salt)))
+    }
+
+    /// Streams a body into a new durable blob, hashing the plaintext on the way and sealing it when asked;
+    /// with `sha1_at_end` the last 40 bytes are held back and returned as the claimed SHA-1.
+    pub(crate) async fn store_blob(
+        &self,
+        body: ByteStream,
+        sha1_at_end: bool,
+        sealing: Option<BlobKey>,
+    ) -> Result<(String, Digests, Option<String>)> {
         let (body, trailer) = if sha1_at_end {
             let (stream, handle) = hold_back_tail(body, 40);
             (stream, Some(handle))
@@ -132,6 +172,10 @@ impl Stowage {
             (body, None)
         };
         let (body, digests) = hashing(body);
+        let body = match sealing {
+            Some(key) => crate::sealing::seal(body, key),
+            None => body,
+        };
         let (blob_id, _len) = self.blobs.put(body).await?;
         let digests = digests.finish().ok_or_else(|| Error::internal("digest state lost"))?;
         let claimed = trailer.map(|t| String::from_utf8_lossy(&t.take()).to_ascii_lowercase());
@@ -223,7 +267,10 @@ impl Stowage {
         if body_len > MAX_SIMPLE_FILE {
             return Err(Error::invalid(format!("Files larger than {MAX_SIMPLE_FILE} bytes must be uploaded as large files")));
         }
-        let (blob_id, digests, claimed) = self.store_blob(body, at_end).await?;
+        let customer_key = req.encryption.as_ref().and_then(EncryptionRequest::customer_key);
+        let sealing = self.new_sealing(&encryption, customer_key.as_deref())?;
+        let salt = sealing.as_ref().map(|(_, salt)| salt.clone());
+        let (blob_id, digests, claimed) = self.store_blob(body, at_end, sealing.map(|(key, _)| key)).await?;
         if digests.len != body_len {
             self.blobs.delete(&blob_id).await?;
             return Err(Error::invalid(format!("Content-Length {content_length} does not match the body received")));
@@ -243,7 +290,7 @@ impl Stowage {
             encryption,
             retention,
             legal_hold,
-            content: Content::Blob { id: blob_id.clone() },
+            content: Content::Blob { id: blob_id.clone(), salt },
         };
         self.commit_new_version(&version).await?;
         Ok(version)
@@ -367,6 +414,7 @@ impl Stowage {
 
     pub async fn copy_file(&self, principal: &Principal, req: CopyRequest) -> Result<FileVersion> {
         let (source, _) = self.copy_source(principal, &req.source_file_id, req.source_encryption.as_ref()).await?;
+        let req_source_encryption = req.source_encryption.clone();
         let dest_bucket_id = req.destination_bucket_id.clone().unwrap_or_else(|| source.bucket_id.clone());
         principal.authorize(Capability::WriteFiles, Some(&dest_bucket_id), NameScope::File(&req.name))?;
         let dest = self.bucket(&dest_bucket_id).await?;
@@ -393,8 +441,12 @@ impl Stowage {
         };
         let now = self.now();
         let PreparedFile { content_type, encryption, retention, legal_hold, timestamp } = self.prepare_new_file(&dest, &new_file, now)?;
-        let body = self.read_content(&source, offset, len).await?;
-        let (blob_id, digests, _) = self.store_blob(body, false).await?;
+        let source_key = req_source_key(req_source_encryption.as_ref());
+        let body = self.read_content(&source, offset, len, source_key.as_deref()).await?;
+        let dest_key = new_file.encryption.as_ref().and_then(EncryptionRequest::customer_key);
+        let sealing = self.new_sealing(&encryption, dest_key.as_deref())?;
+        let salt = sealing.as_ref().map(|(_, salt)| salt.clone());
+        let (blob_id, digests, _) = self.store_blob(body, false, sealing.map(|(key, _)| key)).await?;
         let version = FileVersion {
             file_id: self.new_file_id(&dest.id, timestamp),
             bucket_id: dest.id,
@@ -409,7 +461,7 @@ impl Stowage {
             encryption,
             retention,
             legal_hold,
-            content: Content::Blob { id: blob_id },
+            content: Content::Blob { id: blob_id, salt },
         };
         self.commit_new_version(&version).await?;
         Ok(version)

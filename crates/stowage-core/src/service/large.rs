@@ -8,6 +8,17 @@ use crate::store::ByteStream;
 
 pub const MAX_PARTS: u32 = 10_000;
 
+/// One `b2_copy_part` request: a range of an existing file becomes a part of an unfinished one.
+#[derive(Debug, Clone)]
+pub struct CopyPart {
+    pub source_file_id: String,
+    pub large_file_id: String,
+    pub part_number: u32,
+    pub range: Option<ByteRange>,
+    pub source_sse: Option<EncryptionRequest>,
+    pub destination_sse: Option<EncryptionRequest>,
+}
+
 /// One `b2_upload_part` request; `content_length` includes the 40 digits of `hex_digits_at_end`.
 #[derive(Debug, Clone)]
 pub struct PartUpload {
@@ -86,7 +97,10 @@ impl Stowage {
         if body_len > MAX_SIMPLE_FILE {
             return Err(Error::invalid("A part may be at most 5 GB"));
         }
-        let (blob_id, digests, claimed) = self.store_blob(body, at_end).await?;
+        let customer_key = sse.and_then(EncryptionRequest::customer_key);
+        let sealing = self.new_sealing(&version.encryption, customer_key.as_deref())?;
+        let salt = sealing.as_ref().map(|(_, salt)| salt.clone());
+        let (blob_id, digests, claimed) = self.store_blob(body, at_end, sealing.map(|(key, _)| key)).await?;
         if digests.len != body_len {
             self.blobs.delete(&blob_id).await?;
             return Err(Error::invalid(format!("Content-Length {content_length} does not match the body received")));
@@ -100,6 +114,7 @@ impl Stowage {
             md5: digests.md5_hex,
             blob_id,
             upload_timestamp: self.now(),
+            salt,
         };
         self.commit_part(&part).await?;
         Ok(part)
@@ -113,35 +128,33 @@ impl Stowage {
         Ok(())
     }
 
-    pub async fn copy_part(
-        &self,
-        principal: &Principal,
-        source_file_id: &str,
-        large_file_id: &str,
-        part_number: u32,
-        range: Option<ByteRange>,
-        source_sse: Option<&EncryptionRequest>,
-    ) -> Result<Part> {
-        Self::check_part_number(part_number)?;
-        let (source, _) = self.copy_source(principal, source_file_id, source_sse).await?;
-        self.unfinished(principal, large_file_id).await?;
-        let (offset, len) = match range {
+    pub async fn copy_part(&self, principal: &Principal, req: CopyPart) -> Result<Part> {
+        Self::check_part_number(req.part_number)?;
+        let (source, _) = self.copy_source(principal, &req.source_file_id, req.source_sse.as_ref()).await?;
+        let target = self.unfinished(principal, &req.large_file_id).await?;
+        self.check_sse_c(&target, req.destination_sse.as_ref())?;
+        let (offset, len) = match req.range {
             Some(r) => r.resolve(source.size)?,
             None => (0, source.size),
         };
         if len > MAX_SIMPLE_FILE {
             return Err(Error::SourceTooLarge(len));
         }
-        let body = self.read_content(&source, offset, len).await?;
-        let (blob_id, digests, _) = self.store_blob(body, false).await?;
+        let source_key = req.source_sse.as_ref().and_then(EncryptionRequest::customer_key);
+        let body = self.read_content(&source, offset, len, source_key.as_deref()).await?;
+        let dest_key = req.destination_sse.as_ref().and_then(EncryptionRequest::customer_key);
+        let sealing = self.new_sealing(&target.encryption, dest_key.as_deref())?;
+        let salt = sealing.as_ref().map(|(_, salt)| salt.clone());
+        let (blob_id, digests, _) = self.store_blob(body, false, sealing.map(|(key, _)| key)).await?;
         let part = Part {
-            file_id: large_file_id.to_string(),
-            part_number,
+            file_id: req.large_file_id,
+            part_number: req.part_number,
             size: digests.len,
             sha1: digests.sha1_hex,
             md5: digests.md5_hex,
             blob_id,
             upload_timestamp: self.now(),
+            salt,
         };
         self.commit_part(&part).await?;
         Ok(part)
@@ -191,7 +204,8 @@ impl Stowage {
         }
         version.action = Action::Upload;
         version.size = parts.iter().map(|p| p.size).sum();
-        version.content = Content::Parts(parts.iter().map(|p| PartRef { blob_id: p.blob_id.clone(), size: p.size }).collect());
+        version.content =
+            Content::Parts(parts.iter().map(|p| PartRef { blob_id: p.blob_id.clone(), size: p.size, salt: p.salt.clone() }).collect());
         version.md5 = None;
         self.meta.finish_large_file(&version).await?;
         Ok(version)

@@ -16,7 +16,7 @@ pub use buckets::{BucketFilter, BucketSettings};
 pub use download::{ByteRange, Download};
 pub use files::{CopyRequest, EncryptionRequest, MetadataDirective, NewFile, Sha1Check};
 pub use keys::NewKey;
-pub use large::PartUpload;
+pub use large::{CopyPart, PartUpload};
 pub use list::{ListEntry, ListPage, ListRequest};
 
 use crate::auth::{Principal, TokenScope, TokenSigner, secrets_match};
@@ -48,6 +48,16 @@ impl Clock for SystemClock {
     }
 }
 
+/// The server's root key for SSE-B2; never printed.
+#[derive(Clone)]
+pub struct MasterKey(pub [u8; 32]);
+
+impl std::fmt::Debug for MasterKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MasterKey(..)")
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Config {
     /// Base URL clients reach this server at; every URL we hand out starts with it.
@@ -55,6 +65,7 @@ pub struct Config {
     pub absolute_minimum_part_size: u64,
     pub recommended_part_size: u64,
     pub max_buckets: usize,
+    pub master_key: MasterKey,
 }
 
 impl Default for Config {
@@ -64,6 +75,7 @@ impl Default for Config {
             absolute_minimum_part_size: 5_000_000,
             recommended_part_size: 100_000_000,
             max_buckets: 100,
+            master_key: MasterKey([0; 32]),
         }
     }
 }
