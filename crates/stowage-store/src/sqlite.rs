@@ -7,7 +7,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use async_trait::async_trait;
-use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use stowage_core::model::{Action, AppKey, Bucket, FileVersion, Millis, Part};
 use stowage_core::names::prefix_upper_bound;
 use stowage_core::store::{ListCursor, MetadataStore, ServerIdentity};
@@ -50,8 +50,16 @@ CREATE TABLE IF NOT EXISTS gc_queue (blob_id TEXT PRIMARY KEY, queued INTEGER NO
 
 const READERS: usize = 4;
 
+/// A write waiting for the writer thread: it runs inside a savepoint of the current batch and returns
+/// whether it failed plus what to do once the batch's commit has succeeded or failed.
+type WriteJob = Box<dyn FnOnce(&Connection) -> (bool, Completion) + Send>;
+type Completion = Box<dyn FnOnce(Result<()>) + Send>;
+
+/// Most writes one commit (one fsync) covers.
+const MAX_BATCH: usize = 512;
+
 pub struct SqliteStore {
-    writer: Arc<Mutex<Connection>>,
+    writer: std::sync::mpsc::Sender<WriteJob>,
     readers: Arc<Vec<Mutex<Connection>>>,
     next_reader: AtomicUsize,
 }
@@ -94,25 +102,30 @@ impl SqliteStore {
             conn.execute_batch("PRAGMA query_only=ON").map_err(db_err)?;
             readers.push(Mutex::new(conn));
         }
-        Ok(SqliteStore { writer: Arc::new(Mutex::new(writer)), readers: Arc::new(readers), next_reader: AtomicUsize::new(0) })
+        let (jobs, queue) = std::sync::mpsc::channel::<WriteJob>();
+        std::thread::Builder::new().name("stowage-sqlite-writer".into()).spawn(move || run_writer(writer, queue)).map_err(db_err)?;
+        Ok(SqliteStore { writer: jobs, readers: Arc::new(readers), next_reader: AtomicUsize::new(0) })
     }
 
-    /// Runs `f` in one write transaction on the blocking pool.
+    /// Runs `f` atomically on the writer thread. Writes that arrive together share one transaction and
+    /// so one fsync (group commit); each runs in its own savepoint, so a failing write leaves no trace and
+    /// does not fail the others. The result is returned only once the commit is durable.
     async fn write<T, F>(&self, f: F) -> Result<T>
     where
         T: Send + 'static,
-        F: FnOnce(&Transaction<'_>) -> Result<T> + Send + 'static,
+        F: FnOnce(&Connection) -> Result<T> + Send + 'static,
     {
-        let writer = self.writer.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut conn = writer.lock().map_err(db_err)?;
-            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(db_err)?;
-            let out = f(&tx)?;
-            tx.commit().map_err(db_err)?;
-            Ok(out)
-        })
-        .await
-        .map_err(db_err)?
+        let (done, outcome) = tokio::sync::oneshot::channel::<Result<T>>();
+        let job: WriteJob = Box::new(move |conn: &Connection| {
+            let out = f(conn);
+            let failed = out.is_err();
+            let complete: Completion = Box::new(move |committed: Result<()>| {
+                let _ = done.send(committed.and(out));
+            });
+            (failed, complete)
+        });
+        self.writer.send(job).map_err(|_| db_err("writer thread has stopped"))?;
+        outcome.await.map_err(|_| db_err("writer thread dropped a write"))?
     }
 
     async fn read<T, F>(&self, f: F) -> Result<T>
@@ -134,6 +147,36 @@ impl SqliteStore {
         })
         .await
         .map_err(db_err)?
+    }
+}
+
+/// The writer thread: takes every queued write, runs them in one transaction, commits once.
+fn run_writer(mut conn: Connection, queue: std::sync::mpsc::Receiver<WriteJob>) {
+    while let Ok(first) = queue.recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH
+            && let Ok(next) = queue.try_recv()
+        {
+            batch.push(next);
+        }
+        let mut completions = Vec::with_capacity(batch.len());
+        let committed = (|| -> Result<()> {
+            let mut tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(db_err)?;
+            for job in batch.drain(..) {
+                let mut savepoint = tx.savepoint().map_err(db_err)?;
+                let (failed, complete) = job(&savepoint);
+                completions.push(complete);
+                if failed {
+                    savepoint.rollback().map_err(db_err)?;
+                }
+                savepoint.commit().map_err(db_err)?;
+            }
+            tx.commit().map_err(db_err)
+        })();
+        // Jobs never reached (after a failure) are dropped: their callers see the writer drop them.
+        for complete in completions {
+            complete(committed.clone());
+        }
     }
 }
 
@@ -601,5 +644,55 @@ impl MetadataStore for SqliteStore {
             .map_err(db_err)
         })
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use stowage_core::model::{BucketType, Encryption};
+
+    fn bucket(name: &str) -> Bucket {
+        Bucket {
+            id: format!("id-{name}"),
+            name: name.into(),
+            bucket_type: BucketType::AllPrivate,
+            info: Default::default(),
+            cors_rules: vec![],
+            lifecycle_rules: vec![],
+            default_encryption: Encryption::None,
+            file_lock_enabled: false,
+            default_retention: None,
+            notification_rules: vec![],
+            revision: 1,
+            created: 0,
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn grouped_writes_fail_alone() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Arc::new(SqliteStore::open(&dir.path().join("meta.sqlite3")).expect("open"));
+        let mut tasks = Vec::new();
+        for i in 0..200 {
+            let store = store.clone();
+            // Every tenth create reuses a name, so some writes in each batch fail.
+            let name = if i % 10 == 9 { format!("bucket-{:03}", i - 1) } else { format!("bucket-{i:03}") };
+            tasks.push(tokio::spawn(async move { store.create_bucket(&Bucket { id: format!("id-{i}"), ..bucket(&name) }, 1000).await }));
+        }
+        let mut failures = 0;
+        for t in tasks {
+            match t.await.expect("join") {
+                Ok(()) => {}
+                Err(Error::DuplicateBucketName(_)) => failures += 1,
+                Err(e) => panic!("unexpected {e}"),
+            }
+        }
+        assert_eq!(failures, 20);
+        assert_eq!(store.list_buckets().await.expect("list").len(), 180);
+        // Reopening sees exactly what was acknowledged.
+        drop(store);
+        let store = SqliteStore::open(&dir.path().join("meta.sqlite3")).expect("reopen");
+        assert_eq!(store.list_buckets().await.expect("list").len(), 180);
     }
 }
