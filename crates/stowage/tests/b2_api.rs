@@ -748,6 +748,31 @@ async fn download_authorization_public_buckets_and_object_lock() {
     b2.call("b2_delete_file_version", json!({"fileId": kept["fileId"], "fileName": "kept.txt", "bypassGovernance": true}))
         .await
         .expect("bypass delete");
+    // Retention updates: extend freely; shorten governance only with bypass; compliance only extends.
+    let now_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("time").as_millis() as i64;
+    let gov = b2.upload(&lock_id, "gov.txt", b"g").await.expect("upload");
+    let set = |file: &Value, mode: &str, until: i64, bypass: bool| {
+        b2.call("b2_update_file_retention", json!({"fileId": file["fileId"], "fileName": file["fileName"], "fileRetention": {"mode": mode, "retainUntilTimestamp": until}, "bypassGovernance": bypass}))
+    };
+    assert_eq!(set(&gov, "governance", now_ms + 7_200_000, false).await.expect("set")["fileRetention"]["mode"], "governance");
+    assert_eq!(set(&gov, "governance", now_ms + 3_600_000, false).await.err().map(|f| f.status), Some(403));
+    set(&gov, "governance", now_ms + 3_600_000, true).await.expect("shorten with bypass");
+    set(&gov, "compliance", now_ms + 3_600_000, false).await.expect("governance to compliance");
+    assert_eq!(set(&gov, "compliance", now_ms + 1_800_000, true).await.err().map(|f| f.status), Some(403));
+    assert_eq!(set(&gov, "governance", now_ms + 9_000_000, true).await.err().map(|f| f.status), Some(403));
+    set(&gov, "compliance", now_ms + 9_000_000, false).await.expect("extend compliance");
+    let r = b2.call("b2_delete_file_version", json!({"fileId": gov["fileId"], "fileName": "gov.txt", "bypassGovernance": true})).await;
+    assert_eq!(r.err().map(|f| f.code), Some("access_denied".into()), "compliance cannot be bypassed");
+    let resp = b2.download_by_name("locked-bucket", "gov.txt", Some(&b2.token), None).await;
+    assert_eq!(resp.headers()["x-bz-file-retention-mode"], "compliance");
+    // A bucket default retention applies to new uploads.
+    let with_default = b2
+        .call("b2_update_bucket", json!({"accountId": b2.account_id, "bucketId": lock_id, "defaultRetention": {"mode": "governance", "period": {"duration": 2, "unit": "days"}}}))
+        .await
+        .expect("default retention");
+    assert_eq!(with_default["fileLockConfiguration"]["value"]["defaultRetention"]["period"], json!({"duration": 2, "unit": "days"}));
+    let defaulted = b2.upload(&lock_id, "defaulted.txt", b"d").await.expect("upload");
+    assert_eq!(defaulted["fileRetention"]["value"]["mode"], "governance");
     let r = b2.upload_with(&id, "x.txt", b"x", &[("X-Bz-File-Legal-Hold", "on")]).await;
     assert_eq!(r.err().map(|f| f.status), Some(400), "lock settings need a lock-enabled bucket");
 
