@@ -2,6 +2,7 @@
 
 pub mod b2;
 mod observe;
+mod s3;
 
 use std::sync::Arc;
 
@@ -28,5 +29,7 @@ pub fn router(state: Arc<AppState>) -> Router {
     if state.test_hooks {
         router = router.merge(observe::test_routes());
     }
-    router.layer(axum::middleware::from_fn_with_state(state.clone(), observe::observe)).with_state(state)
+    // Everything the B2 routes and our own `/_…` paths do not claim is S3 (path-style `/<bucket>/<key>`).
+    let s3 = axum::error_handling::HandleError::new(s3::service(state.core.clone()), s3::http_error);
+    router.fallback_service(s3).layer(axum::middleware::from_fn_with_state(state.clone(), observe::observe)).with_state(state)
 }

@@ -216,13 +216,6 @@ impl Principal {
         self.check_names(NameScope::File(name))
     }
 
-    pub fn authorize_part_upload(&self, file_id: &str) -> Result<()> {
-        match &self.scope {
-            TokenScope::UploadPart { f } if f == file_id => Ok(()),
-            _ => Err(Error::unauthorized("upload token is not valid for this large file")),
-        }
-    }
-
     /// By-name downloads accept account tokens with readFiles and download authorizations.
     pub fn authorize_download(&self, bucket_id: &str, name: &str) -> Result<()> {
         match &self.scope {

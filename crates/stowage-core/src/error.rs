@@ -38,8 +38,19 @@ pub enum Error {
     InvalidFileId(String),
     #[error("{0}")]
     MissingPart(String),
+    /// No unfinished large file (multipart upload) with that id.
+    #[error("{0}")]
+    NoSuchUpload(String),
+    /// A completed multipart upload names a part that was not uploaded, or with another ETag.
+    #[error("{0}")]
+    InvalidPart(String),
+    #[error("{0}")]
+    InvalidPartOrder(String),
     #[error("Sha1 did not match data received")]
     ChecksumMismatch,
+    /// A Content-MD5 or checksum the client sent does not match the body.
+    #[error("{0}")]
+    BadDigest(String),
     #[error("{0}")]
     EntityTooSmall(String),
     #[error("Copy source too big: {0}")]

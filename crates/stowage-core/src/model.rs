@@ -236,6 +236,9 @@ impl Content {
 pub struct PartRef {
     pub blob_id: String,
     pub size: u64,
+    /// The part's MD5 (hex), for the multipart ETag.
+    #[serde(default)]
+    pub md5: String,
     #[serde(default)]
     pub salt: Option<String>,
 }
@@ -261,6 +264,24 @@ pub struct FileVersion {
 }
 
 impl FileVersion {
+    /// The S3 ETag (without quotes): the MD5 of a simple upload, `md5(part MD5s)-N` for a large file.
+    pub fn etag(&self) -> String {
+        use md5::{Digest, Md5};
+        if let Some(md5) = &self.md5 {
+            return md5.clone();
+        }
+        match &self.content {
+            Content::Parts(parts) => {
+                let mut concat = Vec::with_capacity(parts.len() * 16);
+                for p in parts {
+                    concat.extend(hex::decode(&p.md5).unwrap_or_default());
+                }
+                format!("{}-{}", hex::encode(Md5::digest(&concat)), parts.len())
+            }
+            _ => "d41d8cd98f00b204e9800998ecf8427e".to_string(),
+        }
+    }
+
     pub fn is_locked(&self, now: Millis) -> bool {
         self.legal_hold == Some(true) || self.retention.is_some_and(|r| r.retain_until > now)
     }

@@ -578,6 +578,19 @@ impl MetadataStore for SqliteStore {
                 return Err(Error::invalid(format!("No active upload for: {}", v.file_id)));
             }
             link_blobs(tx, &v)?;
+            // Parts left out of the finished file (S3 may complete with a subset) are collected.
+            let used = v.content.blob_ids();
+            let mut unused = Vec::new();
+            {
+                let mut stmt = tx.prepare_cached("SELECT blob_id FROM parts WHERE file_id = ?1").map_err(db_err)?;
+                for row in stmt.query_map([&v.file_id], |r| r.get::<_, String>(0)).map_err(db_err)? {
+                    let blob = row.map_err(db_err)?;
+                    if !used.contains(&blob) {
+                        unused.push(blob);
+                    }
+                }
+            }
+            queue_deletes(tx, &unused)?;
             tx.execute("DELETE FROM parts WHERE file_id = ?1", [&v.file_id]).map_err(db_err)?;
             Ok(())
         })

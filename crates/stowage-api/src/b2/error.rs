@@ -37,6 +37,7 @@ impl From<Error> for B2Error {
                 (S::BAD_REQUEST, "bad_request")
             }
             Error::MalformedBody(_) => (S::BAD_REQUEST, "bad_json"),
+            Error::BadDigest(_) => (S::BAD_REQUEST, "bad_request"),
             Error::DuplicateBucketName(_) => (S::BAD_REQUEST, "duplicate_bucket_name"),
             Error::TooManyBuckets(_) => (S::BAD_REQUEST, "too_many_buckets"),
             Error::BucketNotFound(_) => (S::BAD_REQUEST, "bad_bucket_id"),
@@ -48,6 +49,8 @@ impl From<Error> for B2Error {
             Error::OutOfRange(_) => (S::BAD_REQUEST, "out_of_range"),
             Error::InvalidFileId(_) => (S::BAD_REQUEST, "invalid_file_id"),
             Error::MissingPart(_) => (S::BAD_REQUEST, "missing_part"),
+            Error::NoSuchUpload(_) => (S::BAD_REQUEST, "bad_request"),
+            Error::InvalidPart(_) | Error::InvalidPartOrder(_) => (S::BAD_REQUEST, "bad_request"),
             Error::SourceTooLarge(_) => (S::BAD_REQUEST, "source_too_large"),
             Error::RangeNotSatisfiable => (S::RANGE_NOT_SATISFIABLE, "range_not_satisfiable"),
             Error::Conflict(_) => (S::CONFLICT, "conflict"),

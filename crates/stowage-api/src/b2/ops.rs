@@ -165,6 +165,7 @@ fn new_file(p: &Params, bucket_id: String, name: String) -> B2Result<NewFile> {
         retention: p.raw("fileRetention").filter(|v| !v.is_null()).map(convert::file_retention).transpose()?.flatten(),
         legal_hold: p.str("legalHold")?.map(|s| convert::legal_hold(&s)).transpose()?,
         custom_timestamp: custom,
+        expected_md5: None,
     })
 }
 
@@ -277,6 +278,7 @@ async fn list_files(c: Call<'_>, all_versions: bool) -> B2Result<Vec<u8>> {
         prefix: p.str("prefix")?.unwrap_or_default(),
         delimiter: p.str("delimiter")?.filter(|d| !d.is_empty()),
         all_versions,
+        exclusive_start: false,
     };
     let page = c.state.core.list_files(c.principal, &req).await?;
     let files = page

@@ -102,10 +102,11 @@ pub async fn upload_file(
         custom_timestamp: header_str(headers, "x-bz-custom-upload-timestamp")?
             .map(|v| v.parse::<i64>().map_err(|_| B2Error::bad_request("X-Bz-Custom-Upload-Timestamp must be an integer")))
             .transpose()?,
+        expected_md5: None,
     };
     let sha1 = Sha1Check::parse(required(headers, "x-bz-content-sha1")?)?;
     let length = content_length(headers)?;
-    let file = state.core.upload_file(principal, req, sha1, length, body_stream(body)).await?;
+    let file = state.core.upload_file(principal, req, sha1, Some(length), body_stream(body)).await?;
     Ok(file_json(state.core.account_id(), &file, principal, version))
 }
 
@@ -124,7 +125,7 @@ pub async fn upload_part(
     }
     let length = content_length(headers)?;
     let sse = sse_c_headers(headers)?;
-    let req = PartUpload { file_id, part_number, sha1, content_length: length, sse };
+    let req = PartUpload { file_id, part_number, sha1, content_length: Some(length), sse, expected_md5: None };
     let part = state.core.upload_part(principal, req, body_stream(body)).await?;
     Ok(part_json(&part))
 }

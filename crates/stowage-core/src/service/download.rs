@@ -135,7 +135,7 @@ impl Stowage {
         Ok(Box::pin(stream))
     }
 
-    async fn open(
+    pub(crate) async fn open(
         &self,
         version: FileVersion,
         bucket: Bucket,

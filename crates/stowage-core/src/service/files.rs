@@ -23,6 +23,8 @@ pub enum Sha1Check {
     AtEnd,
     /// No check; the stored SHA-1 is marked `unverified:`.
     DoNotVerify,
+    /// No claim to check (S3 uploads): the computed SHA-1 is stored as it is.
+    Compute,
 }
 
 impl Sha1Check {
@@ -83,6 +85,8 @@ pub struct NewFile {
     pub retention: Option<Retention>,
     pub legal_hold: Option<bool>,
     pub custom_timestamp: Option<Millis>,
+    /// MD5 (hex) the body must have (S3 Content-MD5).
+    pub expected_md5: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -115,6 +119,19 @@ pub(crate) struct PreparedFile {
 
 pub const UPLOAD_TOKEN_TTL: Millis = 24 * 3600 * 1000;
 pub const MAX_DOWNLOAD_AUTH_SECONDS: i64 = 604_800;
+
+/// Body bytes expected from a Content-Length (less the 40 trailing digits of `hex_digits_at_end`).
+pub(crate) fn expected_body_len(content_length: Option<u64>, at_end: bool) -> Result<Option<u64>> {
+    let len = match (content_length, at_end) {
+        (Some(n), true) => Some(n.checked_sub(40).ok_or_else(|| Error::invalid("Content-Length is too small for hex_digits_at_end"))?),
+        (None, true) => return Err(Error::invalid("hex_digits_at_end needs a Content-Length")),
+        (n, false) => n,
+    };
+    if len.is_some_and(|n| n > MAX_SIMPLE_FILE) {
+        return Err(Error::invalid(format!("A file or part may be at most {MAX_SIMPLE_FILE} bytes; upload larger files in parts")));
+    }
+    Ok(len)
+}
 
 pub(crate) fn req_source_key(sse: Option<&EncryptionRequest>) -> Option<Vec<u8>> {
     sse.and_then(EncryptionRequest::customer_key)
@@ -182,6 +199,30 @@ impl Stowage {
         Ok((blob_id, digests, claimed))
     }
 
+    /// Checks a stored body against the length and MD5 the client announced; deletes the blob if it fails.
+    pub(crate) async fn check_body(
+        &self,
+        blob_id: &str,
+        digests: &Digests,
+        body_len: Option<u64>,
+        expected_md5: Option<&str>,
+    ) -> Result<()> {
+        let failure = if body_len.is_some_and(|n| n != digests.len) || digests.len > MAX_SIMPLE_FILE {
+            Some(Error::invalid(format!("the body received ({} bytes) does not match Content-Length or exceeds 5 GB", digests.len)))
+        } else if expected_md5.is_some_and(|md5| !md5.eq_ignore_ascii_case(&digests.md5_hex)) {
+            Some(Error::BadDigest("Content-MD5 did not match the data received".into()))
+        } else {
+            None
+        };
+        match failure {
+            Some(err) => {
+                self.blobs.delete(blob_id).await?;
+                Err(err)
+            }
+            None => Ok(()),
+        }
+    }
+
     /// Checks the SHA-1 a client claimed; returns what to store as `contentSha1`.
     pub(crate) async fn verify_sha1(
         &self,
@@ -192,6 +233,7 @@ impl Stowage {
     ) -> Result<String> {
         let expected = match check {
             Sha1Check::DoNotVerify => return Ok(format!("unverified:{}", digests.sha1_hex)),
+            Sha1Check::Compute => return Ok(digests.sha1_hex.clone()),
             Sha1Check::Hex(hex) => hex.clone(),
             Sha1Check::AtEnd => claimed_at_end.unwrap_or_default(),
         };
@@ -245,13 +287,14 @@ impl Stowage {
         Ok(self.mint(principal, TokenScope::Upload { b: bucket_id.to_string() }, UPLOAD_TOKEN_TTL))
     }
 
-    /// `b2_upload_file`: stores a new version. `content_length` includes the 40 digits of `hex_digits_at_end`.
+    /// `b2_upload_file` and S3 PutObject: stores a new version. `content_length` includes the 40 digits of
+    /// `hex_digits_at_end`; it may be unknown only for S3 streaming uploads.
     pub async fn upload_file(
         &self,
         principal: &Principal,
         req: NewFile,
         sha1: Sha1Check,
-        content_length: u64,
+        content_length: Option<u64>,
         body: ByteStream,
     ) -> Result<FileVersion> {
         principal.authorize_upload(&req.bucket_id, &req.name)?;
@@ -259,22 +302,12 @@ impl Stowage {
         let now = self.now();
         let PreparedFile { content_type, encryption, retention, legal_hold, timestamp } = self.prepare_new_file(&bucket, &req, now)?;
         let at_end = sha1 == Sha1Check::AtEnd;
-        let body_len = if at_end {
-            content_length.checked_sub(40).ok_or_else(|| Error::invalid("Content-Length is too small for hex_digits_at_end"))?
-        } else {
-            content_length
-        };
-        if body_len > MAX_SIMPLE_FILE {
-            return Err(Error::invalid(format!("Files larger than {MAX_SIMPLE_FILE} bytes must be uploaded as large files")));
-        }
+        let body_len = expected_body_len(content_length, at_end)?;
         let customer_key = req.encryption.as_ref().and_then(EncryptionRequest::customer_key);
         let sealing = self.new_sealing(&encryption, customer_key.as_deref())?;
         let salt = sealing.as_ref().map(|(_, salt)| salt.clone());
         let (blob_id, digests, claimed) = self.store_blob(body, at_end, sealing.map(|(key, _)| key)).await?;
-        if digests.len != body_len {
-            self.blobs.delete(&blob_id).await?;
-            return Err(Error::invalid(format!("Content-Length {content_length} does not match the body received")));
-        }
+        self.check_body(&blob_id, &digests, body_len, req.expected_md5.as_deref()).await?;
         let sha1 = self.verify_sha1(&blob_id, &digests, &sha1, claimed).await?;
         let version = FileVersion {
             file_id: self.new_file_id(&bucket.id, timestamp),
@@ -438,6 +471,7 @@ impl Stowage {
             retention: req.retention,
             legal_hold: req.legal_hold,
             custom_timestamp: None,
+            expected_md5: None,
         };
         let now = self.now();
         let PreparedFile { content_type, encryption, retention, legal_hold, timestamp } = self.prepare_new_file(&dest, &new_file, now)?;

@@ -1,5 +1,5 @@
 use super::download::ByteRange;
-use super::files::{EncryptionRequest, NewFile, PreparedFile, Sha1Check, UPLOAD_TOKEN_TTL};
+use super::files::{EncryptionRequest, NewFile, PreparedFile, Sha1Check, UPLOAD_TOKEN_TTL, expected_body_len};
 use super::{MAX_SIMPLE_FILE, Stowage};
 use crate::auth::{Capability, NameScope, Principal, TokenScope};
 use crate::error::{Error, Result};
@@ -25,8 +25,10 @@ pub struct PartUpload {
     pub file_id: String,
     pub part_number: u32,
     pub sha1: Sha1Check,
-    pub content_length: u64,
+    pub content_length: Option<u64>,
     pub sse: Option<EncryptionRequest>,
+    /// MD5 (hex) the part must have (S3 Content-MD5).
+    pub expected_md5: Option<String>,
 }
 
 impl Stowage {
@@ -37,9 +39,11 @@ impl Stowage {
             .get_version(file_id)
             .await?
             .filter(|v| v.action == Action::Start)
-            .ok_or_else(|| Error::invalid(format!("No active upload for: {file_id}")))?;
-        if !matches!(principal.scope, TokenScope::UploadPart { .. }) {
-            principal.authorize(Capability::WriteFiles, Some(&version.bucket_id), NameScope::File(&version.name))?;
+            .ok_or_else(|| Error::NoSuchUpload(format!("No active upload for: {file_id}")))?;
+        match &principal.scope {
+            // A part URL's token works for its own large file only.
+            TokenScope::UploadPart { f } if f == file_id => {}
+            _ => principal.authorize(Capability::WriteFiles, Some(&version.bucket_id), NameScope::File(&version.name))?,
         }
         Ok(version)
     }
@@ -82,29 +86,18 @@ impl Stowage {
     }
 
     pub async fn upload_part(&self, principal: &Principal, req: PartUpload, body: ByteStream) -> Result<Part> {
-        let PartUpload { file_id, part_number, sha1, content_length, sse } = req;
+        let PartUpload { file_id, part_number, sha1, content_length, sse, expected_md5 } = req;
         let (file_id, sse) = (file_id.as_str(), sse.as_ref());
-        principal.authorize_part_upload(file_id)?;
         Self::check_part_number(part_number)?;
         let version = self.unfinished(principal, file_id).await?;
         self.check_sse_c(&version, sse)?;
         let at_end = sha1 == Sha1Check::AtEnd;
-        let body_len = if at_end {
-            content_length.checked_sub(40).ok_or_else(|| Error::invalid("Content-Length is too small for hex_digits_at_end"))?
-        } else {
-            content_length
-        };
-        if body_len > MAX_SIMPLE_FILE {
-            return Err(Error::invalid("A part may be at most 5 GB"));
-        }
+        let body_len = expected_body_len(content_length, at_end)?;
         let customer_key = sse.and_then(EncryptionRequest::customer_key);
         let sealing = self.new_sealing(&version.encryption, customer_key.as_deref())?;
         let salt = sealing.as_ref().map(|(_, salt)| salt.clone());
         let (blob_id, digests, claimed) = self.store_blob(body, at_end, sealing.map(|(key, _)| key)).await?;
-        if digests.len != body_len {
-            self.blobs.delete(&blob_id).await?;
-            return Err(Error::invalid(format!("Content-Length {content_length} does not match the body received")));
-        }
+        self.check_body(&blob_id, &digests, body_len, expected_md5.as_deref()).await?;
         let sha1 = self.verify_sha1(&blob_id, &digests, &sha1, claimed).await?;
         let part = Part {
             file_id: file_id.to_string(),
@@ -180,7 +173,7 @@ impl Stowage {
     }
 
     pub async fn finish_large_file(&self, principal: &Principal, file_id: &str, part_sha1s: &[String]) -> Result<FileVersion> {
-        let mut version = self.unfinished(principal, file_id).await?;
+        self.unfinished(principal, file_id).await?;
         let parts = self.meta.list_parts(file_id, 1, MAX_PARTS as usize + 1).await?;
         for (i, part) in parts.iter().enumerate() {
             if part.part_number as usize != i + 1 {
@@ -190,13 +183,33 @@ impl Stowage {
         if parts.len() != part_sha1s.len() {
             return Err(Error::invalid(format!("partSha1Array has {} entries but {} parts were uploaded", part_sha1s.len(), parts.len())));
         }
-        if parts.len() < 2 {
-            return Err(Error::invalid("large files must have at least 2 parts"));
+        self.finish_parts(principal, file_id, parts.iter().map(|p| p.part_number).collect(), part_sha1s, 2).await
+    }
+
+    /// Makes the chosen parts (in this order) the content of the large file; parts not chosen are dropped.
+    pub(crate) async fn finish_parts(
+        &self,
+        principal: &Principal,
+        file_id: &str,
+        chosen: Vec<u32>,
+        part_sha1s: &[String],
+        min_parts: usize,
+    ) -> Result<FileVersion> {
+        let mut version = self.unfinished(principal, file_id).await?;
+        if chosen.len() < min_parts {
+            return Err(Error::invalid(format!("large files must have at least {min_parts} parts")));
         }
-        for (part, sha1) in parts.iter().zip(part_sha1s) {
+        let uploaded = self.meta.list_parts(file_id, 1, MAX_PARTS as usize + 1).await?;
+        let mut parts = Vec::with_capacity(chosen.len());
+        for (number, sha1) in chosen.iter().zip(part_sha1s) {
+            let part = uploaded
+                .iter()
+                .find(|p| p.part_number == *number)
+                .ok_or_else(|| Error::MissingPart(format!("Part number {number} is missing")))?;
             if !part.sha1.eq_ignore_ascii_case(sha1) {
-                return Err(Error::invalid(format!("Sha1 of part {} does not match partSha1Array", part.part_number)));
+                return Err(Error::invalid(format!("Sha1 of part {number} does not match partSha1Array")));
             }
+            parts.push(part);
         }
         let min = self.config.absolute_minimum_part_size;
         if let Some(small) = parts[..parts.len() - 1].iter().find(|p| p.size < min) {
@@ -204,8 +217,9 @@ impl Stowage {
         }
         version.action = Action::Upload;
         version.size = parts.iter().map(|p| p.size).sum();
-        version.content =
-            Content::Parts(parts.iter().map(|p| PartRef { blob_id: p.blob_id.clone(), size: p.size, salt: p.salt.clone() }).collect());
+        version.content = Content::Parts(
+            parts.iter().map(|p| PartRef { blob_id: p.blob_id.clone(), size: p.size, md5: p.md5.clone(), salt: p.salt.clone() }).collect(),
+        );
         version.md5 = None;
         self.meta.finish_large_file(&version).await?;
         Ok(version)

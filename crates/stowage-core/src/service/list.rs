@@ -20,6 +20,8 @@ pub struct ListRequest {
     pub delimiter: Option<String>,
     /// Every version (list_file_versions) rather than the newest visible one per name.
     pub all_versions: bool,
+    /// The start position is exclusive (S3 start-after and markers): an entry equal to it is skipped.
+    pub exclusive_start: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -102,6 +104,12 @@ impl Stowage {
                     continue 'fetch;
                 }
                 if !req.all_versions && version.action == Action::Hide {
+                    continue;
+                }
+                if req.exclusive_start
+                    && req.start_name.as_deref() == Some(version.name.as_str())
+                    && (req.start_file_id.is_none() || req.start_file_id.as_deref() == Some(version.file_id.as_str()))
+                {
                     continue;
                 }
                 if let Some(delimiter) = &req.delimiter

@@ -8,6 +8,7 @@ mod keys;
 pub mod large;
 pub mod lifecycle;
 mod list;
+mod objects;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -18,6 +19,7 @@ pub use files::{CopyRequest, EncryptionRequest, MetadataDirective, NewFile, Sha1
 pub use keys::NewKey;
 pub use large::{CopyPart, PartUpload};
 pub use list::{ListEntry, ListPage, ListRequest};
+pub use objects::Deleted;
 
 use crate::auth::{Principal, TokenScope, TokenSigner, secrets_match};
 use crate::error::{Error, Result};

@@ -1,0 +1,959 @@
+//! `impl s3s::S3` for Stowage: each operation turns s3s DTOs into core calls and back. Access checks
+//! happen in the core; errors map in `error.rs`.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, UNIX_EPOCH};
+
+use base64::Engine;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use futures::TryStreamExt;
+use s3s::dto::*;
+use s3s::{S3, S3Request, S3Response, S3Result, s3_error};
+use stowage_core::Stowage;
+use stowage_core::auth::Principal;
+use stowage_core::model::{Action, BucketType, Encryption, FileVersion, Millis, Retention, RetentionMode};
+use stowage_core::service::{
+    BucketFilter, BucketSettings, ByteRange, CopyPart, CopyRequest, EncryptionRequest, ListEntry, ListRequest,
+    MetadataDirective as Directive, NewFile, PartUpload, Sha1Check,
+};
+use stowage_core::store::ByteStream;
+
+use super::error::to_s3;
+
+pub struct StowageS3 {
+    pub core: Arc<Stowage>,
+}
+
+trait OrS3<T> {
+    fn s3(self) -> S3Result<T>;
+}
+
+impl<T> OrS3<T> for stowage_core::Result<T> {
+    fn s3(self) -> S3Result<T> {
+        self.map_err(to_s3)
+    }
+}
+
+fn timestamp(ms: Millis) -> Timestamp {
+    Timestamp::from(UNIX_EPOCH + Duration::from_millis(ms.max(0) as u64))
+}
+
+fn millis(ts: &Timestamp) -> Millis {
+    let t: time::OffsetDateTime = ts.clone().into();
+    (t.unix_timestamp_nanos() / 1_000_000) as Millis
+}
+
+fn http_date(ts: &Timestamp) -> String {
+    let mut buf = Vec::new();
+    let _ = ts.format(TimestampFormat::HttpDate, &mut buf);
+    String::from_utf8(buf).unwrap_or_default()
+}
+
+fn etag(v: &FileVersion) -> ETag {
+    ETag::Strong(v.etag())
+}
+
+fn body_stream(blob: Option<StreamingBlob>) -> ByteStream {
+    match blob {
+        Some(blob) => Box::pin(blob.map_err(std::io::Error::other)),
+        None => Box::pin(futures::stream::empty()),
+    }
+}
+
+/// `x-amz-server-side-encryption` / SSE-C request headers as a core encryption request.
+fn encryption_request(
+    sse: Option<&ServerSideEncryption>,
+    algorithm: Option<&str>,
+    key: Option<&str>,
+    key_md5: Option<&str>,
+) -> S3Result<Option<EncryptionRequest>> {
+    if let (Some(key), Some(key_md5)) = (key, key_md5) {
+        if algorithm.is_some_and(|a| a != "AES256") {
+            return Err(s3_error!(InvalidArgument, "SSE-C algorithm must be AES256"));
+        }
+        return Ok(Some(EncryptionRequest::SseC { key_b64: key.to_string(), key_md5_b64: key_md5.to_string() }));
+    }
+    match sse.map(ServerSideEncryption::as_str) {
+        None => Ok(None),
+        Some("AES256") => Ok(Some(EncryptionRequest::SseB2)),
+        Some(other) => Err(s3_error!(InvalidArgument, "unsupported server-side encryption {other}: use AES256 or SSE-C")),
+    }
+}
+
+fn sse_out(v: &FileVersion) -> (Option<ServerSideEncryption>, Option<String>, Option<String>) {
+    match &v.encryption {
+        Encryption::None => (None, None, None),
+        Encryption::SseB2 => (Some(ServerSideEncryption::from_static(ServerSideEncryption::AES256)), None, None),
+        Encryption::SseC { key_md5 } => (None, Some("AES256".into()), Some(key_md5.clone())),
+    }
+}
+
+/// Standard headers kept in B2 file info under their `b2-*` names, as B2's S3 endpoint does.
+struct StandardHeaders<'a> {
+    cache_control: Option<&'a String>,
+    content_disposition: Option<&'a String>,
+    content_encoding: Option<&'a String>,
+    content_language: Option<&'a String>,
+    expires: Option<&'a Timestamp>,
+}
+
+fn file_info(metadata: Option<&Metadata>, headers: StandardHeaders<'_>) -> BTreeMap<String, String> {
+    let mut info: BTreeMap<String, String> = metadata.into_iter().flatten().map(|(k, v)| (k.to_ascii_lowercase(), v.clone())).collect();
+    let pairs = [
+        ("b2-cache-control", headers.cache_control.cloned()),
+        ("b2-content-disposition", headers.content_disposition.cloned()),
+        ("b2-content-encoding", headers.content_encoding.cloned()),
+        ("b2-content-language", headers.content_language.cloned()),
+        ("b2-expires", headers.expires.map(http_date)),
+    ];
+    for (key, value) in pairs {
+        if let Some(value) = value {
+            info.insert(key.to_string(), value);
+        }
+    }
+    info
+}
+
+fn user_metadata(v: &FileVersion) -> Option<Metadata> {
+    let meta: Metadata = v.info.iter().filter(|(k, _)| !k.starts_with("b2-")).map(|(k, v)| (k.clone(), v.clone())).collect();
+    (!meta.is_empty()).then_some(meta)
+}
+
+fn lock_in(
+    mode: Option<&ObjectLockMode>,
+    until: Option<&Timestamp>,
+    hold: Option<&ObjectLockLegalHoldStatus>,
+) -> S3Result<(Option<Retention>, Option<bool>)> {
+    let retention = match (mode, until) {
+        (Some(mode), Some(until)) => {
+            let mode = RetentionMode::parse(mode.as_str()).ok_or_else(|| s3_error!(InvalidArgument, "unknown object lock mode"))?;
+            Some(Retention { mode, retain_until: millis(until) })
+        }
+        (None, None) => None,
+        _ => return Err(s3_error!(InvalidArgument, "x-amz-object-lock-mode and x-amz-object-lock-retain-until-date go together")),
+    };
+    Ok((retention, hold.map(|h| h.as_str() == ObjectLockLegalHoldStatus::ON)))
+}
+
+fn parse_range(range: Option<&Range>) -> Option<ByteRange> {
+    range.and_then(|r| ByteRange::parse(&r.to_header_string()))
+}
+
+/// Continuation tokens are opaque: the next name (and version), base64url-encoded.
+fn encode_token(name: &str, file_id: Option<&str>) -> String {
+    URL_SAFE_NO_PAD.encode(format!("{name}\n{}", file_id.unwrap_or("")))
+}
+
+fn decode_token(token: &str) -> S3Result<(String, Option<String>)> {
+    let bytes = URL_SAFE_NO_PAD.decode(token).map_err(|_| s3_error!(InvalidArgument, "The continuation token provided is incorrect"))?;
+    let text = String::from_utf8(bytes).map_err(|_| s3_error!(InvalidArgument, "The continuation token provided is incorrect"))?;
+    let (name, id) = text.split_once('\n').ok_or_else(|| s3_error!(InvalidArgument, "The continuation token provided is incorrect"))?;
+    Ok((name.to_string(), (!id.is_empty()).then(|| id.to_string())))
+}
+
+fn url_encode_key(key: &str) -> String {
+    use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+    const KEY: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~').remove(b'/');
+    utf8_percent_encode(key, KEY).to_string()
+}
+
+fn max_keys(requested: Option<i32>) -> S3Result<i64> {
+    match requested {
+        None => Ok(1000),
+        Some(n) if n < 0 => Err(s3_error!(InvalidArgument, "max-keys must not be negative")),
+        Some(n) => Ok(i64::from(n.min(1000))),
+    }
+}
+
+impl StowageS3 {
+    async fn caller(&self, req_credentials: Option<&s3s::auth::Credentials>) -> S3Result<Option<Principal>> {
+        match req_credentials {
+            None => Ok(None),
+            Some(c) => self.core.principal_for_key(&c.access_key).await.s3().map(Some),
+        }
+    }
+
+    async fn signed(&self, req_credentials: Option<&s3s::auth::Credentials>) -> S3Result<Principal> {
+        self.caller(req_credentials).await?.ok_or_else(|| s3_error!(AccessDenied, "Anonymous access is not allowed; sign the request"))
+    }
+
+    /// Resolves an `x-amz-copy-source` to the version it names.
+    async fn copy_source(&self, principal: &Principal, source: &CopySource) -> S3Result<FileVersion> {
+        let CopySource::Bucket { bucket, key, version_id } = source else {
+            return Err(s3_error!(NotImplemented, "access point copy sources are not supported"));
+        };
+        let bucket = self.core.bucket_for(Some(principal), bucket).await.s3()?;
+        self.core.object_version(Some(principal), &bucket, key, version_id.as_deref()).await.s3()
+    }
+
+    /// Checks If-Match / If-None-Match / If-(Un)Modified-Since against a version (GET and HEAD).
+    fn preconditions(
+        v: &FileVersion,
+        if_match: Option<&ETagCondition>,
+        if_none_match: Option<&ETagCondition>,
+        modified_since: Option<&Timestamp>,
+        unmodified_since: Option<&Timestamp>,
+    ) -> S3Result<()> {
+        let tag = v.etag();
+        let matches = |cond: &ETagCondition| match cond {
+            ETagCondition::Any => true,
+            ETagCondition::ETag(e) => e.value() == tag,
+        };
+        if let Some(cond) = if_match {
+            if !matches(cond) {
+                return Err(s3_error!(PreconditionFailed));
+            }
+        } else if let Some(since) = unmodified_since
+            && v.upload_timestamp / 1000 > millis(since) / 1000
+        {
+            return Err(s3_error!(PreconditionFailed));
+        }
+        if let Some(cond) = if_none_match {
+            if matches(cond) {
+                return Err(s3_error!(NotModified));
+            }
+        } else if let Some(since) = modified_since
+            && v.upload_timestamp / 1000 <= millis(since) / 1000
+        {
+            return Err(s3_error!(NotModified));
+        }
+        Ok(())
+    }
+
+    fn new_file(bucket_id: String, key: String, content_type: Option<&String>, info: BTreeMap<String, String>) -> NewFile {
+        NewFile {
+            bucket_id,
+            name: key,
+            content_type: content_type.cloned().unwrap_or_else(|| "b2/x-auto".into()),
+            info,
+            ..NewFile::default()
+        }
+    }
+}
+
+fn content_md5_hex(md5: Option<&String>) -> S3Result<Option<String>> {
+    md5.map(|b64| {
+        STANDARD
+            .decode(b64)
+            .ok()
+            .filter(|d| d.len() == 16)
+            .map(hex_encode)
+            .ok_or_else(|| s3_error!(InvalidDigest, "Content-MD5 is not a base64 MD5"))
+    })
+    .transpose()
+}
+
+fn hex_encode(bytes: Vec<u8>) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[async_trait::async_trait]
+impl S3 for StowageS3 {
+    async fn list_buckets(&self, req: S3Request<ListBucketsInput>) -> S3Result<S3Response<ListBucketsOutput>> {
+        let principal = self.signed(req.credentials.as_ref()).await?;
+        let buckets = self.core.list_buckets(&principal, &BucketFilter::default(), false).await.s3()?;
+        let buckets = buckets
+            .into_iter()
+            .map(|b| Bucket { name: Some(b.name), creation_date: Some(timestamp(b.created)), ..Bucket::default() })
+            .collect();
+        let owner = Owner { id: Some(self.core.account_id().to_string()), display_name: Some(self.core.account_id().to_string()) };
+        Ok(S3Response::new(ListBucketsOutput { buckets: Some(buckets), owner: Some(owner), ..ListBucketsOutput::default() }))
+    }
+
+    async fn create_bucket(&self, req: S3Request<CreateBucketInput>) -> S3Result<S3Response<CreateBucketOutput>> {
+        let principal = self.signed(req.credentials.as_ref()).await?;
+        let input = req.input;
+        if input.bucket.chars().any(|c| c.is_ascii_uppercase()) {
+            return Err(s3_error!(InvalidBucketName, "S3 bucket names must be lowercase"));
+        }
+        let public = input.acl.as_ref().is_some_and(|acl| acl.as_str() == BucketCannedACL::PUBLIC_READ);
+        let settings = BucketSettings {
+            bucket_type: Some(if public { BucketType::AllPublic } else { BucketType::AllPrivate }),
+            file_lock_enabled: input.object_lock_enabled_for_bucket.filter(|on| *on),
+            ..BucketSettings::default()
+        };
+        self.core.create_bucket(&principal, &input.bucket, settings).await.s3()?;
+        Ok(S3Response::new(CreateBucketOutput { location: Some(format!("/{}", input.bucket)) }))
+    }
+
+    async fn head_bucket(&self, req: S3Request<HeadBucketInput>) -> S3Result<S3Response<HeadBucketOutput>> {
+        let principal = self.caller(req.credentials.as_ref()).await?;
+        self.core.bucket_for(principal.as_ref(), &req.input.bucket).await.s3()?;
+        Ok(S3Response::new(HeadBucketOutput::default()))
+    }
+
+    async fn delete_bucket(&self, req: S3Request<DeleteBucketInput>) -> S3Result<S3Response<DeleteBucketOutput>> {
+        let principal = self.signed(req.credentials.as_ref()).await?;
+        let bucket = self.core.bucket_for(Some(&principal), &req.input.bucket).await.s3()?;
+        self.core.delete_bucket(&principal, &bucket.id).await.s3()?;
+        Ok(S3Response::new(DeleteBucketOutput::default()))
+    }
+
+    async fn get_bucket_location(&self, req: S3Request<GetBucketLocationInput>) -> S3Result<S3Response<GetBucketLocationOutput>> {
+        let principal = self.signed(req.credentials.as_ref()).await?;
+        self.core.bucket_for(Some(&principal), &req.input.bucket).await.s3()?;
+        Ok(S3Response::new(GetBucketLocationOutput::default()))
+    }
+
+    async fn get_bucket_versioning(&self, req: S3Request<GetBucketVersioningInput>) -> S3Result<S3Response<GetBucketVersioningOutput>> {
+        let principal = self.signed(req.credentials.as_ref()).await?;
+        self.core.bucket_for(Some(&principal), &req.input.bucket).await.s3()?;
+        // Like B2, every bucket keeps every version.
+        let status = Some(BucketVersioningStatus::from_static(BucketVersioningStatus::ENABLED));
+        Ok(S3Response::new(GetBucketVersioningOutput { status, ..GetBucketVersioningOutput::default() }))
+    }
+
+    async fn put_object(&self, req: S3Request<PutObjectInput>) -> S3Result<S3Response<PutObjectOutput>> {
+        let principal = self.signed(req.credentials.as_ref()).await?;
+        let input = req.input;
+        let bucket = self.core.bucket_for(Some(&principal), &input.bucket).await.s3()?;
+        let info = file_info(
+            input.metadata.as_ref(),
+            StandardHeaders {
+                cache_control: input.cache_control.as_ref(),
+                content_disposition: input.content_disposition.as_ref(),
+                content_encoding: input.content_encoding.as_ref(),
+                content_language: input.content_language.as_ref(),
+                expires: input.expires.as_ref(),
+            },
+        );
+        let mut file = Self::new_file(bucket.id.clone(), input.key, input.content_type.as_ref(), info);
+        file.encryption = encryption_request(
+            input.server_side_encryption.as_ref(),
+            input.sse_customer_algorithm.as_deref(),
+            input.sse_customer_key.as_deref(),
+            input.sse_customer_key_md5.as_deref(),
+        )?;
+        (file.retention, file.legal_hold) = lock_in(
+            input.object_lock_mode.as_ref(),
+            input.object_lock_retain_until_date.as_ref(),
+            input.object_lock_legal_hold_status.as_ref(),
+        )?;
+        file.expected_md5 = content_md5_hex(input.content_md5.as_ref())?;
+        let length = input.content_length.and_then(|n| u64::try_from(n).ok());
+        let version = self.core.upload_file(&principal, file, Sha1Check::Compute, length, body_stream(input.body)).await.s3()?;
+        let (sse, sse_c_algorithm, sse_c_md5) = sse_out(&version);
+        Ok(S3Response::new(PutObjectOutput {
+            e_tag: Some(etag(&version)),
+            version_id: Some(version.file_id.clone()),
+            server_side_encryption: sse,
+            sse_customer_algorithm: sse_c_algorithm,
+            sse_customer_key_md5: sse_c_md5,
+            ..PutObjectOutput::default()
+        }))
+    }
+
+    async fn get_object(&self, req: S3Request<GetObjectInput>) -> S3Result<S3Response<GetObjectOutput>> {
+        let principal = self.caller(req.credentials.as_ref()).await?;
+        let input = req.input;
+        let bucket = self.core.bucket_for(principal.as_ref(), &input.bucket).await.s3()?;
+        let version = self.core.object_version(principal.as_ref(), &bucket, &input.key, input.version_id.as_deref()).await.s3()?;
+        Self::preconditions(
+            &version,
+            input.if_match.as_ref(),
+            input.if_none_match.as_ref(),
+            input.if_modified_since.as_ref(),
+            input.if_unmodified_since.as_ref(),
+        )?;
+        let sse = encryption_request(
+            None,
+            input.sse_customer_algorithm.as_deref(),
+            input.sse_customer_key.as_deref(),
+            input.sse_customer_key_md5.as_deref(),
+        )?;
+        let download = self.core.open_object(bucket, version, parse_range(input.range.as_ref()), sse.as_ref(), true).await.s3()?;
+        let v = &download.version;
+        let (length, content_range) = match download.range {
+            Some((offset, len)) => (len, Some(format!("bytes {}-{}/{}", offset, offset + len - 1, v.size))),
+            None => (v.size, None),
+        };
+        let (server_side_encryption, sse_customer_algorithm, sse_customer_key_md5) = sse_out(v);
+        let info = |key: &str| v.info.get(key).cloned();
+        let output = GetObjectOutput {
+            accept_ranges: Some("bytes".into()),
+            content_length: Some(length as i64),
+            content_range,
+            content_type: Some(input.response_content_type.unwrap_or_else(|| v.content_type.clone())),
+            cache_control: input.response_cache_control.or_else(|| info("b2-cache-control")),
+            content_disposition: input.response_content_disposition.or_else(|| info("b2-content-disposition")),
+            content_encoding: input.response_content_encoding.or_else(|| info("b2-content-encoding")),
+            content_language: input.response_content_language.or_else(|| info("b2-content-language")),
+            expires: input
+                .response_expires
+                .or_else(|| info("b2-expires").and_then(|e| Timestamp::parse(TimestampFormat::HttpDate, &e).ok())),
+            e_tag: Some(etag(v)),
+            last_modified: Some(timestamp(v.upload_timestamp)),
+            metadata: user_metadata(v),
+            version_id: Some(v.file_id.clone()),
+            server_side_encryption,
+            sse_customer_algorithm,
+            sse_customer_key_md5,
+            object_lock_mode: v.retention.map(|r| ObjectLockMode::from(r.mode.as_str().to_ascii_uppercase())),
+            object_lock_retain_until_date: v.retention.map(|r| timestamp(r.retain_until)),
+            object_lock_legal_hold_status: v.legal_hold.map(|on| {
+                ObjectLockLegalHoldStatus::from_static(if on { ObjectLockLegalHoldStatus::ON } else { ObjectLockLegalHoldStatus::OFF })
+            }),
+            parts_count: match &v.content {
+                stowage_core::model::Content::Parts(parts) => Some(parts.len() as i32),
+                _ => None,
+            },
+            // s3s wants a Sync stream; the body is only ever polled through `&mut`.
+            body: Some(StreamingBlob::wrap(sync_wrapper::SyncStream::new(download.body))),
+            ..GetObjectOutput::default()
+        };
+        Ok(S3Response::new(output))
+    }
+
+    async fn head_object(&self, req: S3Request<HeadObjectInput>) -> S3Result<S3Response<HeadObjectOutput>> {
+        let principal = self.caller(req.credentials.as_ref()).await?;
+        let input = req.input;
+        let bucket = self.core.bucket_for(principal.as_ref(), &input.bucket).await.s3()?;
+        let version = self.core.object_version(principal.as_ref(), &bucket, &input.key, input.version_id.as_deref()).await.s3()?;
+        Self::preconditions(
+            &version,
+            input.if_match.as_ref(),
+            input.if_none_match.as_ref(),
+            input.if_modified_since.as_ref(),
+            input.if_unmodified_since.as_ref(),
+        )?;
+        let sse = encryption_request(
+            None,
+            input.sse_customer_algorithm.as_deref(),
+            input.sse_customer_key.as_deref(),
+            input.sse_customer_key_md5.as_deref(),
+        )?;
+        let download = self.core.open_object(bucket, version, None, sse.as_ref(), false).await.s3()?;
+        let v = &download.version;
+        let (server_side_encryption, sse_customer_algorithm, sse_customer_key_md5) = sse_out(v);
+        let info = |key: &str| v.info.get(key).cloned();
+        Ok(S3Response::new(HeadObjectOutput {
+            accept_ranges: Some("bytes".into()),
+            content_length: Some(v.size as i64),
+            content_type: Some(v.content_type.clone()),
+            cache_control: info("b2-cache-control"),
+            content_disposition: info("b2-content-disposition"),
+            content_encoding: info("b2-content-encoding"),
+            content_language: info("b2-content-language"),
+            e_tag: Some(etag(v)),
+            last_modified: Some(timestamp(v.upload_timestamp)),
+            metadata: user_metadata(v),
+            version_id: Some(v.file_id.clone()),
+            server_side_encryption,
+            sse_customer_algorithm,
+            sse_customer_key_md5,
+            object_lock_mode: v.retention.map(|r| ObjectLockMode::from(r.mode.as_str().to_ascii_uppercase())),
+            object_lock_retain_until_date: v.retention.map(|r| timestamp(r.retain_until)),
+            ..HeadObjectOutput::default()
+        }))
+    }
+
+    async fn delete_object(&self, req: S3Request<DeleteObjectInput>) -> S3Result<S3Response<DeleteObjectOutput>> {
+        let principal = self.signed(req.credentials.as_ref()).await?;
+        let input = req.input;
+        let bucket = self.core.bucket_for(Some(&principal), &input.bucket).await.s3()?;
+        let bypass = input.bypass_governance_retention.unwrap_or(false);
+        let deleted = self.core.delete_object(&principal, &bucket, &input.key, input.version_id.as_deref(), bypass).await.s3()?;
+        Ok(S3Response::new(DeleteObjectOutput {
+            delete_marker: Some(deleted.delete_marker),
+            version_id: Some(deleted.version_id),
+            ..DeleteObjectOutput::default()
+        }))
+    }
+
+    async fn delete_objects(&self, req: S3Request<DeleteObjectsInput>) -> S3Result<S3Response<DeleteObjectsOutput>> {
+        let principal = self.signed(req.credentials.as_ref()).await?;
+        let input = req.input;
+        let bucket = self.core.bucket_for(Some(&principal), &input.bucket).await.s3()?;
+        if input.delete.objects.len() > 1000 {
+            return Err(s3_error!(MalformedXML, "at most 1000 keys per DeleteObjects request"));
+        }
+        let bypass = input.bypass_governance_retention.unwrap_or(false);
+        let quiet = input.delete.quiet.unwrap_or(false);
+        let (mut deleted, mut errors) = (Vec::new(), Vec::new());
+        for object in input.delete.objects {
+            match self.core.delete_object(&principal, &bucket, &object.key, object.version_id.as_deref(), bypass).await {
+                Ok(d) => {
+                    if !quiet {
+                        let (version_id, marker_id) = if d.delete_marker && object.version_id.is_none() {
+                            (None, Some(d.version_id))
+                        } else {
+                            (Some(d.version_id), None)
+                        };
+                        deleted.push(DeletedObject {
+                            key: Some(object.key),
+                            version_id,
+                            delete_marker: Some(d.delete_marker),
+                            delete_marker_version_id: marker_id,
+                        });
+                    }
+                }
+                Err(e) => {
+                    let err = to_s3(e);
+                    errors.push(Error {
+                        key: Some(object.key),
+                        version_id: object.version_id,
+                        code: Some(err.code().as_str().to_string()),
+                        message: err.message().map(str::to_string),
+                    });
+                }
+            }
+        }
+        Ok(S3Response::new(DeleteObjectsOutput { deleted: Some(deleted), errors: Some(errors), ..DeleteObjectsOutput::default() }))
+    }
+
+    async fn copy_object(&self, req: S3Request<CopyObjectInput>) -> S3Result<S3Response<CopyObjectOutput>> {
+        let principal = self.signed(req.credentials.as_ref()).await?;
+        let input = req.input;
+        let source = self.copy_source(&principal, &input.copy_source).await?;
+        let bucket = self.core.bucket_for(Some(&principal), &input.bucket).await.s3()?;
+        let replace = input.metadata_directive.as_ref().is_some_and(|d| d.as_str() == MetadataDirective::REPLACE);
+        let directive = if replace {
+            let info = file_info(
+                input.metadata.as_ref(),
+                StandardHeaders {
+                    cache_control: input.cache_control.as_ref(),
+                    content_disposition: input.content_disposition.as_ref(),
+                    content_encoding: input.content_encoding.as_ref(),
+                    content_language: input.content_language.as_ref(),
+                    expires: input.expires.as_ref(),
+                },
+            );
+            Directive::Replace { content_type: input.content_type.unwrap_or_else(|| source.content_type.clone()), info }
+        } else {
+            Directive::Copy
+        };
+        let source_encryption = encryption_request(
+            None,
+            input.copy_source_sse_customer_algorithm.as_deref(),
+            input.copy_source_sse_customer_key.as_deref(),
+            input.copy_source_sse_customer_key_md5.as_deref(),
+        )?;
+        let destination_encryption = encryption_request(
+            input.server_side_encryption.as_ref(),
+            input.sse_customer_algorithm.as_deref(),
+            input.sse_customer_key.as_deref(),
+            input.sse_customer_key_md5.as_deref(),
+        )?;
+        let (retention, legal_hold) = lock_in(
+            input.object_lock_mode.as_ref(),
+            input.object_lock_retain_until_date.as_ref(),
+            input.object_lock_legal_hold_status.as_ref(),
+        )?;
+        let copy = CopyRequest {
+            source_file_id: source.file_id.clone(),
+            name: input.key,
+            destination_bucket_id: Some(bucket.id),
+            range: None,
+            directive,
+            source_encryption,
+            destination_encryption,
+            retention,
+            legal_hold,
+        };
+        let version = self.core.copy_file(&principal, copy).await.s3()?;
+        let result = CopyObjectResult {
+            e_tag: Some(etag(&version)),
+            last_modified: Some(timestamp(version.upload_timestamp)),
+            ..CopyObjectResult::default()
+        };
+        Ok(S3Response::new(CopyObjectOutput {
+            copy_object_result: Some(result),
+            version_id: Some(version.file_id),
+            copy_source_version_id: Some(source.file_id),
+            ..CopyObjectOutput::default()
+        }))
+    }
+
+    async fn list_objects_v2(&self, req: S3Request<ListObjectsV2Input>) -> S3Result<S3Response<ListObjectsV2Output>> {
+        let principal = self.signed(req.credentials.as_ref()).await?;
+        let input = req.input;
+        let bucket = self.core.bucket_for(Some(&principal), &input.bucket).await.s3()?;
+        let max = max_keys(input.max_keys)?;
+        let url = input.encoding_type.as_ref().is_some_and(|e| e.as_str() == EncodingType::URL);
+        let (start_name, exclusive_start) = match (&input.continuation_token, &input.start_after) {
+            (Some(token), _) => (Some(decode_token(token)?.0), false),
+            (None, Some(after)) if !after.is_empty() => (Some(after.clone()), true),
+            _ => (None, false),
+        };
+        let (contents, prefixes, next) = if max == 0 {
+            (Vec::new(), Vec::new(), None)
+        } else {
+            let list = ListRequest {
+                bucket_id: bucket.id.clone(),
+                start_name,
+                start_file_id: None,
+                max_count: Some(max),
+                prefix: input.prefix.clone().unwrap_or_default(),
+                delimiter: input.delimiter.clone().filter(|d| !d.is_empty()),
+                all_versions: false,
+                exclusive_start,
+            };
+            let page = self.core.list_files(&principal, &list).await.s3()?;
+            let enc = |s: &str| if url { url_encode_key(s) } else { s.to_string() };
+            let (mut contents, mut prefixes) = (Vec::new(), Vec::new());
+            for entry in &page.entries {
+                match entry {
+                    ListEntry::Version(v) => contents.push(Object {
+                        key: Some(enc(&v.name)),
+                        e_tag: Some(etag(v)),
+                        size: Some(v.size as i64),
+                        last_modified: Some(timestamp(v.upload_timestamp)),
+                        storage_class: Some(ObjectStorageClass::from_static(ObjectStorageClass::STANDARD)),
+                        ..Object::default()
+                    }),
+                    ListEntry::Folder(f) => prefixes.push(CommonPrefix { prefix: Some(enc(f)) }),
+                }
+            }
+            (contents, prefixes, page.next_name.map(|n| encode_token(&n, None)))
+        };
+        let key_count = (contents.len() + prefixes.len()) as i32;
+        Ok(S3Response::new(ListObjectsV2Output {
+            name: Some(input.bucket),
+            prefix: input.prefix,
+            delimiter: input.delimiter,
+            max_keys: Some(max as i32),
+            key_count: Some(key_count),
+            continuation_token: input.continuation_token,
+            start_after: input.start_after,
+            is_truncated: Some(next.is_some()),
+            next_continuation_token: next,
+            contents: Some(contents),
+            common_prefixes: Some(prefixes),
+            encoding_type: input.encoding_type,
+            ..ListObjectsV2Output::default()
+        }))
+    }
+
+    async fn list_objects(&self, req: S3Request<ListObjectsInput>) -> S3Result<S3Response<ListObjectsOutput>> {
+        let principal = self.signed(req.credentials.as_ref()).await?;
+        let input = req.input;
+        let bucket = self.core.bucket_for(Some(&principal), &input.bucket).await.s3()?;
+        let max = max_keys(input.max_keys)?;
+        let url = input.encoding_type.as_ref().is_some_and(|e| e.as_str() == EncodingType::URL);
+        let list = ListRequest {
+            bucket_id: bucket.id.clone(),
+            start_name: input.marker.clone().filter(|m| !m.is_empty()),
+            start_file_id: None,
+            max_count: Some(max.max(1)),
+            prefix: input.prefix.clone().unwrap_or_default(),
+            delimiter: input.delimiter.clone().filter(|d| !d.is_empty()),
+            all_versions: false,
+            exclusive_start: true,
+        };
+        let page = self.core.list_files(&principal, &list).await.s3()?;
+        let enc = |s: &str| if url { url_encode_key(s) } else { s.to_string() };
+        let (mut contents, mut prefixes) = (Vec::new(), Vec::new());
+        for entry in &page.entries {
+            match entry {
+                ListEntry::Version(v) => contents.push(Object {
+                    key: Some(enc(&v.name)),
+                    e_tag: Some(etag(v)),
+                    size: Some(v.size as i64),
+                    last_modified: Some(timestamp(v.upload_timestamp)),
+                    storage_class: Some(ObjectStorageClass::from_static(ObjectStorageClass::STANDARD)),
+                    ..Object::default()
+                }),
+                ListEntry::Folder(f) => prefixes.push(CommonPrefix { prefix: Some(enc(f)) }),
+            }
+        }
+        let truncated = page.next_name.is_some();
+        // NextMarker is the last key or prefix returned; markers are exclusive.
+        let next_marker = truncated.then(|| page.entries.last().map(|e| enc(e.name()))).flatten();
+        Ok(S3Response::new(ListObjectsOutput {
+            name: Some(input.bucket),
+            prefix: input.prefix,
+            delimiter: input.delimiter,
+            marker: input.marker,
+            max_keys: Some(max as i32),
+            is_truncated: Some(truncated),
+            next_marker,
+            contents: Some(contents),
+            common_prefixes: Some(prefixes),
+            encoding_type: input.encoding_type,
+            ..ListObjectsOutput::default()
+        }))
+    }
+
+    async fn list_object_versions(&self, req: S3Request<ListObjectVersionsInput>) -> S3Result<S3Response<ListObjectVersionsOutput>> {
+        let principal = self.signed(req.credentials.as_ref()).await?;
+        let input = req.input;
+        let bucket = self.core.bucket_for(Some(&principal), &input.bucket).await.s3()?;
+        let max = max_keys(input.max_keys)?.max(1);
+        let key_marker = input.key_marker.clone().filter(|k| !k.is_empty());
+        let version_marker = input.version_id_marker.clone().filter(|v| !v.is_empty());
+        // Markers name the last entry returned: start just after it.
+        let (start_name, start_file_id) = match (&key_marker, &version_marker) {
+            (Some(k), Some(v)) => (Some(k.clone()), Some(v.clone())),
+            (Some(k), None) => (Some(format!("{k}\u{0}")), None),
+            _ => (None, None),
+        };
+        let list = ListRequest {
+            bucket_id: bucket.id.clone(),
+            start_name,
+            start_file_id,
+            max_count: Some(max),
+            prefix: input.prefix.clone().unwrap_or_default(),
+            delimiter: input.delimiter.clone().filter(|d| !d.is_empty()),
+            all_versions: true,
+            exclusive_start: version_marker.is_some(),
+        };
+        let page = self.core.list_files(&principal, &list).await.s3()?;
+        let (mut versions, mut markers, mut prefixes) = (Vec::new(), Vec::new(), Vec::new());
+        let mut newest_seen: Option<&str> = None;
+        let mut last: Option<(String, String)> = None;
+        for entry in &page.entries {
+            match entry {
+                ListEntry::Version(v) if v.action == Action::Start => {}
+                ListEntry::Version(v) => {
+                    let is_latest = newest_seen != Some(v.name.as_str()) && self.core.is_latest(v).await.s3()?;
+                    newest_seen = Some(v.name.as_str());
+                    last = Some((v.name.clone(), v.file_id.clone()));
+                    if v.action == Action::Hide {
+                        markers.push(DeleteMarkerEntry {
+                            key: Some(v.name.clone()),
+                            version_id: Some(v.file_id.clone()),
+                            is_latest: Some(is_latest),
+                            last_modified: Some(timestamp(v.upload_timestamp)),
+                            ..DeleteMarkerEntry::default()
+                        });
+                    } else {
+                        versions.push(ObjectVersion {
+                            key: Some(v.name.clone()),
+                            version_id: Some(v.file_id.clone()),
+                            is_latest: Some(is_latest),
+                            e_tag: Some(etag(v)),
+                            size: Some(v.size as i64),
+                            last_modified: Some(timestamp(v.upload_timestamp)),
+                            storage_class: Some(ObjectVersionStorageClass::from_static(ObjectVersionStorageClass::STANDARD)),
+                            ..ObjectVersion::default()
+                        });
+                    }
+                }
+                ListEntry::Folder(f) => {
+                    last = Some((f.clone(), String::new()));
+                    prefixes.push(CommonPrefix { prefix: Some(f.clone()) });
+                }
+            }
+        }
+        let truncated = page.next_name.is_some();
+        let (next_key, next_version) = match (truncated, last) {
+            (true, Some((k, v))) => (Some(k), (!v.is_empty()).then_some(v)),
+            _ => (None, None),
+        };
+        Ok(S3Response::new(ListObjectVersionsOutput {
+            name: Some(input.bucket),
+            prefix: input.prefix,
+            delimiter: input.delimiter,
+            key_marker: input.key_marker,
+            version_id_marker: input.version_id_marker,
+            max_keys: Some(max as i32),
+            is_truncated: Some(truncated),
+            next_key_marker: next_key,
+            next_version_id_marker: next_version,
+            versions: Some(versions),
+            delete_markers: Some(markers),
+            common_prefixes: Some(prefixes),
+            ..ListObjectVersionsOutput::default()
+        }))
+    }
+
+    async fn create_multipart_upload(
+        &self,
+        req: S3Request<CreateMultipartUploadInput>,
+    ) -> S3Result<S3Response<CreateMultipartUploadOutput>> {
+        let principal = self.signed(req.credentials.as_ref()).await?;
+        let input = req.input;
+        let bucket = self.core.bucket_for(Some(&principal), &input.bucket).await.s3()?;
+        let info = file_info(
+            input.metadata.as_ref(),
+            StandardHeaders {
+                cache_control: input.cache_control.as_ref(),
+                content_disposition: input.content_disposition.as_ref(),
+                content_encoding: input.content_encoding.as_ref(),
+                content_language: input.content_language.as_ref(),
+                expires: input.expires.as_ref(),
+            },
+        );
+        let mut file = Self::new_file(bucket.id.clone(), input.key.clone(), input.content_type.as_ref(), info);
+        file.encryption = encryption_request(
+            input.server_side_encryption.as_ref(),
+            input.sse_customer_algorithm.as_deref(),
+            input.sse_customer_key.as_deref(),
+            input.sse_customer_key_md5.as_deref(),
+        )?;
+        (file.retention, file.legal_hold) = lock_in(
+            input.object_lock_mode.as_ref(),
+            input.object_lock_retain_until_date.as_ref(),
+            input.object_lock_legal_hold_status.as_ref(),
+        )?;
+        let started = self.core.start_large_file(&principal, file).await.s3()?;
+        Ok(S3Response::new(CreateMultipartUploadOutput {
+            bucket: Some(input.bucket),
+            key: Some(input.key),
+            upload_id: Some(started.file_id),
+            ..CreateMultipartUploadOutput::default()
+        }))
+    }
+
+    async fn upload_part(&self, req: S3Request<UploadPartInput>) -> S3Result<S3Response<UploadPartOutput>> {
+        let principal = self.signed(req.credentials.as_ref()).await?;
+        let input = req.input;
+        self.core.bucket_for(Some(&principal), &input.bucket).await.s3()?;
+        let part_number = u32::try_from(input.part_number)
+            .map_err(|_| s3_error!(InvalidArgument, "Part number must be an integer between 1 and 10000"))?;
+        let sse = encryption_request(
+            None,
+            input.sse_customer_algorithm.as_deref(),
+            input.sse_customer_key.as_deref(),
+            input.sse_customer_key_md5.as_deref(),
+        )?;
+        let upload = PartUpload {
+            file_id: input.upload_id,
+            part_number,
+            sha1: Sha1Check::Compute,
+            content_length: input.content_length.and_then(|n| u64::try_from(n).ok()),
+            sse,
+            expected_md5: content_md5_hex(input.content_md5.as_ref())?,
+        };
+        let part = self.core.upload_part(&principal, upload, body_stream(input.body)).await.s3()?;
+        Ok(S3Response::new(UploadPartOutput { e_tag: Some(ETag::Strong(part.md5)), ..UploadPartOutput::default() }))
+    }
+
+    async fn upload_part_copy(&self, req: S3Request<UploadPartCopyInput>) -> S3Result<S3Response<UploadPartCopyOutput>> {
+        let principal = self.signed(req.credentials.as_ref()).await?;
+        let input = req.input;
+        let source = self.copy_source(&principal, &input.copy_source).await?;
+        let part_number = u32::try_from(input.part_number)
+            .map_err(|_| s3_error!(InvalidArgument, "Part number must be an integer between 1 and 10000"))?;
+        let range = match &input.copy_source_range {
+            Some(r) => {
+                Some(ByteRange::parse(r).ok_or_else(|| s3_error!(InvalidArgument, "x-amz-copy-source-range must be bytes=first-last"))?)
+            }
+            None => None,
+        };
+        let copy = CopyPart {
+            source_file_id: source.file_id.clone(),
+            large_file_id: input.upload_id,
+            part_number,
+            range,
+            source_sse: encryption_request(
+                None,
+                input.copy_source_sse_customer_algorithm.as_deref(),
+                input.copy_source_sse_customer_key.as_deref(),
+                input.copy_source_sse_customer_key_md5.as_deref(),
+            )?,
+            destination_sse: encryption_request(
+                None,
+                input.sse_customer_algorithm.as_deref(),
+                input.sse_customer_key.as_deref(),
+                input.sse_customer_key_md5.as_deref(),
+            )?,
+        };
+        let part = self.core.copy_part(&principal, copy).await.s3()?;
+        let result = CopyPartResult {
+            e_tag: Some(ETag::Strong(part.md5)),
+            last_modified: Some(timestamp(part.upload_timestamp)),
+            ..CopyPartResult::default()
+        };
+        Ok(S3Response::new(UploadPartCopyOutput {
+            copy_part_result: Some(result),
+            copy_source_version_id: Some(source.file_id),
+            ..UploadPartCopyOutput::default()
+        }))
+    }
+
+    async fn complete_multipart_upload(
+        &self,
+        req: S3Request<CompleteMultipartUploadInput>,
+    ) -> S3Result<S3Response<CompleteMultipartUploadOutput>> {
+        let principal = self.signed(req.credentials.as_ref()).await?;
+        let input = req.input;
+        self.core.bucket_for(Some(&principal), &input.bucket).await.s3()?;
+        let parts = input.multipart_upload.and_then(|m| m.parts).unwrap_or_default();
+        let mut listed = Vec::with_capacity(parts.len());
+        for p in parts {
+            let number =
+                p.part_number.and_then(|n| u32::try_from(n).ok()).ok_or_else(|| s3_error!(InvalidPart, "each part needs a PartNumber"))?;
+            let tag = p.e_tag.map(ETag::into_value).ok_or_else(|| s3_error!(InvalidPart, "each part needs an ETag"))?;
+            listed.push((number, tag));
+        }
+        let version = self.core.complete_multipart(&principal, &input.upload_id, &listed).await.s3()?;
+        Ok(S3Response::new(CompleteMultipartUploadOutput {
+            bucket: Some(input.bucket.clone()),
+            key: Some(input.key.clone()),
+            e_tag: Some(etag(&version)),
+            version_id: Some(version.file_id),
+            location: Some(format!("{}/{}/{}", self.core.config().public_url, input.bucket, input.key)),
+            ..CompleteMultipartUploadOutput::default()
+        }))
+    }
+
+    async fn abort_multipart_upload(&self, req: S3Request<AbortMultipartUploadInput>) -> S3Result<S3Response<AbortMultipartUploadOutput>> {
+        let principal = self.signed(req.credentials.as_ref()).await?;
+        self.core.bucket_for(Some(&principal), &req.input.bucket).await.s3()?;
+        self.core.cancel_large_file(&principal, &req.input.upload_id).await.s3()?;
+        Ok(S3Response::new(AbortMultipartUploadOutput::default()))
+    }
+
+    async fn list_parts(&self, req: S3Request<ListPartsInput>) -> S3Result<S3Response<ListPartsOutput>> {
+        let principal = self.signed(req.credentials.as_ref()).await?;
+        let input = req.input;
+        self.core.bucket_for(Some(&principal), &input.bucket).await.s3()?;
+        let max = i64::from(input.max_parts.unwrap_or(1000).clamp(1, 1000));
+        let start = input.part_number_marker.map(|m| i64::from(m) + 1);
+        let (parts, next) = self.core.list_parts(&principal, &input.upload_id, start, Some(max)).await.s3()?;
+        let last = parts.last().map(|p| p.part_number as i32);
+        let parts = parts
+            .into_iter()
+            .map(|p| Part {
+                part_number: Some(p.part_number as i32),
+                e_tag: Some(ETag::Strong(p.md5)),
+                size: Some(p.size as i64),
+                last_modified: Some(timestamp(p.upload_timestamp)),
+                ..Part::default()
+            })
+            .collect();
+        Ok(S3Response::new(ListPartsOutput {
+            bucket: Some(input.bucket),
+            key: Some(input.key),
+            upload_id: Some(input.upload_id),
+            max_parts: Some(max as i32),
+            part_number_marker: input.part_number_marker,
+            is_truncated: Some(next.is_some()),
+            next_part_number_marker: next.and(last),
+            parts: Some(parts),
+            ..ListPartsOutput::default()
+        }))
+    }
+
+    async fn list_multipart_uploads(&self, req: S3Request<ListMultipartUploadsInput>) -> S3Result<S3Response<ListMultipartUploadsOutput>> {
+        let principal = self.signed(req.credentials.as_ref()).await?;
+        let input = req.input;
+        let bucket = self.core.bucket_for(Some(&principal), &input.bucket).await.s3()?;
+        let max = i64::from(input.max_uploads.unwrap_or(100).clamp(1, 100));
+        let prefix = input.prefix.clone().unwrap_or_default();
+        let start = input.upload_id_marker.clone().filter(|m| !m.is_empty());
+        let (files, next) =
+            self.core.list_unfinished_large_files(&principal, &bucket.id, &prefix, start.as_deref(), Some(max)).await.s3()?;
+        let uploads = files
+            .into_iter()
+            .filter(|f| start.as_deref() != Some(f.file_id.as_str()))
+            .map(|f| MultipartUpload {
+                key: Some(f.name),
+                upload_id: Some(f.file_id),
+                initiated: Some(timestamp(f.upload_timestamp)),
+                ..MultipartUpload::default()
+            })
+            .collect();
+        Ok(S3Response::new(ListMultipartUploadsOutput {
+            bucket: Some(input.bucket),
+            prefix: input.prefix,
+            max_uploads: Some(max as i32),
+            is_truncated: Some(next.is_some()),
+            next_upload_id_marker: next,
+            uploads: Some(uploads),
+            ..ListMultipartUploadsOutput::default()
+        }))
+    }
+}

@@ -1,0 +1,38 @@
+//! The one place core errors become S3 errors (`<Error><Code>…`).
+
+use s3s::{S3Error, S3ErrorCode};
+use stowage_core::Error;
+
+pub fn to_s3(err: Error) -> S3Error {
+    use S3ErrorCode as C;
+    let message = err.to_string();
+    let code = match err {
+        Error::InvalidArgument(_) | Error::OutOfRange(_) | Error::InvalidFileId(_) | Error::InvalidNotificationRules(..) => {
+            C::InvalidArgument
+        }
+        Error::MalformedBody(_) => C::MalformedXML,
+        Error::InvalidBucketName(_) => C::InvalidBucketName,
+        Error::DuplicateBucketName(_) => C::BucketAlreadyOwnedByYou,
+        Error::TooManyBuckets(_) => C::TooManyBuckets,
+        Error::BucketNotFound(_) => C::NoSuchBucket,
+        Error::BucketNotEmpty => C::BucketNotEmpty,
+        Error::FileNotFound(_) | Error::NoSuchFile(_) => C::NoSuchKey,
+        Error::FileNotPresent(_) => C::NoSuchVersion,
+        Error::AlreadyHidden(_) | Error::SourceTooLarge(_) | Error::FileLockConflict(_) => C::InvalidRequest,
+        Error::MissingPart(_) | Error::InvalidPart(_) => C::InvalidPart,
+        Error::InvalidPartOrder(_) => C::InvalidPartOrder,
+        Error::NoSuchUpload(_) => C::NoSuchUpload,
+        Error::ChecksumMismatch | Error::BadDigest(_) => C::BadDigest,
+        Error::EntityTooSmall(_) => C::EntityTooSmall,
+        Error::RangeNotSatisfiable => C::InvalidRange,
+        Error::Conflict(_) => C::OperationAborted,
+        Error::Unauthorized(_) | Error::AccessDenied(_) | Error::Forbidden(_) | Error::BadAuthToken(_) | Error::CapExceeded => {
+            C::AccessDenied
+        }
+        Error::BadCredentials(_) => C::InvalidAccessKeyId,
+        Error::ExpiredAuthToken => C::ExpiredToken,
+        Error::ServiceUnavailable(_) => C::ServiceUnavailable,
+        Error::Internal(_) => C::InternalError,
+    };
+    S3Error::with_message(code, message)
+}

@@ -1,0 +1,141 @@
+//! Operations the S3 front-end needs beyond the B2 ones: objects addressed by bucket name and key,
+//! delete markers, multipart completion by ETag. Access is decided by the same `Principal::authorize`.
+
+use super::Stowage;
+use super::download::{ByteRange, Download};
+use super::files::EncryptionRequest;
+use crate::auth::{Capability, NameScope, Principal, TokenScope};
+use crate::error::{Error, Result};
+use crate::model::{Action, Bucket, BucketType, FileVersion};
+
+/// What S3 DeleteObject did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Deleted {
+    /// The version removed, or the delete marker created.
+    pub version_id: String,
+    pub delete_marker: bool,
+}
+
+impl Stowage {
+    /// The caller behind an S3 access key (an application key id), if the key exists and has not expired.
+    pub async fn principal_for_key(&self, key_id: &str) -> Result<Principal> {
+        let key = self.meta.get_key(key_id).await?.ok_or_else(|| Error::BadCredentials(format!("unknown access key {key_id}")))?;
+        if key.expires.is_some_and(|e| e <= self.now()) {
+            return Err(Error::ExpiredAuthToken);
+        }
+        Ok(Principal { key, scope: TokenScope::Account })
+    }
+
+    /// The secret of an access key, for signature checks.
+    pub async fn secret_for_key(&self, key_id: &str) -> Result<Option<String>> {
+        Ok(self.principal_for_key(key_id).await.ok().map(|p| p.key.secret))
+    }
+
+    /// A bucket by name, if the caller may see it (public buckets are readable by anyone).
+    pub async fn bucket_for(&self, principal: Option<&Principal>, name: &str) -> Result<Bucket> {
+        let bucket = self.bucket_by_name(name).await?;
+        match principal {
+            Some(p) if p.allows_bucket(&bucket.id) => Ok(bucket),
+            Some(_) => Err(Error::unauthorized("application key is not allowed to access this bucket")),
+            None if bucket.bucket_type == BucketType::AllPublic => Ok(bucket),
+            None => Err(Error::unauthorized("this bucket is private: a signed request is required")),
+        }
+    }
+
+    /// The version an S3 GET/HEAD addresses: the newest visible one, or a given version id.
+    pub async fn object_version(
+        &self,
+        principal: Option<&Principal>,
+        bucket: &Bucket,
+        key: &str,
+        version_id: Option<&str>,
+    ) -> Result<FileVersion> {
+        if bucket.bucket_type != BucketType::AllPublic {
+            let p = principal.ok_or_else(|| Error::unauthorized("this bucket is private: a signed request is required"))?;
+            p.authorize(Capability::ReadFiles, Some(&bucket.id), NameScope::File(key))?;
+        }
+        let not_found = || Error::FileNotFound(format!("The specified key does not exist: {key}"));
+        match version_id {
+            Some(id) => self
+                .meta
+                .get_version(id)
+                .await?
+                .filter(|v| v.bucket_id == bucket.id && v.name == key && v.action != Action::Start)
+                .ok_or_else(not_found),
+            None => self.meta.latest_version(&bucket.id, key).await?.filter(|v| v.action == Action::Upload).ok_or_else(not_found),
+        }
+    }
+
+    /// Opens an object version for reading (after `object_version`).
+    pub async fn open_object(
+        &self,
+        bucket: Bucket,
+        version: FileVersion,
+        range: Option<ByteRange>,
+        sse: Option<&EncryptionRequest>,
+        with_body: bool,
+    ) -> Result<Download> {
+        if version.action == Action::Hide {
+            return Err(Error::FileNotFound("the version is a delete marker".into()));
+        }
+        self.open(version, bucket, range, sse, with_body).await
+    }
+
+    /// Whether `v` is the newest upload-or-hide version of its name.
+    pub async fn is_latest(&self, v: &FileVersion) -> Result<bool> {
+        Ok(self.meta.latest_version(&v.bucket_id, &v.name).await?.is_some_and(|l| l.file_id == v.file_id))
+    }
+
+    /// S3 DeleteObject: without a version id, a delete marker (hide marker) is added, even for a key that
+    /// does not exist; with one, that version is removed (object lock permitting).
+    pub async fn delete_object(
+        &self,
+        principal: &Principal,
+        bucket: &Bucket,
+        key: &str,
+        version_id: Option<&str>,
+        bypass_governance: bool,
+    ) -> Result<Deleted> {
+        principal.authorize(Capability::DeleteFiles, Some(&bucket.id), NameScope::File(key))?;
+        match version_id {
+            None => {
+                crate::names::check_file_name(key)?;
+                let marker = self.insert_hide_marker(&bucket.id, key).await?;
+                Ok(Deleted { version_id: marker.file_id, delete_marker: true })
+            }
+            Some(id) => {
+                let Some(version) = self.meta.get_version(id).await?.filter(|v| v.bucket_id == bucket.id && v.name == key) else {
+                    // Deleting a version that is not there succeeds in S3.
+                    return Ok(Deleted { version_id: id.to_string(), delete_marker: false });
+                };
+                self.check_deletable(principal, &version, bypass_governance)?;
+                self.meta.delete_version(id).await?;
+                Ok(Deleted { version_id: id.to_string(), delete_marker: version.action == Action::Hide })
+            }
+        }
+    }
+
+    /// S3 CompleteMultipartUpload: the listed parts (number, ETag) must be the uploaded ones, in order.
+    /// Unlike B2, S3 allows a single part.
+    pub async fn complete_multipart(&self, principal: &Principal, upload_id: &str, listed: &[(u32, String)]) -> Result<FileVersion> {
+        let (parts, _) = self.list_parts(principal, upload_id, Some(1), Some(10_000)).await?;
+        if listed.is_empty() {
+            return Err(Error::invalid("the multipart upload lists no parts"));
+        }
+        let mut sha1s = Vec::with_capacity(listed.len());
+        for (i, (number, etag)) in listed.iter().enumerate() {
+            if i > 0 && *number <= listed[i - 1].0 {
+                return Err(Error::InvalidPartOrder("parts must be listed in ascending order".into()));
+            }
+            let part = parts
+                .iter()
+                .find(|p| p.part_number == *number)
+                .ok_or_else(|| Error::InvalidPart(format!("part {number} was not uploaded")))?;
+            if !etag.trim_matches('"').eq_ignore_ascii_case(&part.md5) {
+                return Err(Error::InvalidPart(format!("part {number} has ETag {}, not {etag}", part.md5)));
+            }
+            sha1s.push(part.sha1.clone());
+        }
+        self.finish_parts(principal, upload_id, listed.iter().map(|(n, _)| *n).collect(), &sha1s, 1).await
+    }
+}

@@ -1,0 +1,189 @@
+"""boto3 against Stowage's S3 API, and the same objects seen through the B2 API (b2sdk)."""
+
+import hashlib
+import io
+import os
+import urllib.error
+import urllib.request
+
+import boto3
+import requests
+import botocore
+import pytest
+from boto3.s3.transfer import TransferConfig
+
+from conftest import ROOT_ID, ROOT_KEY
+
+
+def client(server, key_id=ROOT_ID, secret=ROOT_KEY, **config):
+    return boto3.client("s3", endpoint_url=server.url, aws_access_key_id=key_id, aws_secret_access_key=secret,
+                        region_name="us-east-1", config=botocore.config.Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}, **config))
+
+
+def error_code(call):
+    with pytest.raises(botocore.exceptions.ClientError) as info:
+        call()
+    return info.value.response["Error"]["Code"]
+
+
+def b2api(server, key_id=ROOT_ID, key=ROOT_KEY):
+    from b2sdk.v3 import B2Api, InMemoryAccountInfo
+    api = B2Api(InMemoryAccountInfo())
+    api.authorize_account(key_id, key, realm=server.url)
+    return api
+
+
+def test_objects_listings_and_errors(server):
+    s3 = client(server)
+    s3.create_bucket(Bucket="boto-objects")
+    assert "boto-objects" in [b["Name"] for b in s3.list_buckets()["Buckets"]]
+    assert error_code(lambda: s3.create_bucket(Bucket="boto-objects")) == "BucketAlreadyOwnedByYou"
+    assert error_code(lambda: s3.create_bucket(Bucket="Upper-Case")) == "InvalidBucketName"
+    s3.head_bucket(Bucket="boto-objects")
+    assert error_code(lambda: s3.head_bucket(Bucket="missing-bucket")) in ("404", "NoSuchBucket")
+    assert s3.get_bucket_versioning(Bucket="boto-objects")["Status"] == "Enabled"
+
+    body = os.urandom(10_000)
+    put = s3.put_object(Bucket="boto-objects", Key="docs/report.bin", Body=body, ContentType="application/x-report",
+                        Metadata={"Author": "Ada"}, CacheControl="max-age=60")
+    assert put["ETag"] == f'"{hashlib.md5(body).hexdigest()}"'
+    got = s3.get_object(Bucket="boto-objects", Key="docs/report.bin")
+    assert got["Body"].read() == body
+    assert got["ContentType"] == "application/x-report"
+    assert got["Metadata"] == {"author": "Ada"}
+    assert got["CacheControl"] == "max-age=60"
+    assert got["VersionId"] == put["VersionId"]
+    part = s3.get_object(Bucket="boto-objects", Key="docs/report.bin", Range="bytes=100-199")
+    assert part["Body"].read() == body[100:200] and part["ContentRange"] == "bytes 100-199/10000"
+    assert error_code(lambda: s3.get_object(Bucket="boto-objects", Key="docs/report.bin", Range="bytes=20000-")) == "InvalidRange"
+    head = s3.head_object(Bucket="boto-objects", Key="docs/report.bin")
+    assert head["ContentLength"] == 10_000
+    assert error_code(lambda: s3.get_object(Bucket="boto-objects", Key="docs/report.bin", IfNoneMatch=put["ETag"])) == "304"
+    assert error_code(lambda: s3.get_object(Bucket="boto-objects", Key="docs/report.bin", IfMatch='"0000"')) == "PreconditionFailed"
+    assert error_code(lambda: s3.get_object(Bucket="boto-objects", Key="absent")) == "NoSuchKey"
+    assert error_code(lambda: s3.get_object(Bucket="absent-bucket", Key="x")) == "NoSuchBucket"
+    assert error_code(lambda: s3.put_object(Bucket="boto-objects", Key="md5.txt", Body=b"abc", ContentMD5="AAAAAAAAAAAAAAAAAAAAAA==")) == "BadDigest"
+
+    # Listings: pagination (v2 and v1), delimiter, start-after, URL encoding.
+    keys = [f"list/{i:03d}.txt" for i in range(25)] + ["list/sub/one.txt", "list/sub/two.txt", "list/ünï cødé+.txt"]
+    for key in keys:
+        s3.put_object(Bucket="boto-objects", Key=key, Body=key.encode())
+    seen = []
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket="boto-objects", Prefix="list/", PaginationConfig={"PageSize": 7}):
+        seen += [o["Key"] for o in page.get("Contents", [])]
+    assert seen == sorted(keys, key=lambda k: k.encode())
+    v1 = []
+    for page in s3.get_paginator("list_objects").paginate(Bucket="boto-objects", Prefix="list/", PaginationConfig={"PageSize": 10}):
+        v1 += [o["Key"] for o in page.get("Contents", [])]
+    assert v1 == seen
+    folders = s3.list_objects_v2(Bucket="boto-objects", Prefix="list/", Delimiter="/")
+    assert [p["Prefix"] for p in folders["CommonPrefixes"]] == ["list/sub/"]
+    assert len(folders["Contents"]) == 26
+    after = s3.list_objects_v2(Bucket="boto-objects", Prefix="list/", StartAfter="list/023.txt")
+    assert [o["Key"] for o in after["Contents"]][:2] == ["list/024.txt", "list/sub/one.txt"]
+
+    # Copy (with metadata replaced), batch delete, versions and delete markers.
+    copy = s3.copy_object(Bucket="boto-objects", Key="docs/copy.bin", CopySource={"Bucket": "boto-objects", "Key": "docs/report.bin"},
+                          MetadataDirective="REPLACE", Metadata={"copied": "yes"}, ContentType="text/plain")
+    assert copy["CopyObjectResult"]["ETag"] == put["ETag"]
+    copied = s3.head_object(Bucket="boto-objects", Key="docs/copy.bin")
+    assert copied["Metadata"] == {"copied": "yes"} and copied["ContentType"] == "text/plain"
+    result = s3.delete_objects(Bucket="boto-objects", Delete={"Objects": [{"Key": k} for k in keys[:5]]})
+    assert len(result["Deleted"]) == 5 and all(d["DeleteMarker"] for d in result["Deleted"])
+    assert s3.list_objects_v2(Bucket="boto-objects", Prefix="list/0")["KeyCount"] == 20
+    versions = s3.list_object_versions(Bucket="boto-objects", Prefix="list/000.txt")
+    assert versions["DeleteMarkers"][0]["IsLatest"] is True
+    assert versions["Versions"][0]["IsLatest"] is False
+    # Removing the delete marker brings the object back.
+    s3.delete_object(Bucket="boto-objects", Key="list/000.txt", VersionId=versions["DeleteMarkers"][0]["VersionId"])
+    assert s3.get_object(Bucket="boto-objects", Key="list/000.txt")["Body"].read() == b"list/000.txt"
+    older = s3.get_object(Bucket="boto-objects", Key="list/000.txt", VersionId=versions["Versions"][0]["VersionId"])
+    assert older["Body"].read() == b"list/000.txt"
+    assert error_code(lambda: s3.delete_bucket(Bucket="boto-objects")) == "BucketNotEmpty"
+
+
+def test_multipart_presigned_and_credentials(server, tmp_path):
+    s3 = client(server)
+    s3.create_bucket(Bucket="boto-multipart")
+    data = os.urandom(12 * 1024 * 1024 + 777)
+    src = tmp_path / "big.bin"
+    src.write_bytes(data)
+    config = TransferConfig(multipart_threshold=5 * 1024 * 1024, multipart_chunksize=5 * 1024 * 1024, max_concurrency=4)
+    s3.upload_file(str(src), "boto-multipart", "big.bin", Config=config)
+    head = s3.head_object(Bucket="boto-multipart", Key="big.bin")
+    assert head["ContentLength"] == len(data)
+    assert head["ETag"].endswith('-3"')
+    out = tmp_path / "out.bin"
+    s3.download_file("boto-multipart", "big.bin", str(out), Config=config)
+    assert out.read_bytes() == data
+
+    # Low-level multipart: list uploads and parts, abort; completing with a wrong ETag fails.
+    upload = s3.create_multipart_upload(Bucket="boto-multipart", Key="manual.bin")
+    uid = upload["UploadId"]
+    p1 = s3.upload_part(Bucket="boto-multipart", Key="manual.bin", UploadId=uid, PartNumber=1, Body=b"x" * (5 * 1024 * 1024))
+    assert [u["UploadId"] for u in s3.list_multipart_uploads(Bucket="boto-multipart")["Uploads"]] == [uid]
+    assert [p["PartNumber"] for p in s3.list_parts(Bucket="boto-multipart", Key="manual.bin", UploadId=uid)["Parts"]] == [1]
+    bad = {"Parts": [{"PartNumber": 1, "ETag": '"deadbeef"'}]}
+    assert error_code(lambda: s3.complete_multipart_upload(Bucket="boto-multipart", Key="manual.bin", UploadId=uid, MultipartUpload=bad)) == "InvalidPart"
+    one = s3.complete_multipart_upload(Bucket="boto-multipart", Key="manual.bin", UploadId=uid,
+                                       MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": p1["ETag"]}]})
+    assert one["ETag"].endswith('-1"')
+    doomed = s3.create_multipart_upload(Bucket="boto-multipart", Key="doomed.bin")["UploadId"]
+    s3.abort_multipart_upload(Bucket="boto-multipart", Key="doomed.bin", UploadId=doomed)
+    assert error_code(lambda: s3.abort_multipart_upload(Bucket="boto-multipart", Key="doomed.bin", UploadId=doomed)) == "NoSuchUpload"
+
+    # Presigned GET and PUT used with plain HTTP; tampering and expiry are refused.
+    url = s3.generate_presigned_url("put_object", Params={"Bucket": "boto-multipart", "Key": "presigned.txt"}, ExpiresIn=300)
+    # requests sends no Content-Type of its own, so the signature (which covers it) holds.
+    assert requests.put(url, data=b"via presigned put").status_code == 200
+    get_url = s3.generate_presigned_url("get_object", Params={"Bucket": "boto-multipart", "Key": "presigned.txt"}, ExpiresIn=300)
+    assert urllib.request.urlopen(get_url).read() == b"via presigned put"
+    with pytest.raises(urllib.error.HTTPError) as denied:
+        urllib.request.urlopen(get_url.replace("presigned.txt", "big.bin"))
+    assert denied.value.code == 403
+    sigv4 = client(server, signature_version="s3v4")
+    v4_url = sigv4.generate_presigned_url("get_object", Params={"Bucket": "boto-multipart", "Key": "presigned.txt"}, ExpiresIn=300)
+    assert urllib.request.urlopen(v4_url).read() == b"via presigned put"
+
+    # Wrong secret and unknown keys.
+    assert error_code(lambda: client(server, secret="wrong").list_buckets()) == "SignatureDoesNotMatch"
+    assert error_code(lambda: client(server, key_id="nobody").list_buckets()) == "InvalidAccessKeyId"
+
+
+def test_same_objects_through_both_apis(server):
+    s3 = client(server)
+    s3.create_bucket(Bucket="cross-api-bucket")
+    put = s3.put_object(Bucket="cross-api-bucket", Key="from-s3.txt", Body=b"written by boto3", Metadata={"origin": "s3"})
+    api = b2api(server)
+    bucket = api.get_bucket_by_name("cross-api-bucket")
+    info = bucket.get_file_info_by_name("from-s3.txt")
+    assert info.id_ == put["VersionId"]
+    assert info.file_info["origin"] == "s3"
+    assert info.content_sha1 == hashlib.sha1(b"written by boto3").hexdigest()
+    out = io.BytesIO()
+    bucket.download_file_by_name("from-s3.txt").save(out)
+    assert out.getvalue() == b"written by boto3"
+
+    fv = bucket.upload_bytes(b"written by b2sdk", "from-b2.txt", file_info={"origin": "b2"})
+    got = s3.get_object(Bucket="cross-api-bucket", Key="from-b2.txt")
+    assert got["Body"].read() == b"written by b2sdk" and got["VersionId"] == fv.id_ and got["Metadata"] == {"origin": "b2"}
+    assert got["ETag"] == f'"{hashlib.md5(b"written by b2sdk").hexdigest()}"'
+
+    # A B2 hide marker is an S3 delete marker, and an S3 delete is a B2 hide.
+    bucket.hide_file("from-b2.txt")
+    assert error_code(lambda: s3.get_object(Bucket="cross-api-bucket", Key="from-b2.txt")) == "NoSuchKey"
+    s3.delete_object(Bucket="cross-api-bucket", Key="from-s3.txt")
+    actions = [v.action for v in bucket.list_file_versions("from-s3.txt")]
+    assert actions == ["hide", "upload"]
+
+    # An application key restricted to a bucket and prefix is an S3 access key with the same limits.
+    key = api.create_key(["listBuckets", "listFiles", "readFiles", "writeFiles", "deleteFiles"], "s3-restricted",
+                         bucket_ids=[bucket.id_], name_prefix="shared/")
+    limited = client(server, key.id_, key.application_key)
+    limited.put_object(Bucket="cross-api-bucket", Key="shared/ok.txt", Body=b"ok")
+    assert error_code(lambda: limited.put_object(Bucket="cross-api-bucket", Key="private.txt", Body=b"no")) == "AccessDenied"
+    assert error_code(lambda: limited.get_object(Bucket="cross-api-bucket", Key="from-b2.txt")) == "AccessDenied"
+    assert [o["Key"] for o in limited.list_objects_v2(Bucket="cross-api-bucket", Prefix="shared/")["Contents"]] == ["shared/ok.txt"]
+    assert error_code(lambda: limited.list_objects_v2(Bucket="cross-api-bucket")) == "AccessDenied"
+    s3.create_bucket(Bucket="other-bucket-x")
+    assert error_code(lambda: limited.list_objects_v2(Bucket="other-bucket-x")) == "AccessDenied"
