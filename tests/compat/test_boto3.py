@@ -187,3 +187,68 @@ def test_same_objects_through_both_apis(server):
     assert error_code(lambda: limited.list_objects_v2(Bucket="cross-api-bucket")) == "AccessDenied"
     s3.create_bucket(Bucket="other-bucket-x")
     assert error_code(lambda: limited.list_objects_v2(Bucket="other-bucket-x")) == "AccessDenied"
+
+
+def test_bucket_cors_both_apis_and_lifecycle(server):
+    s3 = client(server)
+    s3.create_bucket(Bucket="cors-bucket")
+    app = "http://127.0.0.1:3000"
+    assert error_code(lambda: s3.get_bucket_cors(Bucket="cors-bucket")) == "NoSuchCORSConfiguration"
+
+    def preflight(path, method, origin=app, headers="content-type"):
+        return requests.options(server.url + path, headers={"Origin": origin, "Access-Control-Request-Method": method,
+                                                            "Access-Control-Request-Headers": headers})
+
+    # No rule: preflight refused.
+    assert preflight("/cors-bucket/upload.txt", "PUT").status_code == 403
+    s3.put_bucket_cors(Bucket="cors-bucket", CORSConfiguration={"CORSRules": [
+        {"ID": "browser-uploads", "AllowedOrigins": [app], "AllowedMethods": ["PUT", "GET"], "AllowedHeaders": ["*"],
+         "ExposeHeaders": ["ETag"], "MaxAgeSeconds": 3000}]})
+    rules = s3.get_bucket_cors(Bucket="cors-bucket")["CORSRules"]
+    assert rules[0]["AllowedMethods"] == ["PUT", "GET"] and rules[0]["AllowedOrigins"] == [app]
+    # The same rule, seen through the B2 API.
+    b2_rules = b2api(server).get_bucket_by_name("cors-bucket").cors_rules
+    assert b2_rules[0]["allowedOperations"] == ["s3_put", "s3_get"] and b2_rules[0]["corsRuleName"] == "browser-uploads"
+
+    ok = preflight("/cors-bucket/upload.txt", "PUT")
+    assert ok.status_code == 200
+    assert ok.headers["Access-Control-Allow-Origin"] == app
+    assert "PUT" in ok.headers["Access-Control-Allow-Methods"]
+    assert ok.headers["Access-Control-Max-Age"] == "3000"
+    assert preflight("/cors-bucket/upload.txt", "PUT", origin="http://evil.example").status_code == 403
+    assert preflight("/cors-bucket/upload.txt", "DELETE").status_code == 403
+
+    # The actual presigned PUT from that origin carries the CORS response headers.
+    url = s3.generate_presigned_url("put_object", Params={"Bucket": "cors-bucket", "Key": "upload.txt"}, ExpiresIn=300)
+    put = requests.put(url, data=b"from the browser", headers={"Origin": app})
+    assert put.status_code == 200
+    assert put.headers["Access-Control-Allow-Origin"] == app
+    assert put.headers["Access-Control-Expose-Headers"] == "ETag"
+
+    # B2 rules answer preflights on B2 download and upload URLs.
+    api = b2api(server)
+    bucket = api.get_bucket_by_name("cors-bucket")
+    bucket.update(cors_rules=[{"corsRuleName": "downloads", "allowedOrigins": ["*"], "allowedOperations": ["b2_download_file_by_name", "b2_upload_file"],
+                               "allowedHeaders": ["authorization", "x-bz-*", "content-type"], "exposeHeaders": None, "maxAgeSeconds": 60}])
+    dl = preflight("/file/cors-bucket/upload.txt", "GET", headers="authorization")
+    assert dl.status_code == 200 and dl.headers["Access-Control-Allow-Origin"] == "*"
+    up = preflight(f"/b2api/v2/b2_upload_file/{bucket.id_}", "POST", headers="authorization, x-bz-file-name, x-bz-content-sha1")
+    assert up.status_code == 200
+    assert preflight(f"/b2api/v2/b2_upload_file/{bucket.id_}", "POST", headers="x-custom").status_code == 403
+    # S3 operations are no longer allowed: PutBucketCors and corsRules are one rule set.
+    assert preflight("/cors-bucket/upload.txt", "PUT").status_code == 403
+    s3.delete_bucket_cors(Bucket="cors-bucket")
+    assert api.get_bucket_by_name("cors-bucket").get_fresh_state().cors_rules == []
+
+    # Lifecycle: S3 rules map onto B2's, both ways.
+    assert error_code(lambda: s3.get_bucket_lifecycle_configuration(Bucket="cors-bucket")) == "NoSuchLifecycleConfiguration"
+    s3.put_bucket_lifecycle_configuration(Bucket="cors-bucket", LifecycleConfiguration={"Rules": [
+        {"ID": "logs", "Filter": {"Prefix": "logs/"}, "Status": "Enabled", "Expiration": {"Days": 30},
+         "NoncurrentVersionExpiration": {"NoncurrentDays": 7}, "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 2}}]})
+    b2_rules = api.get_bucket_by_name("cors-bucket").get_fresh_state().lifecycle_rules
+    assert b2_rules == [{"fileNamePrefix": "logs/", "daysFromUploadingToHiding": 30, "daysFromHidingToDeleting": 7,
+                         "daysFromStartingToCancelingUnfinishedLargeFiles": 2}]
+    back = s3.get_bucket_lifecycle_configuration(Bucket="cors-bucket")["Rules"][0]
+    assert back["Filter"]["Prefix"] == "logs/" and back["Expiration"]["Days"] == 30 and back["NoncurrentVersionExpiration"]["NoncurrentDays"] == 7
+    s3.delete_bucket_lifecycle(Bucket="cors-bucket")
+    assert api.get_bucket_by_name("cors-bucket").get_fresh_state().lifecycle_rules == []

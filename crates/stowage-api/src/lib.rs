@@ -1,6 +1,7 @@
 //! Stowage's HTTP front-ends over one router: the B2 Native API now; S3 and the console mount here too.
 
 pub mod b2;
+mod cors;
 mod observe;
 mod s3;
 
@@ -31,5 +32,9 @@ pub fn router(state: Arc<AppState>) -> Router {
     }
     // Everything the B2 routes and our own `/_…` paths do not claim is S3 (path-style `/<bucket>/<key>`).
     let s3 = axum::error_handling::HandleError::new(s3::service(state.core.clone()), s3::http_error);
-    router.fallback_service(s3).layer(axum::middleware::from_fn_with_state(state.clone(), observe::observe)).with_state(state)
+    router
+        .fallback_service(s3)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), cors::bucket_cors))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), observe::observe))
+        .with_state(state)
 }

@@ -956,4 +956,153 @@ impl S3 for StowageS3 {
             ..ListMultipartUploadsOutput::default()
         }))
     }
+
+    async fn put_bucket_cors(&self, req: S3Request<PutBucketCorsInput>) -> S3Result<S3Response<PutBucketCorsOutput>> {
+        let principal = self.signed(req.credentials.as_ref()).await?;
+        let input = req.input;
+        let bucket = self.core.bucket_for(Some(&principal), &input.bucket).await.s3()?;
+        let mut rules = Vec::new();
+        for (i, rule) in input.cors_configuration.cors_rules.into_iter().enumerate() {
+            let mut operations = Vec::new();
+            for method in &rule.allowed_methods {
+                let op = stowage_core::cors::s3_operation(method)
+                    .ok_or_else(|| s3_error!(InvalidRequest, "Found unsupported HTTP method in CORS config: {method}"))?;
+                operations.push(op.to_string());
+            }
+            // B2 rule names are 6-50 letters, digits and '-'; S3 ids are free-form.
+            let name = rule
+                .id
+                .filter(|id| {
+                    (6..=50).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') && !id.starts_with("b2-")
+                })
+                .unwrap_or_else(|| format!("s3-cors-rule-{}", i + 1));
+            rules.push(stowage_core::model::CorsRule {
+                cors_rule_name: name,
+                allowed_origins: rule.allowed_origins,
+                allowed_operations: operations,
+                allowed_headers: rule.allowed_headers,
+                expose_headers: rule.expose_headers,
+                max_age_seconds: i64::from(rule.max_age_seconds.unwrap_or(0)),
+            });
+        }
+        let settings = BucketSettings { cors_rules: Some(rules), ..BucketSettings::default() };
+        self.core.update_bucket(&principal, &bucket.id, settings, None).await.s3()?;
+        Ok(S3Response::new(PutBucketCorsOutput::default()))
+    }
+
+    async fn get_bucket_cors(&self, req: S3Request<GetBucketCorsInput>) -> S3Result<S3Response<GetBucketCorsOutput>> {
+        let principal = self.signed(req.credentials.as_ref()).await?;
+        let bucket = self.core.bucket_for(Some(&principal), &req.input.bucket).await.s3()?;
+        let rules: Vec<CORSRule> = bucket
+            .cors_rules
+            .iter()
+            .filter_map(|rule| {
+                let methods: Vec<String> =
+                    rule.allowed_operations.iter().filter_map(|op| op.strip_prefix("s3_")).map(|m| m.to_ascii_uppercase()).collect();
+                (!methods.is_empty()).then(|| CORSRule {
+                    id: Some(rule.cors_rule_name.clone()),
+                    allowed_methods: methods,
+                    allowed_origins: rule.allowed_origins.clone(),
+                    allowed_headers: rule.allowed_headers.clone(),
+                    expose_headers: rule.expose_headers.clone(),
+                    max_age_seconds: i32::try_from(rule.max_age_seconds).ok(),
+                })
+            })
+            .collect();
+        if rules.is_empty() {
+            return Err(s3_error!(NoSuchCORSConfiguration, "The CORS configuration does not exist"));
+        }
+        Ok(S3Response::new(GetBucketCorsOutput { cors_rules: Some(rules) }))
+    }
+
+    async fn delete_bucket_cors(&self, req: S3Request<DeleteBucketCorsInput>) -> S3Result<S3Response<DeleteBucketCorsOutput>> {
+        let principal = self.signed(req.credentials.as_ref()).await?;
+        let bucket = self.core.bucket_for(Some(&principal), &req.input.bucket).await.s3()?;
+        let settings = BucketSettings { cors_rules: Some(Vec::new()), ..BucketSettings::default() };
+        self.core.update_bucket(&principal, &bucket.id, settings, None).await.s3()?;
+        Ok(S3Response::new(DeleteBucketCorsOutput::default()))
+    }
+
+    async fn put_bucket_lifecycle_configuration(
+        &self,
+        req: S3Request<PutBucketLifecycleConfigurationInput>,
+    ) -> S3Result<S3Response<PutBucketLifecycleConfigurationOutput>> {
+        let principal = self.signed(req.credentials.as_ref()).await?;
+        let input = req.input;
+        let bucket = self.core.bucket_for(Some(&principal), &input.bucket).await.s3()?;
+        let mut rules = Vec::new();
+        for rule in input.lifecycle_configuration.map(|c| c.rules).unwrap_or_default() {
+            if rule.status.as_str() != ExpirationStatus::ENABLED {
+                continue;
+            }
+            if rule.transitions.as_ref().is_some_and(|t| !t.is_empty()) || rule.expiration.as_ref().is_some_and(|e| e.date.is_some()) {
+                return Err(s3_error!(NotImplemented, "lifecycle transitions and expiration dates are not supported; use days"));
+            }
+            let filter = rule.filter.as_ref();
+            if filter.is_some_and(|f| {
+                f.tag.is_some() || f.and.is_some() || f.object_size_greater_than.is_some() || f.object_size_less_than.is_some()
+            }) {
+                return Err(s3_error!(NotImplemented, "lifecycle filters other than a prefix are not supported"));
+            }
+            let prefix = filter.and_then(|f| f.prefix.clone()).or(rule.prefix).unwrap_or_default();
+            rules.push(stowage_core::model::LifecycleRule {
+                file_name_prefix: prefix,
+                days_from_uploading_to_hiding: rule.expiration.and_then(|e| e.days).map(i64::from),
+                days_from_hiding_to_deleting: rule.noncurrent_version_expiration.and_then(|e| e.noncurrent_days).map(i64::from),
+                days_from_starting_to_canceling_unfinished_large_files: rule
+                    .abort_incomplete_multipart_upload
+                    .and_then(|a| a.days_after_initiation)
+                    .map(i64::from),
+            });
+        }
+        let settings = BucketSettings { lifecycle_rules: Some(rules), ..BucketSettings::default() };
+        self.core.update_bucket(&principal, &bucket.id, settings, None).await.s3()?;
+        Ok(S3Response::new(PutBucketLifecycleConfigurationOutput::default()))
+    }
+
+    async fn get_bucket_lifecycle_configuration(
+        &self,
+        req: S3Request<GetBucketLifecycleConfigurationInput>,
+    ) -> S3Result<S3Response<GetBucketLifecycleConfigurationOutput>> {
+        let principal = self.signed(req.credentials.as_ref()).await?;
+        let bucket = self.core.bucket_for(Some(&principal), &req.input.bucket).await.s3()?;
+        if bucket.lifecycle_rules.is_empty() {
+            return Err(s3_error!(NoSuchLifecycleConfiguration, "The lifecycle configuration does not exist"));
+        }
+        let days = |d: Option<i64>| d.and_then(|d| i32::try_from(d).ok());
+        let rules = bucket
+            .lifecycle_rules
+            .iter()
+            .enumerate()
+            .map(|(i, r)| LifecycleRule {
+                id: Some(format!("b2-lifecycle-rule-{}", i + 1)),
+                filter: Some(LifecycleRuleFilter { prefix: Some(r.file_name_prefix.clone()), ..LifecycleRuleFilter::default() }),
+                status: ExpirationStatus::from_static(ExpirationStatus::ENABLED),
+                expiration: days(r.days_from_uploading_to_hiding)
+                    .map(|d| LifecycleExpiration { days: Some(d), ..LifecycleExpiration::default() }),
+                noncurrent_version_expiration: days(r.days_from_hiding_to_deleting)
+                    .map(|d| NoncurrentVersionExpiration { noncurrent_days: Some(d), ..NoncurrentVersionExpiration::default() }),
+                abort_incomplete_multipart_upload: days(r.days_from_starting_to_canceling_unfinished_large_files)
+                    .map(|d| AbortIncompleteMultipartUpload { days_after_initiation: Some(d) }),
+                noncurrent_version_transitions: None,
+                prefix: None,
+                transitions: None,
+            })
+            .collect();
+        Ok(S3Response::new(GetBucketLifecycleConfigurationOutput {
+            rules: Some(rules),
+            ..GetBucketLifecycleConfigurationOutput::default()
+        }))
+    }
+
+    async fn delete_bucket_lifecycle(
+        &self,
+        req: S3Request<DeleteBucketLifecycleInput>,
+    ) -> S3Result<S3Response<DeleteBucketLifecycleOutput>> {
+        let principal = self.signed(req.credentials.as_ref()).await?;
+        let bucket = self.core.bucket_for(Some(&principal), &req.input.bucket).await.s3()?;
+        let settings = BucketSettings { lifecycle_rules: Some(Vec::new()), ..BucketSettings::default() };
+        self.core.update_bucket(&principal, &bucket.id, settings, None).await.s3()?;
+        Ok(S3Response::new(DeleteBucketLifecycleOutput::default()))
+    }
 }

@@ -19,7 +19,7 @@ pub use files::{CopyRequest, EncryptionRequest, MetadataDirective, NewFile, Sha1
 pub use keys::NewKey;
 pub use large::{CopyPart, PartUpload};
 pub use list::{ListEntry, ListPage, ListRequest};
-pub use objects::Deleted;
+pub use objects::{CorsTarget, Deleted, bucket_id_of_file};
 
 use crate::auth::{Principal, TokenScope, TokenSigner, secrets_match};
 use crate::error::{Error, Result};

@@ -5,8 +5,18 @@ use super::Stowage;
 use super::download::{ByteRange, Download};
 use super::files::EncryptionRequest;
 use crate::auth::{Capability, NameScope, Principal, TokenScope};
+use crate::cors::{self, CorsGrant, CorsRequest};
 use crate::error::{Error, Result};
 use crate::model::{Action, Bucket, BucketType, FileVersion};
+
+/// Where a cross-origin request is going, as far as CORS is concerned.
+#[derive(Debug, Clone, Copy)]
+pub enum CorsTarget<'a> {
+    BucketName(&'a str),
+    BucketId(&'a str),
+    /// A file id (whose bucket id is embedded in it).
+    FileId(&'a str),
+}
 
 /// What S3 DeleteObject did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -81,6 +91,20 @@ impl Stowage {
         self.open(version, bucket, range, sse, with_body).await
     }
 
+    /// The CORS headers the target bucket's rules grant this request, if any. CORS decides what a browser
+    /// may read, not what a caller may do: authorization still applies to the request itself.
+    pub async fn cors(&self, target: CorsTarget<'_>, req: &CorsRequest<'_>) -> Result<Option<CorsGrant>> {
+        let bucket = match target {
+            CorsTarget::BucketName(name) => self.meta.get_bucket_by_name(name).await?,
+            CorsTarget::BucketId(id) => self.meta.get_bucket(id).await?,
+            CorsTarget::FileId(file_id) => match bucket_id_of_file(file_id) {
+                Some(id) => self.meta.get_bucket(id).await?,
+                None => None,
+            },
+        };
+        Ok(bucket.and_then(|b| cors::evaluate(&b.cors_rules, req)))
+    }
+
     /// Whether `v` is the newest upload-or-hide version of its name.
     pub async fn is_latest(&self, v: &FileVersion) -> Result<bool> {
         Ok(self.meta.latest_version(&v.bucket_id, &v.name).await?.is_some_and(|l| l.file_id == v.file_id))
@@ -138,4 +162,9 @@ impl Stowage {
         }
         self.finish_parts(principal, upload_id, listed.iter().map(|(n, _)| *n).collect(), &sha1s, 1).await
     }
+}
+
+/// File ids embed their bucket id: `4_z<bucket id>_f<...>`.
+pub fn bucket_id_of_file(file_id: &str) -> Option<&str> {
+    file_id.strip_prefix("4_z")?.split_once("_f").map(|(bucket, _)| bucket)
 }
