@@ -252,3 +252,21 @@ def test_bucket_cors_both_apis_and_lifecycle(server):
     assert back["Filter"]["Prefix"] == "logs/" and back["Expiration"]["Days"] == 30 and back["NoncurrentVersionExpiration"]["NoncurrentDays"] == 7
     s3.delete_bucket_lifecycle(Bucket="cors-bucket")
     assert api.get_bucket_by_name("cors-bucket").get_fresh_state().lifecycle_rules == []
+
+
+def test_browser_form_post_with_policy(server):
+    s3 = client(server, signature_version="s3v4")
+    s3.create_bucket(Bucket="post-bucket")
+    post = s3.generate_presigned_post("post-bucket", "uploads/form.txt", Fields={"Content-Type": "text/plain"},
+                                      Conditions=[{"Content-Type": "text/plain"}, ["content-length-range", 1, 1000]], ExpiresIn=300)
+    ok = requests.post(post["url"], data=post["fields"], files={"file": ("form.txt", b"posted from a form")})
+    assert ok.status_code == 204
+    got = s3.get_object(Bucket="post-bucket", Key="uploads/form.txt")
+    assert got["Body"].read() == b"posted from a form" and got["ContentType"] == "text/plain"
+    too_big = requests.post(post["url"], data=post["fields"], files={"file": ("big.txt", b"x" * 2000)})
+    assert too_big.status_code == 400 and "EntityTooLarge" in too_big.text
+    moved = dict(post["fields"], key="elsewhere/form.txt")
+    assert requests.post(post["url"], data=moved, files={"file": ("x.txt", b"x")}).status_code in (400, 403)
+    forged = dict(post["fields"], **{"x-amz-signature": "0" * 64})
+    refused = requests.post(post["url"], data=forged, files={"file": ("x.txt", b"x")})
+    assert refused.status_code == 403 and "SignatureDoesNotMatch" in refused.text
