@@ -270,3 +270,47 @@ def test_browser_form_post_with_policy(server):
     forged = dict(post["fields"], **{"x-amz-signature": "0" * 64})
     refused = requests.post(post["url"], data=forged, files={"file": ("x.txt", b"x")})
     assert refused.status_code == 403 and "SignatureDoesNotMatch" in refused.text
+
+
+def test_tagging_object_lock_attributes_and_acl(server):
+    s3 = client(server)
+    s3.create_bucket(Bucket="tags-bucket")
+    s3.put_object(Bucket="tags-bucket", Key="tagged.txt", Body=b"t", Tagging="project=stowage&tier=gold")
+    assert s3.get_object(Bucket="tags-bucket", Key="tagged.txt")["TagCount"] == 2
+    tags = s3.get_object_tagging(Bucket="tags-bucket", Key="tagged.txt")["TagSet"]
+    assert sorted((t["Key"], t["Value"]) for t in tags) == [("project", "stowage"), ("tier", "gold")]
+    s3.put_object_tagging(Bucket="tags-bucket", Key="tagged.txt", Tagging={"TagSet": [{"Key": "only", "Value": "one"}]})
+    assert s3.get_object_tagging(Bucket="tags-bucket", Key="tagged.txt")["TagSet"] == [{"Key": "only", "Value": "one"}]
+    s3.delete_object_tagging(Bucket="tags-bucket", Key="tagged.txt")
+    assert s3.get_object_tagging(Bucket="tags-bucket", Key="tagged.txt")["TagSet"] == []
+    assert error_code(lambda: s3.get_bucket_tagging(Bucket="tags-bucket")) == "NoSuchTagSet"
+    s3.put_bucket_tagging(Bucket="tags-bucket", Tagging={"TagSet": [{"Key": "team", "Value": "storage"}]})
+    assert s3.get_bucket_tagging(Bucket="tags-bucket")["TagSet"] == [{"Key": "team", "Value": "storage"}]
+    s3.delete_bucket_tagging(Bucket="tags-bucket")
+
+    attrs = s3.get_object_attributes(Bucket="tags-bucket", Key="tagged.txt", ObjectAttributes=["ETag", "ObjectSize", "StorageClass"])
+    assert attrs["ObjectSize"] == 1 and attrs["ETag"].strip('"') == hashlib.md5(b"t").hexdigest() and attrs["StorageClass"] == "STANDARD"
+
+    # ACLs choose between B2's private and public buckets.
+    s3.put_bucket_acl(Bucket="tags-bucket", ACL="public-read")
+    assert requests.get(f"{server.url}/tags-bucket/tagged.txt").content == b"t"
+    assert any(g["Grantee"].get("URI", "").endswith("AllUsers") for g in s3.get_bucket_acl(Bucket="tags-bucket")["Grants"])
+    s3.put_bucket_acl(Bucket="tags-bucket", ACL="private")
+    assert requests.get(f"{server.url}/tags-bucket/tagged.txt").status_code == 403
+
+    # Object lock: bucket configuration, default retention, per-object retention and legal hold.
+    s3.create_bucket(Bucket="lock-s3-bucket", ObjectLockEnabledForBucket=True)
+    s3.put_object_lock_configuration(Bucket="lock-s3-bucket", ObjectLockConfiguration={
+        "ObjectLockEnabled": "Enabled", "Rule": {"DefaultRetention": {"Mode": "GOVERNANCE", "Days": 1}}})
+    config = s3.get_object_lock_configuration(Bucket="lock-s3-bucket")["ObjectLockConfiguration"]
+    assert config["Rule"]["DefaultRetention"] == {"Mode": "GOVERNANCE", "Days": 1}
+    put = s3.put_object(Bucket="lock-s3-bucket", Key="kept.txt", Body=b"k")
+    assert s3.get_object_retention(Bucket="lock-s3-bucket", Key="kept.txt")["Retention"]["Mode"] == "GOVERNANCE"
+    assert error_code(lambda: s3.delete_object(Bucket="lock-s3-bucket", Key="kept.txt", VersionId=put["VersionId"])) == "AccessDenied"
+    s3.put_object_legal_hold(Bucket="lock-s3-bucket", Key="kept.txt", LegalHold={"Status": "ON"})
+    assert s3.get_object_legal_hold(Bucket="lock-s3-bucket", Key="kept.txt")["LegalHold"]["Status"] == "ON"
+    assert error_code(lambda: s3.delete_object(Bucket="lock-s3-bucket", Key="kept.txt", VersionId=put["VersionId"],
+                                               BypassGovernanceRetention=True)) == "AccessDenied"
+    s3.put_object_legal_hold(Bucket="lock-s3-bucket", Key="kept.txt", LegalHold={"Status": "OFF"})
+    s3.delete_object(Bucket="lock-s3-bucket", Key="kept.txt", VersionId=put["VersionId"], BypassGovernanceRetention=True)
+    assert error_code(lambda: s3.get_object_lock_configuration(Bucket="tags-bucket")) == "ObjectLockConfigurationNotFoundError"

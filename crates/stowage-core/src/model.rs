@@ -173,6 +173,9 @@ pub struct Bucket {
     pub default_retention: Option<DefaultRetention>,
     #[serde(default)]
     pub notification_rules: Vec<NotificationRule>,
+    /// S3 bucket tags.
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
     pub revision: i64,
     pub created: Millis,
 }
@@ -261,6 +264,9 @@ pub struct FileVersion {
     /// None means never set (distinct from an explicit "off").
     pub legal_hold: Option<bool>,
     pub content: Content,
+    /// S3 object tags.
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
 }
 
 impl FileVersion {

@@ -677,6 +677,7 @@ mod tests {
             file_lock_enabled: false,
             default_retention: None,
             notification_rules: vec![],
+            tags: Default::default(),
             revision: 1,
             created: 0,
         }

@@ -166,6 +166,7 @@ fn new_file(p: &Params, bucket_id: String, name: String) -> B2Result<NewFile> {
         legal_hold: p.str("legalHold")?.map(|s| convert::legal_hold(&s)).transpose()?,
         custom_timestamp: custom,
         expected_md5: None,
+        tags: Default::default(),
     })
 }
 

@@ -6,6 +6,7 @@ mod error;
 
 use std::sync::Arc;
 
+use s3s::access::{S3Access, S3AccessContext};
 use s3s::auth::{S3Auth, SecretKey};
 use s3s::service::{S3Service, S3ServiceBuilder};
 use s3s::{S3Result, s3_error};
@@ -35,8 +36,20 @@ pub async fn http_error(err: s3s::HttpError) -> axum::http::Response<s3s::Body> 
     response
 }
 
+/// s3s would refuse every unsigned request; the core decides instead (public buckets are readable by
+/// anyone, everything else needs a principal), so this lets them through to the adapter.
+struct CoreDecides;
+
+#[async_trait::async_trait]
+impl S3Access for CoreDecides {
+    async fn check(&self, _cx: &mut S3AccessContext<'_>) -> S3Result<()> {
+        Ok(())
+    }
+}
+
 pub fn service(core: Arc<Stowage>) -> S3Service {
     let mut builder = S3ServiceBuilder::new(adapter::StowageS3 { core: core.clone() });
     builder.set_auth(KeyAuth { core });
+    builder.set_access(CoreDecides);
     builder.build()
 }

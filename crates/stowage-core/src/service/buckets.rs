@@ -243,6 +243,7 @@ impl Stowage {
             file_lock_enabled,
             default_retention,
             notification_rules: Vec::new(),
+            tags: Default::default(),
             revision: 1,
             created: self.now(),
         };

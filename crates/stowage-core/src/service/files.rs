@@ -87,6 +87,8 @@ pub struct NewFile {
     pub custom_timestamp: Option<Millis>,
     /// MD5 (hex) the body must have (S3 Content-MD5).
     pub expected_md5: Option<String>,
+    /// S3 object tags (`x-amz-tagging`).
+    pub tags: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone)]
@@ -324,6 +326,7 @@ impl Stowage {
             retention,
             legal_hold,
             content: Content::Blob { id: blob_id.clone(), salt },
+            tags: req.tags,
         };
         self.commit_new_version(&version).await?;
         Ok(version)
@@ -367,6 +370,7 @@ impl Stowage {
             retention: None,
             legal_hold: None,
             content: Content::Empty,
+            tags: BTreeMap::new(),
         };
         self.meta.insert_version(&version).await?;
         Ok(version)
@@ -472,6 +476,7 @@ impl Stowage {
             legal_hold: req.legal_hold,
             custom_timestamp: None,
             expected_md5: None,
+            tags: BTreeMap::new(),
         };
         let now = self.now();
         let PreparedFile { content_type, encryption, retention, legal_hold, timestamp } = self.prepare_new_file(&dest, &new_file, now)?;
@@ -496,6 +501,7 @@ impl Stowage {
             retention,
             legal_hold,
             content: Content::Blob { id: blob_id, salt },
+            tags: source.tags.clone(),
         };
         self.commit_new_version(&version).await?;
         Ok(version)

@@ -68,6 +68,7 @@ impl Stowage {
             retention,
             legal_hold,
             content: Content::Empty,
+            tags: req.tags,
         };
         self.meta.insert_version(&version).await?;
         Ok(version)

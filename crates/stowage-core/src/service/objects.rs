@@ -7,6 +7,8 @@ use super::files::EncryptionRequest;
 use crate::auth::{Capability, NameScope, Principal, TokenScope};
 use crate::cors::{self, CorsGrant, CorsRequest};
 use crate::error::{Error, Result};
+use std::collections::BTreeMap;
+
 use crate::model::{Action, Bucket, BucketType, FileVersion};
 
 /// Where a cross-origin request is going, as far as CORS is concerned.
@@ -105,6 +107,57 @@ impl Stowage {
         Ok(bucket.and_then(|b| cors::evaluate(&b.cors_rules, req)))
     }
 
+    /// The version an S3 subresource call (tagging, retention, legal hold) addresses; access to the change
+    /// itself is decided by the method that makes it.
+    pub async fn addressed_version(&self, bucket: &Bucket, key: &str, version_id: Option<&str>) -> Result<FileVersion> {
+        let not_found = || Error::FileNotFound(format!("The specified key does not exist: {key}"));
+        match version_id {
+            Some(id) => self
+                .meta
+                .get_version(id)
+                .await?
+                .filter(|v| v.bucket_id == bucket.id && v.name == key && v.action == Action::Upload)
+                .ok_or_else(not_found),
+            None => self.meta.latest_version(&bucket.id, key).await?.filter(|v| v.action == Action::Upload).ok_or_else(not_found),
+        }
+    }
+
+    /// Replaces an object version's tags (S3 PutObjectTagging / DeleteObjectTagging).
+    pub async fn set_object_tags(
+        &self,
+        principal: &Principal,
+        mut version: FileVersion,
+        tags: BTreeMap<String, String>,
+    ) -> Result<FileVersion> {
+        principal.authorize(Capability::WriteFiles, Some(&version.bucket_id), NameScope::File(&version.name))?;
+        check_tags(&tags, 10)?;
+        version.tags = tags;
+        self.meta.update_version(&version).await?;
+        Ok(version)
+    }
+
+    /// An object version's tags (S3 GetObjectTagging).
+    pub fn object_tags(&self, principal: &Principal, version: &FileVersion) -> Result<BTreeMap<String, String>> {
+        principal.authorize(Capability::ReadFiles, Some(&version.bucket_id), NameScope::File(&version.name))?;
+        Ok(version.tags.clone())
+    }
+
+    /// Replaces a bucket's tags (S3 PutBucketTagging / DeleteBucketTagging).
+    pub async fn set_bucket_tags(&self, principal: &Principal, bucket_id: &str, tags: BTreeMap<String, String>) -> Result<()> {
+        principal.authorize(Capability::WriteBuckets, Some(bucket_id), NameScope::None)?;
+        check_tags(&tags, 50)?;
+        for _ in 0..5 {
+            let current = self.bucket(bucket_id).await?;
+            let mut next = current.clone();
+            next.tags = tags.clone();
+            next.revision = current.revision + 1;
+            if self.meta.update_bucket(&next, current.revision).await? {
+                return Ok(());
+            }
+        }
+        Err(Error::Conflict("the bucket kept changing concurrently; retry".into()))
+    }
+
     /// Whether `v` is the newest upload-or-hide version of its name.
     pub async fn is_latest(&self, v: &FileVersion) -> Result<bool> {
         Ok(self.meta.latest_version(&v.bucket_id, &v.name).await?.is_some_and(|l| l.file_id == v.file_id))
@@ -167,4 +220,17 @@ impl Stowage {
 /// File ids embed their bucket id: `4_z<bucket id>_f<...>`.
 pub fn bucket_id_of_file(file_id: &str) -> Option<&str> {
     file_id.strip_prefix("4_z")?.split_once("_f").map(|(bucket, _)| bucket)
+}
+
+/// S3's tag limits: keys 1-128 and values up to 256 characters, at most `max` tags.
+pub fn check_tags(tags: &BTreeMap<String, String>, max: usize) -> Result<()> {
+    if tags.len() > max {
+        return Err(Error::invalid(format!("at most {max} tags are allowed")));
+    }
+    for (k, v) in tags {
+        if k.is_empty() || k.chars().count() > 128 || v.chars().count() > 256 {
+            return Err(Error::invalid("tag keys must be 1 to 128 characters and values at most 256"));
+        }
+    }
+    Ok(())
 }
