@@ -314,3 +314,54 @@ def test_tagging_object_lock_attributes_and_acl(server):
     s3.put_object_legal_hold(Bucket="lock-s3-bucket", Key="kept.txt", LegalHold={"Status": "OFF"})
     s3.delete_object(Bucket="lock-s3-bucket", Key="kept.txt", VersionId=put["VersionId"], BypassGovernanceRetention=True)
     assert error_code(lambda: s3.get_object_lock_configuration(Bucket="tags-bucket")) == "ObjectLockConfigurationNotFoundError"
+
+
+def test_checksums_are_verified(server):
+    import base64
+    s3 = client(server)
+    s3.create_bucket(Bucket="checksum-bucket")
+    body = b"checked bytes" * 1000
+    sha256 = base64.b64encode(hashlib.sha256(body).digest()).decode()
+    s3.put_object(Bucket="checksum-bucket", Key="good.bin", Body=body, ChecksumSHA256=sha256)
+    assert s3.get_object(Bucket="checksum-bucket", Key="good.bin")["Body"].read() == body
+    # The SDK's default (a CRC32 computed by botocore, sent as a header or an aws-chunked trailer) passes.
+    for algorithm in ["CRC32", "SHA1", "SHA256"]:  # CRC32C and CRC64NVME need botocore[crt]
+        s3.put_object(Bucket="checksum-bucket", Key=f"alg-{algorithm}.bin", Body=body, ChecksumAlgorithm=algorithm)
+    # A checksum that does not match the body is refused, and nothing is stored.
+    assert error_code(lambda: s3.put_object(Bucket="checksum-bucket", Key="bad.bin", Body=body, ChecksumCRC32="AAAAAA==")) == "BadDigest"
+    assert error_code(lambda: s3.head_object(Bucket="checksum-bucket", Key="bad.bin")) == "404"
+    upload = s3.create_multipart_upload(Bucket="checksum-bucket", Key="parts.bin")["UploadId"]
+    assert error_code(lambda: s3.upload_part(Bucket="checksum-bucket", Key="parts.bin", UploadId=upload, PartNumber=1, Body=body,
+                                             ChecksumSHA256=base64.b64encode(b"x" * 32).decode())) == "BadDigest"
+    assert s3.list_parts(Bucket="checksum-bucket", Key="parts.bin", UploadId=upload).get("Parts", []) == []
+
+
+def test_aws_chunked_trailing_checksums(server):
+    """STREAMING-UNSIGNED-PAYLOAD-TRAILER bodies, as current SDKs send them: the trailing CRC is verified."""
+    import base64
+    import zlib
+    from botocore.auth import S3SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    class TrailerAuth(S3SigV4Auth):
+        def payload(self, request):
+            return "STREAMING-UNSIGNED-PAYLOAD-TRAILER"
+
+    client(server).create_bucket(Bucket="trailer-bucket")
+
+    def put(key, data, crc):
+        body = f"{len(data):x}\r\n".encode() + data + b"\r\n0\r\n" + f"x-amz-checksum-crc32:{crc}\r\n\r\n".encode()
+        request = AWSRequest(method="PUT", url=f"{server.url}/trailer-bucket/{key}", data=body, headers={
+            "content-encoding": "aws-chunked", "x-amz-decoded-content-length": str(len(data)), "x-amz-trailer": "x-amz-checksum-crc32"})
+        TrailerAuth(Credentials(ROOT_ID, ROOT_KEY), "s3", "us-east-1").add_auth(request)
+        prepared = request.prepare()
+        return requests.put(prepared.url, data=body, headers=dict(prepared.headers))
+
+    data = b"chunked with a trailer" * 500
+    good = base64.b64encode(zlib.crc32(data).to_bytes(4, "big")).decode()
+    assert put("good.bin", data, good).status_code == 200
+    assert client(server).get_object(Bucket="trailer-bucket", Key="good.bin")["Body"].read() == data
+    bad = put("bad.bin", data, "AAAAAA==")
+    assert bad.status_code == 400 and "BadDigest" in bad.text
+    assert error_code(lambda: client(server).head_object(Bucket="trailer-bucket", Key="bad.bin")) == "404"

@@ -107,7 +107,7 @@ pub async fn upload_file(
     };
     let sha1 = Sha1Check::parse(required(headers, "x-bz-content-sha1")?)?;
     let length = content_length(headers)?;
-    let file = state.core.upload_file(principal, req, sha1, Some(length), body_stream(body)).await?;
+    let file = state.core.upload_file(principal, req, sha1, Some(length), body_stream(body), None).await?;
     Ok(file_json(state.core.account_id(), &file, principal, version))
 }
 
@@ -127,7 +127,7 @@ pub async fn upload_part(
     let length = content_length(headers)?;
     let sse = sse_c_headers(headers)?;
     let req = PartUpload { file_id, part_number, sha1, content_length: Some(length), sse, expected_md5: None };
-    let part = state.core.upload_part(principal, req, body_stream(body)).await?;
+    let part = state.core.upload_part(principal, req, body_stream(body), None).await?;
     Ok(part_json(&part))
 }
 

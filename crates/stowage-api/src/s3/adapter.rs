@@ -232,6 +232,22 @@ impl StowageS3 {
     }
 }
 
+fn declared_checksums(
+    crc32: &Option<String>,
+    crc32c: &Option<String>,
+    crc64nvme: &Option<String>,
+    sha1: &Option<String>,
+    sha256: &Option<String>,
+) -> super::checksum::Declared {
+    super::checksum::Declared(vec![
+        ("crc32", crc32.clone()),
+        ("crc32c", crc32c.clone()),
+        ("crc64nvme", crc64nvme.clone()),
+        ("sha1", sha1.clone()),
+        ("sha256", sha256.clone()),
+    ])
+}
+
 fn tag_map(tags: Vec<Tag>) -> S3Result<BTreeMap<String, String>> {
     let mut out = BTreeMap::new();
     for tag in tags {
@@ -335,6 +351,7 @@ impl S3 for StowageS3 {
 
     async fn put_object(&self, req: S3Request<PutObjectInput>) -> S3Result<S3Response<PutObjectOutput>> {
         let principal = self.signed(req.credentials.as_ref()).await?;
+        let (headers, trailers) = (req.headers, req.trailing_headers);
         let input = req.input;
         let bucket = self.core.bucket_for(Some(&principal), &input.bucket).await.s3()?;
         let info = file_info(
@@ -362,7 +379,15 @@ impl S3 for StowageS3 {
         file.expected_md5 = content_md5_hex(input.content_md5.as_ref())?;
         file.tags = tagging_header(input.tagging.as_ref());
         let length = input.content_length.and_then(|n| u64::try_from(n).ok());
-        let version = self.core.upload_file(&principal, file, Sha1Check::Compute, length, body_stream(input.body)).await.s3()?;
+        let declared = declared_checksums(
+            &input.checksum_crc32,
+            &input.checksum_crc32c,
+            &input.checksum_crc64nvme,
+            &input.checksum_sha1,
+            &input.checksum_sha256,
+        );
+        let (body, check) = super::checksum::verify(body_stream(input.body), declared, &headers, trailers);
+        let version = self.core.upload_file(&principal, file, Sha1Check::Compute, length, body, check).await.s3()?;
         let (sse, sse_c_algorithm, sse_c_md5) = sse_out(&version);
         Ok(S3Response::new(PutObjectOutput {
             e_tag: Some(etag(&version)),
@@ -830,6 +855,7 @@ impl S3 for StowageS3 {
 
     async fn upload_part(&self, req: S3Request<UploadPartInput>) -> S3Result<S3Response<UploadPartOutput>> {
         let principal = self.signed(req.credentials.as_ref()).await?;
+        let (headers, trailers) = (req.headers, req.trailing_headers);
         let input = req.input;
         self.core.bucket_for(Some(&principal), &input.bucket).await.s3()?;
         let part_number = u32::try_from(input.part_number)
@@ -848,7 +874,15 @@ impl S3 for StowageS3 {
             sse,
             expected_md5: content_md5_hex(input.content_md5.as_ref())?,
         };
-        let part = self.core.upload_part(&principal, upload, body_stream(input.body)).await.s3()?;
+        let declared = declared_checksums(
+            &input.checksum_crc32,
+            &input.checksum_crc32c,
+            &input.checksum_crc64nvme,
+            &input.checksum_sha1,
+            &input.checksum_sha256,
+        );
+        let (body, check) = super::checksum::verify(body_stream(input.body), declared, &headers, trailers);
+        let part = self.core.upload_part(&principal, upload, body, check).await.s3()?;
         Ok(S3Response::new(UploadPartOutput { e_tag: Some(ETag::Strong(part.md5)), ..UploadPartOutput::default() }))
     }
 

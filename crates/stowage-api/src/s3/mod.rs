@@ -2,6 +2,7 @@
 //! SigV2, aws-chunked bodies, XML); it is imported only inside this module.
 
 mod adapter;
+mod checksum;
 mod error;
 
 use std::sync::Arc;

@@ -119,6 +119,10 @@ pub(crate) struct PreparedFile {
     pub timestamp: Millis,
 }
 
+/// A front-end's own check of a body, run after the body is stored and before the version is committed
+/// (S3 checksums, whose trailing values are only known once the body has been read).
+pub type BodyCheck = Box<dyn FnOnce() -> Result<()> + Send>;
+
 pub const UPLOAD_TOKEN_TTL: Millis = 24 * 3600 * 1000;
 pub const MAX_DOWNLOAD_AUTH_SECONDS: i64 = 604_800;
 
@@ -208,13 +212,14 @@ impl Stowage {
         digests: &Digests,
         body_len: Option<u64>,
         expected_md5: Option<&str>,
+        body_check: Option<BodyCheck>,
     ) -> Result<()> {
         let failure = if body_len.is_some_and(|n| n != digests.len) || digests.len > MAX_SIMPLE_FILE {
             Some(Error::invalid(format!("the body received ({} bytes) does not match Content-Length or exceeds 5 GB", digests.len)))
         } else if expected_md5.is_some_and(|md5| !md5.eq_ignore_ascii_case(&digests.md5_hex)) {
             Some(Error::BadDigest("Content-MD5 did not match the data received".into()))
         } else {
-            None
+            body_check.and_then(|check| check().err())
         };
         match failure {
             Some(err) => {
@@ -298,6 +303,7 @@ impl Stowage {
         sha1: Sha1Check,
         content_length: Option<u64>,
         body: ByteStream,
+        body_check: Option<BodyCheck>,
     ) -> Result<FileVersion> {
         principal.authorize_upload(&req.bucket_id, &req.name)?;
         let bucket = self.bucket(&req.bucket_id).await?;
@@ -309,7 +315,7 @@ impl Stowage {
         let sealing = self.new_sealing(&encryption, customer_key.as_deref())?;
         let salt = sealing.as_ref().map(|(_, salt)| salt.clone());
         let (blob_id, digests, claimed) = self.store_blob(body, at_end, sealing.map(|(key, _)| key)).await?;
-        self.check_body(&blob_id, &digests, body_len, req.expected_md5.as_deref()).await?;
+        self.check_body(&blob_id, &digests, body_len, req.expected_md5.as_deref(), body_check).await?;
         let sha1 = self.verify_sha1(&blob_id, &digests, &sha1, claimed).await?;
         let version = FileVersion {
             file_id: self.new_file_id(&bucket.id, timestamp),

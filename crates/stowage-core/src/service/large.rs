@@ -1,5 +1,5 @@
 use super::download::ByteRange;
-use super::files::{EncryptionRequest, NewFile, PreparedFile, Sha1Check, UPLOAD_TOKEN_TTL, expected_body_len};
+use super::files::{BodyCheck, EncryptionRequest, NewFile, PreparedFile, Sha1Check, UPLOAD_TOKEN_TTL, expected_body_len};
 use super::{MAX_SIMPLE_FILE, Stowage};
 use crate::auth::{Capability, NameScope, Principal, TokenScope};
 use crate::error::{Error, Result};
@@ -86,7 +86,13 @@ impl Stowage {
         Ok(())
     }
 
-    pub async fn upload_part(&self, principal: &Principal, req: PartUpload, body: ByteStream) -> Result<Part> {
+    pub async fn upload_part(
+        &self,
+        principal: &Principal,
+        req: PartUpload,
+        body: ByteStream,
+        body_check: Option<BodyCheck>,
+    ) -> Result<Part> {
         let PartUpload { file_id, part_number, sha1, content_length, sse, expected_md5 } = req;
         let (file_id, sse) = (file_id.as_str(), sse.as_ref());
         Self::check_part_number(part_number)?;
@@ -98,7 +104,7 @@ impl Stowage {
         let sealing = self.new_sealing(&version.encryption, customer_key.as_deref())?;
         let salt = sealing.as_ref().map(|(_, salt)| salt.clone());
         let (blob_id, digests, claimed) = self.store_blob(body, at_end, sealing.map(|(key, _)| key)).await?;
-        self.check_body(&blob_id, &digests, body_len, expected_md5.as_deref()).await?;
+        self.check_body(&blob_id, &digests, body_len, expected_md5.as_deref(), body_check).await?;
         let sha1 = self.verify_sha1(&blob_id, &digests, &sha1, claimed).await?;
         let part = Part {
             file_id: file_id.to_string(),

@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 
 pub use buckets::{BucketFilter, BucketSettings};
 pub use download::{ByteRange, Download};
-pub use files::{CopyRequest, EncryptionRequest, MetadataDirective, NewFile, Sha1Check};
+pub use files::{BodyCheck, CopyRequest, EncryptionRequest, MetadataDirective, NewFile, Sha1Check};
 pub use keys::NewKey;
 pub use large::{CopyPart, PartUpload};
 pub use list::{ListEntry, ListPage, ListRequest};
