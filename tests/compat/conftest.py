@@ -21,8 +21,9 @@ def free_port():
 
 
 class Server:
-    def __init__(self, data_dir):
+    def __init__(self, data_dir, extra_args=()):
         self.data_dir = data_dir
+        self.extra_args = list(extra_args)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc = None
@@ -33,7 +34,7 @@ class Server:
         self.log = open(os.path.join(self.data_dir, "server.log"), "w")
         self.proc = subprocess.Popen(
             [binary, "serve", "--data", self.data_dir, "--listen", f"127.0.0.1:{self.port}",
-             "--min-part-size", str(PART_SIZE), "--recommended-part-size", str(PART_SIZE), "--test-hooks"],
+             "--min-part-size", str(PART_SIZE), "--recommended-part-size", str(PART_SIZE), "--test-hooks", *self.extra_args],
             env=env, stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.time() + 30
         while time.time() < deadline:

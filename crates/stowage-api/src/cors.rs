@@ -69,7 +69,14 @@ pub async fn bucket_cors(State(state): State<Arc<AppState>>, request: Request, n
     let requested_method = request.headers().get(header::ACCESS_CONTROL_REQUEST_METHOD).and_then(|v| v.to_str().ok()).map(str::to_string);
     let preflight = request.method() == Method::OPTIONS && requested_method.is_some();
     let method = if preflight { requested_method.unwrap_or_default() } else { request.method().as_str().to_string() };
-    let Some(classified) = classify(request.uri().path(), request.uri().query(), &method) else {
+    let host = request.headers().get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("");
+    let classified = match state.s3.bucket_from_host(host) {
+        Some(bucket) => {
+            s3_operation(&method).map(|operation| Classified { target: Owned::BucketName(bucket.to_string()), operation, is_s3: true })
+        }
+        None => classify(request.uri().path(), request.uri().query(), &method),
+    };
+    let Some(classified) = classified else {
         return if preflight { refused(false) } else { next.run(request).await };
     };
     let headers: Vec<String> = if preflight {

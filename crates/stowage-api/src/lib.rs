@@ -22,6 +22,26 @@ pub struct AppState {
     /// Enables `/_test/*` hooks (clock and lifecycle control) for test suites.
     pub test_hooks: bool,
     pub metrics: Metrics,
+    pub s3: S3Options,
+}
+
+/// How the S3 API is addressed.
+#[derive(Debug, Clone, Default)]
+pub struct S3Options {
+    /// When set, SigV4 requests must name this region in their credential scope (as AWS and B2 require);
+    /// when unset any region is accepted and `us-east-1` is reported.
+    pub region: Option<String>,
+    /// When set, `<bucket>.<domain>` hosts address buckets (virtual-hosted style) besides path style.
+    pub domain: Option<String>,
+}
+
+impl S3Options {
+    /// The bucket a virtual-hosted-style Host header names, if any.
+    pub fn bucket_from_host<'a>(&self, host: &'a str) -> Option<&'a str> {
+        let domain = self.domain.as_deref()?;
+        let host = host.rsplit_once(':').map_or(host, |(h, port)| if port.bytes().all(|b| b.is_ascii_digit()) { h } else { host });
+        host.strip_suffix(domain)?.strip_suffix('.').filter(|b| !b.is_empty())
+    }
 }
 
 pub fn router(state: Arc<AppState>) -> Router {
@@ -30,10 +50,12 @@ pub fn router(state: Arc<AppState>) -> Router {
     if state.test_hooks {
         router = router.merge(observe::test_routes());
     }
-    // Everything the B2 routes and our own `/_…` paths do not claim is S3 (path-style `/<bucket>/<key>`).
-    let s3 = axum::error_handling::HandleError::new(s3::service(state.core.clone()), s3::http_error);
+    // Everything the B2 routes and our own `/_…` paths do not claim is S3 (path-style `/<bucket>/<key>`);
+    // virtual-hosted-style requests go to S3 whatever their path.
+    let s3 = axum::error_handling::HandleError::new(s3::service(state.core.clone(), &state.s3), s3::http_error);
     router
-        .fallback_service(s3)
+        .fallback_service(s3.clone())
+        .layer(axum::middleware::from_fn_with_state((state.clone(), s3), s3::virtual_host))
         .layer(axum::middleware::from_fn_with_state(state.clone(), cors::bucket_cors))
         .layer(axum::middleware::from_fn_with_state(state.clone(), observe::observe))
         .with_state(state)

@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::Context;
 use axum::serve::ListenerExt;
 use clap::{Parser, Subcommand};
-use stowage_api::{AppState, Metrics};
+use stowage_api::{AppState, Metrics, S3Options};
 use stowage_core::service::{MasterKey, SystemClock};
 use stowage_core::{Config, Stowage};
 use stowage_store::blob::LocalBlobStore;
@@ -47,6 +47,12 @@ struct ServeArgs {
     /// recommendedPartSize reported to clients (their large-file threshold and part size).
     #[arg(long, default_value_t = 100_000_000)]
     recommended_part_size: u64,
+    /// Region S3 signatures must name (default: any region is accepted, us-east-1 is reported).
+    #[arg(long, env = "STOWAGE_REGION")]
+    region: Option<String>,
+    /// Base domain for virtual-hosted-style S3 requests (`<bucket>.<domain>`); path style always works.
+    #[arg(long, env = "STOWAGE_DOMAIN")]
+    domain: Option<String>,
     /// 64 hex digits: the root key of SSE-B2 encryption at rest (default: generated into <data>/master.key).
     #[arg(long, env = "STOWAGE_MASTER_KEY", hide_env_values = true)]
     master_key: Option<String>,
@@ -151,8 +157,14 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     };
     core.ensure_root_key(&root_id, &root_secret).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     spawn_background_jobs(core.clone());
-    let state =
-        Arc::new(AppState { core, root_key_id: Some(root_id.clone()), clock, test_hooks: args.test_hooks, metrics: Metrics::default() });
+    let state = Arc::new(AppState {
+        core,
+        root_key_id: Some(root_id.clone()),
+        clock,
+        test_hooks: args.test_hooks,
+        metrics: Metrics::default(),
+        s3: S3Options { region: args.region.clone(), domain: args.domain.clone() },
+    });
     let app = stowage_api::router(state);
     let listener = tokio::net::TcpListener::bind(args.listen).await.with_context(|| format!("binding {}", args.listen))?;
     // Small responses otherwise wait ~40 ms on delayed ACKs.

@@ -23,6 +23,8 @@ use super::error::to_s3;
 
 pub struct StowageS3 {
     pub core: Arc<Stowage>,
+    /// The configured region, reported by GetBucketLocation.
+    pub region: Option<String>,
 }
 
 trait OrS3<T> {
@@ -338,7 +340,9 @@ impl S3 for StowageS3 {
     async fn get_bucket_location(&self, req: S3Request<GetBucketLocationInput>) -> S3Result<S3Response<GetBucketLocationOutput>> {
         let principal = self.signed(req.credentials.as_ref()).await?;
         self.core.bucket_for(Some(&principal), &req.input.bucket).await.s3()?;
-        Ok(S3Response::new(GetBucketLocationOutput::default()))
+        // us-east-1 is reported as an empty LocationConstraint, as AWS does.
+        let location = self.region.clone().filter(|r| r != "us-east-1").map(BucketLocationConstraint::from);
+        Ok(S3Response::new(GetBucketLocationOutput { location_constraint: location }))
     }
 
     async fn get_bucket_versioning(&self, req: S3Request<GetBucketVersioningInput>) -> S3Result<S3Response<GetBucketVersioningOutput>> {

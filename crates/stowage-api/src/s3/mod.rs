@@ -38,19 +38,84 @@ pub async fn http_error(err: s3s::HttpError) -> axum::http::Response<s3s::Body> 
 }
 
 /// s3s would refuse every unsigned request; the core decides instead (public buckets are readable by
-/// anyone, everything else needs a principal), so this lets them through to the adapter.
-struct CoreDecides;
+/// anyone, everything else needs a principal), so this only checks the signature's region.
+struct RegionCheck {
+    region: Option<String>,
+}
+
+/// The region of a SigV4 credential scope (`AKID/20260101/<region>/s3/aws4_request`).
+fn scope_region(credential: &str) -> Option<&str> {
+    credential.split('/').nth(2)
+}
 
 #[async_trait::async_trait]
-impl S3Access for CoreDecides {
-    async fn check(&self, _cx: &mut S3AccessContext<'_>) -> S3Result<()> {
+impl S3Access for RegionCheck {
+    async fn check(&self, cx: &mut S3AccessContext<'_>) -> S3Result<()> {
+        let Some(expected) = &self.region else { return Ok(()) };
+        let from_header = cx
+            .headers()
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("AWS4-HMAC-SHA256 "))
+            .and_then(|v| v.split(',').find_map(|part| part.trim().strip_prefix("Credential=")))
+            .map(str::to_string);
+        let from_query = cx.uri().query().and_then(|q| {
+            q.split('&')
+                .find_map(|p| p.strip_prefix("X-Amz-Credential="))
+                .map(|v| percent_encoding::percent_decode_str(v).decode_utf8_lossy().into_owned())
+        });
+        if let Some(credential) = from_header.or(from_query)
+            && let Some(region) = scope_region(&credential)
+            && region != expected
+        {
+            return Err(s3_error!(AuthorizationHeaderMalformed, "the region '{region}' is wrong; expecting '{expected}'"));
+        }
         Ok(())
     }
 }
 
-pub fn service(core: Arc<Stowage>) -> S3Service {
-    let mut builder = S3ServiceBuilder::new(adapter::StowageS3 { core: core.clone() });
+pub fn service(core: Arc<Stowage>, options: &crate::S3Options) -> S3Service {
+    let mut builder = S3ServiceBuilder::new(adapter::StowageS3 { core: core.clone(), region: options.region.clone() });
     builder.set_auth(KeyAuth { core });
-    builder.set_access(CoreDecides);
+    builder.set_access(RegionCheck { region: options.region.clone() });
+    if options.domain.is_some() {
+        builder.set_host(Hosts(options.clone()));
+    }
     builder.build()
+}
+
+/// Virtual-hosted-style addressing under `--domain`, whatever the port; any other host is path style
+/// (s3s's own `SingleDomain` compares hosts with their port and takes unknown hosts for bucket names).
+struct Hosts(crate::S3Options);
+
+impl s3s::host::S3Host for Hosts {
+    fn parse_host_header<'a>(&'a self, host: &'a str) -> S3Result<s3s::host::VirtualHost<'a>> {
+        Ok(match self.0.bucket_from_host(host) {
+            Some(bucket) => s3s::host::VirtualHost::new(host).with_bucket(bucket),
+            None => s3s::host::VirtualHost::new(host),
+        })
+    }
+}
+
+/// Sends virtual-hosted-style requests (`<bucket>.<domain>`) to S3 before path routing can claim them.
+pub async fn virtual_host<S>(
+    axum::extract::State((state, s3)): axum::extract::State<(Arc<crate::AppState>, S)>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response
+where
+    S: tower::Service<axum::extract::Request, Error = std::convert::Infallible> + Clone + Send + 'static,
+    S::Response: axum::response::IntoResponse,
+    S::Future: Send,
+{
+    use axum::response::IntoResponse;
+    use tower::ServiceExt;
+    let host = request.headers().get(axum::http::header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("");
+    if state.s3.bucket_from_host(host).is_none() {
+        return next.run(request).await;
+    }
+    match s3.oneshot(request).await {
+        Ok(response) => response.into_response(),
+        Err(never) => match never {},
+    }
 }
