@@ -169,6 +169,33 @@ fn max_keys(requested: Option<i32>) -> S3Result<i64> {
 }
 
 impl StowageS3 {
+    /// The shared part of GET and HEAD: find the version the caller may read, check preconditions, open it.
+    async fn read_object(
+        &self,
+        credentials: Option<&s3s::auth::Credentials>,
+        input: &GetObjectInput,
+        with_body: bool,
+    ) -> S3Result<stowage_core::service::Download> {
+        let principal = self.caller(credentials).await?;
+        let bucket = self.core.bucket_for(principal.as_ref(), &input.bucket).await.s3()?;
+        let version = self.core.object_version(principal.as_ref(), &bucket, &input.key, input.version_id.as_deref()).await.s3()?;
+        Self::preconditions(
+            &version,
+            input.if_match.as_ref(),
+            input.if_none_match.as_ref(),
+            input.if_modified_since.as_ref(),
+            input.if_unmodified_since.as_ref(),
+        )?;
+        let sse = encryption_request(
+            None,
+            input.sse_customer_algorithm.as_deref(),
+            input.sse_customer_key.as_deref(),
+            input.sse_customer_key_md5.as_deref(),
+        )?;
+        let range = if with_body { parse_range(input.range.as_ref()) } else { None };
+        self.core.open_object(bucket, version, range, sse.as_ref(), with_body).await.s3()
+    }
+
     async fn caller(&self, req_credentials: Option<&s3s::auth::Credentials>) -> S3Result<Option<Principal>> {
         match req_credentials {
             None => Ok(None),
@@ -248,6 +275,48 @@ fn declared_checksums(
         ("sha1", sha1.clone()),
         ("sha256", sha256.clone()),
     ])
+}
+
+/// GetObject's response (HEAD takes its headers from it): stored headers, response-* overrides, the body.
+fn object_output(download: stowage_core::service::Download, input: GetObjectInput) -> GetObjectOutput {
+    let v = &download.version;
+    let (length, content_range) = match download.range {
+        Some((offset, len)) => (len, Some(format!("bytes {}-{}/{}", offset, offset + len - 1, v.size))),
+        None => (v.size, None),
+    };
+    let (server_side_encryption, sse_customer_algorithm, sse_customer_key_md5) = sse_out(v);
+    let info = |key: &str| v.info.get(key).cloned();
+    GetObjectOutput {
+        accept_ranges: Some("bytes".into()),
+        content_length: Some(length as i64),
+        content_range,
+        content_type: Some(input.response_content_type.unwrap_or_else(|| v.content_type.clone())),
+        cache_control: input.response_cache_control.or_else(|| info("b2-cache-control")),
+        content_disposition: input.response_content_disposition.or_else(|| info("b2-content-disposition")),
+        content_encoding: input.response_content_encoding.or_else(|| info("b2-content-encoding")),
+        content_language: input.response_content_language.or_else(|| info("b2-content-language")),
+        expires: input.response_expires.or_else(|| info("b2-expires").and_then(|e| Timestamp::parse(TimestampFormat::HttpDate, &e).ok())),
+        e_tag: Some(etag(v)),
+        last_modified: Some(timestamp(v.upload_timestamp)),
+        metadata: user_metadata(v),
+        version_id: Some(v.file_id.clone()),
+        server_side_encryption,
+        sse_customer_algorithm,
+        sse_customer_key_md5,
+        object_lock_mode: v.retention.map(|r| ObjectLockMode::from(r.mode.as_str().to_ascii_uppercase())),
+        object_lock_retain_until_date: v.retention.map(|r| timestamp(r.retain_until)),
+        object_lock_legal_hold_status: v.legal_hold.map(|on| {
+            ObjectLockLegalHoldStatus::from_static(if on { ObjectLockLegalHoldStatus::ON } else { ObjectLockLegalHoldStatus::OFF })
+        }),
+        tag_count: (!v.tags.is_empty()).then_some(v.tags.len() as i32),
+        parts_count: match &v.content {
+            stowage_core::model::Content::Parts(parts) => Some(parts.len() as i32),
+            _ => None,
+        },
+        // s3s wants a Sync stream; the body is only ever polled through `&mut`.
+        body: Some(StreamingBlob::wrap(sync_wrapper::SyncStream::new(download.body))),
+        ..GetObjectOutput::default()
+    }
 }
 
 fn tag_map(tags: Vec<Tag>) -> S3Result<BTreeMap<String, String>> {
@@ -404,106 +473,49 @@ impl S3 for StowageS3 {
     }
 
     async fn get_object(&self, req: S3Request<GetObjectInput>) -> S3Result<S3Response<GetObjectOutput>> {
-        let principal = self.caller(req.credentials.as_ref()).await?;
         let input = req.input;
-        let bucket = self.core.bucket_for(principal.as_ref(), &input.bucket).await.s3()?;
-        let version = self.core.object_version(principal.as_ref(), &bucket, &input.key, input.version_id.as_deref()).await.s3()?;
-        Self::preconditions(
-            &version,
-            input.if_match.as_ref(),
-            input.if_none_match.as_ref(),
-            input.if_modified_since.as_ref(),
-            input.if_unmodified_since.as_ref(),
-        )?;
-        let sse = encryption_request(
-            None,
-            input.sse_customer_algorithm.as_deref(),
-            input.sse_customer_key.as_deref(),
-            input.sse_customer_key_md5.as_deref(),
-        )?;
-        let download = self.core.open_object(bucket, version, parse_range(input.range.as_ref()), sse.as_ref(), true).await.s3()?;
-        let v = &download.version;
-        let (length, content_range) = match download.range {
-            Some((offset, len)) => (len, Some(format!("bytes {}-{}/{}", offset, offset + len - 1, v.size))),
-            None => (v.size, None),
-        };
-        let (server_side_encryption, sse_customer_algorithm, sse_customer_key_md5) = sse_out(v);
-        let info = |key: &str| v.info.get(key).cloned();
-        let output = GetObjectOutput {
-            accept_ranges: Some("bytes".into()),
-            content_length: Some(length as i64),
-            content_range,
-            content_type: Some(input.response_content_type.unwrap_or_else(|| v.content_type.clone())),
-            cache_control: input.response_cache_control.or_else(|| info("b2-cache-control")),
-            content_disposition: input.response_content_disposition.or_else(|| info("b2-content-disposition")),
-            content_encoding: input.response_content_encoding.or_else(|| info("b2-content-encoding")),
-            content_language: input.response_content_language.or_else(|| info("b2-content-language")),
-            expires: input
-                .response_expires
-                .or_else(|| info("b2-expires").and_then(|e| Timestamp::parse(TimestampFormat::HttpDate, &e).ok())),
-            e_tag: Some(etag(v)),
-            last_modified: Some(timestamp(v.upload_timestamp)),
-            metadata: user_metadata(v),
-            version_id: Some(v.file_id.clone()),
-            server_side_encryption,
-            sse_customer_algorithm,
-            sse_customer_key_md5,
-            object_lock_mode: v.retention.map(|r| ObjectLockMode::from(r.mode.as_str().to_ascii_uppercase())),
-            object_lock_retain_until_date: v.retention.map(|r| timestamp(r.retain_until)),
-            object_lock_legal_hold_status: v.legal_hold.map(|on| {
-                ObjectLockLegalHoldStatus::from_static(if on { ObjectLockLegalHoldStatus::ON } else { ObjectLockLegalHoldStatus::OFF })
-            }),
-            tag_count: (!v.tags.is_empty()).then_some(v.tags.len() as i32),
-            parts_count: match &v.content {
-                stowage_core::model::Content::Parts(parts) => Some(parts.len() as i32),
-                _ => None,
-            },
-            // s3s wants a Sync stream; the body is only ever polled through `&mut`.
-            body: Some(StreamingBlob::wrap(sync_wrapper::SyncStream::new(download.body))),
-            ..GetObjectOutput::default()
-        };
-        Ok(S3Response::new(output))
+        let download = self.read_object(req.credentials.as_ref(), &input, true).await?;
+        Ok(S3Response::new(object_output(download, input)))
     }
 
     async fn head_object(&self, req: S3Request<HeadObjectInput>) -> S3Result<S3Response<HeadObjectOutput>> {
-        let principal = self.caller(req.credentials.as_ref()).await?;
-        let input = req.input;
-        let bucket = self.core.bucket_for(principal.as_ref(), &input.bucket).await.s3()?;
-        let version = self.core.object_version(principal.as_ref(), &bucket, &input.key, input.version_id.as_deref()).await.s3()?;
-        Self::preconditions(
-            &version,
-            input.if_match.as_ref(),
-            input.if_none_match.as_ref(),
-            input.if_modified_since.as_ref(),
-            input.if_unmodified_since.as_ref(),
-        )?;
-        let sse = encryption_request(
-            None,
-            input.sse_customer_algorithm.as_deref(),
-            input.sse_customer_key.as_deref(),
-            input.sse_customer_key_md5.as_deref(),
-        )?;
-        let download = self.core.open_object(bucket, version, None, sse.as_ref(), false).await.s3()?;
-        let v = &download.version;
-        let (server_side_encryption, sse_customer_algorithm, sse_customer_key_md5) = sse_out(v);
-        let info = |key: &str| v.info.get(key).cloned();
+        // HEAD is GET without the body: the same checks, the same headers.
+        let h = req.input;
+        let input = GetObjectInput {
+            bucket: h.bucket,
+            key: h.key,
+            version_id: h.version_id,
+            if_match: h.if_match,
+            if_none_match: h.if_none_match,
+            if_modified_since: h.if_modified_since,
+            if_unmodified_since: h.if_unmodified_since,
+            sse_customer_algorithm: h.sse_customer_algorithm,
+            sse_customer_key: h.sse_customer_key,
+            sse_customer_key_md5: h.sse_customer_key_md5,
+            ..GetObjectInput::default()
+        };
+        let download = self.read_object(req.credentials.as_ref(), &input, false).await?;
+        let g = object_output(download, input);
         Ok(S3Response::new(HeadObjectOutput {
-            accept_ranges: Some("bytes".into()),
-            content_length: Some(v.size as i64),
-            content_type: Some(v.content_type.clone()),
-            cache_control: info("b2-cache-control"),
-            content_disposition: info("b2-content-disposition"),
-            content_encoding: info("b2-content-encoding"),
-            content_language: info("b2-content-language"),
-            e_tag: Some(etag(v)),
-            last_modified: Some(timestamp(v.upload_timestamp)),
-            metadata: user_metadata(v),
-            version_id: Some(v.file_id.clone()),
-            server_side_encryption,
-            sse_customer_algorithm,
-            sse_customer_key_md5,
-            object_lock_mode: v.retention.map(|r| ObjectLockMode::from(r.mode.as_str().to_ascii_uppercase())),
-            object_lock_retain_until_date: v.retention.map(|r| timestamp(r.retain_until)),
+            accept_ranges: g.accept_ranges,
+            content_length: g.content_length,
+            content_type: g.content_type,
+            cache_control: g.cache_control,
+            content_disposition: g.content_disposition,
+            content_encoding: g.content_encoding,
+            content_language: g.content_language,
+            expires: g.expires,
+            e_tag: g.e_tag,
+            last_modified: g.last_modified,
+            metadata: g.metadata,
+            version_id: g.version_id,
+            server_side_encryption: g.server_side_encryption,
+            sse_customer_algorithm: g.sse_customer_algorithm,
+            sse_customer_key_md5: g.sse_customer_key_md5,
+            object_lock_mode: g.object_lock_mode,
+            object_lock_retain_until_date: g.object_lock_retain_until_date,
+            object_lock_legal_hold_status: g.object_lock_legal_hold_status,
+            parts_count: g.parts_count,
             ..HeadObjectOutput::default()
         }))
     }

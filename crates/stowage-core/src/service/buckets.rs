@@ -367,13 +367,20 @@ impl Stowage {
     ) -> Result<Vec<NotificationRule>> {
         principal.authorize(Capability::WriteBucketNotifications, Some(bucket_id), NameScope::None)?;
         check_notification_rules(&rules)?;
+        self.modify_bucket(bucket_id, |b| b.notification_rules = rules.clone()).await?;
+        Ok(rules)
+    }
+
+    /// Applies `change` to the stored bucket with optimistic concurrency, retrying a few times if another
+    /// writer got there first; every change bumps the revision.
+    pub(crate) async fn modify_bucket(&self, bucket_id: &str, change: impl Fn(&mut Bucket)) -> Result<Bucket> {
         for _ in 0..5 {
             let current = self.bucket(bucket_id).await?;
             let mut next = current.clone();
-            next.notification_rules = rules.clone();
+            change(&mut next);
             next.revision = current.revision + 1;
             if self.meta.update_bucket(&next, current.revision).await? {
-                return Ok(rules);
+                return Ok(next);
             }
         }
         Err(Error::Conflict("the bucket kept changing concurrently; retry".into()))

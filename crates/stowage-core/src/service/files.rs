@@ -139,8 +139,14 @@ pub(crate) fn expected_body_len(content_length: Option<u64>, at_end: bool) -> Re
     Ok(len)
 }
 
-pub(crate) fn req_source_key(sse: Option<&EncryptionRequest>) -> Option<Vec<u8>> {
-    sse.and_then(EncryptionRequest::customer_key)
+/// A body just made durable in the blob store.
+pub(crate) struct StoredBlob {
+    pub id: String,
+    pub digests: Digests,
+    /// The SHA-1 a `hex_digits_at_end` body ended with.
+    pub claimed_sha1: Option<String>,
+    /// Set when the blob is sealed.
+    pub salt: Option<String>,
 }
 
 pub(crate) fn resolve_content_type(content_type: &str, name: &str) -> Result<String> {
@@ -171,23 +177,23 @@ impl Stowage {
         }
     }
 
-    /// How a new blob of a version encrypted this way is sealed: its key and salt, or None for plaintext.
-    pub(crate) fn new_sealing(&self, encryption: &Encryption, customer_key: Option<&[u8]>) -> Result<Option<(BlobKey, String)>> {
-        if *encryption == Encryption::None {
-            return Ok(None);
-        }
-        let salt = random_hex(16);
-        Ok(Some((self.blob_key(encryption, &salt, customer_key)?, salt)))
-    }
-
-    /// Streams a body into a new durable blob, hashing the plaintext on the way and sealing it when asked;
-    /// with `sha1_at_end` the last 40 bytes are held back and returned as the claimed SHA-1.
+    /// Streams a body into a new durable blob, hashing the plaintext on the way and sealing it when the
+    /// version is encrypted (SSE-C needs the customer's key in `sse`); with `sha1_at_end` the last 40 bytes
+    /// are held back and returned as the claimed SHA-1.
     pub(crate) async fn store_blob(
         &self,
         body: ByteStream,
         sha1_at_end: bool,
-        sealing: Option<BlobKey>,
-    ) -> Result<(String, Digests, Option<String>)> {
+        encryption: &Encryption,
+        sse: Option<&EncryptionRequest>,
+    ) -> Result<StoredBlob> {
+        let sealing = if *encryption == Encryption::None {
+            None
+        } else {
+            let salt = random_hex(16);
+            let customer_key = sse.and_then(EncryptionRequest::customer_key);
+            Some((self.blob_key(encryption, &salt, customer_key.as_deref())?, salt))
+        };
         let (body, trailer) = if sha1_at_end {
             let (stream, handle) = hold_back_tail(body, 40);
             (stream, Some(handle))
@@ -195,14 +201,14 @@ impl Stowage {
             (body, None)
         };
         let (body, digests) = hashing(body);
-        let body = match sealing {
-            Some(key) => crate::sealing::seal(body, key),
-            None => body,
+        let (body, salt) = match sealing {
+            Some((key, salt)) => (crate::sealing::seal(body, key), Some(salt)),
+            None => (body, None),
         };
-        let (blob_id, _len) = self.blobs.put(body).await?;
+        let (id, _len) = self.blobs.put(body).await?;
         let digests = digests.finish().ok_or_else(|| Error::internal("digest state lost"))?;
-        let claimed = trailer.map(|t| String::from_utf8_lossy(&t.take()).to_ascii_lowercase());
-        Ok((blob_id, digests, claimed))
+        let claimed_sha1 = trailer.map(|t| String::from_utf8_lossy(&t.take()).to_ascii_lowercase());
+        Ok(StoredBlob { id, digests, claimed_sha1, salt })
     }
 
     /// Checks a stored body against the length and MD5 the client announced; deletes the blob if it fails.
@@ -311,10 +317,8 @@ impl Stowage {
         let PreparedFile { content_type, encryption, retention, legal_hold, timestamp } = self.prepare_new_file(&bucket, &req, now)?;
         let at_end = sha1 == Sha1Check::AtEnd;
         let body_len = expected_body_len(content_length, at_end)?;
-        let customer_key = req.encryption.as_ref().and_then(EncryptionRequest::customer_key);
-        let sealing = self.new_sealing(&encryption, customer_key.as_deref())?;
-        let salt = sealing.as_ref().map(|(_, salt)| salt.clone());
-        let (blob_id, digests, claimed) = self.store_blob(body, at_end, sealing.map(|(key, _)| key)).await?;
+        let StoredBlob { id: blob_id, digests, claimed_sha1: claimed, salt } =
+            self.store_blob(body, at_end, &encryption, req.encryption.as_ref()).await?;
         self.check_body(&blob_id, &digests, body_len, req.expected_md5.as_deref(), body_check).await?;
         let sha1 = self.verify_sha1(&blob_id, &digests, &sha1, claimed).await?;
         let version = FileVersion {
@@ -486,12 +490,9 @@ impl Stowage {
         };
         let now = self.now();
         let PreparedFile { content_type, encryption, retention, legal_hold, timestamp } = self.prepare_new_file(&dest, &new_file, now)?;
-        let source_key = req_source_key(req_source_encryption.as_ref());
+        let source_key = req_source_encryption.as_ref().and_then(EncryptionRequest::customer_key);
         let body = self.read_content(&source, offset, len, source_key.as_deref()).await?;
-        let dest_key = new_file.encryption.as_ref().and_then(EncryptionRequest::customer_key);
-        let sealing = self.new_sealing(&encryption, dest_key.as_deref())?;
-        let salt = sealing.as_ref().map(|(_, salt)| salt.clone());
-        let (blob_id, digests, _) = self.store_blob(body, false, sealing.map(|(key, _)| key)).await?;
+        let StoredBlob { id: blob_id, digests, salt, .. } = self.store_blob(body, false, &encryption, new_file.encryption.as_ref()).await?;
         let version = FileVersion {
             file_id: self.new_file_id(&dest.id, timestamp),
             bucket_id: dest.id,

@@ -1,5 +1,5 @@
 use super::download::ByteRange;
-use super::files::{BodyCheck, EncryptionRequest, NewFile, PreparedFile, Sha1Check, UPLOAD_TOKEN_TTL, expected_body_len};
+use super::files::{BodyCheck, EncryptionRequest, NewFile, PreparedFile, Sha1Check, StoredBlob, UPLOAD_TOKEN_TTL, expected_body_len};
 use super::{MAX_SIMPLE_FILE, Stowage};
 use crate::auth::{Capability, NameScope, Principal, TokenScope};
 use crate::error::{Error, Result};
@@ -100,10 +100,8 @@ impl Stowage {
         self.check_sse_c(&version, sse)?;
         let at_end = sha1 == Sha1Check::AtEnd;
         let body_len = expected_body_len(content_length, at_end)?;
-        let customer_key = sse.and_then(EncryptionRequest::customer_key);
-        let sealing = self.new_sealing(&version.encryption, customer_key.as_deref())?;
-        let salt = sealing.as_ref().map(|(_, salt)| salt.clone());
-        let (blob_id, digests, claimed) = self.store_blob(body, at_end, sealing.map(|(key, _)| key)).await?;
+        let StoredBlob { id: blob_id, digests, claimed_sha1: claimed, salt } =
+            self.store_blob(body, at_end, &version.encryption, sse).await?;
         self.check_body(&blob_id, &digests, body_len, expected_md5.as_deref(), body_check).await?;
         let sha1 = self.verify_sha1(&blob_id, &digests, &sha1, claimed).await?;
         let part = Part {
@@ -142,10 +140,8 @@ impl Stowage {
         }
         let source_key = req.source_sse.as_ref().and_then(EncryptionRequest::customer_key);
         let body = self.read_content(&source, offset, len, source_key.as_deref()).await?;
-        let dest_key = req.destination_sse.as_ref().and_then(EncryptionRequest::customer_key);
-        let sealing = self.new_sealing(&target.encryption, dest_key.as_deref())?;
-        let salt = sealing.as_ref().map(|(_, salt)| salt.clone());
-        let (blob_id, digests, _) = self.store_blob(body, false, sealing.map(|(key, _)| key)).await?;
+        let StoredBlob { id: blob_id, digests, salt, .. } =
+            self.store_blob(body, false, &target.encryption, req.destination_sse.as_ref()).await?;
         let part = Part {
             file_id: req.large_file_id,
             part_number: req.part_number,

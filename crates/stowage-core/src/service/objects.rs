@@ -66,16 +66,8 @@ impl Stowage {
             let p = principal.ok_or_else(|| Error::unauthorized("this bucket is private: a signed request is required"))?;
             p.authorize(Capability::ReadFiles, Some(&bucket.id), NameScope::File(key))?;
         }
-        let not_found = || Error::FileNotFound(format!("The specified key does not exist: {key}"));
-        match version_id {
-            Some(id) => self
-                .meta
-                .get_version(id)
-                .await?
-                .filter(|v| v.bucket_id == bucket.id && v.name == key && v.action != Action::Start)
-                .ok_or_else(not_found),
-            None => self.meta.latest_version(&bucket.id, key).await?.filter(|v| v.action == Action::Upload).ok_or_else(not_found),
-        }
+        // An explicit version id may name a delete marker (GET answers for it); `open_object` refuses it.
+        self.find_version(bucket, key, version_id, true).await
     }
 
     /// Opens an object version for reading (after `object_version`).
@@ -110,14 +102,16 @@ impl Stowage {
     /// The version an S3 subresource call (tagging, retention, legal hold) addresses; access to the change
     /// itself is decided by the method that makes it.
     pub async fn addressed_version(&self, bucket: &Bucket, key: &str, version_id: Option<&str>) -> Result<FileVersion> {
+        self.find_version(bucket, key, version_id, false).await
+    }
+
+    async fn find_version(&self, bucket: &Bucket, key: &str, version_id: Option<&str>, allow_markers: bool) -> Result<FileVersion> {
         let not_found = || Error::FileNotFound(format!("The specified key does not exist: {key}"));
+        let wanted = |v: &FileVersion| v.action == Action::Upload || (allow_markers && v.action == Action::Hide);
         match version_id {
-            Some(id) => self
-                .meta
-                .get_version(id)
-                .await?
-                .filter(|v| v.bucket_id == bucket.id && v.name == key && v.action == Action::Upload)
-                .ok_or_else(not_found),
+            Some(id) => {
+                self.meta.get_version(id).await?.filter(|v| v.bucket_id == bucket.id && v.name == key && wanted(v)).ok_or_else(not_found)
+            }
             None => self.meta.latest_version(&bucket.id, key).await?.filter(|v| v.action == Action::Upload).ok_or_else(not_found),
         }
     }
@@ -146,16 +140,7 @@ impl Stowage {
     pub async fn set_bucket_tags(&self, principal: &Principal, bucket_id: &str, tags: BTreeMap<String, String>) -> Result<()> {
         principal.authorize(Capability::WriteBuckets, Some(bucket_id), NameScope::None)?;
         check_tags(&tags, 50)?;
-        for _ in 0..5 {
-            let current = self.bucket(bucket_id).await?;
-            let mut next = current.clone();
-            next.tags = tags.clone();
-            next.revision = current.revision + 1;
-            if self.meta.update_bucket(&next, current.revision).await? {
-                return Ok(());
-            }
-        }
-        Err(Error::Conflict("the bucket kept changing concurrently; retry".into()))
+        self.modify_bucket(bucket_id, |b| b.tags = tags.clone()).await.map(|_| ())
     }
 
     /// Whether `v` is the newest upload-or-hide version of its name.
