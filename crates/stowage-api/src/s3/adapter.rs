@@ -160,6 +160,26 @@ fn url_encode_key(key: &str) -> String {
     utf8_percent_encode(key, KEY).to_string()
 }
 
+/// A listing page as S3 `Contents` and `CommonPrefixes`, keys URL-encoded when asked.
+fn list_entries(page: &stowage_core::service::ListPage, url: bool) -> (Vec<Object>, Vec<CommonPrefix>) {
+    let enc = |s: &str| if url { url_encode_key(s) } else { s.to_string() };
+    let (mut contents, mut prefixes) = (Vec::new(), Vec::new());
+    for entry in &page.entries {
+        match entry {
+            ListEntry::Version(v) => contents.push(Object {
+                key: Some(enc(&v.name)),
+                e_tag: Some(etag(v)),
+                size: Some(v.size as i64),
+                last_modified: Some(timestamp(v.upload_timestamp)),
+                storage_class: Some(ObjectStorageClass::from_static(ObjectStorageClass::STANDARD)),
+                ..Object::default()
+            }),
+            ListEntry::Folder(f) => prefixes.push(CommonPrefix { prefix: Some(enc(f)) }),
+        }
+    }
+    (contents, prefixes)
+}
+
 fn max_keys(requested: Option<i32>) -> S3Result<i64> {
     match requested {
         None => Ok(1000),
@@ -662,21 +682,7 @@ impl S3 for StowageS3 {
                 exclusive_start,
             };
             let page = self.core.list_files(&principal, &list).await.s3()?;
-            let enc = |s: &str| if url { url_encode_key(s) } else { s.to_string() };
-            let (mut contents, mut prefixes) = (Vec::new(), Vec::new());
-            for entry in &page.entries {
-                match entry {
-                    ListEntry::Version(v) => contents.push(Object {
-                        key: Some(enc(&v.name)),
-                        e_tag: Some(etag(v)),
-                        size: Some(v.size as i64),
-                        last_modified: Some(timestamp(v.upload_timestamp)),
-                        storage_class: Some(ObjectStorageClass::from_static(ObjectStorageClass::STANDARD)),
-                        ..Object::default()
-                    }),
-                    ListEntry::Folder(f) => prefixes.push(CommonPrefix { prefix: Some(enc(f)) }),
-                }
-            }
+            let (contents, prefixes) = list_entries(&page, url);
             (contents, prefixes, page.next_name.map(|n| encode_token(&n, None)))
         };
         let key_count = (contents.len() + prefixes.len()) as i32;
@@ -714,21 +720,8 @@ impl S3 for StowageS3 {
             exclusive_start: true,
         };
         let page = self.core.list_files(&principal, &list).await.s3()?;
+        let (contents, prefixes) = list_entries(&page, url);
         let enc = |s: &str| if url { url_encode_key(s) } else { s.to_string() };
-        let (mut contents, mut prefixes) = (Vec::new(), Vec::new());
-        for entry in &page.entries {
-            match entry {
-                ListEntry::Version(v) => contents.push(Object {
-                    key: Some(enc(&v.name)),
-                    e_tag: Some(etag(v)),
-                    size: Some(v.size as i64),
-                    last_modified: Some(timestamp(v.upload_timestamp)),
-                    storage_class: Some(ObjectStorageClass::from_static(ObjectStorageClass::STANDARD)),
-                    ..Object::default()
-                }),
-                ListEntry::Folder(f) => prefixes.push(CommonPrefix { prefix: Some(enc(f)) }),
-            }
-        }
         let truncated = page.next_name.is_some();
         // NextMarker is the last key or prefix returned; markers are exclusive.
         let next_marker = truncated.then(|| page.entries.last().map(|e| enc(e.name()))).flatten();
