@@ -160,16 +160,18 @@ async fn measure(target: &Target, big: &Path, mb: usize, files: usize) -> Figure
     let s3 = client(&target.url);
     wait_ready(&s3).await;
     let bucket = "bench-bucket";
-    // A server may answer before it is fully configured (SeaweedFS loads its identities asynchronously).
-    let mut created = false;
+    // A server may answer before it is fully configured (SeaweedFS loads its identities asynchronously):
+    // wait until a signed PutObject goes through.
+    let mut ready = false;
     for _ in 0..120 {
-        if s3.create_bucket().bucket(bucket).send().await.is_ok() {
-            created = true;
+        let _ = s3.create_bucket().bucket(bucket).send().await;
+        if s3.put_object().bucket(bucket).key("probe").body(ByteStream::from_static(b"probe")).send().await.is_ok() {
+            ready = true;
             break;
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
-    assert!(created, "{} never accepted CreateBucket", target.name);
+    assert!(ready, "{} never accepted a signed PutObject", target.name);
     let bytes = (mb * 1024 * 1024) as f64 / 1e6;
     let mut f = Figures::default();
 
