@@ -46,6 +46,9 @@ fn client(url: &str) -> Client {
         .region(Region::new("us-east-1"))
         .credentials_provider(Credentials::new(KEY_ID, KEY, None, None, "bench"))
         .force_path_style(true)
+        // Plain signed bodies for both servers: SeaweedFS refuses the SDK's default aws-chunked
+        // uploads with trailing checksums (Stowage's handling of those is tested in tests/s3_api.rs).
+        .request_checksum_calculation(aws_sdk_s3::config::RequestChecksumCalculation::WhenRequired)
         .behavior_version_latest()
         .build();
     Client::from_conf(config)
