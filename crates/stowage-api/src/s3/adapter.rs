@@ -21,6 +21,36 @@ use stowage_core::store::ByteStream;
 
 use super::error::to_s3;
 
+/// The new version a PutObject or CreateMultipartUpload describes: both inputs carry the same metadata,
+/// encryption and object-lock fields under the same names. Evaluates to `NewFile`, returning early on error.
+macro_rules! new_file_from {
+    ($bucket_id:expr, $key:expr, $input:ident) => {{
+        let info = file_info(
+            $input.metadata.as_ref(),
+            StandardHeaders {
+                cache_control: $input.cache_control.as_ref(),
+                content_disposition: $input.content_disposition.as_ref(),
+                content_encoding: $input.content_encoding.as_ref(),
+                content_language: $input.content_language.as_ref(),
+                expires: $input.expires.as_ref(),
+            },
+        );
+        let mut file = StowageS3::new_file($bucket_id, $key, $input.content_type.as_ref(), info);
+        file.encryption = encryption_request(
+            $input.server_side_encryption.as_ref(),
+            $input.sse_customer_algorithm.as_deref(),
+            $input.sse_customer_key.as_deref(),
+            $input.sse_customer_key_md5.as_deref(),
+        )?;
+        (file.retention, file.legal_hold) = lock_in(
+            $input.object_lock_mode.as_ref(),
+            $input.object_lock_retain_until_date.as_ref(),
+            $input.object_lock_legal_hold_status.as_ref(),
+        )?;
+        file
+    }};
+}
+
 pub struct StowageS3 {
     pub core: Arc<Stowage>,
     /// The configured region, reported by GetBucketLocation.
@@ -447,28 +477,7 @@ impl S3 for StowageS3 {
         let (headers, trailers) = (req.headers, req.trailing_headers);
         let input = req.input;
         let bucket = self.core.bucket_for(Some(&principal), &input.bucket).await.s3()?;
-        let info = file_info(
-            input.metadata.as_ref(),
-            StandardHeaders {
-                cache_control: input.cache_control.as_ref(),
-                content_disposition: input.content_disposition.as_ref(),
-                content_encoding: input.content_encoding.as_ref(),
-                content_language: input.content_language.as_ref(),
-                expires: input.expires.as_ref(),
-            },
-        );
-        let mut file = Self::new_file(bucket.id.clone(), input.key, input.content_type.as_ref(), info);
-        file.encryption = encryption_request(
-            input.server_side_encryption.as_ref(),
-            input.sse_customer_algorithm.as_deref(),
-            input.sse_customer_key.as_deref(),
-            input.sse_customer_key_md5.as_deref(),
-        )?;
-        (file.retention, file.legal_hold) = lock_in(
-            input.object_lock_mode.as_ref(),
-            input.object_lock_retain_until_date.as_ref(),
-            input.object_lock_legal_hold_status.as_ref(),
-        )?;
+        let mut file = new_file_from!(bucket.id.clone(), input.key, input);
         file.expected_md5 = content_md5_hex(input.content_md5.as_ref())?;
         file.tags = tagging_header(input.tagging.as_ref());
         let length = input.content_length.and_then(|n| u64::try_from(n).ok());
@@ -830,28 +839,7 @@ impl S3 for StowageS3 {
         let principal = self.signed(req.credentials.as_ref()).await?;
         let input = req.input;
         let bucket = self.core.bucket_for(Some(&principal), &input.bucket).await.s3()?;
-        let info = file_info(
-            input.metadata.as_ref(),
-            StandardHeaders {
-                cache_control: input.cache_control.as_ref(),
-                content_disposition: input.content_disposition.as_ref(),
-                content_encoding: input.content_encoding.as_ref(),
-                content_language: input.content_language.as_ref(),
-                expires: input.expires.as_ref(),
-            },
-        );
-        let mut file = Self::new_file(bucket.id.clone(), input.key.clone(), input.content_type.as_ref(), info);
-        file.encryption = encryption_request(
-            input.server_side_encryption.as_ref(),
-            input.sse_customer_algorithm.as_deref(),
-            input.sse_customer_key.as_deref(),
-            input.sse_customer_key_md5.as_deref(),
-        )?;
-        (file.retention, file.legal_hold) = lock_in(
-            input.object_lock_mode.as_ref(),
-            input.object_lock_retain_until_date.as_ref(),
-            input.object_lock_legal_hold_status.as_ref(),
-        )?;
+        let mut file = new_file_from!(bucket.id.clone(), input.key.clone(), input);
         file.tags = tagging_header(input.tagging.as_ref());
         let started = self.core.start_large_file(&principal, file).await.s3()?;
         Ok(S3Response::new(CreateMultipartUploadOutput {
