@@ -1,5 +1,6 @@
 """boto3 against Stowage's S3 API, and the same objects seen through the B2 API (b2sdk)."""
 
+import datetime
 import hashlib
 import io
 import os
@@ -88,6 +89,18 @@ def test_objects_listings_and_errors(server):
     assert copy["CopyObjectResult"]["ETag"] == put["ETag"]
     copied = s3.head_object(Bucket="boto-objects", Key="docs/copy.bin")
     assert copied["Metadata"] == {"copied": "yes"} and copied["ContentType"] == "text/plain"
+    # Conditional copy: every failed x-amz-copy-source-if-* is a 412 and copies nothing.
+    source = {"Bucket": "boto-objects", "Key": "docs/report.bin"}
+    s3.copy_object(Bucket="boto-objects", Key="docs/if-match.bin", CopySource=source, CopySourceIfMatch=put["ETag"])
+    long_ago, tomorrow = datetime.datetime(2001, 1, 1), datetime.datetime.now() + datetime.timedelta(days=1)
+    for condition in [{"CopySourceIfMatch": '"0123456789abcdef0123456789abcdef"'}, {"CopySourceIfNoneMatch": put["ETag"]},
+                      {"CopySourceIfUnmodifiedSince": long_ago}, {"CopySourceIfModifiedSince": tomorrow}]:
+        assert error_code(lambda: s3.copy_object(Bucket="boto-objects", Key="docs/refused.bin", CopySource=source, **condition)) \
+            == "PreconditionFailed", condition
+    assert error_code(lambda: s3.head_object(Bucket="boto-objects", Key="docs/refused.bin")) == "404"
+    # If-Match wins over a failing If-Unmodified-Since, as on GET.
+    s3.copy_object(Bucket="boto-objects", Key="docs/if-both.bin", CopySource=source, CopySourceIfMatch=put["ETag"],
+                   CopySourceIfUnmodifiedSince=long_ago)
     result = s3.delete_objects(Bucket="boto-objects", Delete={"Objects": [{"Key": k} for k in keys[:5]]})
     assert len(result["Deleted"]) == 5 and all(d["DeleteMarker"] for d in result["Deleted"])
     assert s3.list_objects_v2(Bucket="boto-objects", Prefix="list/0")["KeyCount"] == 20
@@ -369,7 +382,6 @@ def test_aws_chunked_trailing_checksums(server):
 
 def test_clock_skew_limit(server, monkeypatch):
     """Header-signed requests more than 15 minutes away from the server's clock are refused."""
-    import datetime
     import botocore.auth
     real = botocore.auth.datetime.datetime
 

@@ -274,6 +274,30 @@ impl StowageS3 {
         modified_since: Option<&Timestamp>,
         unmodified_since: Option<&Timestamp>,
     ) -> S3Result<()> {
+        Self::check_conditions(v, if_match, if_none_match, modified_since, unmodified_since, false)
+    }
+
+    /// The `x-amz-copy-source-if-*` headers of CopyObject and UploadPartCopy: the same rules as GET, except that
+    /// every failed condition is a 412 (there is no "not modified" for a write).
+    fn copy_preconditions(
+        source: &FileVersion,
+        if_match: Option<&ETagCondition>,
+        if_none_match: Option<&ETagCondition>,
+        modified_since: Option<&Timestamp>,
+        unmodified_since: Option<&Timestamp>,
+    ) -> S3Result<()> {
+        Self::check_conditions(source, if_match, if_none_match, modified_since, unmodified_since, true)
+    }
+
+    fn check_conditions(
+        v: &FileVersion,
+        if_match: Option<&ETagCondition>,
+        if_none_match: Option<&ETagCondition>,
+        modified_since: Option<&Timestamp>,
+        unmodified_since: Option<&Timestamp>,
+        for_copy: bool,
+    ) -> S3Result<()> {
+        let not_modified = || if for_copy { s3_error!(PreconditionFailed) } else { s3_error!(NotModified) };
         let tag = v.etag();
         let matches = |cond: &ETagCondition| match cond {
             ETagCondition::Any => true,
@@ -290,12 +314,12 @@ impl StowageS3 {
         }
         if let Some(cond) = if_none_match {
             if matches(cond) {
-                return Err(s3_error!(NotModified));
+                return Err(not_modified());
             }
         } else if let Some(since) = modified_since
             && v.upload_timestamp / 1000 <= millis(since) / 1000
         {
-            return Err(s3_error!(NotModified));
+            return Err(not_modified());
         }
         Ok(())
     }
@@ -607,6 +631,13 @@ impl S3 for StowageS3 {
         let principal = self.signed(req.credentials.as_ref()).await?;
         let input = req.input;
         let source = self.copy_source(&principal, &input.copy_source).await?;
+        Self::copy_preconditions(
+            &source,
+            input.copy_source_if_match.as_ref(),
+            input.copy_source_if_none_match.as_ref(),
+            input.copy_source_if_modified_since.as_ref(),
+            input.copy_source_if_unmodified_since.as_ref(),
+        )?;
         let bucket = self.core.bucket_for(Some(&principal), &input.bucket).await.s3()?;
         let replace = input.metadata_directive.as_ref().is_some_and(|d| d.as_str() == MetadataDirective::REPLACE);
         let directive = if replace {
@@ -887,6 +918,13 @@ impl S3 for StowageS3 {
         let principal = self.signed(req.credentials.as_ref()).await?;
         let input = req.input;
         let source = self.copy_source(&principal, &input.copy_source).await?;
+        Self::copy_preconditions(
+            &source,
+            input.copy_source_if_match.as_ref(),
+            input.copy_source_if_none_match.as_ref(),
+            input.copy_source_if_modified_since.as_ref(),
+            input.copy_source_if_unmodified_since.as_ref(),
+        )?;
         let part_number = u32::try_from(input.part_number)
             .map_err(|_| s3_error!(InvalidArgument, "Part number must be an integer between 1 and 10000"))?;
         let range = match &input.copy_source_range {
