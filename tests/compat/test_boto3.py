@@ -348,6 +348,28 @@ def test_checksums_are_verified(server):
                                              ChecksumSHA256=base64.b64encode(b"x" * 32).decode())) == "BadDigest"
     assert s3.list_parts(Bucket="checksum-bucket", Key="parts.bin", UploadId=upload).get("Parts", []) == []
 
+    # Verified checksums are stored and returned: on HEAD/GET with checksum mode, in GetObjectAttributes, on parts,
+    # and as the composite (checksum of the part checksums, "-N") of a multipart object.
+    head = s3.head_object(Bucket="checksum-bucket", Key="good.bin", ChecksumMode="ENABLED")
+    assert head["ChecksumSHA256"] == sha256 and head["ChecksumType"] == "FULL_OBJECT"
+    got = s3.get_object(Bucket="checksum-bucket", Key="good.bin", ChecksumMode="ENABLED")
+    assert got["ChecksumSHA256"] == sha256 and got["Body"].read() == body
+    assert "ChecksumSHA256" not in s3.head_object(Bucket="checksum-bucket", Key="good.bin")
+    attrs = s3.get_object_attributes(Bucket="checksum-bucket", Key="good.bin", ObjectAttributes=["Checksum"])
+    assert attrs["Checksum"]["ChecksumSHA256"] == sha256
+    upload = s3.create_multipart_upload(Bucket="checksum-bucket", Key="composite.bin", ChecksumAlgorithm="SHA256")["UploadId"]
+    chunks = [os.urandom(5_000_000), b"tail"]
+    digests = [hashlib.sha256(c).digest() for c in chunks]
+    etags = [s3.upload_part(Bucket="checksum-bucket", Key="composite.bin", UploadId=upload, PartNumber=n + 1, Body=c,
+                            ChecksumAlgorithm="SHA256")["ETag"] for n, c in enumerate(chunks)]
+    listed = s3.list_parts(Bucket="checksum-bucket", Key="composite.bin", UploadId=upload)["Parts"]
+    assert [p["ChecksumSHA256"] for p in listed] == [base64.b64encode(d).decode() for d in digests]
+    s3.complete_multipart_upload(Bucket="checksum-bucket", Key="composite.bin", UploadId=upload, MultipartUpload={"Parts": [
+        {"PartNumber": n + 1, "ETag": e, "ChecksumSHA256": base64.b64encode(d).decode()} for n, (e, d) in enumerate(zip(etags, digests))]})
+    composite = base64.b64encode(hashlib.sha256(b"".join(digests)).digest()).decode() + "-2"
+    head = s3.head_object(Bucket="checksum-bucket", Key="composite.bin", ChecksumMode="ENABLED")
+    assert head["ChecksumSHA256"] == composite and head["ChecksumType"] == "COMPOSITE"
+
 
 def test_aws_chunked_trailing_checksums(server):
     """STREAMING-UNSIGNED-PAYLOAD-TRAILER bodies, as current SDKs send them: the trailing CRC is verified."""

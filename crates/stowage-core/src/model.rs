@@ -244,7 +244,13 @@ pub struct PartRef {
     pub md5: String,
     #[serde(default)]
     pub salt: Option<String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub checksums: Checksums,
 }
+
+/// Checksums a client declared and the server verified, by algorithm (`crc32`, `crc32c`, `crc64nvme`,
+/// `sha1`, `sha256`) → base64 of the digest, as S3 returns them.
+pub type Checksums = BTreeMap<String, String>;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FileVersion {
@@ -267,6 +273,9 @@ pub struct FileVersion {
     /// S3 object tags.
     #[serde(default)]
     pub tags: BTreeMap<String, String>,
+    /// Verified S3 checksums of a simple upload (a large file keeps them on its parts).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub checksums: Checksums,
 }
 
 impl FileVersion {
@@ -305,6 +314,8 @@ pub struct Part {
     pub upload_timestamp: Millis,
     #[serde(default)]
     pub salt: Option<String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub checksums: Checksums,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

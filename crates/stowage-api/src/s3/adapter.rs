@@ -335,6 +335,19 @@ impl StowageS3 {
     }
 }
 
+/// Copies reported checksums into the five `checksum_*` fields every S3 output struct spells the same way.
+macro_rules! set_checksums {
+    ($out:expr, $reported:expr) => {{
+        let r: super::checksum::Reported = $reported;
+        $out.checksum_crc32 = r.crc32;
+        $out.checksum_crc32c = r.crc32c;
+        $out.checksum_crc64nvme = r.crc64nvme;
+        $out.checksum_sha1 = r.sha1;
+        $out.checksum_sha256 = r.sha256;
+        r.kind.map(ChecksumType::from_static)
+    }};
+}
+
 fn declared_checksums(
     crc32: &Option<String>,
     crc32c: &Option<String>,
@@ -360,7 +373,9 @@ fn object_output(download: stowage_core::service::Download, input: GetObjectInpu
     };
     let (server_side_encryption, sse_customer_algorithm, sse_customer_key_md5) = sse_out(v);
     let info = |key: &str| v.info.get(key).cloned();
-    GetObjectOutput {
+    // Checksums describe the whole object, so a ranged read does not carry them.
+    let checksums = input.checksum_mode.as_ref().is_some_and(|m| m.as_str() == ChecksumMode::ENABLED) && download.range.is_none();
+    let mut out = GetObjectOutput {
         accept_ranges: Some("bytes".into()),
         content_length: Some(length as i64),
         content_range,
@@ -390,7 +405,11 @@ fn object_output(download: stowage_core::service::Download, input: GetObjectInpu
         // s3s wants a Sync stream; the body is only ever polled through `&mut`.
         body: Some(StreamingBlob::wrap(sync_wrapper::SyncStream::new(download.body))),
         ..GetObjectOutput::default()
+    };
+    if checksums {
+        out.checksum_type = set_checksums!(out, super::checksum::reported(&download.version));
     }
+    out
 }
 
 fn tag_map(tags: Vec<Tag>) -> S3Result<BTreeMap<String, String>> {
@@ -515,14 +534,16 @@ impl S3 for StowageS3 {
         let (body, check) = super::checksum::verify(body_stream(input.body), declared, &headers, trailers);
         let version = self.core.upload_file(&principal, file, Sha1Check::Compute, length, body, check).await.s3()?;
         let (sse, sse_c_algorithm, sse_c_md5) = sse_out(&version);
-        Ok(S3Response::new(PutObjectOutput {
+        let mut out = PutObjectOutput {
             e_tag: Some(etag(&version)),
             version_id: Some(version.file_id.clone()),
             server_side_encryption: sse,
             sse_customer_algorithm: sse_c_algorithm,
             sse_customer_key_md5: sse_c_md5,
             ..PutObjectOutput::default()
-        }))
+        };
+        out.checksum_type = set_checksums!(out, super::checksum::reported(&version));
+        Ok(S3Response::new(out))
     }
 
     async fn get_object(&self, req: S3Request<GetObjectInput>) -> S3Result<S3Response<GetObjectOutput>> {
@@ -545,6 +566,7 @@ impl S3 for StowageS3 {
             sse_customer_algorithm: h.sse_customer_algorithm,
             sse_customer_key: h.sse_customer_key,
             sse_customer_key_md5: h.sse_customer_key_md5,
+            checksum_mode: h.checksum_mode,
             ..GetObjectInput::default()
         };
         let download = self.read_object(req.credentials.as_ref(), &input, false).await?;
@@ -569,6 +591,12 @@ impl S3 for StowageS3 {
             object_lock_retain_until_date: g.object_lock_retain_until_date,
             object_lock_legal_hold_status: g.object_lock_legal_hold_status,
             parts_count: g.parts_count,
+            checksum_crc32: g.checksum_crc32,
+            checksum_crc32c: g.checksum_crc32c,
+            checksum_crc64nvme: g.checksum_crc64nvme,
+            checksum_sha1: g.checksum_sha1,
+            checksum_sha256: g.checksum_sha256,
+            checksum_type: g.checksum_type,
             ..HeadObjectOutput::default()
         }))
     }
@@ -911,7 +939,9 @@ impl S3 for StowageS3 {
         );
         let (body, check) = super::checksum::verify(body_stream(input.body), declared, &headers, trailers);
         let part = self.core.upload_part(&principal, upload, body, check).await.s3()?;
-        Ok(S3Response::new(UploadPartOutput { e_tag: Some(ETag::Strong(part.md5)), ..UploadPartOutput::default() }))
+        let mut out = UploadPartOutput { e_tag: Some(ETag::Strong(part.md5)), ..UploadPartOutput::default() };
+        set_checksums!(out, super::checksum::of_part(&part.checksums));
+        Ok(S3Response::new(out))
     }
 
     async fn upload_part_copy(&self, req: S3Request<UploadPartCopyInput>) -> S3Result<S3Response<UploadPartCopyOutput>> {
@@ -980,14 +1010,16 @@ impl S3 for StowageS3 {
             listed.push((number, tag));
         }
         let version = self.core.complete_multipart(&principal, &input.upload_id, &listed).await.s3()?;
-        Ok(S3Response::new(CompleteMultipartUploadOutput {
+        let mut out = CompleteMultipartUploadOutput {
             bucket: Some(input.bucket.clone()),
             key: Some(input.key.clone()),
             e_tag: Some(etag(&version)),
-            version_id: Some(version.file_id),
             location: Some(format!("{}/{}/{}", self.core.config().public_url, input.bucket, input.key)),
             ..CompleteMultipartUploadOutput::default()
-        }))
+        };
+        out.checksum_type = set_checksums!(out, super::checksum::reported(&version));
+        out.version_id = Some(version.file_id);
+        Ok(S3Response::new(out))
     }
 
     async fn abort_multipart_upload(&self, req: S3Request<AbortMultipartUploadInput>) -> S3Result<S3Response<AbortMultipartUploadOutput>> {
@@ -1007,12 +1039,16 @@ impl S3 for StowageS3 {
         let last = parts.last().map(|p| p.part_number as i32);
         let parts = parts
             .into_iter()
-            .map(|p| Part {
-                part_number: Some(p.part_number as i32),
-                e_tag: Some(ETag::Strong(p.md5)),
-                size: Some(p.size as i64),
-                last_modified: Some(timestamp(p.upload_timestamp)),
-                ..Part::default()
+            .map(|p| {
+                let mut part = Part {
+                    part_number: Some(p.part_number as i32),
+                    e_tag: Some(ETag::Strong(p.md5)),
+                    size: Some(p.size as i64),
+                    last_modified: Some(timestamp(p.upload_timestamp)),
+                    ..Part::default()
+                };
+                set_checksums!(part, super::checksum::of_part(&p.checksums));
+                part
             })
             .collect();
         Ok(S3Response::new(ListPartsOutput {
@@ -1391,7 +1427,13 @@ impl S3 for StowageS3 {
             }
             _ => None,
         };
+        let checksum = wants(ObjectAttributes::CHECKSUM).then(|| {
+            let mut c = Checksum::default();
+            c.checksum_type = set_checksums!(c, super::checksum::reported(&v));
+            c
+        });
         Ok(S3Response::new(GetObjectAttributesOutput {
+            checksum: checksum.filter(|c| c.checksum_type.is_some()),
             e_tag: wants(ObjectAttributes::ETAG).then(|| ETag::Strong(v.etag())),
             object_size: wants(ObjectAttributes::OBJECT_SIZE).then_some(v.size as i64),
             storage_class: wants(ObjectAttributes::STORAGE_CLASS).then(|| StorageClass::from_static(StorageClass::STANDARD)),

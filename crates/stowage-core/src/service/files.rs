@@ -9,7 +9,7 @@ use super::{MAX_SIMPLE_FILE, Stowage, random_hex};
 use crate::auth::{Capability, NameScope, Principal, TokenScope};
 use crate::error::{Error, Result};
 use crate::hashing::{Digests, hashing, hold_back_tail};
-use crate::model::{Action, Bucket, BucketType, Content, Encryption, FileVersion, Millis, Retention, RetentionMode};
+use crate::model::{Action, Bucket, BucketType, Checksums, Content, Encryption, FileVersion, Millis, Retention, RetentionMode};
 use crate::names::{check_file_info, check_file_name};
 use crate::sealing::BlobKey;
 use crate::store::ByteStream;
@@ -121,7 +121,7 @@ pub(crate) struct PreparedFile {
 
 /// A front-end's own check of a body, run after the body is stored and before the version is committed
 /// (S3 checksums, whose trailing values are only known once the body has been read).
-pub type BodyCheck = Box<dyn FnOnce() -> Result<()> + Send>;
+pub type BodyCheck = Box<dyn FnOnce() -> Result<Checksums> + Send>;
 
 pub const UPLOAD_TOKEN_TTL: Millis = 24 * 3600 * 1000;
 pub const MAX_DOWNLOAD_AUTH_SECONDS: i64 = 604_800;
@@ -219,21 +219,18 @@ impl Stowage {
         body_len: Option<u64>,
         expected_md5: Option<&str>,
         body_check: Option<BodyCheck>,
-    ) -> Result<()> {
-        let failure = if body_len.is_some_and(|n| n != digests.len) || digests.len > MAX_SIMPLE_FILE {
-            Some(Error::invalid(format!("the body received ({} bytes) does not match Content-Length or exceeds 5 GB", digests.len)))
+    ) -> Result<Checksums> {
+        let outcome = if body_len.is_some_and(|n| n != digests.len) || digests.len > MAX_SIMPLE_FILE {
+            Err(Error::invalid(format!("the body received ({} bytes) does not match Content-Length or exceeds 5 GB", digests.len)))
         } else if expected_md5.is_some_and(|md5| !md5.eq_ignore_ascii_case(&digests.md5_hex)) {
-            Some(Error::BadDigest("Content-MD5 did not match the data received".into()))
+            Err(Error::BadDigest("Content-MD5 did not match the data received".into()))
         } else {
-            body_check.and_then(|check| check().err())
+            body_check.map_or_else(|| Ok(Checksums::new()), |check| check())
         };
-        match failure {
-            Some(err) => {
-                self.blobs.delete(blob_id).await?;
-                Err(err)
-            }
-            None => Ok(()),
+        if outcome.is_err() {
+            self.blobs.delete(blob_id).await?;
         }
+        outcome
     }
 
     /// Checks the SHA-1 a client claimed; returns what to store as `contentSha1`.
@@ -319,7 +316,7 @@ impl Stowage {
         let body_len = expected_body_len(content_length, at_end)?;
         let StoredBlob { id: blob_id, digests, claimed_sha1: claimed, salt } =
             self.store_blob(body, at_end, &encryption, req.encryption.as_ref()).await?;
-        self.check_body(&blob_id, &digests, body_len, req.expected_md5.as_deref(), body_check).await?;
+        let checksums = self.check_body(&blob_id, &digests, body_len, req.expected_md5.as_deref(), body_check).await?;
         let sha1 = self.verify_sha1(&blob_id, &digests, &sha1, claimed).await?;
         let version = FileVersion {
             file_id: self.new_file_id(&bucket.id, timestamp),
@@ -337,6 +334,7 @@ impl Stowage {
             legal_hold,
             content: Content::Blob { id: blob_id.clone(), salt },
             tags: req.tags,
+            checksums,
         };
         self.commit_new_version(&version).await?;
         Ok(version)
@@ -381,6 +379,7 @@ impl Stowage {
             legal_hold: None,
             content: Content::Empty,
             tags: BTreeMap::new(),
+            checksums: Checksums::new(),
         };
         self.meta.insert_version(&version).await?;
         Ok(version)
@@ -469,6 +468,7 @@ impl Stowage {
             Some(range) => range.resolve(source.size)?,
             None => (0, source.size),
         };
+        let whole = offset == 0 && len == source.size;
         if len > MAX_SIMPLE_FILE {
             return Err(Error::SourceTooLarge(len));
         }
@@ -509,6 +509,8 @@ impl Stowage {
             legal_hold,
             content: Content::Blob { id: blob_id, salt },
             tags: source.tags.clone(),
+            // A whole-object copy has the source's bytes, so the source's verified checksums still hold.
+            checksums: if whole { source.checksums.clone() } else { Checksums::new() },
         };
         self.commit_new_version(&version).await?;
         Ok(version)

@@ -3,7 +3,7 @@ use super::files::{BodyCheck, EncryptionRequest, NewFile, PreparedFile, Sha1Chec
 use super::{MAX_SIMPLE_FILE, Stowage};
 use crate::auth::{Capability, NameScope, Principal, TokenScope};
 use crate::error::{Error, Result};
-use crate::model::{Action, Content, FileVersion, Part, PartRef};
+use crate::model::{Action, Checksums, Content, FileVersion, Part, PartRef};
 use crate::store::ByteStream;
 
 pub const MAX_PARTS: u32 = 10_000;
@@ -69,6 +69,7 @@ impl Stowage {
             legal_hold,
             content: Content::Empty,
             tags: req.tags,
+            checksums: Checksums::new(),
         };
         self.meta.insert_version(&version).await?;
         Ok(version)
@@ -102,7 +103,7 @@ impl Stowage {
         let body_len = expected_body_len(content_length, at_end)?;
         let StoredBlob { id: blob_id, digests, claimed_sha1: claimed, salt } =
             self.store_blob(body, at_end, &version.encryption, sse).await?;
-        self.check_body(&blob_id, &digests, body_len, expected_md5.as_deref(), body_check).await?;
+        let checksums = self.check_body(&blob_id, &digests, body_len, expected_md5.as_deref(), body_check).await?;
         let sha1 = self.verify_sha1(&blob_id, &digests, &sha1, claimed).await?;
         let part = Part {
             file_id: file_id.to_string(),
@@ -113,6 +114,7 @@ impl Stowage {
             blob_id,
             upload_timestamp: self.now(),
             salt,
+            checksums,
         };
         self.commit_part(&part).await?;
         Ok(part)
@@ -151,6 +153,7 @@ impl Stowage {
             blob_id,
             upload_timestamp: self.now(),
             salt,
+            checksums: Checksums::new(),
         };
         self.commit_part(&part).await?;
         Ok(part)
@@ -221,7 +224,16 @@ impl Stowage {
         version.action = Action::Upload;
         version.size = parts.iter().map(|p| p.size).sum();
         version.content = Content::Parts(
-            parts.iter().map(|p| PartRef { blob_id: p.blob_id.clone(), size: p.size, md5: p.md5.clone(), salt: p.salt.clone() }).collect(),
+            parts
+                .iter()
+                .map(|p| PartRef {
+                    blob_id: p.blob_id.clone(),
+                    size: p.size,
+                    md5: p.md5.clone(),
+                    salt: p.salt.clone(),
+                    checksums: p.checksums.clone(),
+                })
+                .collect(),
         );
         version.md5 = None;
         self.meta.finish_large_file(&version).await?;
