@@ -284,6 +284,18 @@ def test_browser_form_post_with_policy(server):
     refused = requests.post(post["url"], data=forged, files={"file": ("x.txt", b"x")})
     assert refused.status_code == 403 and "SignatureDoesNotMatch" in refused.text
 
+    # "${filename}" in the key is the uploaded file's name; the 204 carries ETag and Location, a 201 the XML.
+    named = s3.generate_presigned_post("post-bucket", "by-name/${filename}", Conditions=[["starts-with", "$key", "by-name/"]])
+    ok = requests.post(named["url"], data=named["fields"], files={"file": ("holiday photo.jpg", b"jpeg bytes")})
+    assert ok.status_code == 204, ok.text
+    assert ok.headers["ETag"] == '"%s"' % hashlib.md5(b"jpeg bytes").hexdigest()
+    assert ok.headers["Location"] == f"{server.url}/post-bucket/by-name/holiday%20photo.jpg"
+    assert s3.get_object(Bucket="post-bucket", Key="by-name/holiday photo.jpg")["Body"].read() == b"jpeg bytes"
+    with_status = s3.generate_presigned_post("post-bucket", "by-name/${filename}", Fields={"success_action_status": "201"},
+                                             Conditions=[["starts-with", "$key", "by-name/"], {"success_action_status": "201"}])
+    created = requests.post(with_status["url"], data=with_status["fields"], files={"file": ("second.txt", b"second")})
+    assert created.status_code == 201 and "<Key>by-name/second.txt</Key>" in created.text
+
 
 def test_tagging_object_lock_attributes_and_acl(server):
     s3 = client(server)

@@ -37,6 +37,10 @@ def test_region_is_enforced_and_reported(regional):
     assert wrong.value.response["Error"]["Code"] == "AuthorizationHeaderMalformed"
     url = s3_client(regional, "eu-central-1").generate_presigned_url("list_objects_v2", Params={"Bucket": "regional-bucket"})
     assert requests.get(url).status_code == 400
+    # A browser form carries its credential in a field; its region is checked too.
+    for region, status in [("eu-central-1", 400), ("us-west-004", 204)]:
+        post = s3_client(regional, region).generate_presigned_post("regional-bucket", "form.txt")
+        assert requests.post(post["url"], data=post["fields"], files={"file": ("f.txt", b"x")}).status_code == status, region
 
 
 def test_virtual_hosted_style(regional):

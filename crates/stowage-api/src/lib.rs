@@ -52,7 +52,9 @@ pub fn router(state: Arc<AppState>) -> Router {
     }
     // Everything the B2 routes and our own `/_…` paths do not claim is S3 (path-style `/<bucket>/<key>`);
     // virtual-hosted-style requests go to S3 whatever their path.
-    let s3 = axum::error_handling::HandleError::new(s3::service(state.core.clone(), &state.s3), s3::http_error);
+    let s3 = tower::ServiceBuilder::new()
+        .map_request(s3::substitute_filename)
+        .service(axum::error_handling::HandleError::new(s3::service(state.core.clone(), &state.s3), s3::http_error));
     router
         .fallback_service(s3.clone())
         .layer(axum::middleware::from_fn_with_state((state.clone(), s3), s3::virtual_host))

@@ -517,6 +517,15 @@ impl S3 for StowageS3 {
 
     async fn put_object(&self, req: S3Request<PutObjectInput>) -> S3Result<S3Response<PutObjectOutput>> {
         let principal = self.signed(req.credentials.as_ref()).await?;
+        // Browser form uploads (PostObject) arrive here too, through s3s's default `post_object`.
+        let form_post = req.method == axum::http::Method::POST;
+        if form_post
+            && let (Some(expected), Some(region)) = (&self.region, &req.region)
+            && region.as_str() != expected
+        {
+            // Header and query signatures are checked in `RequestChecks`; a form carries its credential in a field.
+            return Err(s3_error!(AuthorizationQueryParametersError, "the region '{}' is wrong; expecting '{expected}'", region.as_str()));
+        }
         let (headers, trailers) = (req.headers, req.trailing_headers);
         let input = req.input;
         let bucket = self.core.bucket_for(Some(&principal), &input.bucket).await.s3()?;
@@ -543,7 +552,17 @@ impl S3 for StowageS3 {
             ..PutObjectOutput::default()
         };
         out.checksum_type = set_checksums!(out, super::checksum::reported(&version));
-        Ok(S3Response::new(out))
+        let mut response = S3Response::new(out);
+        if form_post {
+            // S3 answers a form upload's 204 with the object's ETag and Location as headers.
+            let location = format!("{}/{}/{}", self.core.config().public_url, bucket.name, url_encode_key(&version.name));
+            for (name, value) in [("etag", format!("\"{}\"", version.etag())), ("location", location)] {
+                if let Ok(value) = axum::http::HeaderValue::from_str(&value) {
+                    response.headers.insert(name, value);
+                }
+            }
+        }
+        Ok(response)
     }
 
     async fn get_object(&self, req: S3Request<GetObjectInput>) -> S3Result<S3Response<GetObjectOutput>> {

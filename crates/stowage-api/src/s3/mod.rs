@@ -4,6 +4,9 @@
 mod adapter;
 mod checksum;
 mod error;
+mod post_form;
+
+pub use post_form::substitute_filename;
 
 use std::sync::Arc;
 
