@@ -162,6 +162,13 @@ def test_multipart_presigned_and_credentials(server, tmp_path):
     assert error_code(lambda: client(server, secret="wrong").list_buckets()) == "SignatureDoesNotMatch"
     assert error_code(lambda: client(server, key_id="nobody").list_buckets()) == "InvalidAccessKeyId"
 
+    # SigV2 header auth (older tools still sign this way).
+    sigv2 = client(server, signature_version="s3")
+    sigv2.put_object(Bucket="boto-multipart", Key="sigv2.txt", Body=b"signed with v2", Metadata={"via": "v2"})
+    got = sigv2.get_object(Bucket="boto-multipart", Key="sigv2.txt")
+    assert got["Body"].read() == b"signed with v2" and got["Metadata"] == {"via": "v2"}
+    assert error_code(lambda: client(server, secret="wrong", signature_version="s3").list_buckets()) == "SignatureDoesNotMatch"
+
 
 def test_same_objects_through_both_apis(server):
     s3 = client(server)
@@ -412,6 +419,28 @@ def test_aws_chunked_trailing_checksums(server):
     bad = put("bad.bin", data, "AAAAAA==")
     assert bad.status_code == 400 and "BadDigest" in bad.text
     assert error_code(lambda: client(server).head_object(Bucket="trailer-bucket", Key="bad.bin")) == "404"
+
+    # Malformed framing gets a 4xx (never a 500 or a hang) and stores nothing.
+    def raw(key, body, decoded_length):
+        request = AWSRequest(method="PUT", url=f"{server.url}/trailer-bucket/{key}", data=body, headers={
+            "content-encoding": "aws-chunked", "x-amz-decoded-content-length": str(decoded_length), "x-amz-trailer": "x-amz-checksum-crc32"})
+        TrailerAuth(Credentials(ROOT_ID, ROOT_KEY), "s3", "us-east-1").add_auth(request)
+        prepared = request.prepare()
+        return requests.put(prepared.url, data=body, headers=dict(prepared.headers), timeout=30)
+
+    trailer = f"x-amz-checksum-crc32:{good}\r\n\r\n".encode()
+    malformed = {
+        "not-hex": b"zz\r\n" + data + b"\r\n0\r\n" + trailer,
+        "size-beyond-body": f"{len(data) + 100:x}\r\n".encode() + data + b"\r\n0\r\n" + trailer,
+        "no-final-chunk": f"{len(data):x}\r\n".encode() + data + b"\r\n",
+        "no-crlf-after-data": f"{len(data):x}\r\n".encode() + data + b"0\r\n" + trailer,
+        "decoded-length-lies": f"{len(data):x}\r\n".encode() + data + b"\r\n0\r\n" + trailer,
+    }
+    for name, body in malformed.items():
+        answer = raw(name, body, len(data) + (7 if name == "decoded-length-lies" else 0))
+        assert 400 <= answer.status_code < 500, (name, answer.status_code, answer.text)
+        assert error_code(lambda: client(server).head_object(Bucket="trailer-bucket", Key=name)) == "404", name
+    assert 'status="500"' not in server.metrics()
 
 
 def test_clock_skew_limit(server, monkeypatch):
