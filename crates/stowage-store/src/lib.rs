@@ -1,2 +1,4 @@
 pub mod blob;
+mod cache;
 pub mod sqlite;
+pub mod tiered;

@@ -7,11 +7,14 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use async_trait::async_trait;
+use bytes::Bytes;
 use rusqlite::{Connection, OptionalExtension, params};
 use stowage_core::model::{Action, AppKey, Bucket, FileVersion, Millis, Part};
 use stowage_core::names::prefix_upper_bound;
 use stowage_core::store::{ListCursor, MetadataStore, ServerIdentity};
 use stowage_core::{Error, Result};
+
+use crate::cache::RowCache;
 
 const SCHEMA_VERSION: i64 = 1;
 const SCHEMA: &str = r#"
@@ -46,6 +49,7 @@ CREATE TABLE IF NOT EXISTS parts (
 );
 CREATE INDEX IF NOT EXISTS parts_by_blob ON parts (blob_id);
 CREATE TABLE IF NOT EXISTS gc_queue (blob_id TEXT PRIMARY KEY, queued INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS small_blobs (blob_id TEXT PRIMARY KEY, written INTEGER NOT NULL, data BLOB NOT NULL);
 "#;
 
 const READERS: usize = 4;
@@ -62,6 +66,10 @@ pub struct SqliteStore {
     writer: std::sync::mpsc::Sender<WriteJob>,
     readers: Arc<Vec<Mutex<Connection>>>,
     next_reader: AtomicUsize,
+    /// Every S3 request reads its key and bucket; these spare the database those reads.
+    keys: RowCache<AppKey>,
+    buckets_by_id: RowCache<Bucket>,
+    buckets_by_name: RowCache<Bucket>,
 }
 
 fn db_err(e: impl std::fmt::Display) -> Error {
@@ -88,6 +96,11 @@ fn now_millis() -> Millis {
 }
 
 impl SqliteStore {
+    fn invalidate_buckets(&self) {
+        self.buckets_by_id.invalidate();
+        self.buckets_by_name.invalidate();
+    }
+
     pub fn open(path: &Path) -> Result<Self> {
         let writer = open_connection(path)?;
         let version: i64 = writer.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(db_err)?;
@@ -104,7 +117,14 @@ impl SqliteStore {
         }
         let (jobs, queue) = std::sync::mpsc::channel::<WriteJob>();
         std::thread::Builder::new().name("stowage-sqlite-writer".into()).spawn(move || run_writer(writer, queue)).map_err(db_err)?;
-        Ok(SqliteStore { writer: jobs, readers: Arc::new(readers), next_reader: AtomicUsize::new(0) })
+        Ok(SqliteStore {
+            writer: jobs,
+            readers: Arc::new(readers),
+            next_reader: AtomicUsize::new(0),
+            keys: RowCache::default(),
+            buckets_by_id: RowCache::default(),
+            buckets_by_name: RowCache::default(),
+        })
     }
 
     /// Runs `f` atomically on the writer thread. Writes that arrive together share one transaction and
@@ -126,6 +146,47 @@ impl SqliteStore {
         });
         self.writer.send(job).map_err(|_| db_err("writer thread has stopped"))?;
         outcome.await.map_err(|_| db_err("writer thread dropped a write"))?
+    }
+
+    /// Small blobs kept in the database (see `tiered`): durable once this returns, like a file blob.
+    pub(crate) async fn put_small_blob(&self, blob_id: String, data: Bytes) -> Result<()> {
+        self.write(move |tx| {
+            tx.prepare_cached("INSERT INTO small_blobs (blob_id, written, data) VALUES (?1, ?2, ?3)")
+                .and_then(|mut stmt| stmt.execute(params![blob_id, now_millis(), data.as_ref()]))
+                .map_err(db_err)?;
+            Ok(())
+        })
+        .await
+    }
+
+    pub(crate) async fn get_small_blob(&self, blob_id: &str) -> Result<Option<Vec<u8>>> {
+        let id = blob_id.to_string();
+        self.read(move |c| {
+            let mut stmt = c.prepare_cached("SELECT data FROM small_blobs WHERE blob_id = ?1").map_err(db_err)?;
+            stmt.query_row([id], |r| r.get(0)).optional().map_err(db_err)
+        })
+        .await
+    }
+
+    pub(crate) async fn delete_small_blob(&self, blob_id: &str) -> Result<()> {
+        let id = blob_id.to_string();
+        self.write(move |tx| {
+            tx.prepare_cached("DELETE FROM small_blobs WHERE blob_id = ?1").and_then(|mut stmt| stmt.execute([id])).map_err(db_err)?;
+            Ok(())
+        })
+        .await
+    }
+
+    pub(crate) async fn list_small_blobs(&self, after: Option<&str>, limit: usize) -> Result<Vec<(String, Millis)>> {
+        let after = after.unwrap_or("").to_string();
+        self.read(move |c| {
+            let mut stmt = c
+                .prepare_cached("SELECT blob_id, written FROM small_blobs WHERE blob_id > ?1 ORDER BY blob_id LIMIT ?2")
+                .map_err(db_err)?;
+            let rows = stmt.query_map(params![after, limit as i64], |r| Ok((r.get(0)?, r.get(1)?))).map_err(db_err)?;
+            rows.map(|r| r.map_err(db_err)).collect()
+        })
+        .await
     }
 
     async fn read<T, F>(&self, f: F) -> Result<T>
@@ -180,10 +241,15 @@ fn run_writer(mut conn: Connection, queue: std::sync::mpsc::Receiver<WriteJob>) 
     }
 }
 
-fn get_version_tx(conn: &Connection, file_id: &str) -> Result<Option<FileVersion>> {
-    let body: Option<String> =
-        conn.query_row("SELECT body FROM versions WHERE file_id = ?1", [file_id], |r| r.get(0)).optional().map_err(db_err)?;
+/// One JSON body by key, through the connection's statement cache.
+fn body_row<T: serde::de::DeserializeOwned>(conn: &Connection, sql: &str, key: &str) -> Result<Option<T>> {
+    let mut stmt = conn.prepare_cached(sql).map_err(db_err)?;
+    let body: Option<String> = stmt.query_row([key], |r| r.get(0)).optional().map_err(db_err)?;
     body.map(|b| from_json(&b)).transpose()
+}
+
+fn get_version_tx(conn: &Connection, file_id: &str) -> Result<Option<FileVersion>> {
+    body_row(conn, "SELECT body FROM versions WHERE file_id = ?1", file_id)
 }
 
 fn collect_versions(stmt: &mut rusqlite::Statement<'_>, params: &[&dyn rusqlite::ToSql]) -> Result<Vec<FileVersion>> {
@@ -282,21 +348,27 @@ impl MetadataStore for SqliteStore {
 
     async fn insert_key(&self, key: &AppKey) -> Result<()> {
         let (id, body) = (key.key_id.clone(), to_json(key)?);
-        self.write(move |tx| {
-            tx.execute("INSERT INTO app_keys (key_id, body) VALUES (?1, ?2)", params![id, body]).map_err(db_err)?;
-            Ok(())
-        })
-        .await
+        let written = self
+            .write(move |tx| {
+                tx.execute("INSERT INTO app_keys (key_id, body) VALUES (?1, ?2)", params![id, body]).map_err(db_err)?;
+                Ok(())
+            })
+            .await;
+        self.keys.invalidate();
+        written
     }
 
     async fn get_key(&self, key_id: &str) -> Result<Option<AppKey>> {
+        let generation = match self.keys.get(key_id) {
+            Ok(key) => return Ok(Some(key)),
+            Err(generation) => generation,
+        };
         let id = key_id.to_string();
-        self.read(move |c| {
-            let body: Option<String> =
-                c.query_row("SELECT body FROM app_keys WHERE key_id = ?1", [id], |r| r.get(0)).optional().map_err(db_err)?;
-            body.map(|b| from_json(&b)).transpose()
-        })
-        .await
+        let key: Option<AppKey> = self.read(move |c| body_row(c, "SELECT body FROM app_keys WHERE key_id = ?1", &id)).await?;
+        if let Some(key) = &key {
+            self.keys.fill(generation, key_id, key);
+        }
+        Ok(key)
     }
 
     async fn list_keys(&self, start_key_id: Option<&str>, limit: usize) -> Result<Vec<AppKey>> {
@@ -311,56 +383,69 @@ impl MetadataStore for SqliteStore {
 
     async fn delete_key(&self, key_id: &str) -> Result<Option<AppKey>> {
         let id = key_id.to_string();
-        self.write(move |tx| {
-            let body: Option<String> =
-                tx.query_row("SELECT body FROM app_keys WHERE key_id = ?1", [&id], |r| r.get(0)).optional().map_err(db_err)?;
-            tx.execute("DELETE FROM app_keys WHERE key_id = ?1", [&id]).map_err(db_err)?;
-            body.map(|b| from_json(&b)).transpose()
-        })
-        .await
+        let deleted = self
+            .write(move |tx| {
+                let body: Option<String> =
+                    tx.query_row("SELECT body FROM app_keys WHERE key_id = ?1", [&id], |r| r.get(0)).optional().map_err(db_err)?;
+                tx.execute("DELETE FROM app_keys WHERE key_id = ?1", [&id]).map_err(db_err)?;
+                body.map(|b| from_json(&b)).transpose()
+            })
+            .await;
+        self.keys.invalidate();
+        deleted
     }
 
     async fn create_bucket(&self, bucket: &Bucket, max_buckets: usize) -> Result<()> {
         let (id, lower, revision, name, body) =
             (bucket.id.clone(), bucket.name.to_ascii_lowercase(), bucket.revision, bucket.name.clone(), to_json(bucket)?);
-        self.write(move |tx| {
-            let taken: bool =
-                tx.query_row("SELECT EXISTS(SELECT 1 FROM buckets WHERE name_lower = ?1)", [&lower], |r| r.get(0)).map_err(db_err)?;
-            if taken {
-                return Err(Error::DuplicateBucketName(name));
-            }
-            let count: i64 = tx.query_row("SELECT count(*) FROM buckets", [], |r| r.get(0)).map_err(db_err)?;
-            if count as usize >= max_buckets {
-                return Err(Error::TooManyBuckets(max_buckets));
-            }
-            tx.execute(
-                "INSERT INTO buckets (bucket_id, name_lower, revision, body) VALUES (?1, ?2, ?3, ?4)",
-                params![id, lower, revision, body],
-            )
-            .map_err(db_err)?;
-            Ok(())
-        })
-        .await
+        let written = self
+            .write(move |tx| {
+                let taken: bool =
+                    tx.query_row("SELECT EXISTS(SELECT 1 FROM buckets WHERE name_lower = ?1)", [&lower], |r| r.get(0)).map_err(db_err)?;
+                if taken {
+                    return Err(Error::DuplicateBucketName(name));
+                }
+                let count: i64 = tx.query_row("SELECT count(*) FROM buckets", [], |r| r.get(0)).map_err(db_err)?;
+                if count as usize >= max_buckets {
+                    return Err(Error::TooManyBuckets(max_buckets));
+                }
+                tx.execute(
+                    "INSERT INTO buckets (bucket_id, name_lower, revision, body) VALUES (?1, ?2, ?3, ?4)",
+                    params![id, lower, revision, body],
+                )
+                .map_err(db_err)?;
+                Ok(())
+            })
+            .await;
+        self.invalidate_buckets();
+        written
     }
 
     async fn get_bucket(&self, bucket_id: &str) -> Result<Option<Bucket>> {
+        let generation = match self.buckets_by_id.get(bucket_id) {
+            Ok(bucket) => return Ok(Some(bucket)),
+            Err(generation) => generation,
+        };
         let id = bucket_id.to_string();
-        self.read(move |c| {
-            let body: Option<String> =
-                c.query_row("SELECT body FROM buckets WHERE bucket_id = ?1", [id], |r| r.get(0)).optional().map_err(db_err)?;
-            body.map(|b| from_json(&b)).transpose()
-        })
-        .await
+        let bucket: Option<Bucket> = self.read(move |c| body_row(c, "SELECT body FROM buckets WHERE bucket_id = ?1", &id)).await?;
+        if let Some(bucket) = &bucket {
+            self.buckets_by_id.fill(generation, bucket_id, bucket);
+        }
+        Ok(bucket)
     }
 
     async fn get_bucket_by_name(&self, name: &str) -> Result<Option<Bucket>> {
         let lower = name.to_ascii_lowercase();
-        self.read(move |c| {
-            let body: Option<String> =
-                c.query_row("SELECT body FROM buckets WHERE name_lower = ?1", [lower], |r| r.get(0)).optional().map_err(db_err)?;
-            body.map(|b| from_json(&b)).transpose()
-        })
-        .await
+        let generation = match self.buckets_by_name.get(&lower) {
+            Ok(bucket) => return Ok(Some(bucket)),
+            Err(generation) => generation,
+        };
+        let key = lower.clone();
+        let bucket: Option<Bucket> = self.read(move |c| body_row(c, "SELECT body FROM buckets WHERE name_lower = ?1", &key)).await?;
+        if let Some(bucket) = &bucket {
+            self.buckets_by_name.fill(generation, &lower, bucket);
+        }
+        Ok(bucket)
     }
 
     async fn list_buckets(&self) -> Result<Vec<Bucket>> {
@@ -374,45 +459,55 @@ impl MetadataStore for SqliteStore {
 
     async fn update_bucket(&self, bucket: &Bucket, expected_revision: i64) -> Result<bool> {
         let (id, revision, body) = (bucket.id.clone(), bucket.revision, to_json(bucket)?);
-        self.write(move |tx| {
-            let changed = tx
-                .execute(
-                    "UPDATE buckets SET revision = ?1, body = ?2 WHERE bucket_id = ?3 AND revision = ?4",
-                    params![revision, body, id, expected_revision],
-                )
-                .map_err(db_err)?;
-            Ok(changed == 1)
-        })
-        .await
+        let written = self
+            .write(move |tx| {
+                let changed = tx
+                    .execute(
+                        "UPDATE buckets SET revision = ?1, body = ?2 WHERE bucket_id = ?3 AND revision = ?4",
+                        params![revision, body, id, expected_revision],
+                    )
+                    .map_err(db_err)?;
+                Ok(changed == 1)
+            })
+            .await;
+        self.invalidate_buckets();
+        written
     }
 
     async fn delete_bucket(&self, bucket_id: &str) -> Result<()> {
         let id = bucket_id.to_string();
-        self.write(move |tx| {
-            let used: bool =
-                tx.query_row("SELECT EXISTS(SELECT 1 FROM versions WHERE bucket_id = ?1)", [&id], |r| r.get(0)).map_err(db_err)?;
-            if used {
-                return Err(Error::BucketNotEmpty);
-            }
-            tx.execute("DELETE FROM buckets WHERE bucket_id = ?1", [&id]).map_err(db_err)?;
-            Ok(())
-        })
-        .await
+        let written = self
+            .write(move |tx| {
+                let used: bool =
+                    tx.query_row("SELECT EXISTS(SELECT 1 FROM versions WHERE bucket_id = ?1)", [&id], |r| r.get(0)).map_err(db_err)?;
+                if used {
+                    return Err(Error::BucketNotEmpty);
+                }
+                tx.execute("DELETE FROM buckets WHERE bucket_id = ?1", [&id]).map_err(db_err)?;
+                Ok(())
+            })
+            .await;
+        self.invalidate_buckets();
+        written
     }
 
     async fn insert_version(&self, version: &FileVersion) -> Result<()> {
         let v = version.clone();
         let body = to_json(version)?;
         self.write(move |tx| {
-            let bucket_exists: bool =
-                tx.query_row("SELECT EXISTS(SELECT 1 FROM buckets WHERE bucket_id = ?1)", [&v.bucket_id], |r| r.get(0)).map_err(db_err)?;
+            let bucket_exists: bool = tx
+                .prepare_cached("SELECT EXISTS(SELECT 1 FROM buckets WHERE bucket_id = ?1)")
+                .and_then(|mut stmt| stmt.query_row([&v.bucket_id], |r| r.get(0)))
+                .map_err(db_err)?;
             if !bucket_exists {
                 return Err(Error::BucketNotFound(v.bucket_id.clone()));
             }
-            tx.execute(
+            tx.prepare_cached(
                 "INSERT INTO versions (file_id, bucket_id, name, action, size, upload_ts, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                params![v.file_id, v.bucket_id, v.name, v.action.as_str(), v.size as i64, v.upload_timestamp, body],
             )
+            .and_then(|mut stmt| {
+                stmt.execute(params![v.file_id, v.bucket_id, v.name, v.action.as_str(), v.size as i64, v.upload_timestamp, body])
+            })
             .map_err(db_err)?;
             link_blobs(tx, &v)
         })
@@ -460,14 +555,12 @@ impl MetadataStore for SqliteStore {
     async fn latest_version(&self, bucket_id: &str, name: &str) -> Result<Option<FileVersion>> {
         let (b, n) = (bucket_id.to_string(), name.to_string());
         self.read(move |c| {
-            let body: Option<String> = c
-                .query_row(
+            let mut stmt = c
+                .prepare_cached(
                     "SELECT body FROM versions WHERE bucket_id = ?1 AND name = ?2 AND action != 'start' ORDER BY file_id DESC LIMIT 1",
-                    params![b, n],
-                    |r| r.get(0),
                 )
-                .optional()
                 .map_err(db_err)?;
+            let body: Option<String> = stmt.query_row(params![b, n], |r| r.get(0)).optional().map_err(db_err)?;
             body.map(|b| from_json(&b)).transpose()
         })
         .await

@@ -13,6 +13,7 @@ use stowage_core::service::{MasterKey, SystemClock};
 use stowage_core::{Config, Stowage};
 use stowage_store::blob::LocalBlobStore;
 use stowage_store::sqlite::SqliteStore;
+use stowage_store::tiered::TieredBlobStore;
 
 #[derive(Parser)]
 #[command(name = "stowage", version, about = "Self-hosted object storage speaking the Backblaze B2 Native API")]
@@ -140,7 +141,8 @@ fn banner(url: &str, key_id: &str, key: &str, show_secret: bool) {
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     std::fs::create_dir_all(&args.data).with_context(|| format!("creating {}", args.data.display()))?;
     let meta = Arc::new(SqliteStore::open(&args.data.join("metadata.sqlite3")).map_err(|e| anyhow::anyhow!("{e}"))?);
-    let blobs = Arc::new(LocalBlobStore::open(&args.data).map_err(|e| anyhow::anyhow!("{e}"))?);
+    let files = LocalBlobStore::open(&args.data).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let blobs = Arc::new(TieredBlobStore::new(meta.clone(), files));
     let clock = Arc::new(SystemClock::default());
     let public_url = args.public_url.clone().unwrap_or_else(|| format!("http://{}", args.listen)).trim_end_matches('/').to_string();
     let config = Config {

@@ -1034,4 +1034,21 @@ async fn encryption_at_rest_sse_b2_and_sse_c() {
     let resp = b2.download_by_name("sealed-bucket", "large.bin", Some(&b2.token), Some("bytes=5399990-")).await;
     assert_eq!(resp.bytes().await.expect("body").to_vec(), whole[5_399_990..].to_vec());
     assert_eq!(blobs_containing(&server.data, b"PLAINTEXT-MARKER-0123456789"), 2, "only the two unencrypted files hold plaintext");
+
+    // Small bodies are kept in the metadata database rather than as files: sealed there too.
+    let small_marker = b"SMALL-SECRET-MARKER-9876543210";
+    b2.upload(&plain_id, "small-plain.txt", small_marker).await.expect("upload");
+    assert!(metadata_containing(&server.data, small_marker), "a small unencrypted body is stored as is");
+    let small_sealed = b"SEALED-SMALL-MARKER-1357924680";
+    b2.upload(&sealed_id, "small-sealed.txt", small_sealed).await.expect("upload");
+    assert!(!metadata_containing(&server.data, small_sealed), "a small sealed body is stored encrypted");
+    let resp = b2.download_by_name("sealed-bucket", "small-sealed.txt", Some(&b2.token), None).await;
+    assert_eq!(resp.bytes().await.expect("body").to_vec(), small_sealed.to_vec());
+}
+
+/// Whether the metadata database (with its write-ahead log) holds `needle` anywhere.
+fn metadata_containing(data: &std::path::Path, needle: &[u8]) -> bool {
+    ["metadata.sqlite3", "metadata.sqlite3-wal"]
+        .iter()
+        .any(|name| std::fs::read(data.join(name)).is_ok_and(|bytes| bytes.windows(needle.len()).any(|w| w == needle)))
 }
