@@ -44,7 +44,8 @@ impl BlobStore for TieredBlobStore {
         let mut head = BytesMut::new();
         let mut spilled: Option<Bytes> = None;
         while let Some(chunk) = body.next().await {
-            let chunk = chunk.map_err(|e| Error::internal(format!("upload body: {e}")))?;
+            // As for file blobs: a body that breaks off is the client's fault, not the server's.
+            let chunk = chunk.map_err(|e| Error::invalid(format!("request body ended early: {e}")))?;
             if head.len() + chunk.len() > SMALL_BLOB_MAX {
                 spilled = Some(chunk);
                 break;
