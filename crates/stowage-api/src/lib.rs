@@ -1,6 +1,7 @@
 //! Stowage's HTTP front-ends over one router: the B2 Native API now; S3 and the console mount here too.
 
 pub mod b2;
+mod console;
 mod cors;
 mod observe;
 mod s3;
@@ -12,6 +13,7 @@ use axum::routing::get;
 use stowage_core::Stowage;
 use stowage_core::service::SystemClock;
 
+pub use console::Sessions as ConsoleSessions;
 pub use observe::Metrics;
 
 pub struct AppState {
@@ -23,6 +25,8 @@ pub struct AppState {
     pub test_hooks: bool,
     pub metrics: Metrics,
     pub s3: S3Options,
+    /// Signed-in web console sessions.
+    pub console_sessions: console::Sessions,
 }
 
 /// How the S3 API is addressed.
@@ -45,8 +49,11 @@ impl S3Options {
 }
 
 pub fn router(state: Arc<AppState>) -> Router {
-    let mut router =
-        Router::new().route("/_health", get(|| async { "ok\n" })).route("/_metrics", get(observe::render_metrics)).merge(b2::routes());
+    let mut router = Router::new()
+        .route("/_health", get(|| async { "ok\n" }))
+        .route("/_metrics", get(observe::render_metrics))
+        .merge(b2::routes())
+        .merge(console::routes());
     if state.test_hooks {
         router = router.merge(observe::test_routes());
     }

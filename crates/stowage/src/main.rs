@@ -126,7 +126,9 @@ fn banner(url: &str, key_id: &str, key: &str, show_secret: bool) {
     let secret = if show_secret { key.to_string() } else { "<the root key you configured or saved in <data>/root-key>".into() };
     println!(
         "\nStowage is listening on {url}\n\
+         \n  Web console     {url}/_console/  (sign in with an application key)\
          \n  B2 Native API   {url}  (b2_authorize_account at {url}/b2api/v4/b2_authorize_account)\
+         \n  S3 API          {url}  (path style; region us-east-1 unless --region)\
          \n  Health          {url}/_health    Metrics  {url}/_metrics\
          \n\n  Root application key ID  {key_id}\
          \n  Root application key     {secret}\
@@ -166,6 +168,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         test_hooks: args.test_hooks,
         metrics: Metrics::default(),
         s3: S3Options { region: args.region.clone(), domain: args.domain.clone() },
+        console_sessions: Default::default(),
     });
     let app = stowage_api::router(state);
     let listener = tokio::net::TcpListener::bind(args.listen).await.with_context(|| format!("binding {}", args.listen))?;

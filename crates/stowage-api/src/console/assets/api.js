@@ -1,0 +1,57 @@
+// Talks to the server: the session endpoints and B2 Native API calls proxied with the session's token.
+
+export class ApiError extends Error {
+  constructor(status, code, message) {
+    super(message || code || `HTTP ${status}`);
+    this.status = status;
+    this.code = code;
+  }
+}
+
+const HEADERS = { "Content-Type": "application/json", "X-Stowage-Console": "1" };
+
+async function parse(response) {
+  const text = await response.text();
+  let body = null;
+  try { body = text ? JSON.parse(text) : null; } catch { body = null; }
+  if (!response.ok) {
+    throw new ApiError(response.status, body?.code, body?.message || text || response.statusText);
+  }
+  return body;
+}
+
+export async function currentSession() {
+  const response = await fetch("/_console/api/session", { headers: HEADERS });
+  if (response.status === 204) return null;
+  return parse(response);
+}
+
+export async function signIn(keyId, key) {
+  return parse(await fetch("/_console/api/session", { method: "POST", headers: HEADERS, body: JSON.stringify({ keyId, key }) }));
+}
+
+export async function signOut() {
+  await fetch("/_console/api/session", { method: "DELETE", headers: HEADERS });
+}
+
+export async function overview() {
+  return parse(await fetch("/_console/api/overview", { headers: HEADERS }));
+}
+
+/** One B2 Native API operation, e.g. b2("b2_list_buckets", {accountId}). */
+export async function b2(op, params = {}) {
+  return parse(await fetch(`/_console/api/b2/${op}`, { method: "POST", headers: HEADERS, body: JSON.stringify(params) }));
+}
+
+export function encodeName(name) {
+  return name.split("/").map(encodeURIComponent).join("/");
+}
+
+/** A URL the signed-in page can load (downloads, thumbnails) without exposing a token. */
+export function consoleFileUrl(bucketName, fileName, { fileId, attachment } = {}) {
+  const query = new URLSearchParams();
+  if (fileId) query.set("fileId", fileId);
+  if (attachment) query.set("attachment", "1");
+  const q = query.toString();
+  return `/_console/api/download/${encodeURIComponent(bucketName)}/${encodeName(fileName)}${q ? "?" + q : ""}`;
+}

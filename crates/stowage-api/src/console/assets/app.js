@@ -1,0 +1,746 @@
+// The Stowage console: sign-in, storage overview, buckets (settings, CORS, lifecycle), browsing with
+// uploads, file details and sharing, application keys. Every action is a B2 Native API call made with
+// the signed-in key, so the console shows and does exactly what that key may.
+
+import { ApiError, b2, consoleFileUrl, currentSession, encodeName, overview, signIn, signOut } from "./api.js";
+import { confirmAction, copyText, errorText, formatBytes, formatDate, h, modal, toast } from "./ui.js";
+import { Uploads, droppedFiles, pickedFiles } from "./upload.js";
+
+const app = document.getElementById("app");
+let session = null;
+let uploads = null;
+let onUploadDone = () => {};
+
+const storage = () => session.apiInfo.storageApi;
+const allowed = () => storage().allowed || {};
+const can = (capability) => (allowed().capabilities || []).includes(capability);
+const publicBase = () => storage().downloadUrl.replace(/\/$/, "");
+
+// ---------------------------------------------------------------- start, sign-in, shell, routing
+
+async function start() {
+  try {
+    session = await currentSession();
+  } catch (err) {
+    app.replaceChildren(h("p", { class: "error" }, `Could not reach the server: ${errorText(err)}`));
+    return;
+  }
+  if (!session) return showSignIn();
+  uploads = new Uploads(storage(), (items) => renderUploads(items), (item) => onUploadDone(item));
+  showShell();
+}
+
+function showSignIn(message = "") {
+  const error = h("p", { class: "error", role: "alert" }, message);
+  const keyId = h("input", { type: "text", id: "key-id", name: "keyId", autocomplete: "username", required: true });
+  const key = h("input", { type: "password", id: "key", name: "key", autocomplete: "current-password", required: true });
+  const submit = h("button", { type: "submit", class: "primary" }, "Sign in");
+  const form = h("form", { class: "signin", "aria-label": "Sign in" },
+    h("h1", {}, "Stowage"),
+    h("p", { class: "muted" }, "Sign in with an application key. The root key was printed when the server first started."),
+    h("label", { for: "key-id" }, "Application key ID"), keyId,
+    h("label", { for: "key" }, "Application key"), key,
+    error, submit);
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    submit.disabled = true;
+    error.textContent = "";
+    try {
+      await signIn(keyId.value, key.value);
+      await start();
+    } catch (err) {
+      error.textContent = err.status === 401 ? "That key ID and key were not accepted." : errorText(err);
+      submit.disabled = false;
+    }
+  });
+  app.replaceChildren(form);
+  keyId.focus();
+}
+
+function showShell() {
+  const links = [["#/overview", "Overview"], ["#/buckets", "Buckets"], ["#/keys", "App keys"]];
+  const nav = h("nav", { class: "side", "aria-label": "Main" },
+    h("div", { class: "brand" }, "Stowage"),
+    links.map(([href, text]) => h("a", { href }, text)),
+    h("div", { class: "who" },
+      h("span", {}, `Key ${session.applicationKeyId}`),
+      h("button", { type: "button", id: "sign-out", onclick: async () => { await signOut(); session = null; location.hash = ""; showSignIn(); } }, "Sign out")));
+  const main = h("main", { id: "main", tabindex: "-1" });
+  app.replaceChildren(h("div", { class: "shell" }, nav, main));
+  route();
+}
+
+window.addEventListener("hashchange", () => { if (session) route(); });
+
+async function route() {
+  const main = document.getElementById("main");
+  if (!main) return;
+  const hash = location.hash || "#/overview";
+  for (const a of document.querySelectorAll("nav.side a")) {
+    a.toggleAttribute("aria-current", hash.startsWith(a.getAttribute("href")));
+    if (a.hasAttribute("aria-current")) a.setAttribute("aria-current", "page");
+  }
+  main.replaceChildren(h("p", { class: "loading" }, "Loading…"));
+  try {
+    if (hash.startsWith("#/browse/")) {
+      const [bucketName, ...rest] = hash.slice("#/browse/".length).split("/");
+      await showBrowse(main, decodeURIComponent(bucketName), rest.map(decodeURIComponent).join("/"));
+    } else if (hash.startsWith("#/buckets")) await showBuckets(main);
+    else if (hash.startsWith("#/keys")) await showKeys(main);
+    else await showOverview(main);
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 401 && err.code === "bad_auth_token") return showSignIn("Your session has ended; sign in again.");
+    main.replaceChildren(h("h1", {}, "Something went wrong"), h("p", { class: "error", role: "alert" }, errorText(err)));
+  }
+}
+
+function browseHash(bucketName, prefix = "") {
+  return `#/browse/${encodeURIComponent(bucketName)}/${prefix.split("/").map(encodeURIComponent).join("/")}`;
+}
+
+/** The buckets this key may see (a key restricted to buckets must name them when listing). */
+async function listBuckets() {
+  const restricted = allowed().buckets;
+  if (restricted && restricted.length) {
+    const found = [];
+    for (const b of restricted) {
+      const answer = await b2("b2_list_buckets", { accountId: session.accountId, bucketId: b.id });
+      found.push(...answer.buckets);
+    }
+    return found;
+  }
+  return (await b2("b2_list_buckets", { accountId: session.accountId })).buckets;
+}
+
+// ---------------------------------------------------------------- overview
+
+async function showOverview(main) {
+  const data = await overview();
+  const rows = data.buckets.map((b) => h("tr", {},
+    h("td", { class: "name" }, h("a", { href: browseHash(b.bucketName) }, b.bucketName)),
+    h("td", {}, typeBadge(b.bucketType)),
+    h("td", {}, b.files ?? "—"),
+    h("td", {}, formatBytes(b.bytes)),
+    h("td", { class: "hide-narrow" }, formatDate(b.lastUpload))));
+  main.replaceChildren(
+    h("h1", {}, "Storage overview"),
+    h("div", { class: "cards" },
+      card("Files", String(data.files), "total-files"),
+      card("Storage used", formatBytes(data.bytes), "total-bytes"),
+      card("Buckets", String(data.buckets.length), "bucket-count"),
+      card("Last upload", formatDate(data.lastUpload), "last-upload", true)),
+    data.buckets.length
+      ? h("div", { class: "table-wrap" }, h("table", { "aria-label": "Usage by bucket" },
+        h("thead", {}, h("tr", {}, h("th", {}, "Bucket"), h("th", {}, "Type"), h("th", {}, "Files"), h("th", {}, "Size"), h("th", { class: "hide-narrow" }, "Last upload"))),
+        h("tbody", {}, rows)))
+      : h("p", { class: "empty" }, "No buckets yet. ", h("a", { href: "#/buckets" }, "Create one")));
+}
+
+function card(label, figure, id, small = false) {
+  return h("div", { class: "card", id }, h("div", { class: small ? "figure small" : "figure" }, figure), h("div", { class: "label" }, label));
+}
+
+function typeBadge(type) {
+  return h("span", { class: type === "allPublic" ? "badge public" : "badge" }, type === "allPublic" ? "Public" : "Private");
+}
+
+// ---------------------------------------------------------------- buckets
+
+async function showBuckets(main) {
+  const buckets = await listBuckets();
+  const rows = buckets.map((b) => h("tr", { dataset: { bucket: b.bucketName } },
+    h("td", { class: "name" }, h("a", { href: browseHash(b.bucketName) }, b.bucketName)),
+    h("td", {}, typeBadge(b.bucketType)),
+    h("td", { class: "hide-narrow" }, b.defaultServerSideEncryption?.value?.mode === "SSE-B2" ? "SSE-B2" : "None"),
+    h("td", { class: "hide-narrow" }, b.fileLockConfiguration?.value?.isFileLockEnabled ? "Enabled" : "Disabled"),
+    h("td", {},
+      h("button", { type: "button", class: "link", onclick: () => editBucket(b) }, "Settings"),
+      h("button", { type: "button", class: "link", onclick: () => editCors(b) }, "CORS rules"),
+      h("button", { type: "button", class: "link", onclick: () => editLifecycle(b) }, "Lifecycle"),
+      h("button", { type: "button", class: "link danger", onclick: () => deleteBucket(b) }, "Delete"))));
+  main.replaceChildren(
+    h("div", { class: "bar" }, h("h1", { class: "grow" }, "Buckets"),
+      h("button", { type: "button", class: "primary", id: "create-bucket", onclick: createBucket }, "Create a bucket")),
+    buckets.length
+      ? h("div", { class: "table-wrap" }, h("table", { "aria-label": "Buckets" },
+        h("thead", {}, h("tr", {}, h("th", {}, "Name"), h("th", {}, "Type"), h("th", { class: "hide-narrow" }, "Encryption"), h("th", { class: "hide-narrow" }, "Object lock"), h("th", {}, "Actions"))),
+        h("tbody", {}, rows)))
+      : h("p", { class: "empty" }, "No buckets yet."));
+}
+
+/** Runs a save; on failure shows the server's message in the dialog instead of closing it. */
+async function attempt(errorEl, action) {
+  errorEl.textContent = "";
+  try {
+    return await action();
+  } catch (err) {
+    errorEl.textContent = errorText(err);
+    return undefined;
+  }
+}
+
+function createBucket() {
+  modal("Create a bucket", (close) => {
+    const name = h("input", { type: "text", id: "bucket-name", required: true, minlength: 6, maxlength: 63, autocomplete: "off" });
+    const type = h("select", { id: "bucket-type" }, h("option", { value: "allPrivate" }, "Private"), h("option", { value: "allPublic" }, "Public"));
+    const encrypt = h("input", { type: "checkbox", id: "bucket-encryption" });
+    const lock = h("input", { type: "checkbox", id: "bucket-lock" });
+    const error = h("p", { class: "error", role: "alert" });
+    const form = h("form", {},
+      h("label", { for: "bucket-name" }, "Bucket name"), name,
+      h("p", { class: "muted" }, "6–63 characters: letters, digits and hyphens; unique on this server."),
+      h("label", { for: "bucket-type" }, "Files in bucket are"), type,
+      h("label", { class: "inline" }, encrypt, "Encrypt new files (SSE-B2)"),
+      h("label", { class: "inline" }, lock, "Enable object lock"),
+      error,
+      h("div", { class: "buttons" }, h("button", { type: "button", onclick: () => close() }, "Cancel"), h("button", { type: "submit", class: "primary" }, "Create bucket")));
+    form.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      const params = { accountId: session.accountId, bucketName: name.value.trim(), bucketType: type.value, fileLockEnabled: lock.checked };
+      if (encrypt.checked) params.defaultServerSideEncryption = { mode: "SSE-B2", algorithm: "AES256" };
+      const made = await attempt(error, () => b2("b2_create_bucket", params));
+      if (made) { close(); toast(`Bucket ${made.bucketName} created`); route(); }
+    });
+    setTimeout(() => name.focus());
+    return form;
+  });
+}
+
+function editBucket(bucket) {
+  modal(`Bucket settings: ${bucket.bucketName}`, (close) => {
+    const type = h("select", { id: "settings-type" },
+      h("option", { value: "allPrivate", selected: bucket.bucketType === "allPrivate" }, "Private"),
+      h("option", { value: "allPublic", selected: bucket.bucketType === "allPublic" }, "Public"));
+    const encrypt = h("input", { type: "checkbox", id: "settings-encryption", checked: bucket.defaultServerSideEncryption?.value?.mode === "SSE-B2" });
+    const info = h("textarea", { id: "settings-info", rows: 4, placeholder: "key=value, one per line" },
+      Object.entries(bucket.bucketInfo || {}).map(([k, v]) => `${k}=${v}`).join("\n"));
+    const lockOn = !!bucket.fileLockConfiguration?.value?.isFileLockEnabled;
+    const retention = bucket.fileLockConfiguration?.value?.defaultRetention || {};
+    const lock = h("input", { type: "checkbox", id: "settings-lock", checked: lockOn, disabled: lockOn });
+    const mode = h("select", { id: "settings-retention-mode" },
+      ["none", "governance", "compliance"].map((m) => h("option", { value: m, selected: (retention.mode || "none") === m }, m)));
+    const days = h("input", { type: "number", id: "settings-retention-days", min: 1, value: retention.period?.duration || "" });
+    const error = h("p", { class: "error", role: "alert" });
+    const form = h("form", {},
+      h("label", { for: "settings-type" }, "Files in bucket are"), type,
+      h("label", { for: "settings-info" }, "Bucket info"), info,
+      h("label", { class: "inline" }, encrypt, "Encrypt new files by default (SSE-B2)"),
+      h("label", { class: "inline" }, lock, lockOn ? "Object lock is enabled (it cannot be turned off)" : "Enable object lock"),
+      h("div", { class: "rule" },
+        h("label", { for: "settings-retention-mode" }, "Default retention (object lock)"), mode,
+        h("label", { for: "settings-retention-days" }, "Retention period in days"), days),
+      error,
+      h("div", { class: "buttons" }, h("button", { type: "button", onclick: () => close() }, "Cancel"), h("button", { type: "submit", class: "primary" }, "Save")));
+    form.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      const bucketInfo = {};
+      for (const line of info.value.split("\n").map((l) => l.trim()).filter(Boolean)) {
+        const at = line.indexOf("=");
+        if (at < 1) { error.textContent = `Bucket info lines are key=value: "${line}"`; return; }
+        bucketInfo[line.slice(0, at).trim()] = line.slice(at + 1).trim();
+      }
+      const params = {
+        accountId: session.accountId, bucketId: bucket.bucketId, bucketType: type.value, bucketInfo,
+        defaultServerSideEncryption: encrypt.checked ? { mode: "SSE-B2", algorithm: "AES256" } : { mode: null },
+      };
+      if (lock.checked && !lockOn) params.fileLockEnabled = true;
+      if (lock.checked || lockOn) {
+        params.defaultRetention = mode.value === "none" ? { mode: null }
+          : { mode: mode.value, period: { duration: Number(days.value), unit: "days" } };
+        if (mode.value !== "none" && !(Number(days.value) >= 1)) { error.textContent = "A default retention needs a period of at least one day."; return; }
+      }
+      const saved = await attempt(error, () => b2("b2_update_bucket", params));
+      if (saved) { close(); toast("Bucket settings saved"); route(); }
+    });
+    return form;
+  });
+}
+
+const CORS_OPERATIONS = ["b2_download_file_by_name", "b2_download_file_by_id", "b2_upload_file", "b2_upload_part", "s3_get", "s3_head", "s3_put", "s3_post", "s3_delete"];
+
+function editCors(bucket) {
+  modal(`CORS rules: ${bucket.bucketName}`, (close) => {
+    const list = h("div", { id: "cors-rules" });
+    const addRule = (rule = {}) => {
+      const n = list.children.length + 1;
+      const field = (key, label, value, placeholder) => [h("label", {}, label), h("input", { type: "text", name: key, value: value ?? "", placeholder })];
+      const ops = new Set(rule.allowedOperations || []);
+      const box = h("fieldset", { class: "rule" },
+        h("legend", {}, `Rule ${n}`),
+        field("corsRuleName", "Rule name", rule.corsRuleName || `rule-${n}`),
+        field("allowedOrigins", "Allowed origins (comma separated)", (rule.allowedOrigins || []).join(", "), "https://example.com, *"),
+        h("div", {}, h("label", {}, "Allowed operations"), CORS_OPERATIONS.map((op) => h("label", { class: "inline" },
+          h("input", { type: "checkbox", name: "op", value: op, checked: ops.has(op) }), op))),
+        field("allowedHeaders", "Allowed headers (comma separated)", (rule.allowedHeaders || []).join(", "), "*"),
+        field("exposeHeaders", "Expose headers (comma separated)", (rule.exposeHeaders || []).join(", "), "x-bz-content-sha1"),
+        field("maxAgeSeconds", "Max age (seconds)", rule.maxAgeSeconds ?? 3600),
+        h("button", { type: "button", class: "link danger", onclick: () => box.remove() }, "Remove rule"));
+      list.append(box);
+    };
+    (bucket.corsRules || []).forEach(addRule);
+    const error = h("p", { class: "error", role: "alert" });
+    const split = (v) => v.split(",").map((s) => s.trim()).filter(Boolean);
+    const form = h("form", {},
+      h("p", { class: "muted" }, "Browsers on the allowed origins may call the chosen operations (B2 and S3 share one rule set)."),
+      list,
+      h("button", { type: "button", id: "add-cors-rule", onclick: () => addRule() }, "Add a rule"),
+      error,
+      h("div", { class: "buttons" }, h("button", { type: "button", onclick: () => close() }, "Cancel"), h("button", { type: "submit", class: "primary" }, "Save rules")));
+    form.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      const rules = [...list.querySelectorAll("fieldset")].map((box) => {
+        const value = (name) => box.querySelector(`[name=${name}]`).value;
+        const rule = {
+          corsRuleName: value("corsRuleName").trim(),
+          allowedOrigins: split(value("allowedOrigins")),
+          allowedOperations: [...box.querySelectorAll("[name=op]:checked")].map((c) => c.value),
+          maxAgeSeconds: Number(value("maxAgeSeconds")),
+        };
+        const headers = split(value("allowedHeaders"));
+        const expose = split(value("exposeHeaders"));
+        if (headers.length) rule.allowedHeaders = headers;
+        if (expose.length) rule.exposeHeaders = expose;
+        return rule;
+      });
+      const saved = await attempt(error, () => b2("b2_update_bucket", { accountId: session.accountId, bucketId: bucket.bucketId, corsRules: rules }));
+      if (saved) { close(); toast("CORS rules saved"); route(); }
+    });
+    return form;
+  });
+}
+
+function editLifecycle(bucket) {
+  modal(`Lifecycle rules: ${bucket.bucketName}`, (close) => {
+    const list = h("div", { id: "lifecycle-rules" });
+    const addRule = (rule = {}) => {
+      const num = (name, label, value) => h("div", {}, h("label", {}, label), h("input", { type: "number", min: 1, name, value: value ?? "" }));
+      const box = h("fieldset", { class: "rule" },
+        h("legend", {}, "Rule"),
+        h("label", {}, "File name prefix (empty: the whole bucket)"), h("input", { type: "text", name: "fileNamePrefix", value: rule.fileNamePrefix ?? "" }),
+        h("div", { class: "row" },
+          num("daysFromUploadingToHiding", "Days from uploading to hiding", rule.daysFromUploadingToHiding),
+          num("daysFromHidingToDeleting", "Days from hiding to deleting", rule.daysFromHidingToDeleting),
+          num("daysFromStartingToCancelingUnfinishedLargeFiles", "Days to cancel unfinished large files", rule.daysFromStartingToCancelingUnfinishedLargeFiles)),
+        h("button", { type: "button", class: "link danger", onclick: () => box.remove() }, "Remove rule"));
+      list.append(box);
+    };
+    (bucket.lifecycleRules || []).forEach(addRule);
+    const error = h("p", { class: "error", role: "alert" });
+    const form = h("form", {},
+      h("p", { class: "muted" }, "Keep only the last version: hide after N days, delete hidden versions after M days."),
+      list,
+      h("button", { type: "button", id: "add-lifecycle-rule", onclick: () => addRule() }, "Add a rule"),
+      error,
+      h("div", { class: "buttons" }, h("button", { type: "button", onclick: () => close() }, "Cancel"), h("button", { type: "submit", class: "primary" }, "Save rules")));
+    form.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      const rules = [...list.querySelectorAll("fieldset")].map((box) => {
+        const value = (name) => box.querySelector(`[name=${name}]`).value;
+        const days = (name) => (value(name) === "" ? null : Number(value(name)));
+        const rule = { fileNamePrefix: value("fileNamePrefix"), daysFromUploadingToHiding: days("daysFromUploadingToHiding"), daysFromHidingToDeleting: days("daysFromHidingToDeleting") };
+        const cancel = days("daysFromStartingToCancelingUnfinishedLargeFiles");
+        if (cancel !== null) rule.daysFromStartingToCancelingUnfinishedLargeFiles = cancel;
+        return rule;
+      });
+      const saved = await attempt(error, () => b2("b2_update_bucket", { accountId: session.accountId, bucketId: bucket.bucketId, lifecycleRules: rules }));
+      if (saved) { close(); toast("Lifecycle rules saved"); route(); }
+    });
+    return form;
+  });
+}
+
+async function deleteBucket(bucket) {
+  const ok = await confirmAction("Delete bucket", `Delete the bucket "${bucket.bucketName}"? It must be empty; this cannot be undone.`);
+  if (!ok) return;
+  try {
+    await b2("b2_delete_bucket", { accountId: session.accountId, bucketId: bucket.bucketId });
+    toast(`Bucket ${bucket.bucketName} deleted`);
+    route();
+  } catch (err) {
+    toast(err.code === "cannot_delete_non_empty_bucket" ? "The bucket still holds files; delete them first." : errorText(err), true);
+  }
+}
+
+// ---------------------------------------------------------------- browsing, uploads, file details
+
+const browseState = { bucket: null, prefix: "", pages: [null], page: 0, search: "", versions: false, view: "table" };
+
+async function showBrowse(main, bucketName, prefix) {
+  const buckets = await listBuckets();
+  const bucket = buckets.find((b) => b.bucketName === bucketName);
+  if (!bucket) throw new Error(`No bucket named "${bucketName}" is visible to this key.`);
+  if (browseState.bucket?.bucketName !== bucketName || browseState.prefix !== prefix) {
+    Object.assign(browseState, { pages: [null], page: 0, search: "" });
+  }
+  // A key limited to a name prefix may only list under it: start there.
+  const limit = allowed().namePrefix || "";
+  if (limit && !prefix.startsWith(limit)) prefix = limit.includes("/") ? limit.slice(0, limit.lastIndexOf("/") + 1) : "";
+  browseState.bucket = bucket;
+  browseState.prefix = prefix;
+  browseState.limit = limit;
+
+  const crumbs = h("nav", { class: "crumbs", "aria-label": "Folders" },
+    h("a", { href: "#/buckets" }, "Buckets"), " / ", h("a", { href: browseHash(bucketName) }, bucketName));
+  let path = "";
+  for (const part of prefix.split("/").filter(Boolean)) {
+    path += `${part}/`;
+    crumbs.append(" / ", h("a", { href: browseHash(bucketName, path) }, part));
+  }
+  const search = h("input", { type: "search", id: "search", placeholder: "Search by name prefix", "aria-label": "Search by name prefix", value: browseState.search });
+  search.addEventListener("input", debounce(() => { browseState.search = search.value; browseState.pages = [null]; browseState.page = 0; refreshListing(); }, 250));
+  const versions = h("input", { type: "checkbox", id: "show-versions", checked: browseState.versions });
+  versions.addEventListener("change", () => { browseState.versions = versions.checked; browseState.pages = [null]; browseState.page = 0; refreshListing(); });
+  const viewButton = h("button", { type: "button", id: "toggle-view", "aria-pressed": browseState.view === "grid" ? "true" : "false" }, browseState.view === "grid" ? "Table view" : "Grid view");
+  viewButton.addEventListener("click", () => { browseState.view = browseState.view === "grid" ? "table" : "grid"; route(); });
+
+  const input = h("input", { type: "file", id: "file-input", multiple: true });
+  const folderInput = h("input", { type: "file", id: "folder-input", webkitdirectory: true, multiple: true });
+  const zone = h("div", { class: "dropzone", id: "dropzone" },
+    h("p", {}, "Drop files or folders here or ",
+      h("button", { type: "button", class: "link", onclick: () => input.click() }, "click to browse"), " · ",
+      h("button", { type: "button", class: "link", onclick: () => folderInput.click() }, "upload a folder")),
+    h("p", { class: "muted" }, `Uploading to ${bucketName}/${prefix}`), input, folderInput);
+  const canWrite = can("writeFiles");
+  const queue = (entries) => uploads.add(bucket, prefix, entries);
+  input.addEventListener("change", () => { queue(pickedFiles(input.files)); input.value = ""; });
+  folderInput.addEventListener("change", () => { queue(pickedFiles(folderInput.files)); folderInput.value = ""; });
+  zone.addEventListener("dragover", (e) => { e.preventDefault(); zone.classList.add("over"); });
+  zone.addEventListener("dragleave", () => zone.classList.remove("over"));
+  zone.addEventListener("drop", async (e) => { e.preventDefault(); zone.classList.remove("over"); queue(await droppedFiles(e.dataTransfer)); });
+
+  main.replaceChildren(
+    crumbs,
+    h("div", { class: "bar" }, h("div", { class: "grow" }, search), h("label", { class: "inline" }, versions, "Show hidden files and versions"), viewButton),
+    canWrite ? zone : h("p", { class: "muted" }, "This key cannot upload here."),
+    h("section", { class: "uploads", id: "uploads", "aria-label": "Uploads" }),
+    h("div", { id: "listing" }, h("p", { class: "loading" }, "Loading…")),
+    h("div", { class: "bar", id: "pager" }));
+  renderUploads(uploads.items);
+  onUploadDone = (item) => { if (item.bucketId === bucket.bucketId) refreshListing(); };
+  await refreshListing();
+}
+
+function debounce(fn, ms) {
+  let timer;
+  return (...args) => { clearTimeout(timer); timer = setTimeout(() => fn(...args), ms); };
+}
+
+async function refreshListing() {
+  const listing = document.getElementById("listing");
+  const pager = document.getElementById("pager");
+  if (!listing) return;
+  const { bucket, prefix, search, versions, pages, page } = browseState;
+  const start = pages[page];
+  let listPrefix = prefix + search;
+  if (browseState.limit && !listPrefix.startsWith(browseState.limit) && browseState.limit.startsWith(listPrefix)) listPrefix = browseState.limit;
+  const params = { bucketId: bucket.bucketId, prefix: listPrefix, delimiter: "/", maxFileCount: 100 };
+  if (start) Object.assign(params, start);
+  let answer;
+  try {
+    answer = await b2(versions ? "b2_list_file_versions" : "b2_list_file_names", params);
+  } catch (err) {
+    listing.replaceChildren(h("p", { class: "error", role: "alert" }, errorText(err)));
+    return;
+  }
+  const next = answer.nextFileName ? { startFileName: answer.nextFileName, ...(answer.nextFileId ? { startFileId: answer.nextFileId } : {}) } : null;
+  browseState.pages[page + 1] = next;
+  const files = answer.files;
+  if (!files.length) {
+    listing.replaceChildren(h("p", { class: "empty" }, search ? `No names start with "${search}" here.` : "This folder is empty."));
+  } else {
+    listing.replaceChildren(browseState.view === "grid" ? gridView(files) : tableView(files));
+  }
+  pager.replaceChildren(
+    h("button", { type: "button", id: "prev-page", disabled: page === 0, onclick: () => { browseState.page--; refreshListing(); } }, "Previous page"),
+    h("span", { class: "muted" }, `Page ${page + 1}`),
+    h("button", { type: "button", id: "next-page", disabled: !next, onclick: () => { browseState.page++; refreshListing(); } }, "Next page"));
+}
+
+function shortName(file) {
+  return file.fileName.slice(browseState.prefix.length) || file.fileName;
+}
+
+function tableView(files) {
+  const rows = files.map((f) => {
+    if (f.action === "folder") {
+      return h("tr", { class: "folder", dataset: { name: f.fileName } },
+        h("td", { class: "name" }, h("span", { class: "folder-icon", "aria-hidden": "true" }), h("a", { href: browseHash(browseState.bucket.bucketName, f.fileName) }, shortName(f))),
+        h("td", {}, "—"), h("td", { class: "hide-narrow" }, "—"), h("td", {}));
+    }
+    const hidden = f.action === "hide";
+    return h("tr", { class: hidden ? "hidden-file" : "", dataset: { name: f.fileName } },
+      h("td", { class: "name" }, h("button", { type: "button", class: "link", onclick: () => showDetails(f) }, shortName(f)), hidden ? " (hidden)" : ""),
+      h("td", {}, hidden ? "—" : formatBytes(f.contentLength)),
+      h("td", { class: "hide-narrow" }, formatDate(f.uploadTimestamp)),
+      h("td", {}, hidden ? "" : fileActions(f)));
+  });
+  return h("div", { class: "table-wrap" }, h("table", { "aria-label": "Files" },
+    h("thead", {}, h("tr", {}, h("th", {}, "Name"), h("th", {}, "Size"), h("th", { class: "hide-narrow" }, "Uploaded"), h("th", {}, "Actions"))),
+    h("tbody", {}, rows)));
+}
+
+function isImage(f) {
+  return (f.contentType || "").startsWith("image/") || /\.(png|jpe?g|gif|webp|svg|avif|bmp)$/i.test(f.fileName);
+}
+
+function gridView(files) {
+  return h("div", { class: "grid", id: "grid" }, files.map((f) => {
+    if (f.action === "folder") {
+      return h("a", { class: "tile", href: browseHash(browseState.bucket.bucketName, f.fileName) }, h("div", { class: "thumb" }, h("span", { class: "folder-icon big", "aria-hidden": "true" })), h("div", { class: "caption" }, shortName(f)));
+    }
+    const ext = (f.fileName.split(".").pop() || "").slice(0, 5).toUpperCase();
+    const thumb = isImage(f) && f.action !== "hide"
+      ? h("img", { src: consoleFileUrl(browseState.bucket.bucketName, f.fileName, { fileId: f.fileId }), alt: shortName(f), loading: "lazy" })
+      : ext;
+    return h("div", { class: "tile", dataset: { name: f.fileName } },
+      h("div", { class: "thumb" }, thumb),
+      h("div", { class: "caption" }, h("button", { type: "button", class: "link", onclick: () => showDetails(f) }, shortName(f))),
+      h("div", { class: "actions" }, h("button", { type: "button", class: "link", onclick: () => copyText(fileUrl(f), "URL copied") }, "Copy URL")));
+  }));
+}
+
+function fileUrl(f) {
+  return `${publicBase()}/file/${encodeURIComponent(browseState.bucket.bucketName)}/${encodeName(f.fileName)}`;
+}
+
+function fileActions(f) {
+  return [
+    h("a", { href: consoleFileUrl(browseState.bucket.bucketName, f.fileName, { fileId: f.fileId, attachment: true }), download: shortName(f).split("/").pop(), class: "link" }, "Download"),
+    h("button", { type: "button", class: "link", onclick: () => shareLink(f) }, "Copy link"),
+    h("button", { type: "button", class: "link danger", onclick: () => deleteVersion(f) }, "Delete"),
+  ];
+}
+
+/** Public buckets: the friendly URL. Private ones: a download authorization with a chosen lifetime. */
+async function shareLink(f) {
+  if (browseState.bucket.bucketType === "allPublic") return copyText(fileUrl(f), "Link copied");
+  const seconds = await modal("Share link", (close) => {
+    const duration = h("select", { id: "share-duration" },
+      [[3600, "1 hour"], [86400, "1 day"], [604800, "7 days"]].map(([s, label]) => h("option", { value: s }, label)));
+    return h("div", {},
+      h("p", {}, `Anyone with the link can download ${f.fileName} until it expires.`),
+      h("label", { for: "share-duration" }, "Link valid for"), duration,
+      h("div", { class: "buttons" }, h("button", { type: "button", onclick: () => close() }, "Cancel"),
+        h("button", { type: "button", class: "primary", id: "make-share-link", onclick: () => close(Number(duration.value)) }, "Copy link")));
+  });
+  if (!seconds) return;
+  try {
+    const auth = await b2("b2_get_download_authorization", { bucketId: browseState.bucket.bucketId, fileNamePrefix: f.fileName, validDurationInSeconds: seconds });
+    const url = `${fileUrl(f)}?Authorization=${encodeURIComponent(auth.authorizationToken)}`;
+    document.body.dataset.lastShareLink = url;
+    await copyText(url, "Share link copied");
+  } catch (err) {
+    toast(errorText(err), true);
+  }
+}
+
+async function deleteVersion(f) {
+  const ok = await confirmAction("Delete file version", `Delete this version of "${f.fileName}"? Older versions, if any, stay.`);
+  if (!ok) return false;
+  try {
+    await b2("b2_delete_file_version", { fileName: f.fileName, fileId: f.fileId });
+    toast("Version deleted");
+    refreshListing();
+    return true;
+  } catch (err) {
+    toast(errorText(err), true);
+    return false;
+  }
+}
+
+async function deleteAllVersions(f) {
+  const ok = await confirmAction("Delete all versions", `Delete every version of "${f.fileName}"? This cannot be undone.`, "Delete all");
+  if (!ok) return false;
+  try {
+    let start = { startFileName: f.fileName };
+    for (;;) {
+      const page = await b2("b2_list_file_versions", { bucketId: browseState.bucket.bucketId, prefix: f.fileName, maxFileCount: 1000, ...start });
+      for (const v of page.files.filter((v) => v.fileName === f.fileName)) {
+        await b2("b2_delete_file_version", { fileName: v.fileName, fileId: v.fileId });
+      }
+      if (!page.nextFileName || page.nextFileName !== f.fileName) break;
+      start = { startFileName: page.nextFileName, startFileId: page.nextFileId };
+    }
+    toast("All versions deleted");
+    refreshListing();
+    return true;
+  } catch (err) {
+    toast(errorText(err), true);
+    return false;
+  }
+}
+
+async function hideFile(f) {
+  try {
+    await b2("b2_hide_file", { bucketId: browseState.bucket.bucketId, fileName: f.fileName });
+    toast(`${f.fileName} hidden`);
+    refreshListing();
+    return true;
+  } catch (err) {
+    toast(errorText(err), true);
+    return false;
+  }
+}
+
+async function showDetails(listed) {
+  let f = listed;
+  if (listed.action !== "hide") {
+    try { f = await b2("b2_get_file_info", { fileId: listed.fileId }); } catch (err) { toast(errorText(err), true); return; }
+  }
+  const bucketName = browseState.bucket.bucketName;
+  const s3Url = `${storage().s3ApiUrl.replace(/\/$/, "")}/${encodeURIComponent(bucketName)}/${encodeName(f.fileName)}`;
+  const nativeUrl = `${publicBase()}/b2api/v1/b2_download_file_by_id?fileId=${encodeURIComponent(f.fileId)}`;
+  const sha1 = f.contentSha1 === "none" ? (f.fileInfo?.large_file_sha1 || "none (large file)") : f.contentSha1;
+  const row = (label, value, id) => [h("dt", {}, label), h("dd", { id: id ? `detail-${id}` : undefined, class: id === "sha1" || id === "fguid" ? "mono" : undefined }, value ?? "—")];
+  modal("File details", (close) => {
+    const action = (fn) => async () => { if (await fn(f)) close(); };
+    return h("div", {},
+      h("dl", { class: "details" },
+        row("Name", f.fileName, "name"),
+        row("Bucket", bucketName, "bucket"),
+        row("Friendly URL", fileUrl(f), "friendly-url"),
+        row("S3 URL", s3Url, "s3-url"),
+        row("Native URL", nativeUrl, "native-url"),
+        row("Kind", f.action === "hide" ? "hide marker" : f.contentType, "kind"),
+        row("Size", f.action === "hide" ? "—" : `${formatBytes(f.contentLength)} (${f.contentLength} bytes)`, "size"),
+        row("Uploaded", formatDate(f.uploadTimestamp), "uploaded"),
+        row("Fguid", f.fileId, "fguid"),
+        row("SHA-1", sha1, "sha1"),
+        row("Encryption", f.serverSideEncryption?.mode || "none", "encryption"),
+        Object.entries(f.fileInfo || {}).map(([k, v]) => row(k, v))),
+      h("div", { class: "buttons", style: "flex-wrap: wrap" },
+        f.action === "hide" ? null : [
+          h("a", { class: "button", id: "download-file", href: consoleFileUrl(bucketName, f.fileName, { fileId: f.fileId, attachment: true }), download: f.fileName.split("/").pop() }, "Download"),
+          h("button", { type: "button", onclick: () => copyText(fileUrl(f), "URL copied") }, "Copy URL"),
+          h("button", { type: "button", onclick: () => shareLink(f) }, "Share link"),
+          h("button", { type: "button", id: "hide-file", onclick: action(hideFile) }, "Hide"),
+        ],
+        h("button", { type: "button", class: "danger", id: "delete-version", onclick: action(deleteVersion) }, "Delete version"),
+        h("button", { type: "button", class: "danger", id: "delete-all-versions", onclick: action(deleteAllVersions) }, "Delete all versions"),
+        h("button", { type: "button", onclick: () => close() }, "Close")));
+  });
+}
+
+function renderUploads(items) {
+  const section = document.getElementById("uploads");
+  if (!section) return;
+  if (!items.length) { section.replaceChildren(); return; }
+  const rows = items.map((item) => {
+    const percent = item.total ? Math.round((100 * item.sent) / item.total) : (item.state === "done" ? 100 : 0);
+    const state = { queued: "Waiting", uploading: `${percent}% · ${formatBytes(item.speed)}/s`, done: "Done", failed: `Failed: ${item.error}`, canceled: "Canceled" }[item.state];
+    return h("div", { class: `upload-row ${item.state}`, dataset: { upload: item.name, state: item.state } },
+      h("div", { class: "name" }, `${item.bucketName}/${item.name}`),
+      h("progress", { max: 100, value: percent, "aria-label": `Upload progress of ${item.name}` }),
+      h("div", { class: "state" }, state),
+      h("div", {},
+        item.state === "uploading" || item.state === "queued" ? h("button", { type: "button", class: "link", onclick: () => uploads.cancel(item) }, "Cancel") : null,
+        item.state === "failed" || item.state === "canceled" ? h("button", { type: "button", class: "link", onclick: () => uploads.retry(item) }, "Retry") : null));
+  });
+  section.replaceChildren(
+    h("div", { class: "bar" }, h("strong", { class: "grow" }, "Uploads"), h("button", { type: "button", class: "link", onclick: () => uploads.clearFinished() }, "Clear finished")),
+    ...rows);
+}
+
+// ---------------------------------------------------------------- application keys
+
+const ACCESS = {
+  readWrite: ["listBuckets", "listFiles", "readFiles", "shareFiles", "writeFiles", "deleteFiles", "readBucketEncryption", "readBucketRetentions", "readFileRetentions", "writeFileRetentions", "readFileLegalHolds", "writeFileLegalHolds"],
+  readOnly: ["listBuckets", "listFiles", "readFiles", "shareFiles", "readBucketEncryption", "readBucketRetentions", "readFileRetentions", "readFileLegalHolds"],
+  writeOnly: ["listBuckets", "listFiles", "writeFiles", "readBucketEncryption"],
+};
+
+async function showKeys(main) {
+  if (!can("listKeys")) {
+    main.replaceChildren(h("h1", {}, "Application keys"), h("p", { class: "empty" }, "This key may not list application keys."));
+    return;
+  }
+  const keys = [];
+  let start = null;
+  do {
+    const page = await b2("b2_list_keys", { accountId: session.accountId, maxKeyCount: 1000, ...(start ? { startApplicationKeyId: start } : {}) });
+    keys.push(...page.keys);
+    start = page.nextApplicationKeyId;
+  } while (start);
+  const buckets = await listBuckets().catch(() => []);
+  const bucketName = (id) => buckets.find((b) => b.bucketId === id)?.bucketName || id;
+  const rows = keys.map((k) => {
+    const ids = k.bucketIds || (k.bucketId ? [k.bucketId] : null);
+    return h("tr", { dataset: { key: k.keyName } },
+      h("td", { class: "name" }, k.keyName),
+      h("td", { class: "mono" }, k.applicationKeyId),
+      h("td", {}, ids ? ids.map(bucketName).join(", ") : "All"),
+      h("td", { class: "hide-narrow" }, k.namePrefix || "—"),
+      h("td", { class: "hide-narrow", style: "white-space: normal; min-width: 220px" }, k.capabilities.join(", ")),
+      h("td", { class: "hide-narrow" }, k.expirationTimestamp ? formatDate(k.expirationTimestamp) : "Never"),
+      h("td", {}, can("deleteKeys") && k.applicationKeyId !== session.applicationKeyId
+        ? h("button", { type: "button", class: "link danger", onclick: () => deleteKey(k) }, "Delete") : ""));
+  });
+  main.replaceChildren(
+    h("div", { class: "bar" }, h("h1", { class: "grow" }, "Application keys"),
+      can("writeKeys") ? h("button", { type: "button", class: "primary", id: "create-key", onclick: () => createKey(buckets) }, "Add a new application key") : null),
+    h("div", { class: "table-wrap" }, h("table", { "aria-label": "Application keys" },
+      h("thead", {}, h("tr", {}, h("th", {}, "Name"), h("th", {}, "Key ID"), h("th", {}, "Buckets"), h("th", { class: "hide-narrow" }, "Name prefix"), h("th", { class: "hide-narrow" }, "Capabilities"), h("th", { class: "hide-narrow" }, "Expires"), h("th", {}, ""))),
+      h("tbody", {}, rows))));
+}
+
+function createKey(buckets) {
+  modal("Add application key", (close) => {
+    const name = h("input", { type: "text", id: "key-name", required: true, autocomplete: "off" });
+    const bucket = h("select", { id: "key-bucket" }, h("option", { value: "" }, "All buckets"), buckets.map((b) => h("option", { value: b.bucketId }, b.bucketName)));
+    const access = h("select", { id: "key-access" }, h("option", { value: "readWrite" }, "Read and write"), h("option", { value: "readOnly" }, "Read only"), h("option", { value: "writeOnly" }, "Write only"));
+    const listAll = h("input", { type: "checkbox", id: "key-list-all" });
+    const prefix = h("input", { type: "text", id: "key-prefix", placeholder: "optional, e.g. photos/" });
+    const days = h("input", { type: "number", id: "key-days", min: 1, placeholder: "optional; never expires if empty" });
+    const error = h("p", { class: "error", role: "alert" });
+    const form = h("form", {},
+      h("label", { for: "key-name" }, "Name of key"), name,
+      h("label", { for: "key-bucket" }, "Allow access to bucket(s)"), bucket,
+      h("label", { for: "key-access" }, "Type of access"), access,
+      h("label", { class: "inline" }, listAll, "Allow list all bucket names (needed by some tools)"),
+      h("label", { for: "key-prefix" }, "File name prefix"), prefix,
+      h("label", { for: "key-days" }, "Duration in days"), days,
+      error,
+      h("div", { class: "buttons" }, h("button", { type: "button", onclick: () => close() }, "Cancel"), h("button", { type: "submit", class: "primary" }, "Create key")));
+    form.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      const capabilities = [...ACCESS[access.value]];
+      if (listAll.checked) capabilities.push("listAllBucketNames");
+      const params = { accountId: session.accountId, keyName: name.value.trim(), capabilities };
+      if (bucket.value) params.bucketIds = [bucket.value];
+      if (prefix.value) params.namePrefix = prefix.value;
+      if (days.value) params.validDurationInSeconds = Math.round(Number(days.value) * 86400);
+      if (prefix.value && !bucket.value) { error.textContent = "A file name prefix needs a bucket."; return; }
+      const key = await attempt(error, () => b2("b2_create_key", params));
+      if (key) { close(); showSecret(key); }
+    });
+    setTimeout(() => name.focus());
+    return form;
+  });
+}
+
+function showSecret(key) {
+  modal("Application key created", (close) => h("div", {},
+    h("p", {}, "Copy the key now: this is the only time it is shown."),
+    h("div", { class: "secret" },
+      h("dl", { class: "details" },
+        h("dt", {}, "keyID"), h("dd", { class: "mono", id: "new-key-id" }, key.applicationKeyId),
+        h("dt", {}, "keyName"), h("dd", {}, key.keyName),
+        h("dt", {}, "applicationKey"), h("dd", { class: "mono", id: "new-key-secret" }, key.applicationKey))),
+    h("div", { class: "buttons" },
+      h("button", { type: "button", onclick: () => copyText(`${key.applicationKeyId}\n${key.applicationKey}`, "Key ID and key copied") }, "Copy ID and key"),
+      h("button", { type: "button", class: "primary", onclick: () => { close(); route(); } }, "Done"))));
+}
+
+async function deleteKey(key) {
+  const ok = await confirmAction("Delete application key", `Delete the key "${key.keyName}"? Anything using it stops working at once.`);
+  if (!ok) return;
+  try {
+    await b2("b2_delete_key", { applicationKeyId: key.applicationKeyId });
+    toast(`Key ${key.keyName} deleted`);
+    route();
+  } catch (err) {
+    toast(errorText(err), true);
+  }
+}
+
+start();

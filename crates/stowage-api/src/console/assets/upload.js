@@ -1,0 +1,225 @@
+// Uploads straight to storage through the B2 Native API: one upload URL per file, or a large file in
+// parallel parts. Bodies are sent as File slices, which the browser streams from disk; only the part
+// being hashed (for its SHA-1) is read into memory, so a 1 GB file never sits whole in the tab.
+
+import { ApiError, b2, encodeName } from "./api.js";
+
+const PARALLEL_FILES = 3;
+const PARALLEL_PARTS = 3;
+const MAX_PART = 16 * 1000 * 1000;
+const RETRIABLE = new Set([401, 408, 429, 500, 503]);
+
+async function sha1Hex(blob) {
+  // SubtleCrypto exists only in secure contexts (https, localhost); elsewhere B2's do_not_verify applies.
+  if (!globalThis.crypto?.subtle) return "do_not_verify";
+  const digest = await crypto.subtle.digest("SHA-1", await blob.arrayBuffer());
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** The page's own origin for URLs the server hands out, so uploads stay same-origin. */
+function sameOrigin(url) {
+  const parsed = new URL(url, location.href);
+  return parsed.pathname + parsed.search;
+}
+
+export class Uploads {
+  constructor(storageApi, onChange, onFileDone) {
+    this.items = [];
+    this.active = 0;
+    this.onChange = onChange;
+    this.onFileDone = onFileDone;
+    const min = storageApi.absoluteMinimumPartSize || 5_000_000;
+    this.partSize = Math.max(min, Math.min(storageApi.recommendedPartSize || MAX_PART, MAX_PART));
+    this.nextId = 1;
+  }
+
+  /** Queues files (each {file, path}) for upload into a bucket under a folder prefix. */
+  add(bucket, prefix, entries) {
+    for (const { file, path } of entries) {
+      this.items.push({
+        id: this.nextId++, file, bucketId: bucket.bucketId, bucketName: bucket.bucketName, name: prefix + path,
+        state: "queued", sent: 0, total: file.size, started: 0, speed: 0, error: "", xhrs: new Set(), largeFileId: null,
+      });
+    }
+    this.changed();
+    this.pump();
+  }
+
+  changed() { this.onChange(this.items); }
+
+  pump() {
+    while (this.active < PARALLEL_FILES) {
+      const next = this.items.find((i) => i.state === "queued");
+      if (!next) return;
+      this.run(next);
+    }
+  }
+
+  async run(item) {
+    this.active++;
+    item.state = "uploading";
+    item.sent = 0;
+    item.error = "";
+    item.started = performance.now();
+    this.changed();
+    try {
+      const file = item.file.size > this.partSize ? await this.large(item) : await this.simple(item);
+      if (item.state === "uploading") {
+        item.state = "done";
+        item.sent = item.total;
+        item.fileId = file.fileId;
+        this.onFileDone(item);
+      }
+    } catch (err) {
+      if (item.state !== "canceled") {
+        item.state = "failed";
+        item.error = err.message || String(err);
+      }
+    } finally {
+      this.active--;
+      this.changed();
+      this.pump();
+    }
+  }
+
+  progress(item, sent) {
+    item.sent = sent;
+    const seconds = (performance.now() - item.started) / 1000;
+    item.speed = seconds > 0 ? sent / seconds : 0;
+    this.changed();
+  }
+
+  headers(item, token, sha1) {
+    return {
+      Authorization: token,
+      "X-Bz-File-Name": encodeName(item.name),
+      "Content-Type": item.file.type || "b2/x-auto",
+      "X-Bz-Content-Sha1": sha1,
+      "X-Bz-Info-src_last_modified_millis": String(item.file.lastModified || Date.now()),
+    };
+  }
+
+  async simple(item) {
+    const sha1 = await sha1Hex(item.file);
+    for (let attempt = 1; ; attempt++) {
+      const target = await b2("b2_get_upload_url", { bucketId: item.bucketId });
+      try {
+        return await this.send(item, sameOrigin(target.uploadUrl), this.headers(item, target.authorizationToken, sha1), item.file,
+          (loaded) => this.progress(item, loaded));
+      } catch (err) {
+        // B2 clients get a fresh upload URL and try again when an upload URL stops working.
+        if (attempt >= 3 || !(err instanceof ApiError) || !RETRIABLE.has(err.status) || item.state !== "uploading") throw err;
+      }
+    }
+  }
+
+  async large(item) {
+    const started = await b2("b2_start_large_file", {
+      bucketId: item.bucketId, fileName: item.name, contentType: item.file.type || "b2/x-auto",
+      fileInfo: { src_last_modified_millis: String(item.file.lastModified || Date.now()) },
+    });
+    item.largeFileId = started.fileId;
+    const count = Math.ceil(item.file.size / this.partSize);
+    const sha1s = new Array(count);
+    const sent = new Array(count).fill(0);
+    let next = 0;
+    const worker = async () => {
+      let target = await b2("b2_get_upload_part_url", { fileId: started.fileId });
+      while (next < count && item.state === "uploading") {
+        const index = next++;
+        const slice = item.file.slice(index * this.partSize, Math.min(item.file.size, (index + 1) * this.partSize));
+        sha1s[index] = await sha1Hex(slice);
+        for (let attempt = 1; ; attempt++) {
+          try {
+            await this.send(item, sameOrigin(target.uploadUrl), {
+              Authorization: target.authorizationToken, "X-Bz-Part-Number": String(index + 1), "X-Bz-Content-Sha1": sha1s[index],
+            }, slice, (loaded) => { sent[index] = loaded; this.progress(item, sent.reduce((a, b) => a + b, 0)); });
+            break;
+          } catch (err) {
+            if (attempt >= 3 || !(err instanceof ApiError) || !RETRIABLE.has(err.status) || item.state !== "uploading") throw err;
+            target = await b2("b2_get_upload_part_url", { fileId: started.fileId });
+          }
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(PARALLEL_PARTS, count) }, worker));
+    if (item.state !== "uploading") throw new Error("canceled");
+    if (sha1s.some((s) => s === "do_not_verify")) {
+      throw new Error("large files need SHA-1 hashing, which this browser only offers on https or localhost");
+    }
+    const file = await b2("b2_finish_large_file", { fileId: started.fileId, partSha1Array: sha1s });
+    item.largeFileId = null;
+    return file;
+  }
+
+  send(item, url, headers, body, onProgress) {
+    return new Promise((resolve, reject) => {
+      const xhr = new XMLHttpRequest();
+      item.xhrs.add(xhr);
+      xhr.open("POST", url);
+      for (const [name, value] of Object.entries(headers)) xhr.setRequestHeader(name, value);
+      xhr.upload.addEventListener("progress", (e) => onProgress(e.loaded));
+      xhr.addEventListener("load", () => {
+        item.xhrs.delete(xhr);
+        let answer = null;
+        try { answer = JSON.parse(xhr.responseText); } catch { answer = null; }
+        if (xhr.status >= 200 && xhr.status < 300) resolve(answer);
+        else reject(new ApiError(xhr.status, answer?.code, answer?.message || `upload failed (HTTP ${xhr.status})`));
+      });
+      xhr.addEventListener("error", () => { item.xhrs.delete(xhr); reject(new Error("network error")); });
+      xhr.addEventListener("abort", () => { item.xhrs.delete(xhr); reject(new Error("canceled")); });
+      xhr.send(body);
+    });
+  }
+
+  cancel(item) {
+    if (item.state !== "uploading" && item.state !== "queued") return;
+    item.state = "canceled";
+    for (const xhr of item.xhrs) xhr.abort();
+    if (item.largeFileId) {
+      b2("b2_cancel_large_file", { fileId: item.largeFileId }).catch(() => {});
+      item.largeFileId = null;
+    }
+    this.changed();
+  }
+
+  retry(item) {
+    if (item.state !== "failed" && item.state !== "canceled") return;
+    item.state = "queued";
+    item.sent = 0;
+    this.changed();
+    this.pump();
+  }
+
+  clearFinished() {
+    this.items = this.items.filter((i) => i.state === "uploading" || i.state === "queued" || i.state === "failed");
+    this.changed();
+  }
+}
+
+/** Files from a drop, with their paths inside dropped folders. */
+export async function droppedFiles(dataTransfer) {
+  const entries = [...(dataTransfer.items || [])].map((i) => i.webkitGetAsEntry?.()).filter(Boolean);
+  if (!entries.length) return [...dataTransfer.files].map((file) => ({ file, path: file.name }));
+  const out = [];
+  const walk = async (entry, path) => {
+    if (entry.isFile) {
+      const file = await new Promise((resolve, reject) => entry.file(resolve, reject));
+      out.push({ file, path: path + file.name });
+    } else if (entry.isDirectory) {
+      const reader = entry.createReader();
+      for (;;) {
+        const batch = await new Promise((resolve, reject) => reader.readEntries(resolve, reject));
+        if (!batch.length) break;
+        for (const child of batch) await walk(child, `${path}${entry.name}/`);
+      }
+    }
+  };
+  for (const entry of entries) await walk(entry, "");
+  return out;
+}
+
+/** Files picked with the file input (a folder picker gives relative paths). */
+export function pickedFiles(fileList) {
+  return [...fileList].map((file) => ({ file, path: file.webkitRelativePath || file.name }));
+}

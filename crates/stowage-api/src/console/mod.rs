@@ -1,0 +1,262 @@
+//! The web console at `/_console/`: static ES modules compiled into the binary, and a thin session layer.
+//!
+//! Signing in runs `b2_authorize_account` with the given key; the account token it returns stays on the
+//! server, in a session named by an HttpOnly, SameSite=Strict cookie. Every console call is a B2 Native
+//! API call proxied with that token (`/_console/api/b2/<op>`), so the console can never do more than the
+//! signed-in key may, and capability checks stay where they are (the core). Upload URLs and their
+//! upload-only tokens do reach the page, so files go straight to storage as with any B2 client.
+
+mod assets;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, RawQuery, Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{any, get};
+use base64::Engine;
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+use crate::AppState;
+use crate::b2::error::B2Error;
+
+const COOKIE: &str = "stowage_console";
+/// A session lasts as long as the account token behind it (B2 tokens live 24 hours).
+const SESSION_TTL: Duration = Duration::from_secs(24 * 3600);
+/// Requests that change something must carry this header: a cross-site form cannot set it.
+const CSRF_HEADER: &str = "x-stowage-console";
+
+/// Signed-in sessions by cookie value. Held in memory: a restart signs everyone out.
+#[derive(Default)]
+pub struct Sessions(Mutex<HashMap<String, Session>>);
+
+#[derive(Clone)]
+struct Session {
+    token: String,
+    /// The `b2_authorize_account` answer without its token, for the page.
+    info: Value,
+    expires: Instant,
+}
+
+impl Sessions {
+    fn get(&self, id: &str) -> Option<Session> {
+        let mut sessions = self.0.lock().ok()?;
+        let now = Instant::now();
+        sessions.retain(|_, s| s.expires > now);
+        sessions.get(id).cloned()
+    }
+
+    fn insert(&self, session: Session) -> String {
+        let id: String = (0..32).map(|_| format!("{:02x}", rand::random::<u8>())).collect();
+        if let Ok(mut sessions) = self.0.lock() {
+            sessions.insert(id.clone(), session);
+        }
+        id
+    }
+
+    fn remove(&self, id: &str) {
+        if let Ok(mut sessions) = self.0.lock() {
+            sessions.remove(id);
+        }
+    }
+}
+
+pub fn routes() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/_console", get(|| async { Redirect::permanent("/_console/") }))
+        .route("/_console/", get(|| async { assets::serve("index.html") }))
+        .route("/_console/assets/{file}", get(|Path(file): Path<String>| async move { assets::serve(&file) }))
+        .route("/_console/api/session", get(session_info).post(sign_in).delete(sign_out))
+        .route("/_console/api/b2/{op}", any(b2_call))
+        .route("/_console/api/overview", get(overview))
+        .route("/_console/api/download/{bucket}/{*name}", get(download))
+}
+
+fn error(status: StatusCode, code: &'static str, message: &str) -> Response {
+    B2Error::new(status, code, message).into_response()
+}
+
+fn session_id(headers: &HeaderMap) -> Option<String> {
+    headers.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(';')).find_map(|pair| {
+        let (name, value) = pair.trim().split_once('=')?;
+        (name == COOKIE).then(|| value.to_string())
+    })
+}
+
+fn session(state: &AppState, headers: &HeaderMap) -> Option<Session> {
+    session_id(headers).and_then(|id| state.console_sessions.get(&id))
+}
+
+fn not_signed_in() -> Response {
+    error(StatusCode::UNAUTHORIZED, "bad_auth_token", "Not signed in, or the session has ended")
+}
+
+/// Runs a request through the B2 Native API router, as a B2 client would send it.
+async fn b2(state: &Arc<AppState>, request: Request) -> Response {
+    match crate::b2::routes().with_state(state.clone()).oneshot(request).await {
+        Ok(response) => response,
+        Err(never) => match never {},
+    }
+}
+
+fn cookie(value: &str, max_age: u64) -> HeaderValue {
+    let text = format!("{COOKIE}={value}; Path=/_console; HttpOnly; SameSite=Strict; Max-Age={max_age}");
+    HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+async fn sign_in(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -> Response {
+    if !headers.contains_key(CSRF_HEADER) {
+        return error(StatusCode::FORBIDDEN, "forbidden", "missing the console's request header");
+    }
+    let Ok(form) = serde_json::from_slice::<Value>(&body) else {
+        return error(StatusCode::BAD_REQUEST, "bad_request", "expected JSON {\"keyId\": …, \"key\": …}");
+    };
+    let (Some(key_id), Some(key)) = (form["keyId"].as_str(), form["key"].as_str()) else {
+        return error(StatusCode::BAD_REQUEST, "bad_request", "keyId and key are required");
+    };
+    let basic = base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", key_id.trim(), key.trim()));
+    let request = Request::builder()
+        .method(Method::GET)
+        .uri("/b2api/v4/b2_authorize_account")
+        .header(header::AUTHORIZATION, format!("Basic {basic}"))
+        .body(Body::empty());
+    let Ok(request) = request else { return error(StatusCode::BAD_REQUEST, "bad_request", "invalid key id") };
+    let answer = b2(&state, request).await;
+    if answer.status() != StatusCode::OK {
+        return answer;
+    }
+    let Ok(bytes) = axum::body::to_bytes(answer.into_body(), 1 << 20).await else {
+        return error(StatusCode::INTERNAL_SERVER_ERROR, "internal_error", "authorization answer unreadable");
+    };
+    let Ok(mut info) = serde_json::from_slice::<Value>(&bytes) else {
+        return error(StatusCode::INTERNAL_SERVER_ERROR, "internal_error", "authorization answer unreadable");
+    };
+    let token = info.get("authorizationToken").and_then(Value::as_str).unwrap_or_default().to_string();
+    if let Some(map) = info.as_object_mut() {
+        map.remove("authorizationToken");
+        map.insert("applicationKeyId".into(), json!(key_id.trim()));
+    }
+    let id = state.console_sessions.insert(Session { token, info: info.clone(), expires: Instant::now() + SESSION_TTL });
+    let mut response = axum::Json(info).into_response();
+    response.headers_mut().insert(header::SET_COOKIE, cookie(&id, SESSION_TTL.as_secs()));
+    response
+}
+
+/// The signed-in key's authorization, or 204 when nobody is signed in (not an error: the page then asks).
+async fn session_info(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    match session(&state, &headers) {
+        Some(s) => axum::Json(s.info).into_response(),
+        None => StatusCode::NO_CONTENT.into_response(),
+    }
+}
+
+async fn sign_out(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    if let Some(id) = session_id(&headers) {
+        state.console_sessions.remove(&id);
+    }
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    response.headers_mut().insert(header::SET_COOKIE, cookie("", 0));
+    response
+}
+
+/// `POST /_console/api/b2/<op>` with the operation's JSON: the B2 call, made with the session's token.
+async fn b2_call(State(state): State<Arc<AppState>>, Path(op): Path<String>, method: Method, headers: HeaderMap, body: Bytes) -> Response {
+    if method != Method::POST || !headers.contains_key(CSRF_HEADER) {
+        return error(StatusCode::FORBIDDEN, "forbidden", "console calls are POSTs with the console's request header");
+    }
+    if op == "b2_authorize_account" {
+        return error(StatusCode::BAD_REQUEST, "bad_request", "sign in through /_console/api/session");
+    }
+    let Some(s) = session(&state, &headers) else { return not_signed_in() };
+    let request = Request::builder()
+        .method(Method::POST)
+        .uri(format!("/b2api/v4/{op}"))
+        .header(header::AUTHORIZATION, s.token)
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(body));
+    match request {
+        Ok(request) => b2(&state, request).await,
+        Err(_) => error(StatusCode::BAD_REQUEST, "bad_request", "invalid operation name"),
+    }
+}
+
+/// Downloads (and image thumbnails) by name with the session's token; `?fileId=` picks a version.
+async fn download(
+    State(state): State<Arc<AppState>>,
+    Path((bucket, name)): Path<(String, String)>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    let Some(s) = session(&state, &headers) else { return not_signed_in() };
+    let params: Vec<(String, String)> = query.as_deref().map(url_params).unwrap_or_default();
+    let param = |key: &str| params.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone());
+    let encode = |s: &str| percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string();
+    let mut target = match param("fileId") {
+        Some(id) => format!("/b2api/v4/b2_download_file_by_id?fileId={}", encode(&id)),
+        None => format!("/file/{}/{}?", encode(&bucket), name.split('/').map(encode).collect::<Vec<_>>().join("/")),
+    };
+    if param("attachment").is_some() {
+        let file_name = name.rsplit('/').next().unwrap_or(&name);
+        let disposition = format!("attachment; filename*=UTF-8''{}", encode(file_name));
+        target.push_str(&format!("&b2ContentDisposition={}", encode(&disposition)));
+    }
+    let Ok(uri) = target.parse::<Uri>() else { return error(StatusCode::BAD_REQUEST, "bad_request", "invalid file name") };
+    let mut request = Request::builder().method(Method::GET).uri(uri).header(header::AUTHORIZATION, s.token);
+    if let Some(range) = headers.get(header::RANGE) {
+        request = request.header(header::RANGE, range);
+    }
+    match request.body(Body::empty()) {
+        Ok(request) => b2(&state, request).await,
+        Err(_) => error(StatusCode::BAD_REQUEST, "bad_request", "invalid request"),
+    }
+}
+
+fn url_params(query: &str) -> Vec<(String, String)> {
+    query
+        .split('&')
+        .filter_map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            let decode = |s: &str| percent_encoding::percent_decode_str(&s.replace('+', " ")).decode_utf8_lossy().into_owned();
+            (!k.is_empty()).then(|| (decode(k), decode(v)))
+        })
+        .collect()
+}
+
+/// The storage overview: files, bytes and last upload per bucket the key may list.
+async fn overview(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    let Some(s) = session(&state, &headers) else { return not_signed_in() };
+    let principal = match state.core.authenticate(&s.token).await {
+        Ok(p) => p,
+        Err(e) => return B2Error::from(e).into_response(),
+    };
+    let filter = stowage_core::service::BucketFilter::default();
+    let buckets = match state.core.list_buckets(&principal, &filter, false).await {
+        Ok(b) => b,
+        Err(e) => return B2Error::from(e).into_response(),
+    };
+    let mut rows = Vec::new();
+    let (mut files, mut bytes, mut last) = (0u64, 0u64, None::<i64>);
+    for bucket in buckets {
+        // A key that may list buckets but not files in one still sees the bucket, without figures.
+        let usage = state.core.bucket_usage(&principal, &bucket.id).await.ok();
+        if let Some((f, b, l)) = usage {
+            files += f;
+            bytes += b;
+            last = last.max(l);
+        }
+        rows.push(json!({
+            "bucketId": bucket.id,
+            "bucketName": bucket.name,
+            "bucketType": bucket.bucket_type.as_str(),
+            "files": usage.map(|u| u.0),
+            "bytes": usage.map(|u| u.1),
+            "lastUpload": usage.and_then(|u| u.2),
+        }));
+    }
+    axum::Json(json!({"buckets": rows, "files": files, "bytes": bytes, "lastUpload": last})).into_response()
+}
