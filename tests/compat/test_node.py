@@ -23,3 +23,7 @@ def test_backblaze_b2_npm(server):
 
 def test_browser_presigned_uploads_and_cors(server):
     run_node(server, "browser_cors.test.js")
+
+
+def test_web_console_in_chromium(server):
+    run_node(server, "console.test.js")

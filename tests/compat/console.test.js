@@ -1,0 +1,322 @@
+// The web console at /_console/ in a real browser (Debian's Chromium via playwright-core), end to end:
+// sign-in, buckets, drag-and-drop and large uploads, folders, search, grid, details, downloads, share
+// links, hide/delete, CORS and lifecycle editors (read back with the b2 CLI), restricted keys, sign-out.
+// Screenshots of each main screen go to $STOWAGE_ARTIFACTS (default: tests/compat/artifacts/, untracked).
+// Run by test_node.py with STOWAGE_URL, STOWAGE_KEY_ID and STOWAGE_KEY set.
+'use strict';
+const test = require('node:test');
+const assert = require('node:assert');
+const crypto = require('node:crypto');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { execFileSync } = require('node:child_process');
+const { chromium } = require('playwright-core');
+
+const url = process.env.STOWAGE_URL;
+const ROOT = { id: process.env.STOWAGE_KEY_ID, key: process.env.STOWAGE_KEY };
+const ARTIFACTS = process.env.STOWAGE_ARTIFACTS || path.join(__dirname, 'artifacts');
+fs.mkdirSync(ARTIFACTS, { recursive: true });
+
+// A 2×2 PNG, so thumbnails really decode.
+const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAIAAAACCAIAAAD91JpzAAAAFklEQVR4nGP4z8DAwMDAxMDAwMDAAAANHQEDasKb6QAAAABJRU5ErkJggg==', 'base64');
+const sha1 = (data) => crypto.createHash('sha1').update(data).digest('hex');
+
+function b2cli(...args) {
+    const home = fs.mkdtempSync(path.join(os.tmpdir(), 'b2cli-'));
+    const env = { ...process.env, B2_ENVIRONMENT: url, B2_APPLICATION_KEY_ID: ROOT.id, B2_APPLICATION_KEY: ROOT.key,
+        B2_ACCOUNT_INFO: path.join(home, 'account_info'), HOME: home, XDG_CONFIG_HOME: home };
+    return execFileSync('b2', args, { env, encoding: 'utf8' });
+}
+
+/** Seeds data straight through the B2 Native API with the root key (fetch, no browser). */
+async function b2api() {
+    const auth = await (await fetch(`${url}/b2api/v4/b2_authorize_account`, {
+        headers: { Authorization: 'Basic ' + Buffer.from(`${ROOT.id}:${ROOT.key}`).toString('base64') },
+    })).json();
+    const call = async (op, body) => {
+        const r = await fetch(`${url}/b2api/v4/${op}`, { method: 'POST', headers: { Authorization: auth.authorizationToken }, body: JSON.stringify(body) });
+        const json = await r.json();
+        if (!r.ok) throw new Error(`${op}: ${JSON.stringify(json)}`);
+        return json;
+    };
+    const upload = async (bucketId, name, data, contentType = 'b2/x-auto') => {
+        const target = await call('b2_get_upload_url', { bucketId });
+        const r = await fetch(target.uploadUrl, { method: 'POST', body: data, headers: {
+            Authorization: target.authorizationToken, 'X-Bz-File-Name': name.split('/').map(encodeURIComponent).join('/'),
+            'Content-Type': contentType, 'X-Bz-Content-Sha1': sha1(data) } });
+        if (!r.ok) throw new Error(`upload ${name}: ${await r.text()}`);
+        return r.json();
+    };
+    return { accountId: auth.accountId, call, upload };
+}
+
+async function launch() {
+    return chromium.launch({
+        executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+        args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    });
+}
+
+/** A fresh browser context watching for console errors and uncaught exceptions. */
+async function openPage(browser, viewport = { width: 1280, height: 800 }) {
+    const context = await browser.newContext({ viewport, acceptDownloads: true });
+    const page = await context.newPage();
+    page.problems = [];
+    page.on('console', (m) => { if (m.type() === 'error') page.problems.push(m.text()); });
+    page.on('pageerror', (e) => page.problems.push(`uncaught: ${e.message}`));
+    return page;
+}
+
+async function signIn(page, id, key) {
+    await page.goto(`${url}/_console/`);
+    await page.fill('#key-id', id);
+    await page.fill('#key', key);
+    await page.keyboard.press('Enter');
+}
+
+const shot = (page, name) => page.screenshot({ path: path.join(ARTIFACTS, `console-${name}.png`), fullPage: true });
+const uploadState = (page, name) => page.getAttribute(`.upload-row[data-upload="${name}"]`, 'data-state');
+
+test('the console: sign-in, buckets, uploads, browsing, details, sharing, rules, keys, sign-out', async () => {
+    const api = await b2api();
+    const other = await api.call('b2_create_bucket', { accountId: api.accountId, bucketName: 'console-other', bucketType: 'allPrivate' });
+    await api.upload(other.bucketId, 'not-for-restricted-keys.txt', Buffer.from('other'));
+
+    const browser = await launch();
+    try {
+        const page = await openPage(browser);
+
+        // Sign-in: a bad key is refused with a message; the good one opens the overview.
+        await signIn(page, ROOT.id, 'wrong-secret');
+        await page.waitForSelector('form.signin .error:has-text("not accepted")');
+        await shot(page, '01-sign-in');
+        await signIn(page, ROOT.id, ROOT.key);
+        await page.waitForSelector('#total-files');
+        const cookies = await page.context().cookies();
+        const session = cookies.find((c) => c.name === 'stowage_console');
+        assert.ok(session && session.httpOnly && session.sameSite === 'Strict', JSON.stringify(cookies));
+        assert.strictEqual(await page.evaluate(() => document.cookie), '', 'the session cookie is not readable by scripts');
+
+        // Buckets: a bad name gets the server's message in the dialog; a good one is created.
+        await page.click('nav >> text=Buckets');
+        await page.click('#create-bucket');
+        await page.fill('#bucket-name', 'bad_name!');
+        await page.click('dialog button[type=submit]');
+        await page.waitForSelector('dialog .error:not(:empty)');
+        assert.match(await page.textContent('dialog .error'), /bucket name|6|characters|invalid/i);
+        await page.fill('#bucket-name', 'console-bucket');
+        await page.click('dialog button[type=submit]');
+        await page.waitForSelector('tr[data-bucket="console-bucket"]');
+        await shot(page, '02-buckets');
+        const bucket = (await api.call('b2_list_buckets', { accountId: api.accountId, bucketName: 'console-bucket' })).buckets[0];
+
+        // Upload several files through the drop zone's input and one by a real drop event.
+        await page.click('tr[data-bucket="console-bucket"] a');
+        await page.waitForSelector('#dropzone');
+        const files = [
+            { name: 'report.txt', mimeType: 'text/plain', buffer: Buffer.from('quarterly report\n'.repeat(100)) },
+            { name: 'readme.md', mimeType: 'text/markdown', buffer: Buffer.from('# read me\n') },
+            { name: 'photo.png', mimeType: 'image/png', buffer: PNG },
+        ];
+        await page.setInputFiles('#file-input', files);
+        const dropped = await page.evaluateHandle(() => {
+            const dt = new DataTransfer();
+            dt.items.add(new File(['dropped bytes'], 'dropped.txt', { type: 'text/plain' }));
+            return dt;
+        });
+        await page.dispatchEvent('#dropzone', 'drop', { dataTransfer: dropped });
+        for (const name of ['report.txt', 'readme.md', 'photo.png', 'dropped.txt']) {
+            await page.waitForSelector(`.upload-row[data-upload="${name}"][data-state="done"]`);
+            await page.waitForSelector(`tr[data-name="${name}"]`);
+        }
+        assert.strictEqual(await page.getAttribute('.upload-row[data-upload="report.txt"] progress', 'value'), '100');
+
+        // A file larger than the part size (5 MB here) goes up in parallel parts.
+        const big = crypto.randomBytes(12 * 1000 * 1000 + 123);
+        await page.setInputFiles('#file-input', [{ name: 'big.bin', mimeType: 'application/octet-stream', buffer: big }]);
+        await page.waitForSelector('.upload-row[data-upload="big.bin"]');
+        await shot(page, '03-uploading');
+        await page.waitForSelector('.upload-row[data-upload="big.bin"][data-state="done"]', { timeout: 120000 });
+        const listed = (await api.call('b2_list_file_names', { bucketId: bucket.bucketId })).files;
+        const bigFile = listed.find((f) => f.fileName === 'big.bin');
+        assert.strictEqual(bigFile.contentLength, big.length);
+        const parts = await api.call('b2_get_file_info', { fileId: bigFile.fileId });
+        assert.strictEqual(parts.contentSha1, 'none', 'uploaded as a large file');
+        const bigBack = await page.request.get(`${url}/_console/api/download/console-bucket/big.bin`);
+        assert.strictEqual(sha1(await bigBack.body()), sha1(big));
+        await shot(page, '04-browse');
+
+        // Folders, paging and search (seeded through the API).
+        for (const name of ['docs/a.txt', 'docs/b.txt', 'docs/deep/c.txt']) await api.upload(bucket.bucketId, name, Buffer.from(name));
+        await Promise.all(Array.from({ length: 130 }, (_, i) => api.upload(bucket.bucketId, `many/item-${String(i).padStart(3, '0')}.txt`, Buffer.from(String(i)))));
+        await page.reload();
+        await page.waitForSelector('tr.folder >> text=docs/');
+        await page.click('tr.folder a:has-text("docs/")');
+        await page.waitForSelector('tr[data-name="docs/a.txt"]');
+        assert.ok(await page.isVisible('nav.crumbs >> text=docs'));
+        assert.ok(await page.isVisible('tr.folder >> text=deep/'));
+        await page.click('nav.crumbs >> text=console-bucket');
+        await page.click('tr.folder a:has-text("many/")');
+        await page.waitForSelector('tr[data-name="many/item-000.txt"]');
+        assert.strictEqual(await page.locator('#listing tbody tr').count(), 100);
+        await page.click('#next-page');
+        await page.waitForSelector('tr[data-name="many/item-129.txt"]');
+        assert.strictEqual(await page.locator('#listing tbody tr').count(), 30);
+        await page.click('nav.crumbs >> text=console-bucket');
+        await page.waitForSelector('tr[data-name="report.txt"]');
+        await page.fill('#search', 're');
+        await page.waitForFunction(() => document.querySelectorAll('#listing tbody tr').length === 2);
+        const found = await page.$$eval('#listing tbody tr', (rows) => rows.map((r) => r.dataset.name));
+        assert.deepStrictEqual(found.sort(), ['readme.md', 'report.txt']);
+        await page.fill('#search', '');
+        await page.waitForSelector('tr[data-name="photo.png"]');
+
+        // Grid view shows image thumbnails.
+        await page.click('#toggle-view');
+        await page.waitForSelector('#grid .tile[data-name="photo.png"] img');
+        await page.waitForFunction(() => document.querySelector('#grid .tile[data-name="photo.png"] img').naturalWidth === 2);
+        await shot(page, '05-grid');
+        await page.click('#toggle-view');
+
+        // Details: every field B2's console shows.
+        const report = listed.find((f) => f.fileName === 'report.txt');
+        await page.click('tr[data-name="report.txt"] td.name button');
+        await page.waitForSelector('#detail-sha1');
+        const detail = async (id) => (await page.textContent(`#detail-${id}`)).trim();
+        assert.strictEqual(await detail('name'), 'report.txt');
+        assert.strictEqual(await detail('bucket'), 'console-bucket');
+        assert.strictEqual(await detail('friendly-url'), `${url}/file/console-bucket/report.txt`);
+        assert.strictEqual(await detail('s3-url'), `${url}/console-bucket/report.txt`);
+        assert.ok((await detail('native-url')).includes(encodeURIComponent(report.fileId)));
+        assert.strictEqual(await detail('kind'), 'text/plain');
+        assert.match(await detail('size'), /\(1700 bytes\)/);
+        assert.strictEqual(await detail('fguid'), report.fileId);
+        assert.strictEqual(await detail('sha1'), sha1(files[0].buffer));
+        await shot(page, '06-details');
+
+        // Download through the button and compare bytes.
+        const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download-file')]);
+        assert.strictEqual(download.suggestedFilename(), 'report.txt');
+        assert.deepStrictEqual(fs.readFileSync(await download.path()), files[0].buffer);
+        await page.click('dialog >> text=Close');
+
+        // A share link with an expiry works without a session; the bare URL does not (private bucket).
+        await page.click('tr[data-name="report.txt"] >> text=Copy link');
+        await page.selectOption('#share-duration', '3600');
+        await page.click('#make-share-link');
+        await page.waitForFunction(() => document.body.dataset.lastShareLink);
+        const link = await page.evaluate(() => document.body.dataset.lastShareLink);
+        const shared = await fetch(link);
+        assert.strictEqual(shared.status, 200);
+        assert.deepStrictEqual(Buffer.from(await shared.arrayBuffer()), files[0].buffer);
+        assert.strictEqual((await fetch(`${url}/file/console-bucket/report.txt`)).status, 401);
+
+        // Hide, then see it again with versions shown, then delete every version.
+        await page.click('tr[data-name="readme.md"] td.name button');
+        await page.click('#hide-file');
+        await page.waitForSelector('tr[data-name="readme.md"]', { state: 'detached' });
+        await page.check('#show-versions');
+        await page.waitForSelector('tr.hidden-file[data-name="readme.md"]');
+        assert.strictEqual(await page.locator('tr[data-name="readme.md"]').count(), 2, 'the hide marker and the upload');
+        await page.click('tr.hidden-file[data-name="readme.md"] td.name button');
+        await page.click('#delete-all-versions');
+        await page.click('#confirm');
+        await page.waitForSelector('tr[data-name="readme.md"]', { state: 'detached' });
+        await page.uncheck('#show-versions');
+        const versions = (await api.call('b2_list_file_versions', { bucketId: bucket.bucketId, prefix: 'readme.md' })).files;
+        assert.deepStrictEqual(versions, []);
+
+        // Delete one version from the table (with confirmation).
+        await page.click('tr[data-name="dropped.txt"] >> text=Delete');
+        await page.click('#confirm');
+        await page.waitForSelector('tr[data-name="dropped.txt"]', { state: 'detached' });
+
+        // CORS and lifecycle rules edited in the console, read back with the b2 CLI.
+        await page.click('nav >> text=Buckets');
+        await page.click('tr[data-bucket="console-bucket"] >> text=CORS rules');
+        await page.click('#add-cors-rule');
+        await page.fill('#cors-rules fieldset [name=allowedOrigins]', 'https://app.example.com');
+        await page.check('#cors-rules fieldset [value=s3_put]');
+        await page.check('#cors-rules fieldset [value=b2_download_file_by_name]');
+        await page.fill('#cors-rules fieldset [name=allowedHeaders]', '*');
+        await page.click('dialog button[type=submit]');
+        await page.waitForSelector('dialog', { state: 'detached' });
+        await page.click('tr[data-bucket="console-bucket"] >> text=Lifecycle');
+        await page.click('#add-lifecycle-rule');
+        await page.fill('#lifecycle-rules fieldset [name=fileNamePrefix]', 'logs/');
+        await page.fill('#lifecycle-rules fieldset [name=daysFromHidingToDeleting]', '7');
+        await shot(page, '07-lifecycle');
+        await page.click('dialog button[type=submit]');
+        await page.waitForSelector('dialog', { state: 'detached' });
+        const cliView = JSON.parse(b2cli('bucket', 'get', 'console-bucket'));
+        assert.deepStrictEqual(cliView.corsRules[0].allowedOrigins, ['https://app.example.com']);
+        assert.deepStrictEqual(cliView.corsRules[0].allowedOperations.sort(), ['b2_download_file_by_name', 's3_put']);
+        assert.strictEqual(cliView.lifecycleRules[0].fileNamePrefix, 'logs/');
+        assert.strictEqual(cliView.lifecycleRules[0].daysFromHidingToDeleting, 7);
+
+        // Overview figures.
+        await page.click('nav >> text=Overview');
+        await page.waitForSelector('#total-files');
+        const allBuckets = (await api.call('b2_list_buckets', { accountId: api.accountId })).buckets;
+        assert.strictEqual(await page.textContent('#bucket-count .figure'), String(allBuckets.length));
+        const usage = await page.$$eval('table[aria-label="Usage by bucket"] tbody tr', (rows) => rows.map((r) => [...r.cells].map((c) => c.textContent)));
+        assert.deepStrictEqual(usage.find((r) => r[0] === 'console-bucket').slice(2, 4), ['136', '12.0 MB']);
+        assert.deepStrictEqual(usage.find((r) => r[0] === 'console-other').slice(2, 4), ['1', '5 B']);
+        const total = usage.reduce((sum, r) => sum + (Number(r[2]) || 0), 0);
+        assert.strictEqual(Number(await page.textContent('#total-files .figure')), total);
+        await shot(page, '08-overview');
+
+        // A key limited to one bucket and a prefix; its secret is shown once.
+        await page.click('nav >> text=App keys');
+        await page.click('#create-key');
+        await page.fill('#key-name', 'docs-only');
+        await page.selectOption('#key-bucket', { label: 'console-bucket' });
+        await page.fill('#key-prefix', 'docs/');
+        await page.click('dialog button[type=submit]');
+        await page.waitForSelector('#new-key-secret');
+        const restricted = { id: (await page.textContent('#new-key-id')).trim(), key: (await page.textContent('#new-key-secret')).trim() };
+        await shot(page, '09-key-created');
+        await page.click('dialog >> text=Done');
+        await page.waitForSelector('tr[data-key="docs-only"]');
+        await shot(page, '10-keys');
+
+        // Sign out: the session ends on the server too.
+        const sessionCookie = `stowage_console=${session.value}`;
+        await page.click('#sign-out');
+        await page.waitForSelector('form.signin');
+        const stale = await fetch(`${url}/_console/api/b2/b2_list_buckets`, { method: 'POST',
+            headers: { Cookie: sessionCookie, 'X-Stowage-Console': '1' }, body: JSON.stringify({ accountId: api.accountId }) });
+        assert.strictEqual(stale.status, 401);
+
+        // The restricted key sees only its bucket and prefix.
+        await signIn(page, restricted.id, restricted.key);
+        await page.waitForSelector('#total-files');
+        const visible = await page.$$eval('table[aria-label="Usage by bucket"] tbody tr td.name', (cells) => cells.map((c) => c.textContent));
+        assert.deepStrictEqual(visible, ['console-bucket']);
+        await page.click('table[aria-label="Usage by bucket"] a');
+        await page.waitForSelector('tr[data-name="docs/a.txt"]');
+        const names = await page.$$eval('#listing tbody tr', (rows) => rows.map((r) => r.dataset.name || r.textContent.trim()));
+        assert.ok(names.every((n) => n.includes('docs/')), names.join(', '));
+        await shot(page, '11-restricted');
+        await page.click('nav >> text=App keys');
+        await page.waitForSelector('text=may not list application keys');
+        await page.click('#sign-out');
+        await page.waitForSelector('form.signin');
+
+        // The browser logged only the two refusals the test provoked: the bad key (401), the bad bucket name (400).
+        assert.deepStrictEqual(page.problems.map((p) => (p.match(/status of (\d+)/) || [p])[1] || p), ['401', '400']);
+
+        // Phone width: nothing overflows sideways.
+        const phone = await openPage(browser, { width: 390, height: 844 });
+        await signIn(phone, ROOT.id, ROOT.key);
+        await phone.waitForSelector('#total-files');
+        await phone.goto(`${url}/_console/#/browse/console-bucket/`);
+        await phone.waitForSelector('tr[data-name="report.txt"]');
+        await shot(phone, '12-phone');
+        assert.ok(await phone.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth + 1));
+        assert.deepStrictEqual(phone.problems, []);
+    } finally {
+        await browser.close();
+    }
+});
