@@ -161,7 +161,7 @@ impl SqliteStore {
 
     pub(crate) async fn get_small_blob(&self, blob_id: &str) -> Result<Option<Vec<u8>>> {
         let id = blob_id.to_string();
-        self.read(move |c| {
+        self.lookup(move |c| {
             let mut stmt = c.prepare_cached("SELECT data FROM small_blobs WHERE blob_id = ?1").map_err(db_err)?;
             stmt.query_row([id], |r| r.get(0)).optional().map_err(db_err)
         })
@@ -187,6 +187,22 @@ impl SqliteStore {
             rows.map(|r| r.map_err(db_err)).collect()
         })
         .await
+    }
+
+    /// A lookup by key that touches a handful of pages: run it right here when a reader is free, sparing
+    /// the hand-off to a blocking thread and back (two context switches that cost more than the query).
+    async fn lookup<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T> + Send + 'static,
+    {
+        let start = self.next_reader.fetch_add(1, Ordering::Relaxed);
+        for i in 0..self.readers.len() {
+            if let Ok(conn) = self.readers[(start + i) % self.readers.len()].try_lock() {
+                return f(&conn);
+            }
+        }
+        self.read(f).await
     }
 
     async fn read<T, F>(&self, f: F) -> Result<T>
@@ -364,7 +380,7 @@ impl MetadataStore for SqliteStore {
             Err(generation) => generation,
         };
         let id = key_id.to_string();
-        let key: Option<AppKey> = self.read(move |c| body_row(c, "SELECT body FROM app_keys WHERE key_id = ?1", &id)).await?;
+        let key: Option<AppKey> = self.lookup(move |c| body_row(c, "SELECT body FROM app_keys WHERE key_id = ?1", &id)).await?;
         if let Some(key) = &key {
             self.keys.fill(generation, key_id, key);
         }
@@ -427,7 +443,7 @@ impl MetadataStore for SqliteStore {
             Err(generation) => generation,
         };
         let id = bucket_id.to_string();
-        let bucket: Option<Bucket> = self.read(move |c| body_row(c, "SELECT body FROM buckets WHERE bucket_id = ?1", &id)).await?;
+        let bucket: Option<Bucket> = self.lookup(move |c| body_row(c, "SELECT body FROM buckets WHERE bucket_id = ?1", &id)).await?;
         if let Some(bucket) = &bucket {
             self.buckets_by_id.fill(generation, bucket_id, bucket);
         }
@@ -441,7 +457,7 @@ impl MetadataStore for SqliteStore {
             Err(generation) => generation,
         };
         let key = lower.clone();
-        let bucket: Option<Bucket> = self.read(move |c| body_row(c, "SELECT body FROM buckets WHERE name_lower = ?1", &key)).await?;
+        let bucket: Option<Bucket> = self.lookup(move |c| body_row(c, "SELECT body FROM buckets WHERE name_lower = ?1", &key)).await?;
         if let Some(bucket) = &bucket {
             self.buckets_by_name.fill(generation, &lower, bucket);
         }
@@ -516,7 +532,7 @@ impl MetadataStore for SqliteStore {
 
     async fn get_version(&self, file_id: &str) -> Result<Option<FileVersion>> {
         let id = file_id.to_string();
-        self.read(move |c| get_version_tx(c, &id)).await
+        self.lookup(move |c| get_version_tx(c, &id)).await
     }
 
     async fn update_version(&self, version: &FileVersion) -> Result<()> {
@@ -554,7 +570,7 @@ impl MetadataStore for SqliteStore {
 
     async fn latest_version(&self, bucket_id: &str, name: &str) -> Result<Option<FileVersion>> {
         let (b, n) = (bucket_id.to_string(), name.to_string());
-        self.read(move |c| {
+        self.lookup(move |c| {
             let mut stmt = c
                 .prepare_cached(
                     "SELECT body FROM versions WHERE bucket_id = ?1 AND name = ?2 AND action != 'start' ORDER BY file_id DESC LIMIT 1",

@@ -2,7 +2,8 @@
 //! SeaweedFS beside it, driven by the same AWS SDK for Rust client in one run; prints figures and ratios.
 //!
 //! `cargo bench --bench s3`. Sizes: STOWAGE_BENCH_MB (default 1024; each large object), STOWAGE_BENCH_FILES
-//! (default 20000; small objects for the 4 KiB and listing lines). Stowage runs durable (fsync + SQLite FULL);
+//! (default 20000; small objects for the 4 KiB and listing lines), STOWAGE_BENCH_READS (default: the number of
+//! small objects; GETs and HEADs each). Stowage runs durable (fsync + SQLite FULL);
 //! SeaweedFS runs with its defaults (no fsync per write); both verify SigV4 signatures.
 
 use std::path::{Path, PathBuf};
@@ -273,7 +274,7 @@ async fn measure(target: &Target, big: &Path, mb: usize, files: usize) -> Figure
         }
     })
     .await;
-    let reads = files.min(10_000);
+    let reads = env_usize("STOWAGE_BENCH_READS", files);
     f.get_4k = small_ops(reads, {
         let s3 = s3.clone();
         move |i| {
