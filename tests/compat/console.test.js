@@ -281,6 +281,27 @@ test('the console: sign-in, buckets, uploads, browsing, details, sharing, rules,
         await page.waitForSelector('tr[data-key="docs-only"]');
         await shot(page, '10-keys');
 
+        // A stored HTML file cannot act as the console: opened in the signed-in browser, by the console's
+        // download route or by a B2 download URL, it runs sandboxed, away from the session.
+        const evil = `<!doctype html><title>loaded</title><script>
+            fetch('/_console/api/b2/b2_create_key', { method: 'POST', credentials: 'include',
+                headers: { 'X-Stowage-Console': '1', 'Content-Type': 'application/json' },
+                body: JSON.stringify({ accountId: '${api.accountId}', keyName: 'stolen', capabilities: ['listBuckets'] }) })
+            .then((r) => { document.title = 'status ' + r.status; }, () => { document.title = 'blocked'; });</script>`;
+        await api.upload(bucket.bucketId, 'evil.html', Buffer.from(evil), 'text/html');
+        const grant = await api.call('b2_get_download_authorization', { bucketId: bucket.bucketId, fileNamePrefix: 'evil', validDurationInSeconds: 600 });
+        for (const target of [`${url}/_console/api/download/console-bucket/evil.html`,
+            `${url}/file/console-bucket/evil.html?Authorization=${encodeURIComponent(grant.authorizationToken)}`]) {
+            const tab = await page.context().newPage();
+            await tab.goto(target);
+            await tab.waitForFunction(() => document.title !== 'loaded');
+            assert.strictEqual(await tab.title(), 'blocked', target);
+            await tab.close();
+        }
+        const keysNow = (await api.call('b2_list_keys', { accountId: api.accountId })).keys.map((k) => k.keyName);
+        assert.ok(!keysNow.includes('stolen'), keysNow.join(', '));
+        await api.call('b2_hide_file', { bucketId: bucket.bucketId, fileName: 'evil.html' });
+
         // Sign out: the session ends on the server too.
         const sessionCookie = `stowage_console=${session.value}`;
         await page.click('#sign-out');

@@ -260,3 +260,19 @@ async fn overview(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Res
     }
     axum::Json(json!({"buckets": rows, "files": files, "bytes": bytes, "lastUpload": last})).into_response()
 }
+
+/// Stored files are served from the console's origin (one port serves everything, where B2 uses a separate
+/// download domain). An HTML file someone uploaded must not run as that origin, or its scripts could call
+/// the console's API with a signed-in visitor's cookie. Every response outside the console's own pages is
+/// therefore sandboxed: scripts in it still run, but in an opaque origin with no access to the console.
+pub async fn isolate_stored_files(request: Request, next: axum::middleware::Next) -> Response {
+    let console_page = request.uri().path().starts_with("/_console/") && !request.uri().path().starts_with("/_console/api/download/");
+    let mut response = next.run(request).await;
+    if !console_page {
+        response.headers_mut().insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("sandbox allow-scripts allow-forms allow-popups allow-downloads"),
+        );
+    }
+    response
+}
