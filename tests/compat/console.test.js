@@ -138,6 +138,29 @@ test('the console: sign-in, buckets, uploads, browsing, details, sharing, rules,
         await page.waitForSelector('.upload-row[data-upload="big.bin"]');
         await shot(page, '03-uploading');
         await page.waitForSelector('.upload-row[data-upload="big.bin"][data-state="done"]', { timeout: 120000 });
+        // Cancel and retry: part uploads are held back so the cancel lands mid-upload.
+        const slow = crypto.randomBytes(11 * 1000 * 1000);
+        await page.route('**/b2_upload_part/**', async (route) => {
+            await new Promise((r) => setTimeout(r, 1500));
+            await route.continue().catch(() => {}); // the page may have aborted it meanwhile
+        });
+        await page.setInputFiles('#file-input', [{ name: 'slow.bin', mimeType: 'application/octet-stream', buffer: slow }]);
+        await page.waitForSelector('.upload-row[data-upload="slow.bin"][data-state="uploading"]');
+        await page.click('.upload-row[data-upload="slow.bin"] >> text=Cancel');
+        await page.waitForSelector('.upload-row[data-upload="slow.bin"][data-state="canceled"]');
+        await page.unroute('**/b2_upload_part/**');
+        const unfinished = async () => (await api.call('b2_list_unfinished_large_files', { bucketId: bucket.bucketId })).files.length;
+        for (let i = 0; i < 50 && (await unfinished()) > 0; i++) await new Promise((r) => setTimeout(r, 100));
+        assert.strictEqual(await unfinished(), 0, 'a canceled large upload is canceled on the server too');
+        await page.click('.upload-row[data-upload="slow.bin"] >> text=Retry');
+        await page.waitForSelector('.upload-row[data-upload="slow.bin"][data-state="done"]', { timeout: 120000 });
+        const slowBack = await page.request.get(`${url}/_console/api/download/console-bucket/slow.bin`);
+        assert.strictEqual(sha1(await slowBack.body()), sha1(slow));
+        const slowFile = (await api.call('b2_list_file_names', { bucketId: bucket.bucketId, prefix: 'slow.bin' })).files[0];
+        await api.call('b2_delete_file_version', { fileName: 'slow.bin', fileId: slowFile.fileId });
+        await page.reload();
+        await page.waitForSelector('tr[data-name="big.bin"]');
+
         const listed = (await api.call('b2_list_file_names', { bucketId: bucket.bucketId })).files;
         const bigFile = listed.find((f) => f.fileName === 'big.bin');
         assert.strictEqual(bigFile.contentLength, big.length);
@@ -232,8 +255,16 @@ test('the console: sign-in, buckets, uploads, browsing, details, sharing, rules,
         await page.click('#confirm');
         await page.waitForSelector('tr[data-name="dropped.txt"]', { state: 'detached' });
 
-        // CORS and lifecycle rules edited in the console, read back with the b2 CLI.
+        // Bucket settings, CORS and lifecycle rules edited in the console, read back with the b2 CLI.
         await page.click('nav >> text=Buckets');
+        await page.click('tr[data-bucket="console-bucket"] >> text=Settings');
+        await page.fill('#settings-info', 'team=storage\nnot a pair');
+        await page.click('dialog button[type=submit]');
+        await page.waitForSelector('dialog .error:has-text("key=value")');
+        await page.fill('#settings-info', 'team=storage');
+        await page.check('#settings-encryption');
+        await page.click('dialog button[type=submit]');
+        await page.waitForSelector('dialog', { state: 'detached' });
         await page.click('tr[data-bucket="console-bucket"] >> text=CORS rules');
         await page.click('#add-cors-rule');
         await page.fill('#cors-rules fieldset [name=allowedOrigins]', 'https://app.example.com');
@@ -254,6 +285,8 @@ test('the console: sign-in, buckets, uploads, browsing, details, sharing, rules,
         assert.deepStrictEqual(cliView.corsRules[0].allowedOperations.sort(), ['b2_download_file_by_name', 's3_put']);
         assert.strictEqual(cliView.lifecycleRules[0].fileNamePrefix, 'logs/');
         assert.strictEqual(cliView.lifecycleRules[0].daysFromHidingToDeleting, 7);
+        assert.deepStrictEqual(cliView.bucketInfo, { team: 'storage' });
+        assert.strictEqual(cliView.defaultServerSideEncryption.mode, 'SSE-B2');
 
         // Overview figures.
         await page.click('nav >> text=Overview');
