@@ -306,12 +306,20 @@ test('the console: sign-in, buckets, uploads, browsing, details, sharing, rules,
         await page.fill('#key-name', 'docs-only');
         await page.selectOption('#key-bucket', { label: 'console-bucket' });
         await page.fill('#key-prefix', 'docs/');
+        await page.fill('#key-seconds', '3600');
         await page.click('dialog button[type=submit]');
         await page.waitForSelector('#new-key-secret');
         const restricted = { id: (await page.textContent('#new-key-id')).trim(), key: (await page.textContent('#new-key-secret')).trim() };
         await shot(page, '09-key-created');
         await page.click('dialog >> text=Done');
         await page.waitForSelector('tr[data-key="docs-only"]');
+        const keyRow = await page.$$eval('tr[data-key="docs-only"] td', (cells) => cells.map((c) => c.textContent));
+        assert.deepStrictEqual([keyRow[2], keyRow[3]], ['console-bucket', 'docs/']);
+        assert.notStrictEqual(keyRow[5], 'Never');
+        const created = (await api.call('b2_list_keys', { accountId: api.accountId })).keys.find((k) => k.keyName === 'docs-only');
+        assert.ok(created.expirationTimestamp > Date.now() + 3500 * 1000 && created.expirationTimestamp <= Date.now() + 3600 * 1000);
+        assert.deepStrictEqual(created.capabilities.sort(), ['deleteFiles', 'listBuckets', 'listFiles', 'readBucketEncryption', 'readBucketRetentions',
+            'readFileLegalHolds', 'readFileRetentions', 'readFiles', 'shareFiles', 'writeFileLegalHolds', 'writeFileRetentions', 'writeFiles']);
         await shot(page, '10-keys');
 
         // A stored HTML file cannot act as the console: opened in the signed-in browser, by the console's

@@ -161,6 +161,7 @@ async function showBuckets(main) {
   main.replaceChildren(
     h("div", { class: "bar" }, h("h1", { class: "grow" }, "Buckets"),
       h("button", { type: "button", class: "primary", id: "create-bucket", onclick: createBucket }, "Create a bucket")),
+    h("p", { class: "muted" }, "Endpoint (S3 API and B2 Native API): ", h("span", { class: "mono", id: "endpoint" }, storage().s3ApiUrl)),
     buckets.length
       ? h("div", { class: "table-wrap" }, h("table", { "aria-label": "Buckets" },
         h("thead", {}, h("tr", {}, h("th", {}, "Name"), h("th", {}, "Type"), h("th", { class: "hide-narrow" }, "Encryption"), h("th", { class: "hide-narrow" }, "Object lock"), h("th", {}, "Actions"))),
@@ -598,6 +599,7 @@ async function showDetails(listed) {
       h("dl", { class: "details" },
         row("Name", f.fileName, "name"),
         row("Bucket", bucketName, "bucket"),
+        row("Bucket type", browseState.bucket.bucketType === "allPublic" ? "public (anyone can download)" : "private", "bucket-type"),
         row("Friendly URL", fileUrl(f), "friendly-url"),
         row("S3 URL", s3Url, "s3-url"),
         row("Native URL", nativeUrl, "native-url"),
@@ -607,7 +609,7 @@ async function showDetails(listed) {
         row("Fguid", f.fileId, "fguid"),
         row("SHA-1", sha1, "sha1"),
         row("Encryption", f.serverSideEncryption?.mode || "none", "encryption"),
-        Object.entries(f.fileInfo || {}).map(([k, v]) => row(k, v))),
+        Object.entries(f.fileInfo || {}).map(([k, v]) => row(k, k === "src_last_modified_millis" && /^\d+$/.test(v) ? `${v} (${formatDate(Number(v))})` : v))),
       h("div", { class: "buttons", style: "flex-wrap: wrap" },
         f.action === "hide" ? null : [
           h("a", { class: "button", id: "download-file", href: consoleFileUrl(bucketName, f.fileName, { fileId: f.fileId, attachment: true }), download: f.fileName.split("/").pop() }, "Download"),
@@ -690,7 +692,7 @@ function createKey(buckets) {
     const access = h("select", { id: "key-access" }, h("option", { value: "readWrite" }, "Read and write"), h("option", { value: "readOnly" }, "Read only"), h("option", { value: "writeOnly" }, "Write only"));
     const listAll = h("input", { type: "checkbox", id: "key-list-all" });
     const prefix = h("input", { type: "text", id: "key-prefix", placeholder: "optional, e.g. photos/" });
-    const days = h("input", { type: "number", id: "key-days", min: 1, placeholder: "optional; never expires if empty" });
+    const seconds = h("input", { type: "number", id: "key-seconds", min: 1, max: 86400000 - 1, placeholder: "optional; never expires if empty" });
     const error = h("p", { class: "error", role: "alert" });
     const form = h("form", {},
       h("label", { for: "key-name" }, "Name of key"), name,
@@ -698,7 +700,7 @@ function createKey(buckets) {
       h("label", { for: "key-access" }, "Type of access"), access,
       h("label", { class: "inline" }, listAll, "Allow list all bucket names (needed by some tools)"),
       h("label", { for: "key-prefix" }, "File name prefix"), prefix,
-      h("label", { for: "key-days" }, "Duration in days"), days,
+      h("label", { for: "key-seconds" }, "Duration (seconds, less than 1000 days)"), seconds,
       error,
       h("div", { class: "buttons" }, h("button", { type: "button", onclick: () => close() }, "Cancel"), h("button", { type: "submit", class: "primary" }, "Create key")));
     form.addEventListener("submit", async (e) => {
@@ -708,7 +710,7 @@ function createKey(buckets) {
       const params = { accountId: session.accountId, keyName: name.value.trim(), capabilities };
       if (bucket.value) params.bucketIds = [bucket.value];
       if (prefix.value) params.namePrefix = prefix.value;
-      if (days.value) params.validDurationInSeconds = Math.round(Number(days.value) * 86400);
+      if (seconds.value) params.validDurationInSeconds = Math.round(Number(seconds.value));
       if (prefix.value && !bucket.value) { error.textContent = "A file name prefix needs a bucket."; return; }
       const key = await attempt(error, () => b2("b2_create_key", params));
       if (key) { close(); showSecret(key); }
