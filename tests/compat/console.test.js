@@ -378,6 +378,34 @@ test('the console: sign-in, buckets, uploads, browsing, details, sharing, rules,
         await shot(phone, '12-phone');
         assert.ok(await phone.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth + 1));
         assert.deepStrictEqual(phone.problems, []);
+
+        // Without SubtleCrypto (plain http from another machine) uploads hash with the console's own SHA-1.
+        const plain = await openPage(browser);
+        await plain.addInitScript(() => Object.defineProperty(globalThis.crypto, 'subtle', { get: () => undefined }));
+        await signIn(plain, ROOT.id, ROOT.key);
+        await plain.waitForSelector('#total-files');
+        const vectors = await plain.evaluate(async () => {
+            const { Sha1 } = await import('/_console/assets/sha1.js');
+            const text = (s) => new Sha1().update(new TextEncoder().encode(s)).hex();
+            const split = new Sha1();
+            for (let i = 0; i < 1000; i++) split.update(new TextEncoder().encode('a'.repeat(1000)));
+            return [text(''), text('abc'), text('abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq'), split.hex(), typeof crypto.subtle];
+        });
+        assert.deepStrictEqual(vectors, ['da39a3ee5e6b4b0d3255bfef95601890afd80709', 'a9993e364706816aba3e25717850c26c9cd0d89d',
+            '84983e441c3bd26ebaae4aa1f95129e5e54670f1', '34aa973cd4c4daa4f61eeb2bdbad27316534016f', 'undefined']);
+        await plain.goto(`${url}/_console/#/browse/console-bucket/`);
+        await plain.waitForSelector('#dropzone');
+        const plainSmall = crypto.randomBytes(100_003);
+        const plainLarge = crypto.randomBytes(7 * 1000 * 1000 + 5);
+        await plain.setInputFiles('#file-input', [{ name: 'plain-small.bin', mimeType: 'application/octet-stream', buffer: plainSmall },
+            { name: 'plain-large.bin', mimeType: 'application/octet-stream', buffer: plainLarge }]);
+        await plain.waitForSelector('.upload-row[data-upload="plain-small.bin"][data-state="done"]');
+        await plain.waitForSelector('.upload-row[data-upload="plain-large.bin"][data-state="done"]', { timeout: 120000 });
+        const plainFiles = (await api.call('b2_list_file_names', { bucketId: bucket.bucketId, prefix: 'plain-' })).files;
+        assert.strictEqual(plainFiles.find((f) => f.fileName === 'plain-small.bin').contentSha1, sha1(plainSmall));
+        const plainBack = await plain.request.get(`${url}/_console/api/download/console-bucket/plain-large.bin`);
+        assert.strictEqual(sha1(await plainBack.body()), sha1(plainLarge));
+        assert.deepStrictEqual(plain.problems, []);
     } finally {
         await browser.close();
     }

@@ -10,6 +10,7 @@ const FILES: &[(&str, &str, &str)] = &[
     ("api.js", "text/javascript; charset=utf-8", include_str!("assets/api.js")),
     ("upload.js", "text/javascript; charset=utf-8", include_str!("assets/upload.js")),
     ("ui.js", "text/javascript; charset=utf-8", include_str!("assets/ui.js")),
+    ("sha1.js", "text/javascript; charset=utf-8", include_str!("assets/sha1.js")),
     ("favicon.svg", "image/svg+xml", include_str!("assets/favicon.svg")),
 ];
 

@@ -3,6 +3,7 @@
 // being hashed (for its SHA-1) is read into memory, so a 1 GB file never sits whole in the tab.
 
 import { ApiError, b2, encodeName } from "./api.js";
+import { sha1OfBlob } from "./sha1.js";
 
 const PARALLEL_FILES = 3;
 const PARALLEL_PARTS = 3;
@@ -10,8 +11,8 @@ const MAX_PART = 16 * 1000 * 1000;
 const RETRIABLE = new Set([401, 408, 429, 500, 503]);
 
 async function sha1Hex(blob) {
-  // SubtleCrypto exists only in secure contexts (https, localhost); elsewhere B2's do_not_verify applies.
-  if (!globalThis.crypto?.subtle) return "do_not_verify";
+  // SubtleCrypto exists only in secure contexts (https, localhost); elsewhere the script's own SHA-1 runs.
+  if (!globalThis.crypto?.subtle) return sha1OfBlob(blob);
   const digest = await crypto.subtle.digest("SHA-1", await blob.arrayBuffer());
   return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
@@ -144,9 +145,6 @@ export class Uploads {
     };
     await Promise.all(Array.from({ length: Math.min(PARALLEL_PARTS, count) }, worker));
     if (item.state !== "uploading") throw new Error("canceled");
-    if (sha1s.some((s) => s === "do_not_verify")) {
-      throw new Error("large files need SHA-1 hashing, which this browser only offers on https or localhost");
-    }
     const file = await b2("b2_finish_large_file", { fileId: started.fileId, partSha1Array: sha1s });
     item.largeFileId = null;
     return file;
