@@ -383,6 +383,10 @@ def test_checksums_are_verified(server):
                             ChecksumAlgorithm="SHA256")["ETag"] for n, c in enumerate(chunks)]
     listed = s3.list_parts(Bucket="checksum-bucket", Key="composite.bin", UploadId=upload)["Parts"]
     assert [p["ChecksumSHA256"] for p in listed] == [base64.b64encode(d).decode() for d in digests]
+    wrong = {"Parts": [{"PartNumber": n + 1, "ETag": e, "ChecksumSHA256": base64.b64encode(hashlib.sha256(b"other").digest()).decode()}
+                       for n, e in enumerate(etags)]}
+    assert error_code(lambda: s3.complete_multipart_upload(Bucket="checksum-bucket", Key="composite.bin", UploadId=upload,
+                                                           MultipartUpload=wrong)) == "InvalidPart"
     s3.complete_multipart_upload(Bucket="checksum-bucket", Key="composite.bin", UploadId=upload, MultipartUpload={"Parts": [
         {"PartNumber": n + 1, "ETag": e, "ChecksumSHA256": base64.b64encode(d).decode()} for n, (e, d) in enumerate(zip(etags, digests))]})
     composite = base64.b64encode(hashlib.sha256(b"".join(digests)).digest()).decode() + "-2"

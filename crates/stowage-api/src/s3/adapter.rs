@@ -324,6 +324,26 @@ impl StowageS3 {
         Ok(())
     }
 
+    /// The checksums a CompleteMultipartUpload lists per part must be the ones verified when each part was
+    /// uploaded.
+    async fn check_part_checksums(&self, principal: &Principal, upload_id: &str, declared: &[(u32, Vec<(&str, String)>)]) -> S3Result<()> {
+        let mut stored = BTreeMap::new();
+        let mut start = Some(1i64);
+        while let Some(from) = start {
+            let (parts, next) = self.core.list_parts(principal, upload_id, Some(from), Some(1000)).await.s3()?;
+            start = next.map(i64::from);
+            stored.extend(parts.into_iter().map(|p| (p.part_number, p.checksums)));
+        }
+        for (number, checksums) in declared {
+            for (alg, value) in checksums {
+                if stored.get(number).and_then(|c| c.get(*alg)) != Some(value) {
+                    return Err(s3_error!(InvalidPart, "The x-amz-checksum-{alg} of part {number} does not match the part uploaded"));
+                }
+            }
+        }
+        Ok(())
+    }
+
     fn new_file(bucket_id: String, key: String, content_type: Option<&String>, info: BTreeMap<String, String>) -> NewFile {
         NewFile {
             bucket_id,
@@ -1022,11 +1042,28 @@ impl S3 for StowageS3 {
         self.core.bucket_for(Some(&principal), &input.bucket).await.s3()?;
         let parts = input.multipart_upload.and_then(|m| m.parts).unwrap_or_default();
         let mut listed = Vec::with_capacity(parts.len());
+        let mut declared = Vec::new();
         for p in parts {
             let number =
                 p.part_number.and_then(|n| u32::try_from(n).ok()).ok_or_else(|| s3_error!(InvalidPart, "each part needs a PartNumber"))?;
+            let checksums: Vec<(&str, String)> = [
+                ("crc32", p.checksum_crc32),
+                ("crc32c", p.checksum_crc32c),
+                ("crc64nvme", p.checksum_crc64nvme),
+                ("sha1", p.checksum_sha1),
+                ("sha256", p.checksum_sha256),
+            ]
+            .into_iter()
+            .filter_map(|(alg, value)| value.map(|v| (alg, v)))
+            .collect();
+            if !checksums.is_empty() {
+                declared.push((number, checksums));
+            }
             let tag = p.e_tag.map(ETag::into_value).ok_or_else(|| s3_error!(InvalidPart, "each part needs an ETag"))?;
             listed.push((number, tag));
+        }
+        if !declared.is_empty() {
+            self.check_part_checksums(&principal, &input.upload_id, &declared).await?;
         }
         let version = self.core.complete_multipart(&principal, &input.upload_id, &listed).await.s3()?;
         let mut out = CompleteMultipartUploadOutput {
