@@ -235,6 +235,7 @@ impl StowageS3 {
             input.if_none_match.as_ref(),
             input.if_modified_since.as_ref(),
             input.if_unmodified_since.as_ref(),
+            false,
         )?;
         let sse = encryption_request(
             None,
@@ -266,30 +267,10 @@ impl StowageS3 {
         self.core.object_version(Some(principal), &bucket, key, version_id.as_deref()).await.s3()
     }
 
-    /// Checks If-Match / If-None-Match / If-(Un)Modified-Since against a version (GET and HEAD).
+    /// Checks If-Match / If-None-Match / If-(Un)Modified-Since against a version: GET and HEAD, and with
+    /// `for_copy` the `x-amz-copy-source-if-*` headers of CopyObject and UploadPartCopy, where every failed
+    /// condition is a 412 (there is no "not modified" for a write).
     fn preconditions(
-        v: &FileVersion,
-        if_match: Option<&ETagCondition>,
-        if_none_match: Option<&ETagCondition>,
-        modified_since: Option<&Timestamp>,
-        unmodified_since: Option<&Timestamp>,
-    ) -> S3Result<()> {
-        Self::check_conditions(v, if_match, if_none_match, modified_since, unmodified_since, false)
-    }
-
-    /// The `x-amz-copy-source-if-*` headers of CopyObject and UploadPartCopy: the same rules as GET, except that
-    /// every failed condition is a 412 (there is no "not modified" for a write).
-    fn copy_preconditions(
-        source: &FileVersion,
-        if_match: Option<&ETagCondition>,
-        if_none_match: Option<&ETagCondition>,
-        modified_since: Option<&Timestamp>,
-        unmodified_since: Option<&Timestamp>,
-    ) -> S3Result<()> {
-        Self::check_conditions(source, if_match, if_none_match, modified_since, unmodified_since, true)
-    }
-
-    fn check_conditions(
         v: &FileVersion,
         if_match: Option<&ETagCondition>,
         if_none_match: Option<&ETagCondition>,
@@ -698,12 +679,13 @@ impl S3 for StowageS3 {
         let principal = self.signed(req.credentials.as_ref()).await?;
         let input = req.input;
         let source = self.copy_source(&principal, &input.copy_source).await?;
-        Self::copy_preconditions(
+        Self::preconditions(
             &source,
             input.copy_source_if_match.as_ref(),
             input.copy_source_if_none_match.as_ref(),
             input.copy_source_if_modified_since.as_ref(),
             input.copy_source_if_unmodified_since.as_ref(),
+            true,
         )?;
         let bucket = self.core.bucket_for(Some(&principal), &input.bucket).await.s3()?;
         let replace = input.metadata_directive.as_ref().is_some_and(|d| d.as_str() == MetadataDirective::REPLACE);
@@ -987,12 +969,13 @@ impl S3 for StowageS3 {
         let principal = self.signed(req.credentials.as_ref()).await?;
         let input = req.input;
         let source = self.copy_source(&principal, &input.copy_source).await?;
-        Self::copy_preconditions(
+        Self::preconditions(
             &source,
             input.copy_source_if_match.as_ref(),
             input.copy_source_if_none_match.as_ref(),
             input.copy_source_if_modified_since.as_ref(),
             input.copy_source_if_unmodified_since.as_ref(),
+            true,
         )?;
         let part_number = u32::try_from(input.part_number)
             .map_err(|_| s3_error!(InvalidArgument, "Part number must be an integer between 1 and 10000"))?;

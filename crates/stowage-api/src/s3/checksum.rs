@@ -116,15 +116,7 @@ pub fn reported(version: &FileVersion) -> Reported {
         Content::Parts(parts) => (composite(parts), "COMPOSITE"),
         _ => (version.checksums.clone(), "FULL_OBJECT"),
     };
-    let get = |alg: &str| values.get(alg).cloned();
-    Reported {
-        crc32: get("crc32"),
-        crc32c: get("crc32c"),
-        crc64nvme: get("crc64nvme"),
-        sha1: get("sha1"),
-        sha256: get("sha256"),
-        kind: (!values.is_empty()).then_some(kind),
-    }
+    Reported { kind: (!values.is_empty()).then_some(kind), ..of_part(&values) }
 }
 
 /// Reports a part's verified checksums (ListParts, UploadPart).

@@ -257,17 +257,47 @@ function editBucket(bucket) {
   });
 }
 
+
+/** A dialog editing one of a bucket's rule lists, a fieldset per rule, saved with b2_update_bucket. */
+function rulesEditor(bucket, { what, field, idPrefix, intro, ruleFields, readRule }) {
+  modal(`${what}: ${bucket.bucketName}`, (close) => {
+    const list = h("div", { id: `${idPrefix}-rules` });
+    const addRule = (rule = {}) => {
+      const box = h("fieldset", { class: "rule" },
+        h("legend", {}, `Rule ${list.children.length + 1}`),
+        ruleFields(rule, list.children.length + 1),
+        h("button", { type: "button", class: "link danger", onclick: () => box.remove() }, "Remove rule"));
+      list.append(box);
+    };
+    (bucket[field] || []).forEach((rule) => addRule(rule));
+    const error = h("p", { class: "error", role: "alert" });
+    const form = h("form", {},
+      h("p", { class: "muted" }, intro),
+      list,
+      h("button", { type: "button", id: `add-${idPrefix}-rule`, onclick: () => addRule() }, "Add a rule"),
+      error,
+      h("div", { class: "buttons" }, h("button", { type: "button", onclick: () => close() }, "Cancel"), h("button", { type: "submit", class: "primary" }, "Save rules")));
+    form.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      const rules = [...list.querySelectorAll("fieldset")].map((box) => readRule((name) => box.querySelector(`[name=${name}]`).value, box));
+      const saved = await attempt(error, () => b2("b2_update_bucket", { accountId: session.accountId, bucketId: bucket.bucketId, [field]: rules }));
+      if (saved) { close(); toast(`${what} saved`); route(); }
+    });
+    return form;
+  });
+}
+
 const CORS_OPERATIONS = ["b2_download_file_by_name", "b2_download_file_by_id", "b2_upload_file", "b2_upload_part", "s3_get", "s3_head", "s3_put", "s3_post", "s3_delete"];
 
 function editCors(bucket) {
-  modal(`CORS rules: ${bucket.bucketName}`, (close) => {
-    const list = h("div", { id: "cors-rules" });
-    const addRule = (rule = {}) => {
-      const n = list.children.length + 1;
-      const field = (key, label, value, placeholder) => [h("label", {}, label), h("input", { type: "text", name: key, value: value ?? "", placeholder })];
+  const field = (key, label, value, placeholder) => [h("label", {}, label), h("input", { type: "text", name: key, value: value ?? "", placeholder })];
+  const split = (v) => v.split(",").map((s) => s.trim()).filter(Boolean);
+  rulesEditor(bucket, {
+    what: "CORS rules", field: "corsRules", idPrefix: "cors",
+    intro: "Browsers on the allowed origins may call the chosen operations (B2 and S3 share one rule set).",
+    ruleFields: (rule, n) => {
       const ops = new Set(rule.allowedOperations || []);
-      const box = h("fieldset", { class: "rule" },
-        h("legend", {}, `Rule ${n}`),
+      return [
         field("corsRuleName", "Rule name", rule.corsRuleName || `rule-${n}`),
         field("allowedOrigins", "Allowed origins (comma separated)", (rule.allowedOrigins || []).join(", "), "https://example.com, *"),
         h("div", {}, h("label", {}, "Allowed operations"), CORS_OPERATIONS.map((op) => h("label", { class: "inline" },
@@ -275,78 +305,43 @@ function editCors(bucket) {
         field("allowedHeaders", "Allowed headers (comma separated)", (rule.allowedHeaders || []).join(", "), "*"),
         field("exposeHeaders", "Expose headers (comma separated)", (rule.exposeHeaders || []).join(", "), "x-bz-content-sha1"),
         field("maxAgeSeconds", "Max age (seconds)", rule.maxAgeSeconds ?? 3600),
-        h("button", { type: "button", class: "link danger", onclick: () => box.remove() }, "Remove rule"));
-      list.append(box);
-    };
-    (bucket.corsRules || []).forEach(addRule);
-    const error = h("p", { class: "error", role: "alert" });
-    const split = (v) => v.split(",").map((s) => s.trim()).filter(Boolean);
-    const form = h("form", {},
-      h("p", { class: "muted" }, "Browsers on the allowed origins may call the chosen operations (B2 and S3 share one rule set)."),
-      list,
-      h("button", { type: "button", id: "add-cors-rule", onclick: () => addRule() }, "Add a rule"),
-      error,
-      h("div", { class: "buttons" }, h("button", { type: "button", onclick: () => close() }, "Cancel"), h("button", { type: "submit", class: "primary" }, "Save rules")));
-    form.addEventListener("submit", async (e) => {
-      e.preventDefault();
-      const rules = [...list.querySelectorAll("fieldset")].map((box) => {
-        const value = (name) => box.querySelector(`[name=${name}]`).value;
-        const rule = {
-          corsRuleName: value("corsRuleName").trim(),
-          allowedOrigins: split(value("allowedOrigins")),
-          allowedOperations: [...box.querySelectorAll("[name=op]:checked")].map((c) => c.value),
-          maxAgeSeconds: Number(value("maxAgeSeconds")),
-        };
-        const headers = split(value("allowedHeaders"));
-        const expose = split(value("exposeHeaders"));
-        if (headers.length) rule.allowedHeaders = headers;
-        if (expose.length) rule.exposeHeaders = expose;
-        return rule;
-      });
-      const saved = await attempt(error, () => b2("b2_update_bucket", { accountId: session.accountId, bucketId: bucket.bucketId, corsRules: rules }));
-      if (saved) { close(); toast("CORS rules saved"); route(); }
-    });
-    return form;
+      ];
+    },
+    readRule: (value, box) => {
+      const rule = {
+        corsRuleName: value("corsRuleName").trim(),
+        allowedOrigins: split(value("allowedOrigins")),
+        allowedOperations: [...box.querySelectorAll("[name=op]:checked")].map((c) => c.value),
+        maxAgeSeconds: Number(value("maxAgeSeconds")),
+      };
+      const headers = split(value("allowedHeaders"));
+      const expose = split(value("exposeHeaders"));
+      if (headers.length) rule.allowedHeaders = headers;
+      if (expose.length) rule.exposeHeaders = expose;
+      return rule;
+    },
   });
 }
 
 function editLifecycle(bucket) {
-  modal(`Lifecycle rules: ${bucket.bucketName}`, (close) => {
-    const list = h("div", { id: "lifecycle-rules" });
-    const addRule = (rule = {}) => {
-      const num = (name, label, value) => h("div", {}, h("label", {}, label), h("input", { type: "number", min: 1, name, value: value ?? "" }));
-      const box = h("fieldset", { class: "rule" },
-        h("legend", {}, "Rule"),
-        h("label", {}, "File name prefix (empty: the whole bucket)"), h("input", { type: "text", name: "fileNamePrefix", value: rule.fileNamePrefix ?? "" }),
-        h("div", { class: "row" },
-          num("daysFromUploadingToHiding", "Days from uploading to hiding", rule.daysFromUploadingToHiding),
-          num("daysFromHidingToDeleting", "Days from hiding to deleting", rule.daysFromHidingToDeleting),
-          num("daysFromStartingToCancelingUnfinishedLargeFiles", "Days to cancel unfinished large files", rule.daysFromStartingToCancelingUnfinishedLargeFiles)),
-        h("button", { type: "button", class: "link danger", onclick: () => box.remove() }, "Remove rule"));
-      list.append(box);
-    };
-    (bucket.lifecycleRules || []).forEach(addRule);
-    const error = h("p", { class: "error", role: "alert" });
-    const form = h("form", {},
-      h("p", { class: "muted" }, "Keep only the last version: hide after N days, delete hidden versions after M days."),
-      list,
-      h("button", { type: "button", id: "add-lifecycle-rule", onclick: () => addRule() }, "Add a rule"),
-      error,
-      h("div", { class: "buttons" }, h("button", { type: "button", onclick: () => close() }, "Cancel"), h("button", { type: "submit", class: "primary" }, "Save rules")));
-    form.addEventListener("submit", async (e) => {
-      e.preventDefault();
-      const rules = [...list.querySelectorAll("fieldset")].map((box) => {
-        const value = (name) => box.querySelector(`[name=${name}]`).value;
-        const days = (name) => (value(name) === "" ? null : Number(value(name)));
-        const rule = { fileNamePrefix: value("fileNamePrefix"), daysFromUploadingToHiding: days("daysFromUploadingToHiding"), daysFromHidingToDeleting: days("daysFromHidingToDeleting") };
-        const cancel = days("daysFromStartingToCancelingUnfinishedLargeFiles");
-        if (cancel !== null) rule.daysFromStartingToCancelingUnfinishedLargeFiles = cancel;
-        return rule;
-      });
-      const saved = await attempt(error, () => b2("b2_update_bucket", { accountId: session.accountId, bucketId: bucket.bucketId, lifecycleRules: rules }));
-      if (saved) { close(); toast("Lifecycle rules saved"); route(); }
-    });
-    return form;
+  const num = (name, label, value) => h("div", {}, h("label", {}, label), h("input", { type: "number", min: 1, name, value: value ?? "" }));
+  rulesEditor(bucket, {
+    what: "Lifecycle rules", field: "lifecycleRules", idPrefix: "lifecycle",
+    intro: "Keep only the last version: hide after N days, delete hidden versions after M days.",
+    ruleFields: (rule) => [
+      h("label", {}, "File name prefix (empty: the whole bucket)"), h("input", { type: "text", name: "fileNamePrefix", value: rule.fileNamePrefix ?? "" }),
+      h("div", { class: "row" },
+        num("daysFromUploadingToHiding", "Days from uploading to hiding", rule.daysFromUploadingToHiding),
+        num("daysFromHidingToDeleting", "Days from hiding to deleting", rule.daysFromHidingToDeleting),
+        num("daysFromStartingToCancelingUnfinishedLargeFiles", "Days to cancel unfinished large files", rule.daysFromStartingToCancelingUnfinishedLargeFiles)),
+    ],
+    readRule: (value) => {
+      const days = (name) => (value(name) === "" ? null : Number(value(name)));
+      const rule = { fileNamePrefix: value("fileNamePrefix"), daysFromUploadingToHiding: days("daysFromUploadingToHiding"), daysFromHidingToDeleting: days("daysFromHidingToDeleting") };
+      const cancel = days("daysFromStartingToCancelingUnfinishedLargeFiles");
+      if (cancel !== null) rule.daysFromStartingToCancelingUnfinishedLargeFiles = cancel;
+      return rule;
+    },
   });
 }
 
