@@ -218,6 +218,14 @@ fn max_keys(requested: Option<i32>) -> S3Result<i64> {
     }
 }
 
+/// The `x-amz-copy-source-if-*` headers of CopyObject and UploadPartCopy.
+struct CopyConditions<'a> {
+    if_match: Option<&'a ETagCondition>,
+    if_none_match: Option<&'a ETagCondition>,
+    modified_since: Option<&'a Timestamp>,
+    unmodified_since: Option<&'a Timestamp>,
+}
+
 impl StowageS3 {
     /// The shared part of GET and HEAD: find the version the caller may read, check preconditions, open it.
     async fn read_object(
@@ -258,13 +266,16 @@ impl StowageS3 {
         self.caller(req_credentials).await?.ok_or_else(|| s3_error!(AccessDenied, "Anonymous access is not allowed; sign the request"))
     }
 
-    /// Resolves an `x-amz-copy-source` to the version it names.
-    async fn copy_source(&self, principal: &Principal, source: &CopySource) -> S3Result<FileVersion> {
+    /// Resolves an `x-amz-copy-source` to the version it names, if its `x-amz-copy-source-if-*` hold.
+    async fn copy_source(&self, principal: &Principal, source: &CopySource, conditions: CopyConditions<'_>) -> S3Result<FileVersion> {
         let CopySource::Bucket { bucket, key, version_id } = source else {
             return Err(s3_error!(NotImplemented, "access point copy sources are not supported"));
         };
         let bucket = self.core.bucket_for(Some(principal), bucket).await.s3()?;
-        self.core.object_version(Some(principal), &bucket, key, version_id.as_deref()).await.s3()
+        let version = self.core.object_version(Some(principal), &bucket, key, version_id.as_deref()).await.s3()?;
+        let CopyConditions { if_match, if_none_match, modified_since, unmodified_since } = conditions;
+        Self::preconditions(&version, if_match, if_none_match, modified_since, unmodified_since, true)?;
+        Ok(version)
     }
 
     /// Checks If-Match / If-None-Match / If-(Un)Modified-Since against a version: GET and HEAD, and with
@@ -678,15 +689,13 @@ impl S3 for StowageS3 {
     async fn copy_object(&self, req: S3Request<CopyObjectInput>) -> S3Result<S3Response<CopyObjectOutput>> {
         let principal = self.signed(req.credentials.as_ref()).await?;
         let input = req.input;
-        let source = self.copy_source(&principal, &input.copy_source).await?;
-        Self::preconditions(
-            &source,
-            input.copy_source_if_match.as_ref(),
-            input.copy_source_if_none_match.as_ref(),
-            input.copy_source_if_modified_since.as_ref(),
-            input.copy_source_if_unmodified_since.as_ref(),
-            true,
-        )?;
+        let conditions = CopyConditions {
+            if_match: input.copy_source_if_match.as_ref(),
+            if_none_match: input.copy_source_if_none_match.as_ref(),
+            modified_since: input.copy_source_if_modified_since.as_ref(),
+            unmodified_since: input.copy_source_if_unmodified_since.as_ref(),
+        };
+        let source = self.copy_source(&principal, &input.copy_source, conditions).await?;
         let bucket = self.core.bucket_for(Some(&principal), &input.bucket).await.s3()?;
         let replace = input.metadata_directive.as_ref().is_some_and(|d| d.as_str() == MetadataDirective::REPLACE);
         let directive = if replace {
@@ -968,15 +977,13 @@ impl S3 for StowageS3 {
     async fn upload_part_copy(&self, req: S3Request<UploadPartCopyInput>) -> S3Result<S3Response<UploadPartCopyOutput>> {
         let principal = self.signed(req.credentials.as_ref()).await?;
         let input = req.input;
-        let source = self.copy_source(&principal, &input.copy_source).await?;
-        Self::preconditions(
-            &source,
-            input.copy_source_if_match.as_ref(),
-            input.copy_source_if_none_match.as_ref(),
-            input.copy_source_if_modified_since.as_ref(),
-            input.copy_source_if_unmodified_since.as_ref(),
-            true,
-        )?;
+        let conditions = CopyConditions {
+            if_match: input.copy_source_if_match.as_ref(),
+            if_none_match: input.copy_source_if_none_match.as_ref(),
+            modified_since: input.copy_source_if_modified_since.as_ref(),
+            unmodified_since: input.copy_source_if_unmodified_since.as_ref(),
+        };
+        let source = self.copy_source(&principal, &input.copy_source, conditions).await?;
         let part_number = u32::try_from(input.part_number)
             .map_err(|_| s3_error!(InvalidArgument, "Part number must be an integer between 1 and 10000"))?;
         let range = match &input.copy_source_range {
