@@ -121,3 +121,81 @@ def test_b2sdk_full_flow(server, label, sdk, tmp_path):
         bucket.delete_file_version(v.id_, v.file_name)
     api.delete_bucket(bucket)
     assert name not in [b.name for b in api.list_buckets()]
+
+
+def test_event_notifications_reach_webhooks(server):
+    """Rules set through b2sdk send B2's webhook body, signature and custom headers to a local receiver."""
+    import hmac
+    import http.server
+    import json
+    import threading
+    import time
+
+    received = []
+
+    class Receiver(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            received.append((self.path, dict(self.headers), body))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    receiver = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    threading.Thread(target=receiver.serve_forever, daemon=True).start()
+    hook = f"http://127.0.0.1:{receiver.server_address[1]}"
+    try:
+        from b2sdk import v3 as sdk
+        api = authorize(sdk, server.url)
+        bucket = api.create_bucket("sdk-events-bucket", "allPrivate")
+        secret = "s3cretS3cretS3cretS3cretS3cret12"
+        bucket.set_notification_rules([
+            {"name": "created-in-photos", "eventTypes": ["b2:ObjectCreated:*"], "isEnabled": True, "objectNamePrefix": "photos/",
+             "targetConfiguration": {"targetType": "webhook", "url": hook + "/created", "hmacSha256SigningSecret": secret,
+                                     "customHeaders": [{"name": "X-Team", "value": "storage"}]}, "maxEventsPerBatch": 1},
+            {"name": "removals", "eventTypes": ["b2:HideMarkerCreated:Hide", "b2:ObjectDeleted:Delete"], "isEnabled": True,
+             "objectNamePrefix": "", "targetConfiguration": {"targetType": "webhook", "url": hook + "/removed"},
+             "maxEventsPerBatch": 10},
+            {"name": "switched-off", "eventTypes": ["b2:ObjectCreated:*"], "isEnabled": False, "objectNamePrefix": "other/",
+             "targetConfiguration": {"targetType": "webhook", "url": hook + "/never"}},
+        ])
+        photo = bucket.upload_bytes(b"jpeg", "photos/cat.jpg")
+        bucket.upload_bytes(b"not watched", "notes/todo.txt")
+        bucket.upload_bytes(b"rule is off", "other/skip.txt")
+        copy = bucket.copy(photo.id_, "photos/cat-copy.jpg")
+        large = bucket.upload_bytes(os.urandom(2 * PART_SIZE + 1000), "photos/big.bin")
+        hidden = bucket.hide_file("notes/todo.txt")
+        bucket.delete_file_version(photo.id_, "photos/cat.jpg")
+
+        deadline = time.time() + 15
+        def events(path):
+            return [e for p, _, body in received if p == path for e in json.loads(body)["events"]]
+        while time.time() < deadline and (len(events("/created")) < 3 or len(events("/removed")) < 2):
+            time.sleep(0.1)
+        created, removed = events("/created"), events("/removed")
+        assert sorted((e["eventType"], e["objectName"]) for e in created) == [
+            ("b2:ObjectCreated:Copy", "photos/cat-copy.jpg"), ("b2:ObjectCreated:MultipartUpload", "photos/big.bin"),
+            ("b2:ObjectCreated:Upload", "photos/cat.jpg")]
+        assert next(e for e in created if e["eventType"] == "b2:ObjectCreated:MultipartUpload")["objectSize"] == 2 * PART_SIZE + 1000
+        assert large.id_
+        upload = next(e for e in created if e["eventType"] == "b2:ObjectCreated:Upload")
+        assert upload["objectVersionId"] == photo.id_ and upload["objectSize"] == 4 and upload["eventVersion"] == 1
+        assert upload["bucketId"] == bucket.id_ and upload["bucketName"] == "sdk-events-bucket"
+        assert upload["matchedRuleName"] == "created-in-photos" and upload["accountId"] and upload["eventId"]
+        assert next(e for e in created if e["eventType"] == "b2:ObjectCreated:Copy")["objectVersionId"] == copy.id_
+        assert sorted((e["eventType"], e["objectName"]) for e in removed) == [
+            ("b2:HideMarkerCreated:Hide", "notes/todo.txt"), ("b2:ObjectDeleted:Delete", "photos/cat.jpg")]
+        assert next(e for e in removed if e["eventType"] == "b2:HideMarkerCreated:Hide")["objectVersionId"] == hidden.id_
+        for path, headers, body in received:
+            headers = {k.lower(): v for k, v in headers.items()}
+            if path == "/created":
+                expected = "v1=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+                assert headers["x-bz-event-notification-signature"] == expected
+                assert headers["x-team"] == "storage"
+            else:
+                assert "x-bz-event-notification-signature" not in headers
+        assert events("/never") == []
+    finally:
+        receiver.shutdown()

@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod cors;
 pub mod error;
+pub mod events;
 pub mod hashing;
 pub mod model;
 pub mod names;

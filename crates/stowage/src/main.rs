@@ -1,5 +1,7 @@
 //! The `stowage` binary: `stowage serve` runs the server.
 
+mod webhooks;
+
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -154,7 +156,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         max_buckets: 100,
         master_key: load_or_create_master_key(&args.data, args.master_key.as_deref())?,
     };
-    let core = Arc::new(Stowage::new(meta, blobs, clock.clone(), config).await.map_err(|e| anyhow::anyhow!("{e}"))?);
+    let core = Stowage::new(meta, blobs, clock.clone(), config).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    let core = Arc::new(core.with_events(webhooks::start()?));
     let (root_id, root_secret, generated) = match (args.root_key_id, args.root_key) {
         (Some(id), Some(secret)) => (id, secret, false),
         _ => load_or_create_root_key(&args.data, core.account_id())?,

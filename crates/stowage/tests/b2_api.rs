@@ -881,6 +881,12 @@ async fn lifecycle_rules_run_on_the_test_clock() {
         .await
         .expect("create");
     let id = bucket["bucketId"].as_str().expect("id").to_string();
+    // Lifecycle actions are event notifications too: a webhook receiver collects them.
+    let (hook, received) = webhook_receiver().await;
+    let rule = json!({"name": "lifecycle-events", "isEnabled": true, "objectNamePrefix": "tmp/",
+        "eventTypes": ["b2:HideMarkerCreated:LifecycleRule", "b2:ObjectDeleted:LifecycleRule"],
+        "targetConfiguration": {"targetType": "webhook", "url": hook}});
+    b2.call("b2_set_bucket_notification_rules", json!({"bucketId": id, "eventNotificationRules": [rule]})).await.expect("rules");
     b2.upload(&id, "tmp/old.txt", b"old").await.expect("upload");
     b2.upload(&id, "keep/forever.txt", b"keep").await.expect("upload");
     b2.call("b2_start_large_file", json!({"bucketId": id, "fileName": "big/unfinished.bin", "contentType": "b2/x-auto"}))
@@ -907,6 +913,41 @@ async fn lifecycle_rules_run_on_the_test_clock() {
     let versions = b2.call("b2_list_file_versions", json!({"bucketId": id})).await.expect("versions");
     let left: Vec<&str> = versions["files"].as_array().expect("files").iter().filter_map(|f| f["fileName"].as_str()).collect();
     assert_eq!(left, ["keep/forever.txt"]);
+    let mut events = Vec::new();
+    for _ in 0..100 {
+        events = received.lock().map(|r| r.clone()).unwrap_or_default();
+        if events.len() >= 3 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let kinds: Vec<(String, String)> =
+        events.iter().map(|e| (e["eventType"].as_str().unwrap_or("").into(), e["objectName"].as_str().unwrap_or("").into())).collect();
+    assert_eq!(
+        kinds,
+        [
+            ("b2:HideMarkerCreated:LifecycleRule".to_string(), "tmp/old.txt".to_string()),
+            ("b2:ObjectDeleted:LifecycleRule".into(), "tmp/old.txt".into()),
+            ("b2:ObjectDeleted:LifecycleRule".into(), "tmp/old.txt".into()),
+        ]
+    );
+}
+
+/// A local webhook endpoint: its URL, and the events POSTed to it so far.
+async fn webhook_receiver() -> (String, std::sync::Arc<std::sync::Mutex<Vec<Value>>>) {
+    let received = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = received.clone();
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |body: axum::body::Bytes| async move {
+            let parsed: Value = serde_json::from_slice(&body).expect("webhook body is JSON");
+            sink.lock().expect("lock").extend(parsed["events"].as_array().cloned().unwrap_or_default());
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let url = format!("http://{}/hook", listener.local_addr().expect("addr"));
+    tokio::spawn(async move { axum::serve(listener, app).await.expect("serve") });
+    (url, received)
 }
 
 #[tokio::test]

@@ -337,6 +337,7 @@ impl Stowage {
             checksums,
         };
         self.commit_new_version(&version).await?;
+        self.emit("b2:ObjectCreated:Upload", &version).await;
         Ok(version)
     }
 
@@ -356,7 +357,11 @@ impl Stowage {
         match self.meta.latest_version(bucket_id, name).await? {
             None => Err(Error::NoSuchFile(name.to_string())),
             Some(v) if v.action == Action::Hide => Err(Error::AlreadyHidden(name.to_string())),
-            Some(_) => self.insert_hide_marker(bucket_id, name).await,
+            Some(_) => {
+                let marker = self.insert_hide_marker(bucket_id, name).await?;
+                self.emit("b2:HideMarkerCreated:Hide", &marker).await;
+                Ok(marker)
+            }
         }
     }
 
@@ -399,7 +404,9 @@ impl Stowage {
             return Err(not_present());
         }
         self.check_deletable(principal, &version, bypass_governance)?;
-        self.meta.delete_version(file_id).await?.ok_or_else(not_present)
+        let deleted = self.meta.delete_version(file_id).await?.ok_or_else(not_present)?;
+        self.emit("b2:ObjectDeleted:Delete", &deleted).await;
+        Ok(deleted)
     }
 
     /// Object lock: legal hold and compliance retention refuse deletes; governance needs an explicit bypass.
@@ -513,6 +520,7 @@ impl Stowage {
             checksums: if whole { source.checksums.clone() } else { Checksums::new() },
         };
         self.commit_new_version(&version).await?;
+        self.emit("b2:ObjectCreated:Copy", &version).await;
         Ok(version)
     }
 

@@ -237,6 +237,7 @@ impl Stowage {
         );
         version.md5 = None;
         self.meta.finish_large_file(&version).await?;
+        self.emit("b2:ObjectCreated:MultipartUpload", &version).await;
         Ok(version)
     }
 

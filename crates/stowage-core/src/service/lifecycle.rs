@@ -71,7 +71,8 @@ impl Stowage {
             && newest.action == Action::Upload
             && newest.upload_timestamp + days * DAY <= now
         {
-            self.insert_hide_marker(&newest.bucket_id, &newest.name).await?;
+            let marker = self.insert_hide_marker(&newest.bucket_id, &newest.name).await?;
+            self.emit("b2:HideMarkerCreated:LifecycleRule", &marker).await;
             report.hidden += 1;
             hidden_newest = true;
         }
@@ -82,6 +83,7 @@ impl Stowage {
                 let (newer, older) = (&pair[0], &pair[1]);
                 if newer.upload_timestamp + days * DAY <= now && !older.is_locked(now) {
                     self.meta.delete_version(&older.file_id).await?;
+                    self.emit("b2:ObjectDeleted:LifecycleRule", older).await;
                     report.deleted += 1;
                 } else {
                     remaining_older += 1;
@@ -95,6 +97,7 @@ impl Stowage {
                 && newest.upload_timestamp + days * DAY <= now
             {
                 self.meta.delete_version(&newest.file_id).await?;
+                self.emit("b2:ObjectDeleted:LifecycleRule", newest).await;
                 report.deleted += 1;
             }
         }

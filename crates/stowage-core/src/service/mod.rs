@@ -23,7 +23,8 @@ pub use objects::{CorsTarget, Deleted, bucket_id_of_file};
 
 use crate::auth::{Principal, TokenScope, TokenSigner, secrets_match};
 use crate::error::{Error, Result};
-use crate::model::{AppKey, Bucket, Millis};
+use crate::events::{Delivery, Event, EventSink, NoEvents};
+use crate::model::{AppKey, Bucket, FileVersion, Millis};
 use crate::store::{BlobStore, MetadataStore, ServerIdentity};
 
 /// Time source, replaceable so tests can move lifecycle rules forward by days.
@@ -93,6 +94,7 @@ pub struct Stowage {
     pub(crate) identity: ServerIdentity,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) config: Config,
+    pub(crate) events: Arc<dyn EventSink>,
     last_sequence: AtomicI64,
 }
 
@@ -114,8 +116,44 @@ impl Stowage {
             identity,
             clock,
             config,
+            events: Arc::new(NoEvents),
             last_sequence: AtomicI64::new(0),
         })
+    }
+
+    /// Where bucket event notifications go (by default nowhere).
+    pub fn with_events(mut self, events: Arc<dyn EventSink>) -> Self {
+        self.events = events;
+        self
+    }
+
+    /// Hands an object event to every notification rule of its bucket that matches it.
+    pub(crate) async fn emit(&self, event_type: &str, version: &FileVersion) {
+        let Ok(bucket) = self.bucket(&version.bucket_id).await else { return };
+        let now = self.now();
+        for rule in crate::events::matching_rules(&bucket, event_type, version) {
+            let target = &rule.target_configuration;
+            self.events.send(Delivery {
+                url: target.url.clone(),
+                custom_headers: target.custom_headers.iter().flatten().map(|h| (h.name.clone(), h.value.clone())).collect(),
+                signing_secret: target.hmac_sha256_signing_secret.clone().filter(|s| !s.is_empty()),
+                max_events_per_batch: rule.max_events_per_batch.and_then(|n| usize::try_from(n).ok()).unwrap_or(1).clamp(1, 50),
+                rule_key: format!("{}/{}", bucket.id, rule.name),
+                event: Event {
+                    account_id: self.identity.account_id.clone(),
+                    bucket_id: bucket.id.clone(),
+                    bucket_name: bucket.name.clone(),
+                    event_id: random_hex(16),
+                    event_timestamp: now,
+                    event_type: event_type.to_string(),
+                    event_version: 1,
+                    matched_rule_name: rule.name.clone(),
+                    object_name: version.name.clone(),
+                    object_size: version.size,
+                    object_version_id: version.file_id.clone(),
+                },
+            });
+        }
     }
 
     pub fn config(&self) -> &Config {

@@ -163,6 +163,7 @@ impl Stowage {
             None => {
                 crate::names::check_file_name(key)?;
                 let marker = self.insert_hide_marker(&bucket.id, key).await?;
+                self.emit("b2:HideMarkerCreated:Hide", &marker).await;
                 Ok(Deleted { version_id: marker.file_id, delete_marker: true })
             }
             Some(id) => {
@@ -172,6 +173,7 @@ impl Stowage {
                 };
                 self.check_deletable(principal, &version, bypass_governance)?;
                 self.meta.delete_version(id).await?;
+                self.emit("b2:ObjectDeleted:Delete", &version).await;
                 Ok(Deleted { version_id: id.to_string(), delete_marker: version.action == Action::Hide })
             }
         }
