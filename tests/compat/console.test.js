@@ -65,6 +65,8 @@ async function openPage(browser, viewport = { width: 1280, height: 800 }) {
     page.problems = [];
     page.on('console', (m) => { if (m.type() === 'error') page.problems.push(m.text()); });
     page.on('pageerror', (e) => page.problems.push(`uncaught: ${e.message}`));
+    page.failures = [];
+    page.on('response', (r) => { if (r.status() >= 400) page.failures.push(`${r.status()} ${r.request().method()} ${r.url()}`); });
     return page;
 }
 
@@ -367,7 +369,7 @@ test('the console: sign-in, buckets, uploads, browsing, details, sharing, rules,
         await page.waitForSelector('form.signin');
 
         // The browser logged only the two refusals the test provoked: the bad key (401), the bad bucket name (400).
-        assert.deepStrictEqual(page.problems.map((p) => (p.match(/status of (\d+)/) || [p])[1] || p), ['401', '400']);
+        assert.deepStrictEqual(page.problems.map((p) => (p.match(/status of (\d+)/) || [p])[1] || p), ['401', '400'], page.failures.join('\n'));
 
         // Phone width: nothing overflows sideways.
         const phone = await openPage(browser, { width: 390, height: 844 });

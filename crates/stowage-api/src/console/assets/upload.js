@@ -39,7 +39,7 @@ export class Uploads {
     for (const { file, path } of entries) {
       this.items.push({
         id: this.nextId++, file, bucketId: bucket.bucketId, bucketName: bucket.bucketName, name: prefix + path,
-        state: "queued", sent: 0, total: file.size, started: 0, speed: 0, error: "", xhrs: new Set(), largeFileId: null,
+        state: "queued", sent: 0, total: file.size, started: 0, speed: 0, error: "", xhrs: new Set(),
       });
     }
     this.changed();
@@ -104,6 +104,7 @@ export class Uploads {
     const sha1 = await sha1Hex(item.file);
     for (let attempt = 1; ; attempt++) {
       const target = await b2("b2_get_upload_url", { bucketId: item.bucketId });
+      if (item.state !== "uploading") throw new Error("canceled");
       try {
         return await this.send(item, sameOrigin(target.uploadUrl), this.headers(item, target.authorizationToken, sha1), item.file,
           (loaded) => this.progress(item, loaded));
@@ -119,12 +120,12 @@ export class Uploads {
       bucketId: item.bucketId, fileName: item.name, contentType: item.file.type || "b2/x-auto",
       fileInfo: { src_last_modified_millis: String(item.file.lastModified || Date.now()) },
     });
-    item.largeFileId = started.fileId;
     const count = Math.ceil(item.file.size / this.partSize);
     const sha1s = new Array(count);
     const sent = new Array(count).fill(0);
     let next = 0;
     const worker = async () => {
+      if (item.state !== "uploading") return;
       let target = await b2("b2_get_upload_part_url", { fileId: started.fileId });
       while (next < count && item.state === "uploading") {
         const index = next++;
@@ -143,11 +144,15 @@ export class Uploads {
         }
       }
     };
-    await Promise.all(Array.from({ length: Math.min(PARALLEL_PARTS, count) }, worker));
-    if (item.state !== "uploading") throw new Error("canceled");
-    const file = await b2("b2_finish_large_file", { fileId: started.fileId, partSha1Array: sha1s });
-    item.largeFileId = null;
-    return file;
+    // Let every worker stop before giving up on the file, so none of them calls the server for a file that
+    // is already canceled.
+    const outcomes = await Promise.allSettled(Array.from({ length: Math.min(PARALLEL_PARTS, count) }, worker));
+    const failure = outcomes.find((o) => o.status === "rejected");
+    if (item.state !== "uploading" || failure) {
+      await b2("b2_cancel_large_file", { fileId: started.fileId }).catch(() => {});
+      throw failure && item.state === "uploading" ? failure.reason : new Error("canceled");
+    }
+    return b2("b2_finish_large_file", { fileId: started.fileId, partSha1Array: sha1s });
   }
 
   send(item, url, headers, body, onProgress) {
@@ -172,12 +177,9 @@ export class Uploads {
 
   cancel(item) {
     if (item.state !== "uploading" && item.state !== "queued") return;
+    // The running upload notices and cleans up (a large file is canceled on the server once its parts stop).
     item.state = "canceled";
     for (const xhr of item.xhrs) xhr.abort();
-    if (item.largeFileId) {
-      b2("b2_cancel_large_file", { fileId: item.largeFileId }).catch(() => {});
-      item.largeFileId = null;
-    }
     this.changed();
   }
 
