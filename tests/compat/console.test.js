@@ -8,6 +8,7 @@ const test = require('node:test');
 const assert = require('node:assert');
 const crypto = require('node:crypto');
 const fs = require('node:fs');
+const http = require('node:http');
 const os = require('node:os');
 const path = require('node:path');
 const { execFileSync } = require('node:child_process');
@@ -302,6 +303,54 @@ test('the console: sign-in, buckets, uploads, browsing, details, sharing, rules,
         assert.strictEqual(Number(await page.textContent('#total-files .figure')), total);
         await shot(page, '08-overview');
 
+        // Event notification rules edited in the console reach a webhook, signed.
+        const hooks = [];
+        const receiver = http.createServer((req, res) => {
+            const chunks = [];
+            req.on('data', (c) => chunks.push(c));
+            req.on('end', () => { hooks.push({ headers: req.headers, body: Buffer.concat(chunks) }); res.end(); });
+        });
+        await new Promise((r) => receiver.listen(0, '127.0.0.1', r));
+        try {
+            await page.click('nav >> text=Buckets');
+            await page.click('tr[data-bucket="console-bucket"] >> text=Notifications');
+            await page.click('#add-notification-rule');
+            const ruleBox = '#notification-rules fieldset';
+            await page.fill(`${ruleBox} [name=name]`, 'console-hook');
+            await page.check(`${ruleBox} [value="b2:ObjectCreated:*"]`);
+            await page.fill(`${ruleBox} [name=url]`, `http://127.0.0.1:${receiver.address().port}/hook`);
+            await page.click(`${ruleBox} >> text=Generate`);
+            await page.fill(`${ruleBox} [name=customHeaders]`, 'X-Console: yes');
+            await shot(page, '09-notifications');
+            await page.click('dialog button[type=submit]');
+            await page.waitForSelector('dialog', { state: 'detached' });
+            const [stored] = (await api.call('b2_get_bucket_notification_rules', { bucketId: bucket.bucketId })).eventNotificationRules;
+            assert.strictEqual(stored.name, 'console-hook');
+            assert.deepStrictEqual(stored.eventTypes, ['b2:ObjectCreated:*']);
+            const secret = stored.targetConfiguration.hmacSha256SigningSecret;
+            assert.match(secret, /^[A-Za-z0-9]{32}$/);
+            const hooked = await api.upload(bucket.bucketId, 'hooked.txt', Buffer.from('notify me'));
+            for (let i = 0; i < 100 && !hooks.length; i++) await new Promise((r) => setTimeout(r, 50));
+            const [delivery] = hooks;
+            const [event] = JSON.parse(delivery.body).events;
+            assert.deepStrictEqual([event.eventType, event.objectName, event.objectVersionId], ['b2:ObjectCreated:Upload', 'hooked.txt', hooked.fileId]);
+            assert.strictEqual(delivery.headers['x-bz-event-notification-signature'],
+                'v1=' + crypto.createHmac('sha256', secret).update(delivery.body).digest('hex'));
+            assert.strictEqual(delivery.headers['x-console'], 'yes');
+            // An overlapping second rule is refused with the server's reason, in the dialog.
+            await page.click('tr[data-bucket="console-bucket"] >> text=Notifications');
+            await page.click('#add-notification-rule');
+            await page.fill('#notification-rules fieldset:nth-of-type(2) [name=name]', 'overlapping-hook');
+            await page.check('#notification-rules fieldset:nth-of-type(2) [value="b2:ObjectCreated:Upload"]');
+            await page.fill('#notification-rules fieldset:nth-of-type(2) [name=url]', 'http://127.0.0.1:9/never');
+            await page.click('dialog button[type=submit]');
+            await page.waitForSelector('dialog .error:not(:empty)');
+            assert.match(await page.textContent('dialog .error'), /overlap/);
+            await page.click('dialog >> text=Cancel');
+        } finally {
+            receiver.close();
+        }
+
         // A key limited to one bucket and a prefix; its secret is shown once.
         await page.click('nav >> text=App keys');
         await page.click('#create-key');
@@ -312,7 +361,7 @@ test('the console: sign-in, buckets, uploads, browsing, details, sharing, rules,
         await page.click('dialog button[type=submit]');
         await page.waitForSelector('#new-key-secret');
         const restricted = { id: (await page.textContent('#new-key-id')).trim(), key: (await page.textContent('#new-key-secret')).trim() };
-        await shot(page, '09-key-created');
+        await shot(page, '10-key-created');
         await page.click('dialog >> text=Done');
         await page.waitForSelector('tr[data-key="docs-only"]');
         const keyRow = await page.$$eval('tr[data-key="docs-only"] td', (cells) => cells.map((c) => c.textContent));
@@ -322,7 +371,7 @@ test('the console: sign-in, buckets, uploads, browsing, details, sharing, rules,
         assert.ok(created.expirationTimestamp > Date.now() + 3500 * 1000 && created.expirationTimestamp <= Date.now() + 3600 * 1000);
         assert.deepStrictEqual(created.capabilities.sort(), ['deleteFiles', 'listBuckets', 'listFiles', 'readBucketEncryption', 'readBucketRetentions',
             'readFileLegalHolds', 'readFileRetentions', 'readFiles', 'shareFiles', 'writeFileLegalHolds', 'writeFileRetentions', 'writeFiles']);
-        await shot(page, '10-keys');
+        await shot(page, '11-keys');
 
         // A stored HTML file cannot act as the console: opened in the signed-in browser, by the console's
         // download route or by a B2 download URL, it runs sandboxed, away from the session.
@@ -362,14 +411,15 @@ test('the console: sign-in, buckets, uploads, browsing, details, sharing, rules,
         await page.waitForSelector('tr[data-name="docs/a.txt"]');
         const names = await page.$$eval('#listing tbody tr', (rows) => rows.map((r) => r.dataset.name || r.textContent.trim()));
         assert.ok(names.every((n) => n.includes('docs/')), names.join(', '));
-        await shot(page, '11-restricted');
+        await shot(page, '12-restricted');
         await page.click('nav >> text=App keys');
         await page.waitForSelector('text=may not list application keys');
         await page.click('#sign-out');
         await page.waitForSelector('form.signin');
 
-        // The browser logged only the two refusals the test provoked: the bad key (401), the bad bucket name (400).
-        assert.deepStrictEqual(page.problems.map((p) => (p.match(/status of (\d+)/) || [p])[1] || p), ['401', '400'], page.failures.join('\n'));
+        // The browser logged only the refusals the test provoked: the bad key (401), the bad bucket name and the
+        // overlapping notification rule (400).
+        assert.deepStrictEqual(page.problems.map((p) => (p.match(/status of (\d+)/) || [p])[1] || p), ['401', '400', '400'], page.failures.join('\n'));
 
         // Phone width: nothing overflows sideways.
         const phone = await openPage(browser, { width: 390, height: 844 });
@@ -377,7 +427,7 @@ test('the console: sign-in, buckets, uploads, browsing, details, sharing, rules,
         await phone.waitForSelector('#total-files');
         await phone.goto(`${url}/_console/#/browse/console-bucket/`);
         await phone.waitForSelector('tr[data-name="report.txt"]');
-        await shot(phone, '12-phone');
+        await shot(phone, '13-phone');
         assert.ok(await phone.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth + 1));
         assert.deepStrictEqual(phone.problems, []);
 

@@ -157,6 +157,7 @@ async function showBuckets(main) {
       h("button", { type: "button", class: "link", onclick: () => editBucket(b) }, "Settings"),
       h("button", { type: "button", class: "link", onclick: () => editCors(b) }, "CORS rules"),
       h("button", { type: "button", class: "link", onclick: () => editLifecycle(b) }, "Lifecycle"),
+      h("button", { type: "button", class: "link", onclick: () => editNotifications(b) }, "Notifications"),
       h("button", { type: "button", class: "link danger", onclick: () => deleteBucket(b) }, "Delete"))));
   main.replaceChildren(
     h("div", { class: "bar" }, h("h1", { class: "grow" }, "Buckets"),
@@ -258,8 +259,10 @@ function editBucket(bucket) {
 }
 
 
-/** A dialog editing one of a bucket's rule lists, a fieldset per rule, saved with b2_update_bucket. */
-function rulesEditor(bucket, { what, field, idPrefix, intro, ruleFields, readRule }) {
+/** A dialog editing one of a bucket's rule lists, a fieldset per rule; `save` stores them (by default with
+ * b2_update_bucket under `field`). */
+function rulesEditor(bucket, { what, field, idPrefix, intro, ruleFields, readRule, rules = bucket[field],
+  save = (list) => b2("b2_update_bucket", { accountId: session.accountId, bucketId: bucket.bucketId, [field]: list }) }) {
   modal(`${what}: ${bucket.bucketName}`, (close) => {
     const list = h("div", { id: `${idPrefix}-rules` });
     const addRule = (rule = {}) => {
@@ -269,7 +272,7 @@ function rulesEditor(bucket, { what, field, idPrefix, intro, ruleFields, readRul
         h("button", { type: "button", class: "link danger", onclick: () => box.remove() }, "Remove rule"));
       list.append(box);
     };
-    (bucket[field] || []).forEach((rule) => addRule(rule));
+    (rules || []).forEach((rule) => addRule(rule));
     const error = h("p", { class: "error", role: "alert" });
     const form = h("form", {},
       h("p", { class: "muted" }, intro),
@@ -280,7 +283,7 @@ function rulesEditor(bucket, { what, field, idPrefix, intro, ruleFields, readRul
     form.addEventListener("submit", async (e) => {
       e.preventDefault();
       const rules = [...list.querySelectorAll("fieldset")].map((box) => readRule((name) => box.querySelector(`[name=${name}]`).value, box));
-      const saved = await attempt(error, () => b2("b2_update_bucket", { accountId: session.accountId, bucketId: bucket.bucketId, [field]: rules }));
+      const saved = await attempt(error, () => save(rules));
       if (saved) { close(); toast(`${what} saved`); route(); }
     });
     return form;
@@ -342,6 +345,68 @@ function editLifecycle(bucket) {
       if (cancel !== null) rule.daysFromStartingToCancelingUnfinishedLargeFiles = cancel;
       return rule;
     },
+  });
+}
+
+const EVENT_TYPES = ["b2:ObjectCreated:*", "b2:ObjectCreated:Upload", "b2:ObjectCreated:MultipartUpload", "b2:ObjectCreated:Copy",
+  "b2:ObjectDeleted:*", "b2:ObjectDeleted:Delete", "b2:ObjectDeleted:LifecycleRule",
+  "b2:HideMarkerCreated:*", "b2:HideMarkerCreated:Hide", "b2:HideMarkerCreated:LifecycleRule"];
+
+function randomSecret() {
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+  return [...crypto.getRandomValues(new Uint8Array(32))].map((b) => alphabet[b % alphabet.length]).join("");
+}
+
+async function editNotifications(bucket) {
+  let current;
+  try {
+    current = (await b2("b2_get_bucket_notification_rules", { bucketId: bucket.bucketId })).eventNotificationRules;
+  } catch (err) {
+    toast(errorText(err), true);
+    return;
+  }
+  const text = (name, label, value, placeholder) => [h("label", {}, label), h("input", { type: "text", name, value: value ?? "", placeholder })];
+  rulesEditor(bucket, {
+    what: "Event notification rules", idPrefix: "notification", rules: current,
+    intro: "Each matching event is POSTed to the webhook as JSON ({\"events\": [...]}), signed with the secret when one is set.",
+    ruleFields: (rule, n) => {
+      const types = new Set(rule.eventTypes || []);
+      const target = rule.targetConfiguration || {};
+      const secret = h("input", { type: "text", name: "hmacSha256SigningSecret", value: target.hmacSha256SigningSecret ?? "", placeholder: "optional, 32 letters and digits" });
+      return [
+        text("name", "Rule name (6–63 letters, digits, hyphens)", rule.name || `webhook-rule-${n}`),
+        h("label", { class: "inline" }, h("input", { type: "checkbox", name: "isEnabled", checked: rule.isEnabled ?? true }), "Enabled"),
+        text("objectNamePrefix", "File name prefix (empty: the whole bucket)", rule.objectNamePrefix),
+        h("div", {}, h("label", {}, "Event types"), EVENT_TYPES.map((t) => h("label", { class: "inline" },
+          h("input", { type: "checkbox", name: "eventType", value: t, checked: types.has(t) }), t))),
+        text("url", "Webhook URL", target.url, "https://example.com/hooks/b2"),
+        h("label", {}, "Signing secret (HMAC-SHA256)"),
+        h("div", { class: "bar" }, h("div", { class: "grow" }, secret), h("button", { type: "button", onclick: () => { secret.value = randomSecret(); } }, "Generate")),
+        h("label", {}, "Custom headers (Name: value, one per line)"),
+        h("textarea", { name: "customHeaders", rows: 2 }, (target.customHeaders || []).map((c) => `${c.name}: ${c.value}`).join("\n")),
+        text("maxEventsPerBatch", "Events per request (1–50)", rule.maxEventsPerBatch ?? 1),
+      ];
+    },
+    readRule: (value, box) => {
+      const headers = value("customHeaders").split("\n").map((l) => l.trim()).filter(Boolean).map((line) => {
+        const at = line.indexOf(":");
+        return { name: line.slice(0, Math.max(at, 0)).trim() || line, value: at > 0 ? line.slice(at + 1).trim() : "" };
+      });
+      return {
+        name: value("name").trim(),
+        isEnabled: box.querySelector("[name=isEnabled]").checked,
+        objectNamePrefix: value("objectNamePrefix"),
+        eventTypes: [...box.querySelectorAll("[name=eventType]:checked")].map((c) => c.value),
+        targetConfiguration: {
+          targetType: "webhook",
+          url: value("url").trim(),
+          hmacSha256SigningSecret: value("hmacSha256SigningSecret").trim() || null,
+          customHeaders: headers.length ? headers : null,
+        },
+        maxEventsPerBatch: Number(value("maxEventsPerBatch")) || 1,
+      };
+    },
+    save: (rules) => b2("b2_set_bucket_notification_rules", { bucketId: bucket.bucketId, eventNotificationRules: rules }),
   });
 }
 
@@ -604,6 +669,8 @@ async function showDetails(listed) {
         row("Fguid", f.fileId, "fguid"),
         row("SHA-1", sha1, "sha1"),
         row("Encryption", f.serverSideEncryption?.mode || "none", "encryption"),
+        f.fileRetention?.value?.mode ? row("Retention", `${f.fileRetention.value.mode} until ${formatDate(f.fileRetention.value.retainUntilTimestamp)}`, "retention") : null,
+        f.legalHold?.value ? row("Legal hold", f.legalHold.value, "legal-hold") : null,
         Object.entries(f.fileInfo || {}).map(([k, v]) => row(k, k === "src_last_modified_millis" && /^\d+$/.test(v) ? `${v} (${formatDate(Number(v))})` : v))),
       h("div", { class: "buttons", style: "flex-wrap: wrap" },
         f.action === "hide" ? null : [
