@@ -67,6 +67,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .layer(axum::middleware::from_fn_with_state((state.clone(), s3), s3::virtual_host))
         .layer(axum::middleware::from_fn_with_state(state.clone(), cors::bucket_cors))
         .layer(axum::middleware::from_fn(console::isolate_stored_files))
+        .layer(axum::middleware::from_fn(s3::unquote_attributes_etag))
         .layer(axum::middleware::from_fn_with_state(state.clone(), observe::observe))
         .with_state(state)
 }

@@ -123,3 +123,27 @@ where
         Err(never) => match never {},
     }
 }
+
+/// GetObjectAttributes answers with the ETag unquoted (unlike every other S3 response); s3s always quotes
+/// it, so the quotes are taken off here, on that operation's small XML body only.
+pub async fn unquote_attributes_etag(request: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
+    let is_attributes = request.method() == axum::http::Method::GET
+        && request.uri().query().is_some_and(|q| q.split('&').any(|p| p == "attributes" || p.starts_with("attributes=")));
+    let response = next.run(request).await;
+    let small_xml = response.headers().get(axum::http::header::CONTENT_TYPE).is_some_and(|t| t.as_bytes().ends_with(b"xml"))
+        && axum::body::HttpBody::size_hint(response.body()).upper().is_some_and(|len| len <= 64 * 1024);
+    if !is_attributes || !response.status().is_success() || !small_xml {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, 64 * 1024).await else {
+        return axum::response::Response::from_parts(parts, axum::body::Body::empty());
+    };
+    let text = String::from_utf8_lossy(&bytes);
+    let fixed = match (text.find("<ETag>\""), text.find("\"</ETag>")) {
+        (Some(start), Some(end)) if start < end => format!("{}<ETag>{}</ETag>{}", &text[..start], &text[start + 7..end], &text[end + 8..]),
+        _ => text.into_owned(),
+    };
+    parts.headers.remove(axum::http::header::CONTENT_LENGTH);
+    axum::response::Response::from_parts(parts, axum::body::Body::from(fixed))
+}
