@@ -3,7 +3,8 @@
 //! `cargo bench --bench b2` prints: the disk's fdatasync write speed and page-cache read speed (dd), then
 //! single-stream upload and download MB/s of a 1 GB file, 4 KiB uploads/s with 16 clients, the time of a
 //! 1000-name list_file_names page over 100 000 files, and the server's RSS (idle, during the upload, peak).
-//! Sizes: STOWAGE_BENCH_MB (default 1024), STOWAGE_BENCH_FILES (default 100000).
+//! Sizes: STOWAGE_BENCH_MB (default 1024), STOWAGE_BENCH_FILES (default 100000), STOWAGE_BENCH_PAGES (list
+//! pages timed, default 50).
 
 use std::process::{Command, Stdio};
 use std::sync::Arc;
@@ -224,7 +225,7 @@ async fn main() {
 
     // list_file_names pages of 1000 names over those files, from spread-out start names.
     let mut page_ms = Vec::new();
-    for i in 0..50 {
+    for i in 0..env_usize("STOWAGE_BENCH_PAGES", 50) {
         let start = format!("small/{:08}.bin", (i * 7919 * 13) % small_total);
         let started = Instant::now();
         let page = client.call("b2_list_file_names", json!({"bucketId": bucket_id, "startFileName": start, "maxFileCount": 1000})).await;
