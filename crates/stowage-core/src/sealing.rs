@@ -176,3 +176,60 @@ mod tests {
         assert_eq!(sealed_len(0), 0);
     }
 }
+
+/// Marks an application key secret stored sealed; secrets stored before sealing existed have no prefix.
+const SECRET_PREFIX: &str = "sealed1:";
+const SECRET_SALT: usize = 16;
+
+/// Seals an application key secret for the metadata store: AES-256-GCM under a key derived from the
+/// master key and a random salt, bound to the key id (so a sealed secret cannot be moved to another key).
+pub fn seal_secret(master: &[u8], key_id: &str, secret: &str) -> String {
+    use base64::Engine;
+    let salt: [u8; SECRET_SALT] = rand::random();
+    let key = BlobKey::derive(master, "app-key-secret", &salt);
+    let mut sealed = secret.as_bytes().to_vec();
+    // One message per derived key, so a fixed nonce is safe; encryption into a Vec cannot run out of room.
+    if key.0.encrypt_in_place(&nonce(0), key_id.as_bytes(), &mut sealed).is_err() {
+        return secret.to_string();
+    }
+    let mut stored = salt.to_vec();
+    stored.extend_from_slice(&sealed);
+    format!("{SECRET_PREFIX}{}", base64::engine::general_purpose::STANDARD_NO_PAD.encode(stored))
+}
+
+/// The secret of a stored key: opens a sealed one, passes an unsealed (older) one through.
+pub fn open_secret(master: &[u8], key_id: &str, stored: &str) -> Option<String> {
+    use base64::Engine;
+    let Some(encoded) = stored.strip_prefix(SECRET_PREFIX) else { return Some(stored.to_string()) };
+    let bytes = base64::engine::general_purpose::STANDARD_NO_PAD.decode(encoded).ok()?;
+    if bytes.len() < SECRET_SALT + TAG {
+        return None;
+    }
+    let (salt, sealed) = bytes.split_at(SECRET_SALT);
+    let key = BlobKey::derive(master, "app-key-secret", salt);
+    let mut plain = sealed.to_vec();
+    key.0.decrypt_in_place(&nonce(0), key_id.as_bytes(), &mut plain).ok()?;
+    String::from_utf8(plain).ok()
+}
+
+/// Whether a stored secret is sealed.
+pub fn is_sealed_secret(stored: &str) -> bool {
+    stored.starts_with(SECRET_PREFIX)
+}
+
+#[cfg(test)]
+mod secret_tests {
+    use super::*;
+
+    #[test]
+    fn secrets_round_trip_bound_to_their_key_and_master() {
+        let master = [7u8; 32];
+        let sealed = seal_secret(&master, "005abc", "K005secret");
+        assert!(is_sealed_secret(&sealed) && !sealed.contains("K005secret"));
+        assert_ne!(sealed, seal_secret(&master, "005abc", "K005secret"), "a fresh salt each time");
+        assert_eq!(open_secret(&master, "005abc", &sealed).as_deref(), Some("K005secret"));
+        assert_eq!(open_secret(&master, "005other", &sealed), None, "bound to the key id");
+        assert_eq!(open_secret(&[8u8; 32], "005abc", &sealed), None, "needs the same master key");
+        assert_eq!(open_secret(&master, "005abc", "plain-old-secret").as_deref(), Some("plain-old-secret"));
+    }
+}

@@ -56,6 +56,33 @@ fn pattern_chunk(i: usize) -> Bytes {
     Bytes::from(buf)
 }
 
+/// What one HTTP stream over loopback carries on this machine with this client and no storage behind it: an
+/// axum server streaming `mb` MiB of a static buffer in 512 KiB chunks, read and discarded by reqwest.
+async fn loopback_http_ceiling(mb: usize) -> f64 {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let chunk = Bytes::from(vec![7u8; 512 * 1024]);
+    let app =
+        axum::Router::new().route(
+            "/",
+            axum::routing::get(move || {
+                let chunk = chunk.clone();
+                async move {
+                    axum::body::Body::from_stream(futures::stream::iter((0..mb * 2).map(move |_| Ok::<_, std::io::Error>(chunk.clone()))))
+                }
+            }),
+        );
+    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+    let started = Instant::now();
+    let mut resp = reqwest::get(format!("http://{addr}/")).await.expect("loopback");
+    let mut got = 0usize;
+    while let Some(piece) = resp.chunk().await.expect("chunk") {
+        got += piece.len();
+    }
+    server.abort();
+    got as f64 / 1e6 / started.elapsed().as_secs_f64()
+}
+
 struct Client {
     http: reqwest::Client,
     url: String,
@@ -95,6 +122,8 @@ async fn main() {
     let _ = std::fs::remove_file(&dd_file);
     println!("dd write 2 GiB conv=fdatasync   {fdatasync:8.0} MB/s");
     println!("dd read, page cache             {cache_read:8.0} MB/s");
+    let http_ceiling = loopback_http_ceiling(mb).await;
+    println!("HTTP over loopback, no disk     {http_ceiling:8.0} MB/s   (axum server, this client)");
 
     let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("port");
     let url = format!("http://127.0.0.1:{port}");
@@ -179,7 +208,11 @@ async fn main() {
     }
     let download_mbs = got as f64 / 1e6 / started.elapsed().as_secs_f64();
     assert_eq!(got, mb * CHUNK);
-    println!("download {mb} MiB, one stream     {download_mbs:8.0} MB/s   ({:.0} % of page-cache read)", download_mbs / cache_read * 100.0);
+    println!(
+        "download {mb} MiB, one stream     {download_mbs:8.0} MB/s   ({:.0} % of page-cache read, {:.0} % of loopback HTTP)",
+        download_mbs / cache_read * 100.0,
+        download_mbs / http_ceiling * 100.0
+    );
 
     // Small uploads: 16 clients, each with its own upload URL, uploading 4 KiB files.
     let small_total = files.max(4000);

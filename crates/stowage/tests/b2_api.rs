@@ -975,6 +975,11 @@ async fn data_and_keys_survive_restart() {
         .expect("auth");
     let names = client.call("b2_list_file_names", json!({"bucketId": id})).await.expect("list");
     assert_eq!(names["files"][0]["fileName"], "kept.txt");
+    // Key secrets are sealed under the master key in the metadata store: neither the created key's secret
+    // nor the root key's appears in the database files.
+    let secret = key["applicationKey"].as_str().expect("key");
+    assert!(!metadata_containing(dir.path(), secret.as_bytes()), "an application key secret is stored in the clear");
+    assert!(!metadata_containing(dir.path(), common::ROOT_KEY.as_bytes()), "the root key secret is stored in the clear");
 }
 
 /// Every blob file under the data directory whose bytes contain `needle`.

@@ -60,7 +60,7 @@ impl Stowage {
             expires: req.valid_duration_seconds.map(|s| now + s * 1000),
             created: now,
         };
-        self.meta.insert_key(&key).await?;
+        self.meta.insert_key(&self.sealed_key(&key)).await?;
         Ok(key)
     }
 

@@ -181,10 +181,27 @@ impl Stowage {
         }
     }
 
-    /// Makes sure the root key exists with this secret, holding every capability.
+    /// A key as the metadata store keeps it: its secret sealed under the master key.
+    pub(crate) fn sealed_key(&self, key: &AppKey) -> AppKey {
+        AppKey { secret: crate::sealing::seal_secret(&self.config.master_key.0, &key.key_id, &key.secret), ..key.clone() }
+    }
+
+    /// A stored key with its secret opened (keys stored before sealing existed pass through).
+    pub(crate) async fn load_key(&self, key_id: &str) -> Result<Option<AppKey>> {
+        let Some(mut key) = self.meta.get_key(key_id).await? else { return Ok(None) };
+        key.secret = crate::sealing::open_secret(&self.config.master_key.0, &key.key_id, &key.secret).ok_or_else(|| {
+            Error::internal(format!("the secret of key {key_id} cannot be opened: is this the master key it was sealed with?"))
+        })?;
+        Ok(Some(key))
+    }
+
+    /// Makes sure the root key exists with this secret, holding every capability. A root key stored before
+    /// secrets were sealed is stored again, sealed (it is rebuilt from its configured secret, so a crash in
+    /// between loses nothing).
     pub async fn ensure_root_key(&self, key_id: &str, secret: &str) -> Result<()> {
         if let Some(existing) = self.meta.get_key(key_id).await? {
-            if existing.secret == secret && existing.bucket_ids.is_none() {
+            let opened = crate::sealing::open_secret(&self.config.master_key.0, key_id, &existing.secret);
+            if crate::sealing::is_sealed_secret(&existing.secret) && opened.as_deref() == Some(secret) && existing.bucket_ids.is_none() {
                 return Ok(());
             }
             self.meta.delete_key(key_id).await?;
@@ -199,14 +216,14 @@ impl Stowage {
             expires: None,
             created: self.now(),
         };
-        self.meta.insert_key(&key).await
+        self.meta.insert_key(&self.sealed_key(&key)).await
     }
 
     pub async fn authorize_account(&self, key_id: &str, secret: &str, root_key_id: Option<&str>) -> Result<Authorization> {
         let bad = || Error::BadCredentials("Invalid application key ID or application key".into());
         // B2 accepts the account id in place of the master key id.
         let key_id = if key_id == self.identity.account_id { root_key_id.unwrap_or(key_id) } else { key_id };
-        let key = self.meta.get_key(key_id).await?.ok_or_else(bad)?;
+        let key = self.load_key(key_id).await?.ok_or_else(bad)?;
         if !secrets_match(&key.secret, secret) {
             return Err(bad());
         }
@@ -237,7 +254,7 @@ impl Stowage {
             return Err(Error::ExpiredAuthToken);
         }
         let key =
-            self.meta.get_key(&key_id).await?.ok_or_else(|| Error::BadAuthToken("The application key of this token was deleted".into()))?;
+            self.load_key(&key_id).await?.ok_or_else(|| Error::BadAuthToken("The application key of this token was deleted".into()))?;
         if key.expires.is_some_and(|e| e <= now) {
             return Err(Error::ExpiredAuthToken);
         }

@@ -31,7 +31,7 @@ pub struct Deleted {
 impl Stowage {
     /// The caller behind an S3 access key (an application key id), if the key exists and has not expired.
     pub async fn principal_for_key(&self, key_id: &str) -> Result<Principal> {
-        let key = self.meta.get_key(key_id).await?.ok_or_else(|| Error::BadCredentials(format!("unknown access key {key_id}")))?;
+        let key = self.load_key(key_id).await?.ok_or_else(|| Error::BadCredentials(format!("unknown access key {key_id}")))?;
         if key.expires.is_some_and(|e| e <= self.now()) {
             return Err(Error::ExpiredAuthToken);
         }
