@@ -104,8 +104,10 @@ async fn b2(state: &Arc<AppState>, request: Request) -> Response {
     }
 }
 
-fn cookie(value: &str, max_age: u64) -> HeaderValue {
-    let text = format!("{COOKIE}={value}; Path=/_console; HttpOnly; SameSite=Strict; Max-Age={max_age}");
+/// The session cookie; `Secure` when the server is reached over https (its public URL says so).
+fn cookie(state: &AppState, value: &str, max_age: u64) -> HeaderValue {
+    let secure = if state.core.config().public_url.starts_with("https://") { "; Secure" } else { "" };
+    let text = format!("{COOKIE}={value}; Path=/_console; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}");
     HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
@@ -143,7 +145,7 @@ async fn sign_in(State(state): State<Arc<AppState>>, headers: HeaderMap, body: B
     }
     let id = state.console_sessions.insert(Session { token, info: info.clone(), expires: Instant::now() + SESSION_TTL });
     let mut response = axum::Json(info).into_response();
-    response.headers_mut().insert(header::SET_COOKIE, cookie(&id, SESSION_TTL.as_secs()));
+    response.headers_mut().insert(header::SET_COOKIE, cookie(&state, &id, SESSION_TTL.as_secs()));
     response
 }
 
@@ -160,7 +162,7 @@ async fn sign_out(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Res
         state.console_sessions.remove(&id);
     }
     let mut response = StatusCode::NO_CONTENT.into_response();
-    response.headers_mut().insert(header::SET_COOKIE, cookie("", 0));
+    response.headers_mut().insert(header::SET_COOKIE, cookie(&state, "", 0));
     response
 }
 
