@@ -269,10 +269,11 @@ fn get_version_tx(conn: &Connection, file_id: &str) -> Result<Option<FileVersion
 }
 
 fn collect_versions(stmt: &mut rusqlite::Statement<'_>, params: &[&dyn rusqlite::ToSql]) -> Result<Vec<FileVersion>> {
-    let rows = stmt.query_map(params, |r| r.get::<_, String>(0)).map_err(db_err)?;
+    let mut rows = stmt.query(params).map_err(db_err)?;
     let mut out = Vec::new();
-    for row in rows {
-        out.push(from_json(&row.map_err(db_err)?)?);
+    while let Some(row) = rows.next().map_err(db_err)? {
+        // Decoded straight from SQLite's buffer: a listing page is a thousand rows.
+        out.push(from_json(row.get_ref(0).and_then(|v| Ok(v.as_str()?)).map_err(db_err)?)?);
     }
     Ok(out)
 }
