@@ -218,6 +218,18 @@ fn max_keys(requested: Option<i32>) -> S3Result<i64> {
     }
 }
 
+/// The `x-amz-copy-source-if-*` headers of a CopyObject or UploadPartCopy input (the same fields on both).
+macro_rules! copy_conditions {
+    ($input:expr) => {
+        CopyConditions {
+            if_match: $input.copy_source_if_match.as_ref(),
+            if_none_match: $input.copy_source_if_none_match.as_ref(),
+            modified_since: $input.copy_source_if_modified_since.as_ref(),
+            unmodified_since: $input.copy_source_if_unmodified_since.as_ref(),
+        }
+    };
+}
+
 /// The `x-amz-copy-source-if-*` headers of CopyObject and UploadPartCopy.
 struct CopyConditions<'a> {
     if_match: Option<&'a ETagCondition>,
@@ -689,13 +701,7 @@ impl S3 for StowageS3 {
     async fn copy_object(&self, req: S3Request<CopyObjectInput>) -> S3Result<S3Response<CopyObjectOutput>> {
         let principal = self.signed(req.credentials.as_ref()).await?;
         let input = req.input;
-        let conditions = CopyConditions {
-            if_match: input.copy_source_if_match.as_ref(),
-            if_none_match: input.copy_source_if_none_match.as_ref(),
-            modified_since: input.copy_source_if_modified_since.as_ref(),
-            unmodified_since: input.copy_source_if_unmodified_since.as_ref(),
-        };
-        let source = self.copy_source(&principal, &input.copy_source, conditions).await?;
+        let source = self.copy_source(&principal, &input.copy_source, copy_conditions!(input)).await?;
         let bucket = self.core.bucket_for(Some(&principal), &input.bucket).await.s3()?;
         let replace = input.metadata_directive.as_ref().is_some_and(|d| d.as_str() == MetadataDirective::REPLACE);
         let directive = if replace {
@@ -977,13 +983,7 @@ impl S3 for StowageS3 {
     async fn upload_part_copy(&self, req: S3Request<UploadPartCopyInput>) -> S3Result<S3Response<UploadPartCopyOutput>> {
         let principal = self.signed(req.credentials.as_ref()).await?;
         let input = req.input;
-        let conditions = CopyConditions {
-            if_match: input.copy_source_if_match.as_ref(),
-            if_none_match: input.copy_source_if_none_match.as_ref(),
-            modified_since: input.copy_source_if_modified_since.as_ref(),
-            unmodified_since: input.copy_source_if_unmodified_since.as_ref(),
-        };
-        let source = self.copy_source(&principal, &input.copy_source, conditions).await?;
+        let source = self.copy_source(&principal, &input.copy_source, copy_conditions!(input)).await?;
         let part_number = u32::try_from(input.part_number)
             .map_err(|_| s3_error!(InvalidArgument, "Part number must be an integer between 1 and 10000"))?;
         let range = match &input.copy_source_range {
