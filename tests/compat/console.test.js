@@ -135,6 +135,19 @@ test('the console: sign-in, buckets, uploads, browsing, details, sharing, rules,
         }
         assert.strictEqual(await page.getAttribute('.upload-row[data-upload="report.txt"] progress', 'value'), '100');
 
+        // A whole folder (the folder picker): its files keep their paths under the folder's name.
+        const album = fs.mkdtempSync(path.join(os.tmpdir(), 'console-folder-'));
+        fs.mkdirSync(path.join(album, 'album', 'sub'), { recursive: true });
+        fs.writeFileSync(path.join(album, 'album', 'one.txt'), 'first');
+        fs.writeFileSync(path.join(album, 'album', 'sub', 'two.txt'), 'second');
+        await page.setInputFiles('#folder-input', path.join(album, 'album'));
+        await page.waitForSelector('.upload-row[data-upload="album/sub/two.txt"][data-state="done"]');
+        await page.waitForSelector('.upload-row[data-upload="album/one.txt"][data-state="done"]');
+        const albumFiles = (await api.call('b2_list_file_names', { bucketId: bucket.bucketId, prefix: 'album/' })).files;
+        assert.deepStrictEqual(albumFiles.map((f) => f.fileName), ['album/one.txt', 'album/sub/two.txt']);
+        for (const f of albumFiles) await api.call('b2_delete_file_version', { fileName: f.fileName, fileId: f.fileId });
+        fs.rmSync(album, { recursive: true, force: true });
+
         // A file larger than the part size (5 MB here) goes up in parallel parts.
         const big = crypto.randomBytes(12 * 1000 * 1000 + 123);
         await page.setInputFiles('#file-input', [{ name: 'big.bin', mimeType: 'application/octet-stream', buffer: big }]);
