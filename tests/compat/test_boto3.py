@@ -291,6 +291,11 @@ def test_browser_form_post_with_policy(server):
     refused = requests.post(post["url"], data=forged, files={"file": ("x.txt", b"x")})
     assert refused.status_code == 403 and "SignatureDoesNotMatch" in refused.text
 
+    # A form without a signed policy is refused before its file is read, and stores nothing.
+    anonymous = requests.post(f"{server.url}/post-bucket", data={"key": "anon.bin"}, files={"file": ("anon.bin", b"x" * 5_000_000)})
+    assert 400 <= anonymous.status_code < 500, anonymous.text
+    assert error_code(lambda: s3.head_object(Bucket="post-bucket", Key="anon.bin")) == "404"
+
     # "${filename}" in the key is the uploaded file's name; the 204 carries ETag and Location, a 201 the XML.
     named = s3.generate_presigned_post("post-bucket", "by-name/${filename}", Conditions=[["starts-with", "$key", "by-name/"]])
     ok = requests.post(named["url"], data=named["fields"], files={"file": ("holiday photo.jpg", b"jpeg bytes")})

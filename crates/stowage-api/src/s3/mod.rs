@@ -16,6 +16,9 @@ use s3s::service::{S3Service, S3ServiceBuilder};
 use s3s::{S3Result, s3_error};
 use stowage_core::Stowage;
 
+/// The largest file a browser form (POST) upload may carry.
+pub const MAX_FORM_UPLOAD: u64 = 1 << 30;
+
 /// Access keys are application key ids; their secrets sign requests.
 struct KeyAuth {
     core: Arc<Stowage>,
@@ -81,6 +84,11 @@ impl S3Access for RequestChecks {
 pub fn service(core: Arc<Stowage>, options: &crate::S3Options) -> S3Service {
     let mut builder = S3ServiceBuilder::new(adapter::StowageS3 { core: core.clone(), region: options.region.clone() });
     builder.set_auth(KeyAuth { core });
+    // s3s holds a form upload's file in memory; bound it well below S3's 5 GB (bigger files: presigned PUT
+    // or multipart, which stream).
+    let mut config = s3s::config::S3Config::default();
+    config.post_object_max_file_size = MAX_FORM_UPLOAD;
+    builder.set_config(Arc::new(s3s::config::StaticConfigProvider::new(Arc::new(config))));
     builder.set_access(RequestChecks { region: options.region.clone() });
     if options.domain.is_some() {
         builder.set_host(Hosts(options.clone()));

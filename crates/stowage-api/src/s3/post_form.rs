@@ -5,6 +5,10 @@
 //! itself, before s3s: the fields before the file part are held back (they are small; S3 puts the file
 //! last), and once the file part's headers arrive the `key` field's value is rewritten and everything is
 //! passed on unchanged otherwise.
+//!
+//! The same look at the fields refuses a form without a `policy` before its file is read: s3s holds a form's
+//! file in memory before access is decided, and B2 buckets are never publicly writable, so an unsigned form
+//! could only cost memory.
 
 use std::sync::{Arc, Mutex};
 
@@ -32,7 +36,11 @@ pub fn substitute_filename(request: Request) -> Request {
     let at_end = rewriter.clone();
     let stream = body
         .into_data_stream()
-        .map(move |chunk| chunk.map(|bytes| rewriter.lock().map(|mut r| r.feed(bytes)).unwrap_or_default()))
+        .map(move |chunk| match (chunk, rewriter.lock()) {
+            (Ok(bytes), Ok(mut r)) => r.feed(bytes).map_err(axum::Error::new),
+            (Ok(_), Err(_)) => Err(axum::Error::new(std::io::Error::other("form rewriter unavailable"))),
+            (Err(e), _) => Err(e),
+        })
         // A form that never reached a file part: hand on what was held back, for s3s to refuse.
         .chain(futures::stream::once(async move { Ok(at_end.lock().map(|mut r| r.held.split().freeze()).unwrap_or_default()) }));
     Request::from_parts(parts, Body::from_stream(stream))
@@ -57,21 +65,27 @@ struct Rewriter {
 }
 
 impl Rewriter {
-    fn feed(&mut self, bytes: Bytes) -> Bytes {
+    fn feed(&mut self, bytes: Bytes) -> std::io::Result<Bytes> {
         if self.passing {
-            return bytes;
+            return Ok(bytes);
         }
         self.held.extend_from_slice(&bytes);
         if let Some(end) = self.file_part_headers_end() {
+            if !field_names(&self.held[..end], &self.delimiter).iter().any(|n| n.eq_ignore_ascii_case("policy")) {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::PermissionDenied,
+                    "a form upload needs a policy signed with an application key",
+                ));
+            }
             self.passing = true;
             let held = self.held.split().freeze();
-            return rewrite_key(&held, end, &self.delimiter).unwrap_or(held);
+            return Ok(rewrite_key(&held, end, &self.delimiter).unwrap_or(held));
         }
         if self.held.len() > MAX_HELD_BACK {
             self.passing = true;
-            return self.held.split().freeze();
+            return Ok(self.held.split().freeze());
         }
-        Bytes::new()
+        Ok(Bytes::new())
     }
 
     /// Where the file part's headers end (the offset of its content), once they have all arrived.
@@ -115,6 +129,21 @@ fn rewrite_key(held: &[u8], file_content: usize, delimiter: &[u8]) -> Option<Byt
     }
     out.extend_from_slice(&held[at..]);
     Some(out.freeze())
+}
+
+/// The names of the form fields in `held`.
+fn field_names(held: &[u8], delimiter: &[u8]) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut at = 0;
+    while let Some(found) = find(&held[at..], delimiter) {
+        let start = at + found + delimiter.len();
+        let Some(headers_end) = find(&held[start..], b"\r\n\r\n").map(|i| i + start + 4) else { break };
+        if let Some((name, _)) = disposition(&held[start..headers_end]) {
+            names.push(name);
+        }
+        at = headers_end;
+    }
+    names
 }
 
 fn replace(value: &[u8], file_name: &str) -> Vec<u8> {
@@ -167,7 +196,7 @@ mod tests {
         let mut rewriter = Rewriter { delimiter: b"--XyZ".to_vec(), held: BytesMut::new(), passing: false };
         let mut out = Vec::new();
         for piece in body.as_bytes().chunks(chunk) {
-            out.extend_from_slice(&rewriter.feed(Bytes::copy_from_slice(piece)));
+            out.extend_from_slice(&rewriter.feed(Bytes::copy_from_slice(piece)).unwrap_or_default());
         }
         if !rewriter.passing {
             out.extend_from_slice(&rewriter.held);
@@ -187,6 +216,15 @@ mod tests {
     fn forms_without_the_placeholder_pass_unchanged() {
         let body = form("fixed/name.txt", "a.txt", "data");
         assert_eq!(run(&body, 5), body);
+    }
+
+    #[test]
+    fn a_form_without_a_policy_is_refused_at_its_file() {
+        let body = form("k", "a.txt", "data").replace("name=\"policy\"", "name=\"other\"");
+        let mut rewriter = Rewriter { delimiter: b"--XyZ".to_vec(), held: BytesMut::new(), passing: false };
+        let outcome: std::io::Result<Vec<Bytes>> =
+            body.as_bytes().chunks(16).map(|piece| rewriter.feed(Bytes::copy_from_slice(piece))).collect();
+        assert_eq!(outcome.err().map(|e| e.kind()), Some(std::io::ErrorKind::PermissionDenied));
     }
 
     #[test]
