@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime};
 use aws_sdk_s3::config::{Credentials, Region};
 use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
+use aws_sdk_s3::types::{ChecksumAlgorithm, ChecksumMode, CompletedMultipartUpload, CompletedPart};
 use common::Server;
 
 fn client_at(server: &Server, key_id: &str, secret: &str) -> aws_sdk_s3::Client {
@@ -44,6 +44,27 @@ async fn sdk_objects_multipart_and_listing() {
     assert_eq!(got.body.collect().await.expect("body").into_bytes().as_ref(), &body[10..20]);
     let missing = s3.get_object().bucket("sdk-bucket").key("nope").send().await.expect_err("missing");
     assert_eq!(code(&missing), "NoSuchKey");
+
+    // Every checksum algorithm the SDK offers is verified on upload, stored, and returned with checksum mode
+    // (the SDK validates the returned value against the body it reads).
+    for algorithm in [ChecksumAlgorithm::Crc32C, ChecksumAlgorithm::Crc64Nvme, ChecksumAlgorithm::Sha1, ChecksumAlgorithm::Sha256] {
+        let key = format!("sums/{}", algorithm.as_str());
+        let put = s3
+            .put_object()
+            .bucket("sdk-bucket")
+            .key(&key)
+            .checksum_algorithm(algorithm.clone())
+            .body(ByteStream::from(body.clone()))
+            .send()
+            .await
+            .expect("put with checksum");
+        let got = s3.get_object().bucket("sdk-bucket").key(&key).checksum_mode(ChecksumMode::Enabled).send().await.expect("get");
+        let sent = [put.checksum_crc32_c(), put.checksum_crc64_nvme(), put.checksum_sha1(), put.checksum_sha256()];
+        let returned = [got.checksum_crc32_c(), got.checksum_crc64_nvme(), got.checksum_sha1(), got.checksum_sha256()];
+        assert_eq!(sent.iter().flatten().count(), 1, "{algorithm:?}");
+        assert_eq!(sent, returned, "{algorithm:?}");
+        assert_eq!(got.body.collect().await.expect("body").into_bytes().as_ref(), &body[..]);
+    }
 
     // Multipart with the SDK: three parts, the last small; ETag is md5-of-md5s-3.
     let upload = s3.create_multipart_upload().bucket("sdk-bucket").key("multi.bin").send().await.expect("create mpu");
@@ -87,7 +108,7 @@ async fn sdk_objects_multipart_and_listing() {
     assert_eq!(keys, (0..12).map(|i| format!("list/{i:02}")).collect::<Vec<_>>());
     let top = s3.list_objects_v2().bucket("sdk-bucket").delimiter("/").send().await.expect("list");
     let prefixes: Vec<&str> = top.common_prefixes().iter().filter_map(|p| p.prefix()).collect();
-    assert_eq!(prefixes, ["dir/", "list/"]);
+    assert_eq!(prefixes, ["dir/", "list/", "sums/"]);
 }
 
 #[tokio::test]
