@@ -734,7 +734,8 @@ async function showKeys(main) {
       h("td", { class: "mono" }, k.applicationKeyId),
       h("td", {}, ids ? ids.map(bucketName).join(", ") : "All"),
       h("td", { class: "hide-narrow" }, k.namePrefix || "—"),
-      h("td", { class: "hide-narrow", style: "white-space: normal; min-width: 220px" }, k.capabilities.join(", ")),
+      h("td", { class: "hide-narrow", style: "white-space: normal; min-width: 180px", title: k.capabilities.join(", ") },
+        k.capabilities.length > 6 ? `${k.capabilities.slice(0, 4).join(", ")} and ${k.capabilities.length - 4} more` : k.capabilities.join(", ")),
       h("td", { class: "hide-narrow" }, k.expirationTimestamp ? formatDate(k.expirationTimestamp) : "Never"),
       h("td", {}, can("deleteKeys") && k.applicationKeyId !== session.applicationKeyId
         ? h("button", { type: "button", class: "link danger", onclick: () => deleteKey(k) }, "Delete") : ""));
