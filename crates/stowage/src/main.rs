@@ -157,7 +157,14 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         master_key: load_or_create_master_key(&args.data, args.master_key.as_deref())?,
     };
     let core = Stowage::new(meta, blobs, clock.clone(), config).await.map_err(|e| anyhow::anyhow!("{e}"))?;
-    let core = Arc::new(core.with_events(webhooks::start()?));
+    // Webhooks are an extra: a machine whose TLS roots cannot be loaded still serves, without notifications.
+    let core = Arc::new(match webhooks::start() {
+        Ok(sender) => core.with_events(sender),
+        Err(err) => {
+            tracing::error!(%err, "event notifications are disabled: the webhook client could not be built");
+            core
+        }
+    });
     let (root_id, root_secret, generated) = match (args.root_key_id, args.root_key) {
         (Some(id), Some(secret)) => (id, secret, false),
         _ => load_or_create_root_key(&args.data, core.account_id())?,
