@@ -1,7 +1,7 @@
 //! The Backblaze B2 Native API front-end (v1 to v4 on one router).
 
 mod convert;
-mod encoding;
+pub(crate) mod encoding;
 pub mod error;
 mod ops;
 mod params;
@@ -83,7 +83,8 @@ fn test_mode(headers: &HeaderMap, is_upload: bool) -> B2Result<()> {
     }
 }
 
-fn query_pairs(query: Option<&str>) -> Vec<(String, String)> {
+/// Query parameters, `+` and %-escapes decoded (B2 sends GET parameters this way).
+pub(crate) fn query_pairs(query: Option<&str>) -> Vec<(String, String)> {
     query
         .unwrap_or("")
         .split('&')

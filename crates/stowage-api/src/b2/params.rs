@@ -19,7 +19,7 @@ impl Params {
             };
         }
         let mut map = Map::new();
-        for (k, v) in form_urlencoded_pairs(query.unwrap_or("")) {
+        for (k, v) in super::query_pairs(query) {
             // Query values are strings; arrays and objects may arrive as JSON text.
             let value = if v.starts_with('[') || v.starts_with('{') {
                 serde_json::from_str(&v).unwrap_or(Value::String(v))
@@ -80,15 +80,4 @@ impl Params {
     pub fn raw(&self, name: &str) -> Option<&Value> {
         self.0.get(name)
     }
-}
-
-fn form_urlencoded_pairs(query: &str) -> Vec<(String, String)> {
-    query
-        .split('&')
-        .filter(|p| !p.is_empty())
-        .map(|pair| {
-            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            (super::encoding::decode_plus(k), super::encoding::decode_plus(v))
-        })
-        .collect()
 }

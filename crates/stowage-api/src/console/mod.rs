@@ -195,12 +195,12 @@ async fn download(
     headers: HeaderMap,
 ) -> Response {
     let Some(s) = session(&state, &headers) else { return not_signed_in() };
-    let params: Vec<(String, String)> = query.as_deref().map(url_params).unwrap_or_default();
+    let params = crate::b2::query_pairs(query.as_deref());
     let param = |key: &str| params.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone());
     let encode = |s: &str| percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string();
     let mut target = match param("fileId") {
         Some(id) => format!("/b2api/v4/b2_download_file_by_id?fileId={}", encode(&id)),
-        None => format!("/file/{}/{}?", encode(&bucket), name.split('/').map(encode).collect::<Vec<_>>().join("/")),
+        None => format!("/file/{}/{}?", encode(&bucket), crate::b2::encoding::encode(&name)),
     };
     if param("attachment").is_some() {
         let file_name = name.rsplit('/').next().unwrap_or(&name);
@@ -216,17 +216,6 @@ async fn download(
         Ok(request) => b2(&state, request).await,
         Err(_) => error(StatusCode::BAD_REQUEST, "bad_request", "invalid request"),
     }
-}
-
-fn url_params(query: &str) -> Vec<(String, String)> {
-    query
-        .split('&')
-        .filter_map(|pair| {
-            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            let decode = |s: &str| percent_encoding::percent_decode_str(&s.replace('+', " ")).decode_utf8_lossy().into_owned();
-            (!k.is_empty()).then(|| (decode(k), decode(v)))
-        })
-        .collect()
 }
 
 /// The storage overview: files, bytes and last upload per bucket the key may list.
