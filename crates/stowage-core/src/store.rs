@@ -12,6 +12,15 @@ use futures::Stream;
 use crate::error::Result;
 use crate::model::{AppKey, Bucket, FileVersion, Millis, Part};
 
+/// A decision the store runs on a version's current state, inside the transaction that changes it, so no
+/// concurrent change can slip between the check and the write (object lock, large-file state).
+pub type VersionCheck = Box<dyn FnOnce(&FileVersion) -> Result<()> + Send>;
+/// A change to a stored version, computed from its current state inside the transaction that writes it.
+pub type VersionChange = Box<dyn FnOnce(FileVersion) -> Result<FileVersion> + Send>;
+/// Builds a finished large file from its unfinished version and every uploaded part (by part number),
+/// inside the transaction that commits it; an error leaves the upload as it was.
+pub type FinishPlan = Box<dyn FnOnce(FileVersion, Vec<Part>) -> Result<FileVersion> + Send>;
+
 /// Facts every node must agree on, created once when the store is first opened.
 #[derive(Debug, Clone)]
 pub struct ServerIdentity {
@@ -56,10 +65,13 @@ pub trait MetadataStore: Send + Sync {
     // File versions.
     async fn insert_version(&self, version: &FileVersion) -> Result<()>;
     async fn get_version(&self, file_id: &str) -> Result<Option<FileVersion>>;
-    /// Replaces a stored version (same file id), e.g. retention changes.
-    async fn update_version(&self, version: &FileVersion) -> Result<()>;
-    /// Removes a version, its parts if any, and queues every blob it referenced for collection.
-    async fn delete_version(&self, file_id: &str) -> Result<Option<FileVersion>>;
+    /// Atomically reads a version, applies `change` to it and stores the result (tags, retention, legal
+    /// hold). Fails with `FileNotPresent` when the version is gone, or with the error `change` returns;
+    /// in either case nothing is written. The file id, bucket, name and action must not change.
+    async fn modify_version(&self, file_id: &str, change: VersionChange) -> Result<FileVersion>;
+    /// Removes a version, its parts if any, and queues every blob it referenced for collection, if `check`
+    /// accepts the version as it is at that moment; `Ok(None)` when there is no such version.
+    async fn delete_version(&self, file_id: &str, check: VersionCheck) -> Result<Option<FileVersion>>;
     /// The newest upload-or-hide version of a name (unfinished large files never count).
     async fn latest_version(&self, bucket_id: &str, name: &str) -> Result<Option<FileVersion>>;
     /// Versions ordered by (name ascending, newest first) from `cursor`, at most `limit`.
@@ -75,12 +87,17 @@ pub trait MetadataStore: Send + Sync {
     ) -> Result<Vec<FileVersion>>;
     async fn count_versions(&self, bucket_id: &str) -> Result<u64>;
 
-    // Large-file parts.
-    /// Stores a part; a part with the same number is replaced and its blob queued for collection.
+    // Large-file parts. Every state change of a large file is checked against its state in the same
+    // transaction that makes it: a part lands only on a still-unfinished file, a finish commits exactly the
+    // parts it read, a cancel removes only a still-unfinished file.
+    /// Stores a part of a still-unfinished large file (else `NoSuchUpload`); a part with the same number is
+    /// replaced and its blob queued for collection.
     async fn put_part(&self, part: &Part) -> Result<()>;
     async fn list_parts(&self, file_id: &str, start_part: u32, limit: usize) -> Result<Vec<Part>>;
-    /// Turns an unfinished large file into a finished one and drops its part rows, atomically.
-    async fn finish_large_file(&self, version: &FileVersion) -> Result<()>;
+    /// Turns an unfinished large file into the finished version `plan` builds from it and its parts, links
+    /// the blobs the finished version uses, queues the other parts' blobs for collection and drops the part
+    /// rows, all in one transaction. `NoSuchUpload` when the file is no longer unfinished.
+    async fn finish_large_file(&self, file_id: &str, plan: FinishPlan) -> Result<FileVersion>;
 
     // Blob collection.
     /// Queues blobs for deletion (blobs whose write never committed, or that a failed step left behind).

@@ -11,7 +11,7 @@ use bytes::Bytes;
 use rusqlite::{Connection, OptionalExtension, params};
 use stowage_core::model::{Action, AppKey, Bucket, FileVersion, Millis, Part};
 use stowage_core::names::prefix_upper_bound;
-use stowage_core::store::{ListCursor, MetadataStore, ServerIdentity};
+use stowage_core::store::{FinishPlan, ListCursor, MetadataStore, ServerIdentity, VersionChange, VersionCheck};
 use stowage_core::{Error, Result};
 
 use crate::cache::RowCache;
@@ -287,6 +287,12 @@ fn queue_deletes(tx: &Connection, blob_ids: &[String]) -> Result<()> {
     Ok(())
 }
 
+fn part_blobs(tx: &Connection, file_id: &str) -> Result<Vec<String>> {
+    let mut stmt = tx.prepare_cached("SELECT blob_id FROM parts WHERE file_id = ?1").map_err(db_err)?;
+    let rows = stmt.query_map([file_id], |r| r.get::<_, String>(0)).map_err(db_err)?;
+    rows.map(|r| r.map_err(db_err)).collect()
+}
+
 fn link_blobs(tx: &Connection, version: &FileVersion) -> Result<()> {
     let mut stmt = tx.prepare_cached("INSERT OR REPLACE INTO version_blobs (blob_id, file_id) VALUES (?1, ?2)").map_err(db_err)?;
     for id in version.content.blob_ids() {
@@ -536,30 +542,31 @@ impl MetadataStore for SqliteStore {
         self.lookup(move |c| get_version_tx(c, &id)).await
     }
 
-    async fn update_version(&self, version: &FileVersion) -> Result<()> {
-        let (id, body) = (version.file_id.clone(), to_json(version)?);
+    async fn modify_version(&self, file_id: &str, change: VersionChange) -> Result<FileVersion> {
+        let id = file_id.to_string();
         self.write(move |tx| {
-            let n = tx.execute("UPDATE versions SET body = ?1 WHERE file_id = ?2", params![body, id]).map_err(db_err)?;
-            if n == 0 {
-                return Err(Error::FileNotPresent(id));
+            let current = get_version_tx(tx, &id)?.ok_or_else(|| Error::FileNotPresent(id.clone()))?;
+            let (bucket_id, name, action) = (current.bucket_id.clone(), current.name.clone(), current.action);
+            let changed = change(current)?;
+            if changed.file_id != id || changed.bucket_id != bucket_id || changed.name != name || changed.action != action {
+                return Err(Error::internal(format!("a version change may not move or re-kind version {id}")));
             }
-            Ok(())
+            let body = to_json(&changed)?;
+            tx.prepare_cached("UPDATE versions SET body = ?1 WHERE file_id = ?2")
+                .and_then(|mut stmt| stmt.execute(params![body, id]))
+                .map_err(db_err)?;
+            Ok(changed)
         })
         .await
     }
 
-    async fn delete_version(&self, file_id: &str) -> Result<Option<FileVersion>> {
+    async fn delete_version(&self, file_id: &str, check: VersionCheck) -> Result<Option<FileVersion>> {
         let id = file_id.to_string();
         self.write(move |tx| {
             let Some(version) = get_version_tx(tx, &id)? else { return Ok(None) };
+            check(&version)?;
             let mut blobs = version.content.blob_ids();
-            {
-                let mut stmt = tx.prepare_cached("SELECT blob_id FROM parts WHERE file_id = ?1").map_err(db_err)?;
-                let rows = stmt.query_map([&id], |r| r.get::<_, String>(0)).map_err(db_err)?;
-                for row in rows {
-                    blobs.push(row.map_err(db_err)?);
-                }
-            }
+            blobs.extend(part_blobs(tx, &id)?);
             tx.execute("DELETE FROM parts WHERE file_id = ?1", [&id]).map_err(db_err)?;
             tx.execute("DELETE FROM version_blobs WHERE file_id = ?1", [&id]).map_err(db_err)?;
             tx.execute("DELETE FROM versions WHERE file_id = ?1", [&id]).map_err(db_err)?;
@@ -641,7 +648,7 @@ impl MetadataStore for SqliteStore {
             let action: Option<String> =
                 tx.query_row("SELECT action FROM versions WHERE file_id = ?1", [&p.file_id], |r| r.get(0)).optional().map_err(db_err)?;
             if action.as_deref() != Some(Action::Start.as_str()) {
-                return Err(Error::invalid(format!("No active upload for: {}", p.file_id)));
+                return Err(Error::NoSuchUpload(format!("No active upload for: {}", p.file_id)));
             }
             let replaced: Option<String> = tx
                 .query_row("SELECT blob_id FROM parts WHERE file_id = ?1 AND part_number = ?2", params![p.file_id, p.part_number], |r| {
@@ -674,35 +681,33 @@ impl MetadataStore for SqliteStore {
         .await
     }
 
-    async fn finish_large_file(&self, version: &FileVersion) -> Result<()> {
-        let v = version.clone();
-        let body = to_json(version)?;
+    async fn finish_large_file(&self, file_id: &str, plan: FinishPlan) -> Result<FileVersion> {
+        let id = file_id.to_string();
         self.write(move |tx| {
-            let n = tx
-                .execute(
-                    "UPDATE versions SET action = ?1, size = ?2, body = ?3 WHERE file_id = ?4 AND action = 'start'",
-                    params![v.action.as_str(), v.size as i64, body, v.file_id],
-                )
-                .map_err(db_err)?;
-            if n != 1 {
-                return Err(Error::invalid(format!("No active upload for: {}", v.file_id)));
+            let unfinished = get_version_tx(tx, &id)?
+                .filter(|v| v.action == Action::Start)
+                .ok_or_else(|| Error::NoSuchUpload(format!("No active upload for: {id}")))?;
+            let parts = {
+                let mut stmt = tx.prepare_cached("SELECT body FROM parts WHERE file_id = ?1 ORDER BY part_number").map_err(db_err)?;
+                let rows = stmt.query_map([&id], |r| r.get::<_, String>(0)).map_err(db_err)?;
+                rows.map(|r| from_json::<Part>(&r.map_err(db_err)?)).collect::<Result<Vec<_>>>()?
+            };
+            let all_blobs: Vec<String> = parts.iter().map(|p| p.blob_id.clone()).collect();
+            let v = plan(unfinished, parts)?;
+            if v.file_id != id || v.action == Action::Start {
+                return Err(Error::internal(format!("a finish plan must finish large file {id}")));
             }
+            let body = to_json(&v)?;
+            tx.prepare_cached("UPDATE versions SET action = ?1, size = ?2, body = ?3 WHERE file_id = ?4")
+                .and_then(|mut stmt| stmt.execute(params![v.action.as_str(), v.size as i64, body, id]))
+                .map_err(db_err)?;
             link_blobs(tx, &v)?;
             // Parts left out of the finished file (S3 may complete with a subset) are collected.
             let used = v.content.blob_ids();
-            let mut unused = Vec::new();
-            {
-                let mut stmt = tx.prepare_cached("SELECT blob_id FROM parts WHERE file_id = ?1").map_err(db_err)?;
-                for row in stmt.query_map([&v.file_id], |r| r.get::<_, String>(0)).map_err(db_err)? {
-                    let blob = row.map_err(db_err)?;
-                    if !used.contains(&blob) {
-                        unused.push(blob);
-                    }
-                }
-            }
+            let unused: Vec<String> = all_blobs.into_iter().filter(|b| !used.contains(b)).collect();
             queue_deletes(tx, &unused)?;
-            tx.execute("DELETE FROM parts WHERE file_id = ?1", [&v.file_id]).map_err(db_err)?;
-            Ok(())
+            tx.execute("DELETE FROM parts WHERE file_id = ?1", [&id]).map_err(db_err)?;
+            Ok(v)
         })
         .await
     }

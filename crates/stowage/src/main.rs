@@ -31,6 +31,8 @@ enum Command {
 }
 
 #[derive(Parser)]
+// A flag given twice takes its last value (scripts append overrides to a base command line).
+#[command(args_override_self = true)]
 struct ServeArgs {
     /// Where metadata and blobs live.
     #[arg(long, env = "STOWAGE_DATA", default_value = "./stowage-data")]

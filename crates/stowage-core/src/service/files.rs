@@ -12,7 +12,7 @@ use crate::hashing::{Digests, hashing, hold_back_tail};
 use crate::model::{Action, Bucket, BucketType, Checksums, Content, Encryption, FileVersion, Millis, Retention, RetentionMode};
 use crate::names::{check_file_info, check_file_name};
 use crate::sealing::BlobKey;
-use crate::store::ByteStream;
+use crate::store::{ByteStream, VersionChange, VersionCheck};
 
 /// How the client vouches for an upload's content.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -403,29 +403,42 @@ impl Stowage {
         if version.name != file_name {
             return Err(not_present());
         }
-        self.check_deletable(principal, &version, bypass_governance)?;
-        let deleted = self.meta.delete_version(file_id).await?.ok_or_else(not_present)?;
+        let lock = self.delete_lock_check(principal, bypass_governance);
+        let name = file_name.to_string();
+        let check: VersionCheck =
+            Box::new(move |v| if v.name == name { lock(v) } else { Err(Error::FileNotPresent(format!("{name} {}", v.file_id))) });
+        let deleted = self.meta.delete_version(file_id, check).await?.ok_or_else(not_present)?;
         self.emit("b2:ObjectDeleted:Delete", &deleted).await;
         Ok(deleted)
     }
 
-    /// Object lock: legal hold and compliance retention refuse deletes; governance needs an explicit bypass.
-    pub(crate) fn check_deletable(&self, principal: &Principal, version: &FileVersion, bypass_governance: bool) -> Result<()> {
-        if version.legal_hold == Some(true) {
-            return Err(Error::AccessDenied("file is under legal hold".into()));
-        }
-        if let Some(r) = version.retention
-            && r.retain_until > self.now()
-        {
-            match r.mode {
-                RetentionMode::Compliance => return Err(Error::AccessDenied("file is retained in compliance mode".into())),
-                RetentionMode::Governance if !(bypass_governance && principal.has(Capability::BypassGovernance)) => {
-                    return Err(Error::AccessDenied("file is retained in governance mode; bypassGovernance is required".into()));
-                }
-                RetentionMode::Governance => {}
+    /// Object lock's rule for deletes, as a check the store runs on the version in the transaction that
+    /// removes it (a legal hold set a moment earlier is seen): legal hold and compliance retention refuse;
+    /// governance retention needs an explicit bypass by a key that may bypass it.
+    pub(crate) fn delete_lock_check(
+        &self,
+        principal: &Principal,
+        bypass_governance: bool,
+    ) -> impl Fn(&FileVersion) -> Result<()> + Send + 'static {
+        let now = self.now();
+        let may_bypass = bypass_governance && principal.has(Capability::BypassGovernance);
+        move |version: &FileVersion| {
+            if version.legal_hold == Some(true) {
+                return Err(Error::AccessDenied("file is under legal hold".into()));
             }
+            if let Some(r) = version.retention
+                && r.retain_until > now
+            {
+                match r.mode {
+                    RetentionMode::Compliance => return Err(Error::AccessDenied("file is retained in compliance mode".into())),
+                    RetentionMode::Governance if !may_bypass => {
+                        return Err(Error::AccessDenied("file is retained in governance mode; bypassGovernance is required".into()));
+                    }
+                    RetentionMode::Governance => {}
+                }
+            }
+            Ok(())
         }
-        Ok(())
     }
 
     pub async fn get_file_info(&self, principal: &Principal, file_id: &str) -> Result<FileVersion> {
@@ -532,7 +545,7 @@ impl Stowage {
         retention: Option<Retention>,
         bypass_governance: bool,
     ) -> Result<FileVersion> {
-        let mut version = self.named_version(file_id, file_name).await?;
+        let version = self.named_version(file_id, file_name).await?;
         principal.authorize(Capability::WriteFileRetentions, Some(&version.bucket_id), NameScope::File(&version.name))?;
         let bucket = self.bucket(&version.bucket_id).await?;
         if !bucket.file_lock_enabled {
@@ -544,39 +557,49 @@ impl Stowage {
         {
             return Err(Error::invalid("retainUntilTimestamp must be in the future"));
         }
-        if let Some(current) = version.retention.filter(|r| r.retain_until > now) {
-            let weakens = match retention {
-                None => true,
-                Some(new) => {
-                    new.retain_until < current.retain_until
-                        || (current.mode == RetentionMode::Compliance && new.mode == RetentionMode::Governance)
-                }
-            };
-            if weakens {
-                match current.mode {
-                    RetentionMode::Compliance => return Err(Error::Forbidden("compliance retention can only be extended".into())),
-                    RetentionMode::Governance if !(bypass_governance && principal.has(Capability::BypassGovernance)) => {
-                        return Err(Error::Forbidden("shortening governance retention needs bypassGovernance".into()));
+        let may_bypass = bypass_governance && principal.has(Capability::BypassGovernance);
+        // Decided on the retention stored at the moment of the write, so two changes cannot both weaken it.
+        let change: VersionChange = Box::new(move |mut version| {
+            if let Some(current) = version.retention.filter(|r| r.retain_until > now) {
+                let weakens = match retention {
+                    None => true,
+                    Some(new) => {
+                        new.retain_until < current.retain_until
+                            || (current.mode == RetentionMode::Compliance && new.mode == RetentionMode::Governance)
                     }
-                    RetentionMode::Governance => {}
+                };
+                if weakens {
+                    match current.mode {
+                        RetentionMode::Compliance => return Err(Error::Forbidden("compliance retention can only be extended".into())),
+                        RetentionMode::Governance if !may_bypass => {
+                            return Err(Error::Forbidden("shortening governance retention needs bypassGovernance".into()));
+                        }
+                        RetentionMode::Governance => {}
+                    }
                 }
             }
-        }
-        version.retention = retention;
-        self.meta.update_version(&version).await?;
-        Ok(version)
+            version.retention = retention;
+            Ok(version)
+        });
+        self.meta.modify_version(file_id, change).await
     }
 
     pub async fn update_file_legal_hold(&self, principal: &Principal, file_id: &str, file_name: &str, on: bool) -> Result<FileVersion> {
-        let mut version = self.named_version(file_id, file_name).await?;
+        let version = self.named_version(file_id, file_name).await?;
         principal.authorize(Capability::WriteFileLegalHolds, Some(&version.bucket_id), NameScope::File(&version.name))?;
         let bucket = self.bucket(&version.bucket_id).await?;
         if !bucket.file_lock_enabled {
             return Err(Error::invalid("Legal hold needs a bucket with file lock enabled"));
         }
-        version.legal_hold = Some(on);
-        self.meta.update_version(&version).await?;
-        Ok(version)
+        self.meta
+            .modify_version(
+                file_id,
+                Box::new(move |mut version| {
+                    version.legal_hold = Some(on);
+                    Ok(version)
+                }),
+            )
+            .await
     }
 
     async fn named_version(&self, file_id: &str, file_name: &str) -> Result<FileVersion> {

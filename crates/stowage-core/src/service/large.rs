@@ -4,7 +4,7 @@ use super::{MAX_SIMPLE_FILE, Stowage};
 use crate::auth::{Capability, NameScope, Principal, TokenScope};
 use crate::error::{Error, Result};
 use crate::model::{Action, Checksums, Content, FileVersion, Part, PartRef};
-use crate::store::ByteStream;
+use crate::store::{ByteStream, FinishPlan, VersionCheck};
 
 pub const MAX_PARTS: u32 = 10_000;
 
@@ -180,71 +180,65 @@ impl Stowage {
 
     pub async fn finish_large_file(&self, principal: &Principal, file_id: &str, part_sha1s: &[String]) -> Result<FileVersion> {
         self.unfinished(principal, file_id).await?;
-        let parts = self.meta.list_parts(file_id, 1, MAX_PARTS as usize + 1).await?;
-        for (i, part) in parts.iter().enumerate() {
-            if part.part_number as usize != i + 1 {
-                return Err(Error::MissingPart(format!("Part number {} is missing", i + 1)));
-            }
-        }
-        if parts.len() != part_sha1s.len() {
-            return Err(Error::invalid(format!("partSha1Array has {} entries but {} parts were uploaded", part_sha1s.len(), parts.len())));
-        }
-        self.finish_parts(principal, file_id, parts.iter().map(|p| p.part_number).collect(), part_sha1s, 2).await
+        let sha1s = part_sha1s.to_vec();
+        let min_size = self.config.absolute_minimum_part_size;
+        self.commit_finish(
+            file_id,
+            Box::new(move |version, uploaded| {
+                // B2 finishes with every uploaded part, numbered from 1 without gaps.
+                for (i, part) in uploaded.iter().enumerate() {
+                    if part.part_number as usize != i + 1 {
+                        return Err(Error::MissingPart(format!("Part number {} is missing", i + 1)));
+                    }
+                }
+                if uploaded.len() != sha1s.len() {
+                    return Err(Error::invalid(format!(
+                        "partSha1Array has {} entries but {} parts were uploaded",
+                        sha1s.len(),
+                        uploaded.len()
+                    )));
+                }
+                let chosen = uploaded.iter().zip(sha1s).map(|(p, sha1)| (p.part_number, PartMatch::Sha1(sha1))).collect();
+                finished_version(version, uploaded, chosen, 2, min_size)
+            }),
+        )
+        .await
     }
 
-    /// Makes the chosen parts (in this order) the content of the large file; parts not chosen are dropped.
-    pub(crate) async fn finish_parts(
-        &self,
-        principal: &Principal,
-        file_id: &str,
-        chosen: Vec<u32>,
-        part_sha1s: &[String],
-        min_parts: usize,
-    ) -> Result<FileVersion> {
-        let mut version = self.unfinished(principal, file_id).await?;
-        if chosen.len() < min_parts {
-            return Err(Error::invalid(format!("large files must have at least {min_parts} parts")));
+    /// S3 CompleteMultipartUpload: the listed parts (number, ETag) must be the uploaded ones, in ascending
+    /// order; parts not listed are dropped. Unlike B2, S3 allows a single part.
+    pub async fn complete_multipart(&self, principal: &Principal, upload_id: &str, listed: &[(u32, String)]) -> Result<FileVersion> {
+        self.unfinished(principal, upload_id).await?;
+        if listed.is_empty() {
+            return Err(Error::invalid("the multipart upload lists no parts"));
         }
-        let uploaded = self.meta.list_parts(file_id, 1, MAX_PARTS as usize + 1).await?;
-        let mut parts = Vec::with_capacity(chosen.len());
-        for (number, sha1) in chosen.iter().zip(part_sha1s) {
-            let part = uploaded
-                .iter()
-                .find(|p| p.part_number == *number)
-                .ok_or_else(|| Error::MissingPart(format!("Part number {number} is missing")))?;
-            if !part.sha1.eq_ignore_ascii_case(sha1) {
-                return Err(Error::invalid(format!("Sha1 of part {number} does not match partSha1Array")));
-            }
-            parts.push(part);
+        if listed.windows(2).any(|pair| pair[1].0 <= pair[0].0) {
+            return Err(Error::InvalidPartOrder("parts must be listed in ascending order".into()));
         }
-        let min = self.config.absolute_minimum_part_size;
-        if let Some(small) = parts[..parts.len() - 1].iter().find(|p| p.size < min) {
-            return Err(Error::EntityTooSmall(format!("Part number {} is smaller than the minimum part size {min}", small.part_number)));
-        }
-        version.action = Action::Upload;
-        version.size = parts.iter().map(|p| p.size).sum();
-        version.content = Content::Parts(
-            parts
-                .iter()
-                .map(|p| PartRef {
-                    blob_id: p.blob_id.clone(),
-                    size: p.size,
-                    md5: p.md5.clone(),
-                    salt: p.salt.clone(),
-                    checksums: p.checksums.clone(),
-                })
-                .collect(),
-        );
-        version.md5 = None;
-        self.meta.finish_large_file(&version).await?;
+        let chosen: Vec<(u32, PartMatch)> = listed.iter().map(|(n, etag)| (*n, PartMatch::Etag(etag.clone()))).collect();
+        let min_size = self.config.absolute_minimum_part_size;
+        self.commit_finish(upload_id, Box::new(move |version, uploaded| finished_version(version, uploaded, chosen, 1, min_size))).await
+    }
+
+    /// Commits a finish the store checks against the parts as they are in the committing transaction, so a
+    /// part re-uploaded or a cancel racing the finish can never leave a finished file pointing at a
+    /// collected blob.
+    async fn commit_finish(&self, file_id: &str, plan: FinishPlan) -> Result<FileVersion> {
+        let version = self.meta.finish_large_file(file_id, plan).await?;
         self.emit("b2:ObjectCreated:MultipartUpload", &version).await;
         Ok(version)
     }
 
     pub async fn cancel_large_file(&self, principal: &Principal, file_id: &str) -> Result<FileVersion> {
-        let version = self.unfinished(principal, file_id).await?;
-        self.meta.delete_version(file_id).await?;
-        Ok(version)
+        self.unfinished(principal, file_id).await?;
+        let still_unfinished: VersionCheck = Box::new(|v| match v.action {
+            Action::Start => Ok(()),
+            _ => Err(Error::NoSuchUpload(format!("No active upload for: {}", v.file_id))),
+        });
+        self.meta
+            .delete_version(file_id, still_unfinished)
+            .await?
+            .ok_or_else(|| Error::NoSuchUpload(format!("No active upload for: {file_id}")))
     }
 
     pub async fn list_unfinished_large_files(
@@ -266,4 +260,58 @@ impl Stowage {
         let next = if files.len() > max { files.pop().map(|f| f.file_id) } else { None };
         Ok((files, next))
     }
+}
+
+/// How a finish names each part it wants: B2 by SHA-1, S3 by ETag (the part's MD5).
+enum PartMatch {
+    Sha1(String),
+    Etag(String),
+}
+
+/// The finished version made of the `chosen` parts of `uploaded`, in that order, after checking each is
+/// the part the client named and every part but the last is at least `min_size` bytes.
+fn finished_version(
+    mut version: FileVersion,
+    uploaded: Vec<Part>,
+    chosen: Vec<(u32, PartMatch)>,
+    min_parts: usize,
+    min_size: u64,
+) -> Result<FileVersion> {
+    if chosen.len() < min_parts {
+        return Err(Error::invalid(format!("large files must have at least {min_parts} parts")));
+    }
+    let mut parts = Vec::with_capacity(chosen.len());
+    for (number, wanted) in &chosen {
+        let part = uploaded.iter().find(|p| p.part_number == *number);
+        match (part, wanted) {
+            (None, PartMatch::Sha1(_)) => return Err(Error::MissingPart(format!("Part number {number} is missing"))),
+            (None, PartMatch::Etag(_)) => return Err(Error::InvalidPart(format!("part {number} was not uploaded"))),
+            (Some(p), PartMatch::Sha1(sha1)) if !p.sha1.eq_ignore_ascii_case(sha1) => {
+                return Err(Error::invalid(format!("Sha1 of part {number} does not match partSha1Array")));
+            }
+            (Some(p), PartMatch::Etag(etag)) if !etag.trim_matches('"').eq_ignore_ascii_case(&p.md5) => {
+                return Err(Error::InvalidPart(format!("part {number} has ETag {}, not {etag}", p.md5)));
+            }
+            (Some(p), _) => parts.push(p),
+        }
+    }
+    if let Some(small) = parts[..parts.len() - 1].iter().find(|p| p.size < min_size) {
+        return Err(Error::EntityTooSmall(format!("Part number {} is smaller than the minimum part size {min_size}", small.part_number)));
+    }
+    version.action = Action::Upload;
+    version.size = parts.iter().map(|p| p.size).sum();
+    version.content = Content::Parts(
+        parts
+            .iter()
+            .map(|p| PartRef {
+                blob_id: p.blob_id.clone(),
+                size: p.size,
+                md5: p.md5.clone(),
+                salt: p.salt.clone(),
+                checksums: p.checksums.clone(),
+            })
+            .collect(),
+    );
+    version.md5 = None;
+    Ok(version)
 }

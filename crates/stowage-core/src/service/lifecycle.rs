@@ -2,8 +2,9 @@
 //! cancel unfinished large files after N days.
 
 use super::Stowage;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::model::{Action, FileVersion, LifecycleRule, Millis};
+use crate::store::VersionCheck;
 
 const DAY: Millis = 86_400_000;
 
@@ -61,8 +62,9 @@ impl Stowage {
         let (unfinished, versions): (Vec<_>, Vec<_>) = versions.into_iter().partition(|v| v.action == Action::Start);
         if let Some(days) = rule.days_from_starting_to_canceling_unfinished_large_files {
             for start in unfinished.iter().filter(|v| v.upload_timestamp + days * DAY <= now) {
-                self.meta.delete_version(&start.file_id).await?;
-                report.canceled += 1;
+                if self.remove_if(&start.file_id, |v| v.action == Action::Start).await?.is_some() {
+                    report.canceled += 1;
+                }
             }
         }
         let Some(newest) = versions.first() else { return Ok(()) };
@@ -81,9 +83,10 @@ impl Stowage {
             let mut remaining_older = 0;
             for pair in versions.windows(2) {
                 let (newer, older) = (&pair[0], &pair[1]);
-                if newer.upload_timestamp + days * DAY <= now && !older.is_locked(now) {
-                    self.meta.delete_version(&older.file_id).await?;
-                    self.emit("b2:ObjectDeleted:LifecycleRule", older).await;
+                if newer.upload_timestamp + days * DAY <= now
+                    && let Some(deleted) = self.remove_if(&older.file_id, move |v| !v.is_locked(now)).await?
+                {
+                    self.emit("b2:ObjectDeleted:LifecycleRule", &deleted).await;
                     report.deleted += 1;
                 } else {
                     remaining_older += 1;
@@ -95,12 +98,22 @@ impl Stowage {
                 && remaining_older == 0
                 && versions.len() > 1
                 && newest.upload_timestamp + days * DAY <= now
+                && let Some(deleted) = self.remove_if(&newest.file_id, |v| v.action == Action::Hide).await?
             {
-                self.meta.delete_version(&newest.file_id).await?;
-                self.emit("b2:ObjectDeleted:LifecycleRule", newest).await;
+                self.emit("b2:ObjectDeleted:LifecycleRule", &deleted).await;
                 report.deleted += 1;
             }
         }
         Ok(())
+    }
+
+    /// Removes a version if `still_due` holds for it in the removing transaction (it may have been locked,
+    /// finished or removed since the scan read it); `None` when it was not removed.
+    async fn remove_if(&self, file_id: &str, still_due: impl Fn(&FileVersion) -> bool + Send + 'static) -> Result<Option<FileVersion>> {
+        let check: VersionCheck = Box::new(move |v| if still_due(v) { Ok(()) } else { Err(Error::Conflict("no longer due".into())) });
+        match self.meta.delete_version(file_id, check).await {
+            Err(Error::Conflict(_)) => Ok(None),
+            other => other,
+        }
     }
 }

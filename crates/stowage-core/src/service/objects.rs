@@ -120,14 +120,20 @@ impl Stowage {
     pub async fn set_object_tags(
         &self,
         principal: &Principal,
-        mut version: FileVersion,
+        version: FileVersion,
         tags: BTreeMap<String, String>,
     ) -> Result<FileVersion> {
         principal.authorize(Capability::WriteFiles, Some(&version.bucket_id), NameScope::File(&version.name))?;
         check_tags(&tags, 10)?;
-        version.tags = tags;
-        self.meta.update_version(&version).await?;
-        Ok(version)
+        self.meta
+            .modify_version(
+                &version.file_id,
+                Box::new(move |mut current| {
+                    current.tags = tags;
+                    Ok(current)
+                }),
+            )
+            .await
     }
 
     /// An object version's tags (S3 GetObjectTagging).
@@ -167,40 +173,18 @@ impl Stowage {
                 Ok(Deleted { version_id: marker.file_id, delete_marker: true })
             }
             Some(id) => {
-                let Some(version) = self.meta.get_version(id).await?.filter(|v| v.bucket_id == bucket.id && v.name == key) else {
+                if self.meta.get_version(id).await?.filter(|v| v.bucket_id == bucket.id && v.name == key).is_none() {
                     // Deleting a version that is not there succeeds in S3.
                     return Ok(Deleted { version_id: id.to_string(), delete_marker: false });
+                }
+                let lock = self.delete_lock_check(principal, bypass_governance);
+                let Some(version) = self.meta.delete_version(id, Box::new(move |v| lock(v))).await? else {
+                    return Ok(Deleted { version_id: id.to_string(), delete_marker: false });
                 };
-                self.check_deletable(principal, &version, bypass_governance)?;
-                self.meta.delete_version(id).await?;
                 self.emit("b2:ObjectDeleted:Delete", &version).await;
                 Ok(Deleted { version_id: id.to_string(), delete_marker: version.action == Action::Hide })
             }
         }
-    }
-
-    /// S3 CompleteMultipartUpload: the listed parts (number, ETag) must be the uploaded ones, in order.
-    /// Unlike B2, S3 allows a single part.
-    pub async fn complete_multipart(&self, principal: &Principal, upload_id: &str, listed: &[(u32, String)]) -> Result<FileVersion> {
-        let (parts, _) = self.list_parts(principal, upload_id, Some(1), Some(10_000)).await?;
-        if listed.is_empty() {
-            return Err(Error::invalid("the multipart upload lists no parts"));
-        }
-        let mut sha1s = Vec::with_capacity(listed.len());
-        for (i, (number, etag)) in listed.iter().enumerate() {
-            if i > 0 && *number <= listed[i - 1].0 {
-                return Err(Error::InvalidPartOrder("parts must be listed in ascending order".into()));
-            }
-            let part = parts
-                .iter()
-                .find(|p| p.part_number == *number)
-                .ok_or_else(|| Error::InvalidPart(format!("part {number} was not uploaded")))?;
-            if !etag.trim_matches('"').eq_ignore_ascii_case(&part.md5) {
-                return Err(Error::InvalidPart(format!("part {number} has ETag {}, not {etag}", part.md5)));
-            }
-            sha1s.push(part.sha1.clone());
-        }
-        self.finish_parts(principal, upload_id, listed.iter().map(|(n, _)| *n).collect(), &sha1s, 1).await
     }
 }
 

@@ -25,20 +25,30 @@ fn free_port() -> u16 {
 
 impl Server {
     pub async fn start() -> Server {
+        Server::start_with(&[]).await
+    }
+
+    /// Starts on a fresh data directory with extra flags (later flags win over the defaults).
+    pub async fn start_with(extra: &[&str]) -> Server {
         let dir = tempfile::tempdir().expect("tempdir");
         let data = dir.path().to_path_buf();
-        let mut server = Server::start_on(&data, None).await;
+        let mut server = Server::start_on_with(&data, None, extra).await;
         server._dir = Some(dir);
         server
     }
 
     /// Starts on an existing data directory (restart tests).
     pub async fn start_on(data: &Path, port: Option<u16>) -> Server {
+        Server::start_on_with(data, port, &[]).await
+    }
+
+    pub async fn start_on_with(data: &Path, port: Option<u16>, extra: &[&str]) -> Server {
         let port = port.unwrap_or_else(free_port);
         let url = format!("http://127.0.0.1:{port}");
         let child = Command::new(env!("CARGO_BIN_EXE_stowage"))
             .args(["serve", "--data", data.to_str().expect("utf8 path"), "--listen", &format!("127.0.0.1:{port}")])
             .args(["--min-part-size", "5000000", "--recommended-part-size", "5000000", "--test-hooks"])
+            .args(extra)
             .env("STOWAGE_ROOT_KEY_ID", ROOT_ID)
             .env("STOWAGE_ROOT_KEY", ROOT_KEY)
             .stdout(Stdio::null())
