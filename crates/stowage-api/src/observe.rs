@@ -98,18 +98,63 @@ fn content_length(headers: &axum::http::HeaderMap) -> u64 {
     headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok()).unwrap_or(0)
 }
 
+tokio::task_local! {
+    /// The id of the request this task is serving: error answers name it, the log lines carry it.
+    static REQUEST_ID: String;
+}
+
+/// The id of the request being served, if called while serving one.
+pub fn request_id() -> Option<String> {
+    REQUEST_ID.try_with(Clone::clone).ok()
+}
+
+/// The message a client gets for a failure inside the server: the details stay in the log, under this
+/// request's id.
+pub fn internal_message() -> String {
+    match request_id() {
+        Some(id) => format!("An internal error occurred (request id {id}); the server log has the details"),
+        None => "An internal error occurred; the server log has the details".into(),
+    }
+}
+
 pub async fn observe(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
+    use tracing::Instrument;
     let started = Instant::now();
     let method = request.method().clone();
     let path = request.uri().path().to_string();
     let bytes_in = content_length(request.headers());
-    let response = next.run(request).await;
+    let id: String = (0..8).map(|_| format!("{:02X}", rand::random::<u8>())).collect();
+    let span = tracing::info_span!("request", id = %id);
+    let b2_shaped = path.starts_with("/b2api/") || path.starts_with("/file/") || path.starts_with("/_");
+    // A panic in a handler is a bug; the client still gets an answer in its API's shape, not a cut connection.
+    let handled = std::panic::AssertUnwindSafe(next.run(request).instrument(span));
+    let mut response = match REQUEST_ID.scope(id.clone(), futures::FutureExt::catch_unwind(handled)).await {
+        Ok(response) => response,
+        Err(_) => {
+            tracing::error!(request_id = %id, %method, %path, "request handler panicked");
+            REQUEST_ID.scope(id.clone(), async { panic_response(b2_shaped) }).await
+        }
+    };
+    if let Ok(value) = header::HeaderValue::from_str(&id) {
+        response.headers_mut().insert("x-request-id", value.clone());
+        response.headers_mut().entry("x-amz-request-id").or_insert(value);
+    }
     let seconds = started.elapsed().as_secs_f64();
     let status = response.status().as_u16();
     let op = op_name(&path);
     state.metrics.record(&op, status, seconds, bytes_in, content_length(response.headers()));
     tracing::info!(target: "stowage::request", %method, %path, op, status, ms = seconds * 1000.0, "request");
     response
+}
+
+fn panic_response(b2_shaped: bool) -> Response {
+    let message = internal_message();
+    if b2_shaped {
+        let status = axum::http::StatusCode::INTERNAL_SERVER_ERROR;
+        crate::b2::error::B2Error::new(status, "internal_error", message).into_response()
+    } else {
+        crate::s3::xml_error(axum::http::StatusCode::INTERNAL_SERVER_ERROR, "InternalError", &message).into_response()
+    }
 }
 
 pub async fn render_metrics(State(state): State<Arc<AppState>>) -> impl IntoResponse {

@@ -12,7 +12,8 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::body::{Body, Bytes};
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{FromRequest, FromRequestParts, Path, RawQuery, Request, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, post};
@@ -27,10 +28,50 @@ use error::{B2Error, B2Result};
 pub fn routes() -> Router<Arc<AppState>> {
     Router::new()
         .route("/b2api/{version}/b2_download_file_by_id", any(download_by_id))
-        .route("/b2api/{version}/b2_upload_file/{bucket_id}", post(upload_file))
-        .route("/b2api/{version}/b2_upload_part/{file_id}", post(upload_part))
+        .route("/b2api/{version}/b2_upload_file/{bucket_id}", post(upload_file).fallback(post_only))
+        .route("/b2api/{version}/b2_upload_part/{file_id}", post(upload_part).fallback(post_only))
         .route("/b2api/{version}/{op}", any(json_op))
         .route("/file/{bucket}/{*name}", any(download_by_name))
+}
+
+/// `Path`, refused in B2's error shape (a path that is not UTF-8 is a `bad_request`, not plain text).
+struct B2Path<T>(T);
+
+impl<T, S> FromRequestParts<S> for B2Path<T>
+where
+    T: serde::de::DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = B2Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, B2Error> {
+        match Path::<T>::from_request_parts(parts, state).await {
+            Ok(Path(value)) => Ok(B2Path(value)),
+            Err(rejection) => Err(B2Error::bad_request(rejection.body_text())),
+        }
+    }
+}
+
+/// The request body of a JSON call, at most axum's default 2 MiB; refusals in B2's error shape.
+struct B2Bytes(Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for B2Bytes {
+    type Rejection = B2Error;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, B2Error> {
+        use axum::extract::rejection::{BytesRejection, FailedToBufferBody};
+        match Bytes::from_request(request, state).await {
+            Ok(bytes) => Ok(B2Bytes(bytes)),
+            Err(BytesRejection::FailedToBufferBody(FailedToBufferBody::LengthLimitError(_))) => {
+                Err(B2Error::bad_request("the request body is larger than the 2 MiB a B2 call may send"))
+            }
+            Err(rejection) => Err(B2Error::bad_request(rejection.body_text())),
+        }
+    }
+}
+
+async fn post_only() -> B2Error {
+    B2Error::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "use POST")
 }
 
 fn api_version(v: &str) -> B2Result<u8> {
@@ -98,11 +139,11 @@ pub(crate) fn query_pairs(query: Option<&str>) -> Vec<(String, String)> {
 
 async fn json_op(
     State(state): State<Arc<AppState>>,
-    Path((version, op)): Path<(String, String)>,
+    B2Path((version, op)): B2Path<(String, String)>,
     method: Method,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
-    body: Bytes,
+    B2Bytes(body): B2Bytes,
 ) -> Response {
     let result = async {
         let version = api_version(&version)?;
@@ -189,7 +230,7 @@ async fn authorize_account(state: &AppState, headers: &HeaderMap, version: u8) -
 
 async fn upload_file(
     State(state): State<Arc<AppState>>,
-    Path((version, bucket_id)): Path<(String, String)>,
+    B2Path((version, bucket_id)): B2Path<(String, String)>,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
@@ -208,7 +249,7 @@ async fn upload_file(
 
 async fn upload_part(
     State(state): State<Arc<AppState>>,
-    Path((version, file_id)): Path<(String, String)>,
+    B2Path((version, file_id)): B2Path<(String, String)>,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
@@ -235,11 +276,11 @@ async fn optional_principal(state: &AppState, headers: &HeaderMap, query: &[(Str
 
 async fn download_by_id(
     State(state): State<Arc<AppState>>,
-    Path(version): Path<String>,
+    B2Path(version): B2Path<String>,
     method: Method,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
-    body: Bytes,
+    B2Bytes(body): B2Bytes,
 ) -> Response {
     let is_head = method == Method::HEAD;
     let result = async {
@@ -262,7 +303,7 @@ async fn download_by_id(
 
 async fn download_by_name(
     State(state): State<Arc<AppState>>,
-    Path((bucket, _)): Path<(String, String)>,
+    B2Path((bucket, _)): B2Path<(String, String)>,
     uri: axum::http::Uri,
     method: Method,
     headers: HeaderMap,

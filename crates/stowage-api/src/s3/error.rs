@@ -32,7 +32,7 @@ pub fn to_s3(err: Error) -> S3Error {
         Error::BadCredentials(_) => C::InvalidAccessKeyId,
         Error::ExpiredAuthToken => C::ExpiredToken,
         Error::ServiceUnavailable(_) => C::ServiceUnavailable,
-        Error::Internal(_) => C::InternalError,
+        Error::Internal(_) => return S3Error::with_message(C::InternalError, crate::observe::internal_message()),
     };
     S3Error::with_message(code, message)
 }

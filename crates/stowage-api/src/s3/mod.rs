@@ -16,6 +16,9 @@ use s3s::service::{S3Service, S3ServiceBuilder};
 use s3s::{S3Result, s3_error};
 use stowage_core::Stowage;
 
+/// The largest XML (or JSON policy) request body s3s reads whole.
+const MAX_XML_BODY: usize = 20 << 20;
+
 /// The largest file a browser form (POST) upload may carry.
 pub const MAX_FORM_UPLOAD: u64 = 1 << 30;
 
@@ -28,6 +31,7 @@ struct KeyAuth {
 impl S3Auth for KeyAuth {
     async fn get_secret_key(&self, access_key: &str) -> S3Result<SecretKey> {
         match self.core.secret_for_key(access_key).await {
+            // A store failure is an InternalError, never a claim that the key does not exist.
             Ok(Some(secret)) => Ok(SecretKey::from(secret)),
             Ok(None) => Err(s3_error!(InvalidAccessKeyId, "The access key ID you provided does not exist")),
             Err(e) => Err(error::to_s3(e)),
@@ -35,11 +39,24 @@ impl S3Auth for KeyAuth {
     }
 }
 
-/// s3s reports transport-level failures (not S3 errors) here; they become a plain 500 with the reason logged.
+/// s3s reports transport-level failures (not S3 errors) here; they become an S3 `InternalError` with the
+/// reason logged.
 pub async fn http_error(err: s3s::HttpError) -> axum::http::Response<s3s::Body> {
     tracing::error!(?err, "S3 transport error");
-    let mut response = axum::http::Response::new(s3s::Body::from("internal error".to_string()));
-    *response.status_mut() = axum::http::StatusCode::INTERNAL_SERVER_ERROR;
+    xml_error(axum::http::StatusCode::INTERNAL_SERVER_ERROR, "InternalError", &crate::observe::internal_message())
+}
+
+/// An S3 `<Error>` document, for refusals made before a request reaches s3s.
+pub fn xml_error(status: axum::http::StatusCode, code: &str, message: &str) -> axum::http::Response<s3s::Body> {
+    let escape = |text: &str| text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
+    let body = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{code}</Code><Message>{}</Message><RequestId>{}</RequestId></Error>",
+        escape(message),
+        crate::observe::request_id().unwrap_or_default()
+    );
+    let mut response = axum::http::Response::new(s3s::Body::from(body));
+    *response.status_mut() = status;
+    response.headers_mut().insert(axum::http::header::CONTENT_TYPE, axum::http::HeaderValue::from_static("application/xml"));
     response
 }
 
@@ -58,6 +75,13 @@ fn scope_region(credential: &str) -> Option<&str> {
 #[async_trait::async_trait]
 impl S3Access for RequestChecks {
     async fn check(&self, cx: &mut S3AccessContext<'_>) -> S3Result<()> {
+        // s3s reads every other operation's body whole to parse it, and answers one over its limit with a 500
+        // (the limit error is not recognised through its body wrapper): refuse it here, by its length.
+        let data_op = matches!(cx.s3_op().name(), "PutObject" | "UploadPart" | "PostObject");
+        let length = cx.headers().get(axum::http::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+        if !data_op && length.is_some_and(|n| n > MAX_XML_BODY as u64) {
+            return Err(s3_error!(MaxMessageLengthExceeded, "the request body is larger than the {} MiB allowed", MAX_XML_BODY >> 20));
+        }
         let Some(expected) = &self.region else { return Ok(()) };
         let from_header = cx
             .headers()
@@ -88,6 +112,7 @@ pub fn service(core: Arc<Stowage>, options: &crate::S3Options) -> S3Service {
     // or multipart, which stream).
     let mut config = s3s::config::S3Config::default();
     config.post_object_max_file_size = MAX_FORM_UPLOAD;
+    config.xml_max_body_size = MAX_XML_BODY;
     builder.set_config(Arc::new(s3s::config::StaticConfigProvider::new(Arc::new(config))));
     builder.set_access(RequestChecks { region: options.region.clone() });
     if options.domain.is_some() {

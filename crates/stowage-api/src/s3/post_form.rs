@@ -161,7 +161,8 @@ fn replace(value: &[u8], file_name: &str) -> Vec<u8> {
 /// The `name` and `filename` of a part's Content-Disposition header.
 fn disposition(headers: &[u8]) -> Option<(String, Option<String>)> {
     let text = String::from_utf8_lossy(headers);
-    let line = text.lines().find(|l| l.len() > 20 && l[..20].eq_ignore_ascii_case("content-disposition:"))?;
+    // `get` rather than slicing: a multi-byte character may straddle byte 20 of a hostile header line.
+    let line = text.lines().find(|l| l.get(..20).is_some_and(|h| h.eq_ignore_ascii_case("content-disposition:")))?;
     let param = |key: &str| {
         line.split(';').skip(1).find_map(|p| {
             let (k, v) = p.trim().split_once('=')?;
@@ -225,6 +226,21 @@ mod tests {
         let outcome: std::io::Result<Vec<Bytes>> =
             body.as_bytes().chunks(16).map(|piece| rewriter.feed(Bytes::copy_from_slice(piece))).collect();
         assert_eq!(outcome.err().map(|e| e.kind()), Some(std::io::ErrorKind::PermissionDenied));
+    }
+
+    #[test]
+    fn multi_byte_characters_in_part_headers_are_not_a_panic() {
+        // "é" straddles byte 20 of the header line; before, slicing there panicked the connection task.
+        for header in ["Content-Dispositioné: x", "Content-Dispositio\u{e9}n: form-data; name=\"key\"", "ééééééééééééééééééééé"]
+        {
+            let body = format!(
+                "--XyZ\r\n{header}\r\n\r\nvalue\r\n--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"ü.txt\"\r\n\r\ndata\r\n--XyZ--\r\n"
+            );
+            let mut rewriter = Rewriter { delimiter: b"--XyZ".to_vec(), held: BytesMut::new(), passing: false };
+            for piece in body.as_bytes().chunks(3) {
+                let _ = rewriter.feed(Bytes::copy_from_slice(piece));
+            }
+        }
     }
 
     #[test]

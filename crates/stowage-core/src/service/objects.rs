@@ -38,9 +38,14 @@ impl Stowage {
         Ok(Principal { key, scope: TokenScope::Account })
     }
 
-    /// The secret of an access key, for signature checks.
+    /// The secret of an access key, for signature checks: `None` for an unknown or expired key; a store
+    /// failure is an error, not an unknown key.
     pub async fn secret_for_key(&self, key_id: &str) -> Result<Option<String>> {
-        Ok(self.principal_for_key(key_id).await.ok().map(|p| p.key.secret))
+        match self.principal_for_key(key_id).await {
+            Ok(principal) => Ok(Some(principal.key.secret)),
+            Err(Error::BadCredentials(_) | Error::ExpiredAuthToken) => Ok(None),
+            Err(other) => Err(other),
+        }
     }
 
     /// A bucket by name, if the caller may see it (public buckets are readable by anyone).

@@ -1,0 +1,178 @@
+//! Input an attacker or a broken client sends: every refusal is an answer in the API's own error shape
+//! with a 4xx status, never a panic, a 500 or a dropped connection, and the server keeps serving.
+
+mod common;
+
+use common::Server;
+use serde_json::{Value, json};
+
+/// Sends `head` then `body` on a raw connection while reading the whole answer (until the server closes).
+async fn raw_exchange(port: u16, head: Vec<u8>, body: Vec<u8>) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let stream = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.expect("connect");
+    let (mut reader, mut writer) = stream.into_split();
+    let sender = tokio::spawn(async move {
+        // The server may stop reading once it has answered; a broken pipe here is expected.
+        let _ = writer.write_all(&head).await;
+        let _ = writer.write_all(&body).await;
+    });
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(std::time::Duration::from_secs(30), reader.read_to_end(&mut answer)).await;
+    sender.abort();
+    assert!(read.is_ok(), "no answer within 30 s");
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+async fn assert_alive(server: &Server) {
+    let health = reqwest::get(format!("{}/_health", server.url)).await.expect("health after hostile input");
+    assert_eq!(health.status(), 200);
+}
+
+/// An S3 `<Error>` document's code, after checking the answer is one.
+async fn s3_error_code(resp: reqwest::Response) -> (u16, String) {
+    let status = resp.status().as_u16();
+    let text = resp.text().await.expect("error body");
+    let code =
+        text.split("<Code>").nth(1).and_then(|rest| rest.split("</Code>").next()).unwrap_or_else(|| panic!("not an S3 error: {text}"));
+    (status, code.to_string())
+}
+
+/// A B2 error body, after checking it is `{status, code, message}` matching the HTTP status.
+async fn b2_error(resp: reqwest::Response) -> (u16, Value) {
+    let status = resp.status().as_u16();
+    let content_type = resp.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+    assert!(content_type.starts_with("application/json"), "B2 refusals are JSON, got {content_type}");
+    let body: Value = resp.json().await.expect("B2 error JSON");
+    assert_eq!(body["status"].as_u64(), Some(u64::from(status)), "{body}");
+    assert!(body["code"].is_string() && body["message"].is_string(), "{body}");
+    (status, body)
+}
+
+#[tokio::test]
+async fn browser_forms_with_multi_byte_part_headers_are_answered() {
+    let server = Server::start().await;
+    let b2 = server.root().await;
+    b2.create_bucket("form-bucket", "allPrivate").await;
+    let http = reqwest::Client::new();
+    // Multi-byte characters around byte 20 of a part header line once panicked the connection task before
+    // any authentication.
+    for header in ["Content-Dispositioné: form-data; name=\"key\"", "Content-Dispositio\u{e9}n: x", "ééééééééééééééééééééééé: y"]
+    {
+        let body = format!(
+            "--XyZ\r\n{header}\r\n\r\nvalue\r\n--XyZ\r\nContent-Disposition: form-data; name=\"policy\"\r\n\r\neyJ9\r\n\
+             --XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"é.txt\"\r\n\r\ndata\r\n--XyZ--\r\n"
+        );
+        let resp = http
+            .post(format!("{}/form-bucket", server.url))
+            .header("content-type", "multipart/form-data; boundary=XyZ")
+            .body(body)
+            .send()
+            .await
+            .expect("the form gets an answer, not a dropped connection");
+        let (status, code) = s3_error_code(resp).await;
+        assert!((400..500).contains(&status), "{status} {code}");
+    }
+    assert_alive(&server).await;
+}
+
+#[tokio::test]
+async fn oversized_and_malformed_bodies_and_paths_are_refused_in_shape() {
+    let server = Server::start().await;
+    let b2 = server.root().await;
+    b2.create_bucket("hostile-bucket", "allPrivate").await;
+    let http = reqwest::Client::new();
+
+    // S3: an XML body past the 20 MiB s3s reads whole (DeleteObjects, bucket CORS) is a 400, not a 500.
+    // The server answers before reading such a body, so the client must read the answer while it sends.
+    for (method, query) in [("POST", "delete"), ("PUT", "cors")] {
+        let mut xml = b"<Delete><Object><Key>k</Key></Object>".to_vec();
+        xml.resize(21 << 20, b' ');
+        xml.extend_from_slice(b"</Delete>");
+        let head = format!(
+            "{method} /hostile-bucket?{query} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            xml.len()
+        );
+        let answer = raw_exchange(server.port(), head.into_bytes(), xml).await;
+        assert!(answer.starts_with("HTTP/1.1 400"), "?{query}: {answer}");
+        assert!(answer.contains("<Code>MaxMessageLengthExceeded</Code>"), "?{query}: {answer}");
+    }
+    // S3: malformed XML and a key that is not UTF-8.
+    let resp = http.put(format!("{}/hostile-bucket?cors", server.url)).body("<CORSConfiguration><<<").send().await.expect("bad xml");
+    assert_eq!(s3_error_code(resp).await, (400, "MalformedXML".to_string()));
+    let resp = http.get(format!("{}/hostile-bucket/%ff%fe", server.url)).send().await.expect("bad key");
+    let (status, _) = s3_error_code(resp).await;
+    assert_eq!(status, 400);
+
+    // B2: a JSON body over 2 MiB, broken JSON, and a download name that is not UTF-8.
+    let big = json!({"accountId": "a".repeat(3 << 20)}).to_string().into_bytes();
+    let head = format!(
+        "POST /b2api/v4/b2_list_buckets HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: {}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        b2.token,
+        big.len()
+    );
+    let answer = raw_exchange(server.port(), head.into_bytes(), big).await;
+    assert!(answer.starts_with("HTTP/1.1 400") && answer.contains("application/json"), "{answer}");
+    assert!(answer.contains("\"code\":\"bad_request\"") && answer.contains("\"status\":400"), "{answer}");
+    let resp = http
+        .post(format!("{}/b2api/v4/b2_list_buckets", server.url))
+        .header("Authorization", &b2.token)
+        .body("{\"accountId\":")
+        .send()
+        .await
+        .expect("broken json");
+    let (status, body) = b2_error(resp).await;
+    assert_eq!((status, body["code"].as_str()), (400, Some("bad_json")));
+    for path in ["/file/hostile-bucket/%ff%fe", "/b2api/v4/b2_upload_file/%ff", "/b2api/%c3/b2_list_buckets"] {
+        let resp = http.get(format!("{}{path}", server.url)).send().await.expect("bad path");
+        let (status, body) = b2_error(resp).await;
+        assert!((400..500).contains(&status), "{path}: {status} {body}");
+    }
+    assert_alive(&server).await;
+}
+
+#[tokio::test]
+async fn internal_failures_name_a_request_id_and_keep_their_details_in_the_log() {
+    let server = Server::start().await;
+    let b2 = server.root().await;
+    let bucket = b2.create_bucket("broken-bucket", "allPrivate").await;
+    let bucket_id = bucket["bucketId"].as_str().expect("bucketId");
+    // Big enough to be a file blob rather than a metadata row; then the file disappears underneath us.
+    let uploaded = b2.upload(bucket_id, "lost.bin", &vec![5u8; 100_000]).await.expect("upload");
+    let blobs = server.data.join("blobs");
+    let mut removed = 0;
+    for dir in std::fs::read_dir(&blobs).expect("blobs dir").flatten() {
+        for file in std::fs::read_dir(dir.path()).expect("blob subdir").flatten() {
+            std::fs::remove_file(file.path()).expect("remove blob");
+            removed += 1;
+        }
+    }
+    assert_eq!(removed, 1);
+
+    let file_id = uploaded["fileId"].as_str().expect("fileId");
+    let resp = b2
+        .http
+        .get(format!("{}/b2api/v4/b2_download_file_by_id?fileId={file_id}", server.url))
+        .header("Authorization", &b2.token)
+        .send()
+        .await
+        .expect("download");
+    let request_id = resp.headers().get("x-request-id").and_then(|v| v.to_str().ok()).expect("request id header").to_string();
+    let (status, body) = b2_error(resp).await;
+    assert_eq!((status, body["code"].as_str()), (500, Some("internal_error")));
+    let message = body["message"].as_str().unwrap_or("");
+    assert!(message.contains(&request_id), "the message names the request id: {message}");
+    assert!(!message.contains("blob") && !message.contains('/') && !message.contains("No such file"), "details leaked: {message}");
+
+    // The same failure through S3.
+    let config = aws_sdk_s3::Config::builder()
+        .endpoint_url(&server.url)
+        .region(aws_sdk_s3::config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_s3::config::Credentials::new(common::ROOT_ID, common::ROOT_KEY, None, None, "t"))
+        .force_path_style(true)
+        .behavior_version_latest()
+        .build();
+    let s3 = aws_sdk_s3::Client::from_conf(config);
+    let err = s3.get_object().bucket("broken-bucket").key("lost.bin").send().await.expect_err("lost blob");
+    let text = format!("{err:?}");
+    assert!(text.contains("InternalError") && !text.contains("No such file"), "{text}");
+}
