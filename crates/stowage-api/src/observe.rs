@@ -158,7 +158,13 @@ fn panic_response(b2_shaped: bool) -> Response {
 }
 
 pub async fn render_metrics(State(state): State<Arc<AppState>>) -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render())
+    let mut text = state.metrics.render();
+    let capacity = state.core.capacity();
+    let (free, total) = capacity.space();
+    let _ = writeln!(text, "# TYPE stowage_disk_free_bytes gauge\nstowage_disk_free_bytes {free}");
+    let _ = writeln!(text, "# TYPE stowage_disk_total_bytes gauge\nstowage_disk_total_bytes {total}");
+    let _ = writeln!(text, "# TYPE stowage_storage_full gauge\nstowage_storage_full {}", u8::from(capacity.is_full()));
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text)
 }
 
 #[derive(serde::Deserialize)]

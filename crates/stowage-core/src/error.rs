@@ -85,6 +85,9 @@ pub enum Error {
     CapExceeded,
     #[error("{0}")]
     ServiceUnavailable(String),
+    /// No room for new data (the disk is full or below its free-space floor): reads and deletes still work.
+    #[error("{0}")]
+    StorageFull(String),
     #[error("{0}")]
     Internal(String),
 }
@@ -110,6 +113,12 @@ impl Error {
 impl From<std::io::Error> for Error {
     #[track_caller]
     fn from(err: std::io::Error) -> Self {
-        Error::internal(err)
+        match err.kind() {
+            std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded => {
+                tracing::warn!(location = %std::panic::Location::caller(), "out of disk space: {err}");
+                Error::StorageFull("storage is full: the write ran out of disk space".into())
+            }
+            _ => Error::internal(err),
+        }
     }
 }

@@ -2,6 +2,7 @@
 //! the [`store::MetadataStore`] and [`store::BlobStore`] traits. No HTTP, no SQL, no wire formats here.
 
 pub mod auth;
+pub mod capacity;
 pub mod cors;
 pub mod error;
 pub mod events;

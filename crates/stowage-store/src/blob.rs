@@ -99,7 +99,7 @@ impl BlobStore for LocalBlobStore {
         let outcome = match (read_error, written) {
             (Some(e), _) => Err(Error::invalid(format!("request body ended early: {e}"))),
             (None, Err(e)) => Err(e),
-            (None, Ok(Err(e))) => Err(Error::internal(e)),
+            (None, Ok(Err(e))) => Err(Error::from(e)),
             (None, Ok(Ok(len))) => Ok(len),
         };
         let len = match outcome {
@@ -116,7 +116,7 @@ impl BlobStore for LocalBlobStore {
                 fsync_dir(final_path.parent().unwrap_or(Path::new(".")))
             })
         };
-        publish.await.map_err(Error::internal)?.map_err(Error::internal)?;
+        publish.await.map_err(Error::internal)?.map_err(Error::from)?;
         Ok((id, len))
     }
 

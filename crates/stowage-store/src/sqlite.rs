@@ -72,8 +72,15 @@ pub struct SqliteStore {
     buckets_by_name: RowCache<Bucket>,
 }
 
+#[track_caller]
 fn db_err(e: impl std::fmt::Display) -> Error {
-    Error::internal(format!("metadata store: {e}"))
+    let text = e.to_string();
+    // SQLITE_FULL's fixed message: the disk (or the database's size limit) has no room for the write.
+    if text.contains("database or disk is full") {
+        tracing::warn!(location = %std::panic::Location::caller(), "metadata store: {text}");
+        return Error::StorageFull("storage is full: the metadata store has no room for the write".into());
+    }
+    Error::internal(format!("metadata store: {text}"))
 }
 
 fn to_json<T: serde::Serialize>(value: &T) -> Result<String> {
@@ -108,7 +115,10 @@ impl SqliteStore {
             return Err(Error::internal(format!("metadata schema version {version} is newer than this build ({SCHEMA_VERSION})")));
         }
         writer.execute_batch(SCHEMA).map_err(db_err)?;
-        writer.execute_batch(&format!("PRAGMA user_version={SCHEMA_VERSION}")).map_err(db_err)?;
+        // Only when it changes: a start on a full disk must not need to write.
+        if version != SCHEMA_VERSION {
+            writer.execute_batch(&format!("PRAGMA user_version={SCHEMA_VERSION}")).map_err(db_err)?;
+        }
         let mut readers = Vec::with_capacity(READERS);
         for _ in 0..READERS {
             let conn = open_connection(path)?;

@@ -1,5 +1,6 @@
 //! The `stowage` binary: `stowage serve` runs the server.
 
+mod disk;
 mod webhooks;
 
 use std::net::SocketAddr;
@@ -61,6 +62,12 @@ struct ServeArgs {
     /// 64 hex digits: the root key of SSE-B2 encryption at rest (default: generated into <data>/master.key).
     #[arg(long, env = "STOWAGE_MASTER_KEY", hide_env_values = true)]
     master_key: Option<String>,
+    /// Below this much free disk space new uploads are refused (507 storage full); reads and deletes go on.
+    #[arg(long, env = "STOWAGE_MIN_FREE_SPACE", default_value = "256MiB")]
+    min_free_space: disk::ByteSize,
+    /// Room held back in <data>/space-reserve and released when storage is full, so deletes can commit.
+    #[arg(long, env = "STOWAGE_SPACE_RESERVE", default_value = "64MiB")]
+    space_reserve: disk::ByteSize,
     /// Enables /_test/* endpoints that move the clock and run background jobs on demand.
     #[arg(long, env = "STOWAGE_TEST_HOOKS")]
     test_hooks: bool,
@@ -146,6 +153,8 @@ fn banner(url: &str, key_id: &str, key: &str, show_secret: bool) {
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     std::fs::create_dir_all(&args.data).with_context(|| format!("creating {}", args.data.display()))?;
+    let disk_guard = disk::DiskGuard::prepare(&args.data, args.space_reserve.0, args.min_free_space.0)
+        .with_context(|| format!("reading free space of {}", args.data.display()))?;
     let meta = Arc::new(SqliteStore::open(&args.data.join("metadata.sqlite3")).map_err(|e| anyhow::anyhow!("{e}"))?);
     let files = LocalBlobStore::open(&args.data).map_err(|e| anyhow::anyhow!("{e}"))?;
     let blobs = Arc::new(TieredBlobStore::new(meta.clone(), files));
@@ -172,6 +181,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         _ => load_or_create_root_key(&args.data, core.account_id())?,
     };
     core.ensure_root_key(&root_id, &root_secret).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    let probe_dir = args.data.clone();
+    core.capacity().set_probe(args.min_free_space.0, Box::new(move || disk::free_space(&probe_dir).ok().map(|(free, _)| free)));
+    tokio::spawn(disk_guard.run(core.clone()));
     spawn_background_jobs(core.clone());
     let state = Arc::new(AppState {
         core,

@@ -63,6 +63,7 @@ impl From<Error> for B2Error {
             Error::Forbidden(_) => (S::FORBIDDEN, "access_denied"),
             Error::CapExceeded => (S::FORBIDDEN, "cap_exceeded"),
             Error::ServiceUnavailable(_) => (S::SERVICE_UNAVAILABLE, "service_unavailable"),
+            Error::StorageFull(_) => (S::INSUFFICIENT_STORAGE, "storage_full"),
             Error::Internal(_) => return B2Error::new(S::INTERNAL_SERVER_ERROR, "internal_error", crate::observe::internal_message()),
         };
         B2Error::new(status, code, message)

@@ -33,6 +33,12 @@ pub fn to_s3(err: Error) -> S3Error {
         Error::ExpiredAuthToken => C::ExpiredToken,
         Error::ServiceUnavailable(_) => C::ServiceUnavailable,
         Error::Internal(_) => return S3Error::with_message(C::InternalError, crate::observe::internal_message()),
+        // No AWS code says this; 507 is not retried by SDKs, which is right for a full disk.
+        Error::StorageFull(_) => {
+            let mut err = S3Error::with_message(C::Custom("StorageFull".into()), message);
+            err.set_status_code(axum::http::StatusCode::INSUFFICIENT_STORAGE);
+            return err;
+        }
     };
     S3Error::with_message(code, message)
 }

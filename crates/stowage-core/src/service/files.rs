@@ -186,7 +186,10 @@ impl Stowage {
         sha1_at_end: bool,
         encryption: &Encryption,
         sse: Option<&EncryptionRequest>,
+        expected_len: Option<u64>,
     ) -> Result<StoredBlob> {
+        // Held until the blob is on disk, where free space readings see it.
+        let _admission = self.capacity.admit(expected_len)?;
         let sealing = if *encryption == Encryption::None {
             None
         } else {
@@ -205,7 +208,7 @@ impl Stowage {
             Some((key, salt)) => (crate::sealing::seal(body, key), Some(salt)),
             None => (body, None),
         };
-        let (id, _len) = self.blobs.put(body).await?;
+        let (id, _len) = self.note_full(self.blobs.put(body).await)?;
         let digests = digests.finish().ok_or_else(|| Error::internal("digest state lost"))?;
         let claimed_sha1 = trailer.map(|t| String::from_utf8_lossy(&t.take()).to_ascii_lowercase());
         Ok(StoredBlob { id, digests, claimed_sha1, salt })
@@ -315,7 +318,7 @@ impl Stowage {
         let at_end = sha1 == Sha1Check::AtEnd;
         let body_len = expected_body_len(content_length, at_end)?;
         let StoredBlob { id: blob_id, digests, claimed_sha1: claimed, salt } =
-            self.store_blob(body, at_end, &encryption, req.encryption.as_ref()).await?;
+            self.store_blob(body, at_end, &encryption, req.encryption.as_ref(), content_length).await?;
         let checksums = self.check_body(&blob_id, &digests, body_len, req.expected_md5.as_deref(), body_check).await?;
         let sha1 = self.verify_sha1(&blob_id, &digests, &sha1, claimed).await?;
         let version = FileVersion {
@@ -343,11 +346,24 @@ impl Stowage {
 
     /// Inserts a version whose blobs are already durable; on failure the blobs are queued for collection.
     pub(crate) async fn commit_new_version(&self, version: &FileVersion) -> Result<()> {
-        if let Err(err) = self.meta.insert_version(version).await {
-            let _ = self.meta.queue_blob_deletes(&version.content.blob_ids()).await;
+        if let Err(err) = self.note_full(self.meta.insert_version(version).await) {
+            self.discard_uncommitted(&version.content.blob_ids(), &err).await;
             return Err(err);
         }
         Ok(())
+    }
+
+    /// Blobs whose version or part failed to commit: collected later, or at once when the failure was a
+    /// full disk (queueing them would need the room that is missing; SQLite refused the commit, so nothing
+    /// refers to them).
+    pub(crate) async fn discard_uncommitted(&self, blob_ids: &[String], err: &Error) {
+        if matches!(err, Error::StorageFull(_)) {
+            for id in blob_ids {
+                let _ = self.blobs.delete(id).await;
+            }
+        } else {
+            let _ = self.meta.queue_blob_deletes(blob_ids).await;
+        }
     }
 
     pub async fn hide_file(&self, principal: &Principal, bucket_id: &str, name: &str) -> Result<FileVersion> {
@@ -512,7 +528,8 @@ impl Stowage {
         let PreparedFile { content_type, encryption, retention, legal_hold, timestamp } = self.prepare_new_file(&dest, &new_file, now)?;
         let source_key = req_source_encryption.as_ref().and_then(EncryptionRequest::customer_key);
         let body = self.read_content(&source, offset, len, source_key.as_deref()).await?;
-        let StoredBlob { id: blob_id, digests, salt, .. } = self.store_blob(body, false, &encryption, new_file.encryption.as_ref()).await?;
+        let StoredBlob { id: blob_id, digests, salt, .. } =
+            self.store_blob(body, false, &encryption, new_file.encryption.as_ref(), Some(len)).await?;
         let version = FileVersion {
             file_id: self.new_file_id(&dest.id, timestamp),
             bucket_id: dest.id,

@@ -50,6 +50,7 @@ impl Stowage {
 
     pub async fn start_large_file(&self, principal: &Principal, req: NewFile) -> Result<FileVersion> {
         principal.authorize(Capability::WriteFiles, Some(&req.bucket_id), NameScope::File(&req.name))?;
+        self.capacity.check_writable()?;
         let bucket = self.bucket(&req.bucket_id).await?;
         let now = self.now();
         let PreparedFile { content_type, encryption, retention, legal_hold, timestamp } = self.prepare_new_file(&bucket, &req, now)?;
@@ -102,7 +103,7 @@ impl Stowage {
         let at_end = sha1 == Sha1Check::AtEnd;
         let body_len = expected_body_len(content_length, at_end)?;
         let StoredBlob { id: blob_id, digests, claimed_sha1: claimed, salt } =
-            self.store_blob(body, at_end, &version.encryption, sse).await?;
+            self.store_blob(body, at_end, &version.encryption, sse, content_length).await?;
         let checksums = self.check_body(&blob_id, &digests, body_len, expected_md5.as_deref(), body_check).await?;
         let sha1 = self.verify_sha1(&blob_id, &digests, &sha1, claimed).await?;
         let part = Part {
@@ -121,8 +122,8 @@ impl Stowage {
     }
 
     async fn commit_part(&self, part: &Part) -> Result<()> {
-        if let Err(err) = self.meta.put_part(part).await {
-            let _ = self.meta.queue_blob_deletes(std::slice::from_ref(&part.blob_id)).await;
+        if let Err(err) = self.note_full(self.meta.put_part(part).await) {
+            self.discard_uncommitted(std::slice::from_ref(&part.blob_id), &err).await;
             return Err(err);
         }
         Ok(())
@@ -143,7 +144,7 @@ impl Stowage {
         let source_key = req.source_sse.as_ref().and_then(EncryptionRequest::customer_key);
         let body = self.read_content(&source, offset, len, source_key.as_deref()).await?;
         let StoredBlob { id: blob_id, digests, salt, .. } =
-            self.store_blob(body, false, &target.encryption, req.destination_sse.as_ref()).await?;
+            self.store_blob(body, false, &target.encryption, req.destination_sse.as_ref(), Some(len)).await?;
         let part = Part {
             file_id: req.large_file_id,
             part_number: req.part_number,

@@ -22,6 +22,7 @@ pub use list::{ListEntry, ListPage, ListRequest};
 pub use objects::{CorsTarget, Deleted, bucket_id_of_file};
 
 use crate::auth::{Principal, TokenScope, TokenSigner, secrets_match};
+use crate::capacity::Capacity;
 use crate::error::{Error, Result};
 use crate::events::{Delivery, Event, EventSink, NoEvents};
 use crate::model::{AppKey, Bucket, FileVersion, Millis};
@@ -95,6 +96,7 @@ pub struct Stowage {
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) config: Config,
     pub(crate) events: Arc<dyn EventSink>,
+    pub(crate) capacity: Arc<Capacity>,
     last_sequence: AtomicI64,
 }
 
@@ -117,6 +119,7 @@ impl Stowage {
             clock,
             config,
             events: Arc::new(NoEvents),
+            capacity: Arc::new(Capacity::default()),
             last_sequence: AtomicI64::new(0),
         })
     }
@@ -154,6 +157,19 @@ impl Stowage {
                 },
             });
         }
+    }
+
+    /// Room for new data, kept current by the binary's disk monitor.
+    pub fn capacity(&self) -> &Arc<Capacity> {
+        &self.capacity
+    }
+
+    /// Passes `result` on, telling the capacity monitor when it failed for lack of room.
+    pub(crate) fn note_full<T>(&self, result: Result<T>) -> Result<T> {
+        if let Err(Error::StorageFull(_)) = &result {
+            self.capacity.report_full();
+        }
+        result
     }
 
     pub fn config(&self) -> &Config {

@@ -48,6 +48,7 @@ impl Server {
         let child = Command::new(env!("CARGO_BIN_EXE_stowage"))
             .args(["serve", "--data", data.to_str().expect("utf8 path"), "--listen", &format!("127.0.0.1:{port}")])
             .args(["--min-part-size", "5000000", "--recommended-part-size", "5000000", "--test-hooks"])
+            .args(["--min-free-space", "32MiB", "--space-reserve", "8MiB"])
             .args(extra)
             .env("STOWAGE_ROOT_KEY_ID", ROOT_ID)
             .env("STOWAGE_ROOT_KEY", ROOT_KEY)
