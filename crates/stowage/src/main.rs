@@ -1,6 +1,7 @@
 //! The `stowage` binary: `stowage serve` runs the server.
 
 mod disk;
+mod listener;
 mod webhooks;
 
 use std::net::SocketAddr;
@@ -9,7 +10,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use axum::serve::ListenerExt;
 use clap::{Parser, Subcommand};
 use stowage_api::{AppState, Metrics, S3Options};
 use stowage_core::service::{MasterKey, SystemClock};
@@ -68,6 +68,13 @@ struct ServeArgs {
     /// Room held back in <data>/space-reserve and released when storage is full, so deletes can commit.
     #[arg(long, env = "STOWAGE_SPACE_RESERVE", default_value = "64MiB")]
     space_reserve: disk::ByteSize,
+    /// A client must send a request's headers within this many seconds of the server waiting for them;
+    /// a keep-alive connection idle this long is closed.
+    #[arg(long, env = "STOWAGE_HEADER_TIMEOUT", default_value_t = 30)]
+    header_timeout: u64,
+    /// Most client connections at once (also kept below the descriptor limit); more are answered 503.
+    #[arg(long, env = "STOWAGE_MAX_CONNECTIONS", default_value_t = 4096)]
+    max_connections: usize,
     /// Enables /_test/* endpoints that move the clock and run background jobs on demand.
     #[arg(long, env = "STOWAGE_TEST_HOOKS")]
     test_hooks: bool,
@@ -196,13 +203,13 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     });
     let app = stowage_api::router(state);
     let listener = tokio::net::TcpListener::bind(args.listen).await.with_context(|| format!("binding {}", args.listen))?;
-    // Small responses otherwise wait ~40 ms on delayed ACKs.
-    let listener = listener.tap_io(|tcp| {
-        let _ = tcp.set_nodelay(true);
-    });
+    let limits = listener::Limits {
+        header_read_timeout: Duration::from_secs(args.header_timeout.max(1)),
+        max_connections: listener::connections_that_fit(args.max_connections.max(1)),
+    };
     banner(&public_url, &root_id, &root_secret, generated);
-    tracing::info!(%public_url, "listening");
-    axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
+    tracing::info!(%public_url, max_connections = limits.max_connections, "listening");
+    listener::serve(listener, app, limits, shutdown_signal()).await?;
     Ok(())
 }
 
