@@ -268,3 +268,29 @@ mod tests {
         assert_eq!(Capability::ALL.len(), 30);
     }
 }
+
+/// A value the caller may or may not read (B2's `isClientAuthorizedToRead`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Readable<T> {
+    Shown(T),
+    Withheld,
+}
+
+/// What of a version's object lock a caller may read, decided here once for both APIs: retention needs
+/// `readFileRetentions`, legal hold `readFileLegalHolds`. Anonymous readers of a public bucket see both,
+/// as on B2's download URLs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LockView {
+    pub retention: Readable<Option<crate::model::Retention>>,
+    pub legal_hold: Readable<Option<bool>>,
+}
+
+impl LockView {
+    pub fn of(principal: Option<&Principal>, version: &crate::model::FileVersion) -> LockView {
+        let may = |cap| principal.is_none_or(|p| p.has(cap));
+        LockView {
+            retention: if may(Capability::ReadFileRetentions) { Readable::Shown(version.retention) } else { Readable::Withheld },
+            legal_hold: if may(Capability::ReadFileLegalHolds) { Readable::Shown(version.legal_hold) } else { Readable::Withheld },
+        }
+    }
+}

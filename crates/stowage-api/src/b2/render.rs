@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 use serde_json::{Value, json};
-use stowage_core::auth::{Capability, Principal};
+use stowage_core::auth::{Capability, LockView, Principal, Readable};
 use stowage_core::model::{Action, AppKey, Bucket, Encryption, FileVersion, Part};
 
 pub fn encryption_json(enc: &Encryption) -> Value {
@@ -109,20 +109,20 @@ static EMPTY_INFO: BTreeMap<String, String> = BTreeMap::new();
 impl<'a> FileJson<'a> {
     pub fn version(account_id: &'a str, v: &'a FileVersion, principal: &Principal, api_version: u8) -> Self {
         let locks = v.action != Action::Hide;
-        let retention = locks.then(|| {
-            if principal.has(Capability::ReadFileRetentions) {
-                let value = match v.retention {
+        let view = LockView::of(Some(principal), v);
+        let retention = locks.then(|| match view.retention {
+            Readable::Shown(r) => Guarded {
+                is_client_authorized_to_read: true,
+                value: Some(match r {
                     Some(r) => RetentionJson { mode: Some(r.mode.as_str()), retain_until_timestamp: Some(r.retain_until) },
                     None => RetentionJson { mode: None, retain_until_timestamp: None },
-                };
-                Guarded { is_client_authorized_to_read: true, value: Some(value) }
-            } else {
-                Guarded { is_client_authorized_to_read: false, value: None }
-            }
+                }),
+            },
+            Readable::Withheld => Guarded { is_client_authorized_to_read: false, value: None },
         });
-        let legal_hold = locks.then(|| Guarded {
-            is_client_authorized_to_read: principal.has(Capability::ReadFileLegalHolds),
-            value: if principal.has(Capability::ReadFileLegalHolds) { v.legal_hold.map(|on| if on { "on" } else { "off" }) } else { None },
+        let legal_hold = locks.then(|| match view.legal_hold {
+            Readable::Shown(hold) => Guarded { is_client_authorized_to_read: true, value: hold.map(|on| if on { "on" } else { "off" }) },
+            Readable::Withheld => Guarded { is_client_authorized_to_read: false, value: None },
         });
         FileJson {
             account_id,

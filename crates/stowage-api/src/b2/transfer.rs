@@ -5,7 +5,7 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header}
 use axum::response::{IntoResponse, Response};
 use futures::TryStreamExt;
 use std::collections::BTreeMap;
-use stowage_core::auth::{Capability, Principal};
+use stowage_core::auth::{LockView, Principal, Readable};
 use stowage_core::model::{Encryption, FileVersion};
 use stowage_core::service::{ByteRange, Download, EncryptionRequest, NewFile, PartUpload, Sha1Check};
 use stowage_core::store::ByteStream;
@@ -192,22 +192,20 @@ pub fn download_response(d: Download, principal: Option<&Principal>, query: &[(S
         }
     }
     if d.bucket.file_lock_enabled {
-        let can = |cap| principal.is_none_or(|p| p.has(cap));
+        let view = LockView::of(principal, v);
         let mut withheld = Vec::new();
-        if can(Capability::ReadFileRetentions) {
-            if let Some(r) = v.retention {
+        match view.retention {
+            Readable::Shown(Some(r)) => {
                 put(&mut headers, "x-bz-file-retention-mode", r.mode.as_str());
                 put(&mut headers, "x-bz-file-retention-retain-until-timestamp", &r.retain_until.to_string());
             }
-        } else {
-            withheld.push("X-Bz-File-Retention-Mode,X-Bz-File-Retention-Retain-Until-Timestamp");
+            Readable::Shown(None) => {}
+            Readable::Withheld => withheld.push("X-Bz-File-Retention-Mode,X-Bz-File-Retention-Retain-Until-Timestamp"),
         }
-        if can(Capability::ReadFileLegalHolds) {
-            if let Some(on) = v.legal_hold {
-                put(&mut headers, "x-bz-file-legal-hold", if on { "on" } else { "off" });
-            }
-        } else {
-            withheld.push("X-Bz-File-Legal-Hold");
+        match view.legal_hold {
+            Readable::Shown(Some(on)) => put(&mut headers, "x-bz-file-legal-hold", if on { "on" } else { "off" }),
+            Readable::Shown(None) => {}
+            Readable::Withheld => withheld.push("X-Bz-File-Legal-Hold"),
         }
         if !withheld.is_empty() {
             put(&mut headers, "x-bz-client-unauthorized-to-read", &withheld.join(","));

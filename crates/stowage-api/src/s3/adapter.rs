@@ -11,7 +11,7 @@ use futures::TryStreamExt;
 use s3s::dto::*;
 use s3s::{S3, S3Request, S3Response, S3Result, s3_error};
 use stowage_core::Stowage;
-use stowage_core::auth::Principal;
+use stowage_core::auth::{LockView, Principal, Readable};
 use stowage_core::model::{Action, BucketType, Encryption, FileVersion, Millis, Retention, RetentionMode};
 use stowage_core::service::{
     BucketFilter, BucketSettings, ByteRange, CopyPart, CopyRequest, EncryptionRequest, ListEntry, ListRequest,
@@ -245,7 +245,7 @@ impl StowageS3 {
         credentials: Option<&s3s::auth::Credentials>,
         input: &GetObjectInput,
         with_body: bool,
-    ) -> S3Result<stowage_core::service::Download> {
+    ) -> S3Result<(stowage_core::service::Download, LockView)> {
         let principal = self.caller(credentials).await?;
         let bucket = self.core.bucket_for(principal.as_ref(), &input.bucket).await.s3()?;
         let version = self.core.object_version(principal.as_ref(), &bucket, &input.key, input.version_id.as_deref()).await.s3()?;
@@ -264,7 +264,8 @@ impl StowageS3 {
             input.sse_customer_key_md5.as_deref(),
         )?;
         let range = if with_body { parse_range(input.range.as_ref()) } else { None };
-        self.core.open_object(bucket, version, range, sse.as_ref(), with_body).await.s3()
+        let lock = LockView::of(principal.as_ref(), &version);
+        Ok((self.core.open_object(bucket, version, range, sse.as_ref(), with_body).await.s3()?, lock))
     }
 
     async fn caller(&self, req_credentials: Option<&s3s::auth::Credentials>) -> S3Result<Option<Principal>> {
@@ -389,7 +390,15 @@ fn declared_checksums(
 }
 
 /// GetObject's response (HEAD takes its headers from it): stored headers, response-* overrides, the body.
-fn object_output(download: stowage_core::service::Download, input: GetObjectInput) -> GetObjectOutput {
+/// The value of a lock field the caller may read; nothing when withheld.
+fn shown<T>(value: Readable<Option<T>>) -> Option<T> {
+    match value {
+        Readable::Shown(v) => v,
+        Readable::Withheld => None,
+    }
+}
+
+fn object_output(download: stowage_core::service::Download, lock: LockView, input: GetObjectInput) -> GetObjectOutput {
     let v = &download.version;
     let (length, content_range) = match download.range {
         Some((offset, len)) => (len, Some(format!("bytes {}-{}/{}", offset, offset + len - 1, v.size))),
@@ -416,9 +425,9 @@ fn object_output(download: stowage_core::service::Download, input: GetObjectInpu
         server_side_encryption,
         sse_customer_algorithm,
         sse_customer_key_md5,
-        object_lock_mode: v.retention.map(|r| ObjectLockMode::from(r.mode.as_str().to_ascii_uppercase())),
-        object_lock_retain_until_date: v.retention.map(|r| timestamp(r.retain_until)),
-        object_lock_legal_hold_status: v.legal_hold.map(|on| {
+        object_lock_mode: shown(lock.retention).map(|r| ObjectLockMode::from(r.mode.as_str().to_ascii_uppercase())),
+        object_lock_retain_until_date: shown(lock.retention).map(|r| timestamp(r.retain_until)),
+        object_lock_legal_hold_status: shown(lock.legal_hold).map(|on| {
             ObjectLockLegalHoldStatus::from_static(if on { ObjectLockLegalHoldStatus::ON } else { ObjectLockLegalHoldStatus::OFF })
         }),
         tag_count: (!v.tags.is_empty()).then_some(v.tags.len() as i32),
@@ -591,8 +600,8 @@ impl S3 for StowageS3 {
 
     async fn get_object(&self, req: S3Request<GetObjectInput>) -> S3Result<S3Response<GetObjectOutput>> {
         let input = req.input;
-        let download = self.read_object(req.credentials.as_ref(), &input, true).await?;
-        Ok(S3Response::new(object_output(download, input)))
+        let (download, lock) = self.read_object(req.credentials.as_ref(), &input, true).await?;
+        Ok(S3Response::new(object_output(download, lock, input)))
     }
 
     async fn head_object(&self, req: S3Request<HeadObjectInput>) -> S3Result<S3Response<HeadObjectOutput>> {
@@ -612,8 +621,8 @@ impl S3 for StowageS3 {
             checksum_mode: h.checksum_mode,
             ..GetObjectInput::default()
         };
-        let download = self.read_object(req.credentials.as_ref(), &input, false).await?;
-        let g = object_output(download, input);
+        let (download, lock) = self.read_object(req.credentials.as_ref(), &input, false).await?;
+        let g = object_output(download, lock, input);
         Ok(S3Response::new(HeadObjectOutput {
             accept_ranges: g.accept_ranges,
             content_length: g.content_length,
@@ -1409,8 +1418,10 @@ impl S3 for StowageS3 {
         let input = req.input;
         let bucket = self.core.bucket_for(Some(&principal), &input.bucket).await.s3()?;
         let version = self.core.object_version(Some(&principal), &bucket, &input.key, input.version_id.as_deref()).await.s3()?;
-        let retention = version
-            .retention
+        let Readable::Shown(retention) = LockView::of(Some(&principal), &version).retention else {
+            return Err(s3_error!(AccessDenied, "reading retention needs the readFileRetentions capability"));
+        };
+        let retention = retention
             .ok_or_else(|| s3_error!(NoSuchObjectLockConfiguration, "The specified object does not have a retention configuration"))?;
         Ok(S3Response::new(GetObjectRetentionOutput {
             retention: Some(ObjectLockRetention {
@@ -1442,9 +1453,10 @@ impl S3 for StowageS3 {
         let input = req.input;
         let bucket = self.core.bucket_for(Some(&principal), &input.bucket).await.s3()?;
         let version = self.core.object_version(Some(&principal), &bucket, &input.key, input.version_id.as_deref()).await.s3()?;
-        let on = version
-            .legal_hold
-            .ok_or_else(|| s3_error!(NoSuchObjectLockConfiguration, "The specified object does not have a legal hold"))?;
+        let Readable::Shown(legal_hold) = LockView::of(Some(&principal), &version).legal_hold else {
+            return Err(s3_error!(AccessDenied, "reading a legal hold needs the readFileLegalHolds capability"));
+        };
+        let on = legal_hold.ok_or_else(|| s3_error!(NoSuchObjectLockConfiguration, "The specified object does not have a legal hold"))?;
         let status =
             ObjectLockLegalHoldStatus::from_static(if on { ObjectLockLegalHoldStatus::ON } else { ObjectLockLegalHoldStatus::OFF });
         Ok(S3Response::new(GetObjectLegalHoldOutput { legal_hold: Some(ObjectLockLegalHold { status: Some(status) }) }))
