@@ -176,3 +176,60 @@ async fn internal_failures_name_a_request_id_and_keep_their_details_in_the_log()
     let text = format!("{err:?}");
     assert!(text.contains("InternalError") && !text.contains("No such file"), "{text}");
 }
+
+#[tokio::test]
+async fn console_calls_from_another_origin_are_refused() {
+    let server = Server::start().await;
+    let http = reqwest::Client::new();
+    let sign_in = |origin: Option<&str>, site: Option<&str>| {
+        let mut req = http
+            .post(format!("{}/_console/api/session", server.url))
+            .header("x-stowage-console", "1")
+            .json(&json!({"keyId": common::ROOT_ID, "key": common::ROOT_KEY}));
+        if let Some(o) = origin {
+            req = req.header("origin", o);
+        }
+        if let Some(s) = site {
+            req = req.header("sec-fetch-site", s);
+        }
+        req.send()
+    };
+    // The console's own page: its origin and a same-origin fetch.
+    let ok = sign_in(Some(&server.url), Some("same-origin")).await.expect("sign in");
+    assert_eq!(ok.status(), 200);
+    let cookie =
+        ok.headers().get("set-cookie").and_then(|v| v.to_str().ok()).and_then(|c| c.split(';').next()).expect("cookie").to_string();
+    for (origin, site) in [(Some("http://evil.example"), None), (None, Some("cross-site")), (Some("null"), Some("same-site"))] {
+        let refused = sign_in(origin, site).await.expect("sign in");
+        let (status, body) = b2_error(refused).await;
+        assert_eq!((status, body["code"].as_str()), (403, Some("forbidden")), "{origin:?} {site:?}");
+        // A signed-in session's mutating call with the console header but from elsewhere.
+        let mut call = http
+            .post(format!("{}/_console/api/b2/b2_create_bucket", server.url))
+            .header("x-stowage-console", "1")
+            .header("cookie", &cookie)
+            .json(&json!({"bucketName": "csrf-bucket", "bucketType": "allPublic"}));
+        if let Some(o) = origin {
+            call = call.header("origin", o);
+        }
+        if let Some(s) = site {
+            call = call.header("sec-fetch-site", s);
+        }
+        let (status, _) = b2_error(call.send().await.expect("call")).await;
+        assert_eq!(status, 403, "{origin:?} {site:?}");
+    }
+    // Nothing was created by the refused calls; the same call from the console's origin works.
+    let root = server.root().await;
+    let buckets = root.call("b2_list_buckets", json!({"accountId": root.account_id})).await.expect("list");
+    assert_eq!(buckets["buckets"].as_array().map(Vec::len), Some(0));
+    let made = http
+        .post(format!("{}/_console/api/b2/b2_create_bucket", server.url))
+        .header("x-stowage-console", "1")
+        .header("cookie", &cookie)
+        .header("origin", &server.url)
+        .json(&json!({"accountId": root.account_id, "bucketName": "console-made", "bucketType": "allPrivate"}))
+        .send()
+        .await
+        .expect("call");
+    assert_eq!(made.status(), 200);
+}

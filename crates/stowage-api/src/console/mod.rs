@@ -111,9 +111,35 @@ fn cookie(state: &AppState, value: &str, max_age: u64) -> HeaderValue {
     HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
+/// Defence in depth beside the console header and the SameSite cookie: a browser's `Sec-Fetch-Site` must
+/// say the request came from this site, and an `Origin`, when sent, must be this server's (its public URL,
+/// or the host the request was sent to). Clients that send neither (not browsers) pass.
+fn cross_site_refusal(state: &AppState, headers: &HeaderMap) -> Option<Response> {
+    let refuse = |why: &str| Some(error(StatusCode::FORBIDDEN, "forbidden", why));
+    let text = |name| headers.get(name).and_then(|v: &HeaderValue| v.to_str().ok());
+    if let Some(site) = text("sec-fetch-site")
+        && !matches!(site, "same-origin" | "none")
+    {
+        return refuse("console calls must come from the console's own pages");
+    }
+    let origin = text(header::ORIGIN.as_str())?;
+    let public = state.core.config().public_url.trim_end_matches('/');
+    let public_origin = public.split('/').take(3).collect::<Vec<_>>().join("/");
+    let sent_to_host = text(header::HOST.as_str())
+        .is_some_and(|host| origin.strip_prefix("http://").or_else(|| origin.strip_prefix("https://")) == Some(host));
+    if origin.eq_ignore_ascii_case(&public_origin) || sent_to_host {
+        None
+    } else {
+        refuse("console calls are accepted only from the console's own origin")
+    }
+}
+
 async fn sign_in(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -> Response {
     if !headers.contains_key(CSRF_HEADER) {
         return error(StatusCode::FORBIDDEN, "forbidden", "missing the console's request header");
+    }
+    if let Some(refusal) = cross_site_refusal(&state, &headers) {
+        return refusal;
     }
     let Ok(form) = serde_json::from_slice::<Value>(&body) else {
         return error(StatusCode::BAD_REQUEST, "bad_request", "expected JSON {\"keyId\": …, \"key\": …}");
@@ -158,6 +184,9 @@ async fn session_info(State(state): State<Arc<AppState>>, headers: HeaderMap) ->
 }
 
 async fn sign_out(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    if let Some(refusal) = cross_site_refusal(&state, &headers) {
+        return refusal;
+    }
     if let Some(id) = session_id(&headers) {
         state.console_sessions.remove(&id);
     }
@@ -170,6 +199,9 @@ async fn sign_out(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Res
 async fn b2_call(State(state): State<Arc<AppState>>, Path(op): Path<String>, method: Method, headers: HeaderMap, body: Bytes) -> Response {
     if method != Method::POST || !headers.contains_key(CSRF_HEADER) {
         return error(StatusCode::FORBIDDEN, "forbidden", "console calls are POSTs with the console's request header");
+    }
+    if let Some(refusal) = cross_site_refusal(&state, &headers) {
+        return refusal;
     }
     if op == "b2_authorize_account" {
         return error(StatusCode::BAD_REQUEST, "bad_request", "sign in through /_console/api/session");
