@@ -3,6 +3,8 @@
 pub mod b2;
 mod console;
 mod cors;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 mod observe;
 mod s3;
 

@@ -233,3 +233,42 @@ async fn console_calls_from_another_origin_are_refused() {
         .expect("call");
     assert_eq!(made.status(), 200);
 }
+
+#[tokio::test]
+async fn a_store_failure_looking_up_an_access_key_is_not_an_unknown_key() {
+    let server = Server::start().await;
+    let root = server.root().await;
+    let key = root
+        .call("b2_create_key", json!({"accountId": root.account_id, "keyName": "damaged", "capabilities": ["listBuckets"]}))
+        .await
+        .expect("create key");
+    let (key_id, secret) = (key["applicationKeyId"].as_str().expect("id"), key["applicationKey"].as_str().expect("key"));
+    // The key's stored record becomes unreadable underneath the server (a damaged database).
+    let db = rusqlite::Connection::open(server.data.join("metadata.sqlite3")).expect("open metadata");
+    db.busy_timeout(std::time::Duration::from_secs(10)).expect("busy timeout");
+    let changed = db.execute("UPDATE app_keys SET body = '{not json' WHERE key_id = ?1", [key_id]).expect("damage");
+    assert_eq!(changed, 1);
+    drop(db);
+
+    let config = aws_sdk_s3::Config::builder()
+        .endpoint_url(&server.url)
+        .region(aws_sdk_s3::config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_s3::config::Credentials::new(key_id, secret, None, None, "t"))
+        .force_path_style(true)
+        .behavior_version_latest()
+        .build();
+    let err = aws_sdk_s3::Client::from_conf(config).list_buckets().send().await.expect_err("store failure");
+    assert_eq!(aws_sdk_s3::error::ProvideErrorMetadata::code(&err), Some("InternalError"), "{err:?}");
+    let message = aws_sdk_s3::error::ProvideErrorMetadata::message(&err).unwrap_or("");
+    assert!(message.contains("request id") && !message.contains("json") && !message.contains("metadata store"), "{message}");
+    // An unknown key is still InvalidAccessKeyId.
+    let config = aws_sdk_s3::Config::builder()
+        .endpoint_url(&server.url)
+        .region(aws_sdk_s3::config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_s3::config::Credentials::new("no-such-key", "x", None, None, "t"))
+        .force_path_style(true)
+        .behavior_version_latest()
+        .build();
+    let err = aws_sdk_s3::Client::from_conf(config).list_buckets().send().await.expect_err("unknown key");
+    assert_eq!(aws_sdk_s3::error::ProvideErrorMetadata::code(&err), Some("InvalidAccessKeyId"));
+}

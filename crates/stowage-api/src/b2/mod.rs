@@ -4,7 +4,7 @@ mod convert;
 pub(crate) mod encoding;
 pub mod error;
 mod ops;
-mod params;
+pub(crate) mod params;
 mod render;
 mod transfer;
 

@@ -4,7 +4,7 @@
 mod adapter;
 mod checksum;
 mod error;
-mod post_form;
+pub(crate) mod post_form;
 
 pub use post_form::substitute_filename;
 

@@ -46,6 +46,17 @@ pub fn substitute_filename(request: Request) -> Request {
     Request::from_parts(parts, Body::from_stream(stream))
 }
 
+/// Feeds `body` through a rewriter in `chunk`-byte pieces, as a fuzz target.
+#[cfg(feature = "fuzzing")]
+pub(crate) fn fuzz_feed(body: &[u8], chunk: usize) {
+    let mut rewriter = Rewriter { delimiter: b"--XyZ".to_vec(), held: BytesMut::new(), passing: false };
+    for piece in body.chunks(chunk) {
+        if rewriter.feed(Bytes::copy_from_slice(piece)).is_err() {
+            return;
+        }
+    }
+}
+
 fn form_boundary(content_type: &str) -> Option<String> {
     let mut params = content_type.split(';');
     if !params.next()?.trim().eq_ignore_ascii_case("multipart/form-data") {
