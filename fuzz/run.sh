@@ -9,11 +9,11 @@ cd "$(dirname "$0")"
 seconds=${1:-60}
 command -v cargo-fuzz >/dev/null 2>&1 || cargo install cargo-fuzz --locked
 export RUSTC_BOOTSTRAP=1
-targets=(form_rewrite b2_params ranges_and_names http_request)
+targets=(form_policy b2_params ranges_and_names http_request)
 
 # Seeds: a few well-formed inputs per target, written fresh (the corpus itself is not committed).
 seed() { mkdir -p "corpus/$1"; printf '%b' "$3" > "corpus/$1/$2"; }
-seed form_rewrite form '\x07--XyZ\r\nContent-Disposition: form-data; name="key"\r\n\r\nup/${filename}\r\n--XyZ\r\nContent-Disposition: form-data; name="policy"\r\n\r\neyJ9\r\n--XyZ\r\nContent-Disposition: form-data; name="file"; filename="a.txt"\r\nContent-Type: text/plain\r\n\r\nhello\r\n--XyZ--\r\n'
+seed form_policy policy '{"expiration":"2030-01-01T00:00:00Z","conditions":[{"bucket":"fuzz-bucket"},["starts-with","$key","up/"],["content-length-range",1,100]]}\x00key=up/a\nx-amz-date=20260101T000000Z\n'
 seed b2_params json '{"bucketId":"b","fileName":"a b/\\u00fc","maxFileCount":10,"prefix":null}'
 seed b2_params query '\x00bucketId=abc&fileName=a+b%2Fc%C3%BC&maxFileCount=5'
 seed ranges_and_names range 'bytes=0-99'
@@ -35,8 +35,9 @@ for target in "${targets[@]}"; do
     mkdir -p "artifacts/$target"
     cargo fuzz run "$target" "corpus/$target" -- -max_total_time="$seconds" -artifact_prefix="artifacts/$target/" \
         -print_final_stats=1 -rss_limit_mb=4096 > "logs/$target.log" 2>&1 || true
-    runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "logs/$target.log" | grep -o '[0-9]*$' | tail -1)
+    runs=$( (grep -o 'stat::number_of_executed_units: *[0-9]*' "logs/$target.log" || true) | grep -o '[0-9]*$' | tail -1 || true)
     crashes=$(find "artifacts/$target" -type f \( -name 'crash-*' -o -name 'timeout-*' -o -name 'oom-*' \) | wc -l)
+    grep -q 'failed to build fuzz script' "logs/$target.log" && runs="build failed"
     printf '%-18s %14s %8s\n' "$target" "${runs:-?}" "$crashes"
 done
 echo "logs in fuzz/logs/, crash inputs in fuzz/artifacts/"

@@ -1,11 +1,10 @@
 //! Entry points for `fuzz/`: the parsers that read network input before authentication, each fed raw
 //! bytes. Built only with the `fuzzing` feature.
 
-/// The browser-form rewriter (`${filename}` substitution and the policy check), fed in chunks whose size
-/// the first byte chooses.
-pub fn form_rewrite(data: &[u8]) {
-    let Some((&chunk, body)) = data.split_first() else { return };
-    crate::s3::post_form::fuzz_feed(body, usize::from(chunk).max(1));
+/// A browser form's policy document (base64 JSON) and its conditions checked against form fields; the
+/// input is the policy, a NUL, then `name=value` lines.
+pub fn form_policy(data: &[u8]) {
+    crate::s3::fuzz_form_policy(data);
 }
 
 /// B2 call parameters: a JSON body, or a query string when the body is blank (split at the first NUL),

@@ -61,9 +61,19 @@ pub fn router(state: Arc<AppState>) -> Router {
     }
     // Everything the B2 routes and our own `/_…` paths do not claim is S3 (path-style `/<bucket>/<key>`);
     // virtual-hosted-style requests go to S3 whatever their path.
-    let s3 = tower::ServiceBuilder::new()
-        .map_request(s3::substitute_filename)
-        .service(axum::error_handling::HandleError::new(s3::service(state.core.clone(), &state.s3), s3::http_error));
+    let s3s = axum::error_handling::HandleError::new(s3::service(state.core.clone(), &state.s3), s3::http_error);
+    let forms = Arc::new(s3::FormUploads { core: state.core.clone(), options: state.s3.clone() });
+    // Browser form uploads stream through our own handler; everything else is s3s's.
+    let s3 = tower::service_fn(move |request: axum::extract::Request| {
+        let (s3s, forms) = (s3s.clone(), forms.clone());
+        async move {
+            if let Some(bucket) = forms.target(&request) {
+                return Ok::<_, std::convert::Infallible>(forms.handle(bucket, request).await);
+            }
+            let response = tower::ServiceExt::oneshot(s3s, request).await?;
+            Ok(response.map(axum::body::Body::new))
+        }
+    });
     router
         .fallback_service(s3.clone())
         .layer(axum::middleware::from_fn_with_state((state.clone(), s3), s3::virtual_host))

@@ -123,6 +123,7 @@ pub async fn observe(State(state): State<Arc<AppState>>, request: Request, next:
     let method = request.method().clone();
     let path = request.uri().path().to_string();
     let bytes_in = content_length(request.headers());
+    let sends_body = bytes_in > 0 || request.headers().contains_key(header::TRANSFER_ENCODING);
     let id: String = (0..8).map(|_| format!("{:02X}", rand::random::<u8>())).collect();
     let span = tracing::info_span!("request", id = %id);
     let b2_shaped = path.starts_with("/b2api/") || path.starts_with("/file/") || path.starts_with("/_");
@@ -135,6 +136,11 @@ pub async fn observe(State(state): State<Arc<AppState>>, request: Request, next:
             REQUEST_ID.scope(id.clone(), async { panic_response(b2_shaped) }).await
         }
     };
+    // A refusal may come before the request body was read; the connection then cannot carry another
+    // request, and saying so spares clients from sending their next request into a closing socket.
+    if sends_body && (response.status().is_client_error() || response.status().is_server_error()) {
+        response.headers_mut().insert(header::CONNECTION, header::HeaderValue::from_static("close"));
+    }
     if let Ok(value) = header::HeaderValue::from_str(&id) {
         response.headers_mut().insert("x-request-id", value.clone());
         response.headers_mut().entry("x-amz-request-id").or_insert(value);

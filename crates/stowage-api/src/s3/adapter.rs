@@ -184,7 +184,7 @@ fn decode_token(token: &str) -> S3Result<(String, Option<String>)> {
     Ok((name.to_string(), (!id.is_empty()).then(|| id.to_string())))
 }
 
-fn url_encode_key(key: &str) -> String {
+pub(super) fn url_encode_key(key: &str) -> String {
     use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
     const KEY: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~').remove(b'/');
     utf8_percent_encode(key, KEY).to_string()

@@ -4,9 +4,11 @@
 mod adapter;
 mod checksum;
 mod error;
-pub(crate) mod post_form;
+mod form_upload;
 
-pub use post_form::substitute_filename;
+pub use form_upload::FormUploads;
+#[cfg(feature = "fuzzing")]
+pub(crate) use form_upload::fuzz_form_policy;
 
 use std::sync::Arc;
 
@@ -19,8 +21,9 @@ use stowage_core::Stowage;
 /// The largest XML (or JSON policy) request body s3s reads whole.
 const MAX_XML_BODY: usize = 20 << 20;
 
-/// The largest file a browser form (POST) upload may carry.
-pub const MAX_FORM_UPLOAD: u64 = 1 << 30;
+/// Forms that reach s3s (a POST with a query string) are held in memory there: bound them. Browser form
+/// uploads to a bucket's URL stream through `form_upload` instead, up to the 5 GB of any upload.
+const MAX_S3S_FORM_FILE: u64 = 20 << 20;
 
 /// Access keys are application key ids; their secrets sign requests.
 struct KeyAuth {
@@ -108,10 +111,8 @@ impl S3Access for RequestChecks {
 pub fn service(core: Arc<Stowage>, options: &crate::S3Options) -> S3Service {
     let mut builder = S3ServiceBuilder::new(adapter::StowageS3 { core: core.clone(), region: options.region.clone() });
     builder.set_auth(KeyAuth { core });
-    // s3s holds a form upload's file in memory; bound it well below S3's 5 GB (bigger files: presigned PUT
-    // or multipart, which stream).
     let mut config = s3s::config::S3Config::default();
-    config.post_object_max_file_size = MAX_FORM_UPLOAD;
+    config.post_object_max_file_size = MAX_S3S_FORM_FILE;
     config.xml_max_body_size = MAX_XML_BODY;
     builder.set_config(Arc::new(s3s::config::StaticConfigProvider::new(Arc::new(config))));
     builder.set_access(RequestChecks { region: options.region.clone() });
