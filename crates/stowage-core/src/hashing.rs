@@ -115,6 +115,22 @@ pub fn hold_back_tail(inner: ByteStream, keep: usize) -> (ByteStream, TrailerHan
     (Box::pin(HoldBackTail { inner, tail: BytesMut::new(), keep, out: out.clone() }), out)
 }
 
+/// Fails a body that sends nothing for `idle`: a stalled client must not hold an upload, and the writer
+/// thread behind it, forever.
+pub fn stall_limited(inner: ByteStream, idle: std::time::Duration) -> ByteStream {
+    Box::pin(futures::stream::unfold(Some(inner), move |state| async move {
+        let mut inner = state?;
+        match tokio::time::timeout(idle, futures::StreamExt::next(&mut inner)).await {
+            Ok(Some(item)) => Some((item, Some(inner))),
+            Ok(None) => None,
+            Err(_) => {
+                let stalled = std::io::Error::new(std::io::ErrorKind::TimedOut, format!("no body data arrived for {} s", idle.as_secs()));
+                Some((Err(stalled), None))
+            }
+        }
+    }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

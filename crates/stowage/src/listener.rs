@@ -46,9 +46,12 @@ pub fn connections_that_fit(wanted: usize) -> usize {
 }
 
 /// Logs at most once a second that a limit refused something, with how many since the last line.
+#[derive(Default)]
 struct RateLimitedLog {
     last: std::sync::Mutex<Option<Instant>>,
     count: AtomicU64,
+    /// Routine events (idle connections timing out) log at info, refusals at warn.
+    routine: bool,
 }
 
 impl RateLimitedLog {
@@ -59,7 +62,11 @@ impl RateLimitedLog {
         {
             *last = Some(Instant::now());
             self.count.store(0, Ordering::Relaxed);
-            tracing::warn!(refused = n, "{what}");
+            if self.routine {
+                tracing::info!(count = n, "{what}");
+            } else {
+                tracing::warn!(count = n, "{what}");
+            }
         }
     }
 }
@@ -84,8 +91,9 @@ pub async fn serve(listener: TcpListener, app: Router, limits: Limits, shutdown:
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new()).header_read_timeout(limits.header_read_timeout).keep_alive(true);
     let graceful = GracefulShutdown::new();
-    let over_limit = Arc::new(RateLimitedLog { last: Default::default(), count: AtomicU64::new(0) });
-    let accept_failed = RateLimitedLog { last: Default::default(), count: AtomicU64::new(0) };
+    let over_limit = Arc::new(RateLimitedLog::default());
+    let accept_failed = RateLimitedLog::default();
+    let timed_out = Arc::new(RateLimitedLog { routine: true, ..RateLimitedLog::default() });
     tokio::pin!(shutdown);
     loop {
         let (tcp, _peer) = tokio::select! {
@@ -109,10 +117,16 @@ pub async fn serve(listener: TcpListener, app: Router, limits: Limits, shutdown:
         };
         let connection = http.serve_connection(TokioIo::new(tcp), TowerToHyperService::new(app.clone()));
         let connection = graceful.watch(connection);
+        let timed_out = timed_out.clone();
+        let header_timeout = limits.header_read_timeout;
         tokio::spawn(async move {
             // Errors here are clients going away or timing out; each request was logged already.
-            if let Err(err) = connection.await {
-                tracing::debug!(%err, "connection ended");
+            match connection.await {
+                Err(err) if err.is_timeout() => {
+                    timed_out.note(&format!("closed connections idle or slow past the header timeout ({header_timeout:?})"));
+                }
+                Err(err) => tracing::debug!(%err, "connection ended"),
+                Ok(()) => {}
             }
             drop(slot);
         });

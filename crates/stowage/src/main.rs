@@ -72,6 +72,9 @@ struct ServeArgs {
     /// a keep-alive connection idle this long is closed.
     #[arg(long, env = "STOWAGE_HEADER_TIMEOUT", default_value_t = 30)]
     header_timeout: u64,
+    /// An upload whose body sends nothing for this many seconds is failed (400).
+    #[arg(long, env = "STOWAGE_BODY_TIMEOUT", default_value_t = 60)]
+    body_timeout: u64,
     /// Most client connections at once (also kept below the descriptor limit); more are answered 503.
     #[arg(long, env = "STOWAGE_MAX_CONNECTIONS", default_value_t = 4096)]
     max_connections: usize,
@@ -173,6 +176,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         recommended_part_size: args.recommended_part_size.max(args.min_part_size),
         max_buckets: 100,
         master_key: load_or_create_master_key(&args.data, args.master_key.as_deref())?,
+        body_idle_timeout: Duration::from_secs(args.body_timeout.max(1)),
     };
     let core = Stowage::new(meta, blobs, clock.clone(), config).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     // Webhooks are an extra: a machine whose TLS roots cannot be loaded still serves, without notifications.

@@ -10,7 +10,7 @@ use common::Server;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-const FLAGS: &[&str] = &["--header-timeout", "2", "--max-connections", "40"];
+const FLAGS: &[&str] = &["--header-timeout", "2", "--max-connections", "40", "--body-timeout", "2"];
 
 /// Waits for the server to close `conn`; returns how long that took.
 async fn closed_within(mut conn: TcpStream, limit: Duration) -> Duration {
@@ -69,6 +69,28 @@ async fn slow_idle_and_excess_connections_are_bounded() {
         let lasted = task.await.expect("idle");
         assert!(lasted >= Duration::from_millis(1500), "idle connection closed too early ({lasted:?})");
     }
+
+    // An upload whose body stalls part-way is failed, not held open.
+    let b2 = server.root().await;
+    let bucket = b2.create_bucket("stall-bucket", "allPrivate").await;
+    let target = b2.call("b2_get_upload_url", serde_json::json!({"bucketId": bucket["bucketId"]})).await.expect("upload url");
+    let path = target["uploadUrl"]
+        .as_str()
+        .and_then(|u| u.split_once("://"))
+        .and_then(|(_, rest)| rest.split_once('/'))
+        .map(|(_, p)| p)
+        .expect("path");
+    let mut conn = TcpStream::connect(addr).await.expect("connect");
+    let head = format!(
+        "POST /{path} HTTP/1.1\r\nHost: x\r\nAuthorization: {}\r\nX-Bz-File-Name: stalled.bin\r\nX-Bz-Content-Sha1: do_not_verify\r\nContent-Length: 1000\r\n\r\n0123456789",
+        target["authorizationToken"].as_str().expect("token")
+    );
+    conn.write_all(head.as_bytes()).await.expect("write");
+    let started = Instant::now();
+    let mut answer = String::new();
+    let _ = tokio::time::timeout(Duration::from_secs(8), conn.read_to_string(&mut answer)).await;
+    assert!(answer.starts_with("HTTP/1.1 400"), "stalled upload answered: {answer}");
+    assert!(started.elapsed() < Duration::from_secs(6), "stalled upload held {:?}", started.elapsed());
 
     // Past the limit: 40 held connections, then the next ones are told 503 in B2's JSON shape.
     let mut held = Vec::new();

@@ -190,6 +190,7 @@ impl Stowage {
     ) -> Result<StoredBlob> {
         // Held until the blob is on disk, where free space readings see it.
         let _admission = self.capacity.admit(expected_len)?;
+        let body = crate::hashing::stall_limited(body, self.config.body_idle_timeout);
         let sealing = if *encryption == Encryption::None {
             None
         } else {

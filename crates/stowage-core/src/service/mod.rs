@@ -70,6 +70,8 @@ pub struct Config {
     pub recommended_part_size: u64,
     pub max_buckets: usize,
     pub master_key: MasterKey,
+    /// An upload whose body sends nothing for this long is failed.
+    pub body_idle_timeout: std::time::Duration,
 }
 
 impl Default for Config {
@@ -80,6 +82,7 @@ impl Default for Config {
             recommended_part_size: 100_000_000,
             max_buckets: 100,
             master_key: MasterKey([0; 32]),
+            body_idle_timeout: std::time::Duration::from_secs(60),
         }
     }
 }
