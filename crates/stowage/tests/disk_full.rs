@@ -11,7 +11,6 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use aws_sdk_s3::config::{Credentials, Region};
 use aws_sdk_s3::primitives::ByteStream;
 use common::{B2, Server, sha1_hex};
 use serde_json::json;
@@ -83,17 +82,6 @@ fn fill_to_the_byte(dir: &Path) -> PathBuf {
     path
 }
 
-fn s3_client(server: &Server) -> aws_sdk_s3::Client {
-    let config = aws_sdk_s3::Config::builder()
-        .endpoint_url(&server.url)
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new(common::ROOT_ID, common::ROOT_KEY, None, None, "disk"))
-        .force_path_style(true)
-        .behavior_version_latest()
-        .build();
-    aws_sdk_s3::Client::from_conf(config)
-}
-
 async fn list_names(b2: &B2, bucket_id: &str) -> Vec<String> {
     let listed = b2.call("b2_list_file_names", json!({"bucketId": bucket_id, "maxFileCount": 1000})).await.expect("list while full");
     listed["files"].as_array().expect("files").iter().map(|f| f["fileName"].as_str().unwrap_or("").to_string()).collect()
@@ -136,7 +124,7 @@ async fn a_full_disk_keeps_reads_and_deletes_and_recovers() {
     assert!(free >= 6 << 20 && free < (6 << 20) + FILE as u64 + (256 << 10), "uploads stopped at the floor, free {free}");
 
     // The S3 API refuses too, in its shape.
-    let s3 = s3_client(&server);
+    let s3 = common::s3_client(&server.url, common::ROOT_ID, common::ROOT_KEY);
     let err = s3.put_object().bucket("full-bucket").key("s3.bin").body(ByteStream::from(file_bytes(99))).send().await.expect_err("put");
     let raw = err.raw_response().map(|r| r.status().as_u16());
     assert_eq!(raw, Some(507), "{err:?}");

@@ -82,13 +82,6 @@ async fn post_form(server: &Server, fields: &[(String, String)], file_name: &str
     }
 }
 
-async fn s3_code(resp: reqwest::Response) -> (u16, String) {
-    let status = resp.status().as_u16();
-    let text = resp.text().await.expect("body");
-    let code = text.split("<Code>").nth(1).and_then(|r| r.split("</Code>").next()).unwrap_or("").to_string();
-    (status, code)
-}
-
 #[tokio::test]
 async fn form_uploads_stream_and_check_their_policy() {
     let server = Server::start().await;
@@ -121,16 +114,19 @@ async fn form_uploads_stream_and_check_their_policy() {
 
     // Refusals, each in S3's shape, none storing anything.
     let expired = signed_v4(vec![json!({"key": "expired.txt"})], &[("key", "expired.txt")], -60);
-    assert_eq!(s3_code(post_form(&server, &expired, "e.txt", b"x".to_vec()).await).await, (403, "AccessDenied".into()));
+    assert_eq!(common::s3_error_code(post_form(&server, &expired, "e.txt", b"x".to_vec()).await).await, (403, "AccessDenied".into()));
     let small = signed_v4(vec![json!({"key": "small.txt"}), json!(["content-length-range", 10, 100])], &[("key", "small.txt")], 300);
-    assert_eq!(s3_code(post_form(&server, &small, "s.txt", b"tiny".to_vec()).await).await, (400, "EntityTooSmall".into()));
+    assert_eq!(common::s3_error_code(post_form(&server, &small, "s.txt", b"tiny".to_vec()).await).await, (400, "EntityTooSmall".into()));
     let unnamed = signed_v4(vec![json!({"key": "extra.txt"})], &[("key", "extra.txt"), ("x-amz-meta-sneaky", "1")], 300);
-    assert_eq!(s3_code(post_form(&server, &unnamed, "x.txt", b"x".to_vec()).await).await, (403, "AccessDenied".into()));
+    assert_eq!(common::s3_error_code(post_form(&server, &unnamed, "x.txt", b"x".to_vec()).await).await, (403, "AccessDenied".into()));
     let mut forged = signed_v4(vec![json!({"key": "forged.txt"})], &[("key", "forged.txt")], 300);
     if let Some(sig) = forged.iter_mut().find(|(k, _)| k == "x-amz-signature") {
         sig.1 = "0".repeat(64);
     }
-    assert_eq!(s3_code(post_form(&server, &forged, "f.txt", b"x".to_vec()).await).await, (403, "SignatureDoesNotMatch".into()));
+    assert_eq!(
+        common::s3_error_code(post_form(&server, &forged, "f.txt", b"x".to_vec()).await).await,
+        (403, "SignatureDoesNotMatch".into())
+    );
     let listed = b2.call("b2_list_file_names", json!({"bucketId": b2.call("b2_list_buckets", json!({"accountId": b2.account_id, "bucketName": "form-bucket"})).await.expect("buckets")["buckets"][0]["bucketId"]})).await.expect("list");
     let names: Vec<&str> = listed["files"].as_array().expect("files").iter().filter_map(|f| f["fileName"].as_str()).collect();
     assert_eq!(names, ["big/big.bin", "r.txt"]);

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::Server;
+use common::{Server, s3_error_code};
 use serde_json::{Value, json};
 
 /// Sends `head` then `body` on a raw connection while reading the whole answer (until the server closes).
@@ -26,15 +26,6 @@ async fn raw_exchange(port: u16, head: Vec<u8>, body: Vec<u8>) -> String {
 async fn assert_alive(server: &Server) {
     let health = reqwest::get(format!("{}/_health", server.url)).await.expect("health after hostile input");
     assert_eq!(health.status(), 200);
-}
-
-/// An S3 `<Error>` document's code, after checking the answer is one.
-async fn s3_error_code(resp: reqwest::Response) -> (u16, String) {
-    let status = resp.status().as_u16();
-    let text = resp.text().await.expect("error body");
-    let code =
-        text.split("<Code>").nth(1).and_then(|rest| rest.split("</Code>").next()).unwrap_or_else(|| panic!("not an S3 error: {text}"));
-    (status, code.to_string())
 }
 
 /// A B2 error body, after checking it is `{status, code, message}` matching the HTTP status.
@@ -164,14 +155,7 @@ async fn internal_failures_name_a_request_id_and_keep_their_details_in_the_log()
     assert!(!message.contains("blob") && !message.contains('/') && !message.contains("No such file"), "details leaked: {message}");
 
     // The same failure through S3.
-    let config = aws_sdk_s3::Config::builder()
-        .endpoint_url(&server.url)
-        .region(aws_sdk_s3::config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_s3::config::Credentials::new(common::ROOT_ID, common::ROOT_KEY, None, None, "t"))
-        .force_path_style(true)
-        .behavior_version_latest()
-        .build();
-    let s3 = aws_sdk_s3::Client::from_conf(config);
+    let s3 = common::s3_client(&server.url, common::ROOT_ID, common::ROOT_KEY);
     let err = s3.get_object().bucket("broken-bucket").key("lost.bin").send().await.expect_err("lost blob");
     let text = format!("{err:?}");
     assert!(text.contains("InternalError") && !text.contains("No such file"), "{text}");
@@ -250,25 +234,11 @@ async fn a_store_failure_looking_up_an_access_key_is_not_an_unknown_key() {
     assert_eq!(changed, 1);
     drop(db);
 
-    let config = aws_sdk_s3::Config::builder()
-        .endpoint_url(&server.url)
-        .region(aws_sdk_s3::config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_s3::config::Credentials::new(key_id, secret, None, None, "t"))
-        .force_path_style(true)
-        .behavior_version_latest()
-        .build();
-    let err = aws_sdk_s3::Client::from_conf(config).list_buckets().send().await.expect_err("store failure");
+    let err = common::s3_client(&server.url, key_id, secret).list_buckets().send().await.expect_err("store failure");
     assert_eq!(aws_sdk_s3::error::ProvideErrorMetadata::code(&err), Some("InternalError"), "{err:?}");
     let message = aws_sdk_s3::error::ProvideErrorMetadata::message(&err).unwrap_or("");
     assert!(message.contains("request id") && !message.contains("json") && !message.contains("metadata store"), "{message}");
     // An unknown key is still InvalidAccessKeyId.
-    let config = aws_sdk_s3::Config::builder()
-        .endpoint_url(&server.url)
-        .region(aws_sdk_s3::config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_s3::config::Credentials::new("no-such-key", "x", None, None, "t"))
-        .force_path_style(true)
-        .behavior_version_latest()
-        .build();
-    let err = aws_sdk_s3::Client::from_conf(config).list_buckets().send().await.expect_err("unknown key");
+    let err = common::s3_client(&server.url, "no-such-key", "x").list_buckets().send().await.expect_err("unknown key");
     assert_eq!(aws_sdk_s3::error::ProvideErrorMetadata::code(&err), Some("InvalidAccessKeyId"));
 }

@@ -4,20 +4,8 @@
 
 mod common;
 
-use aws_sdk_s3::config::{Credentials, Region};
 use common::{B2, Server};
 use serde_json::json;
-
-fn s3_as(server: &Server, key_id: &str, secret: &str) -> aws_sdk_s3::Client {
-    let config = aws_sdk_s3::Config::builder()
-        .endpoint_url(&server.url)
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new(key_id, secret, None, None, "locks"))
-        .force_path_style(true)
-        .behavior_version_latest()
-        .build();
-    aws_sdk_s3::Client::from_conf(config)
-}
 
 async fn key_with(root: &B2, name: &str, capabilities: &[&str]) -> (String, String) {
     let key = root
@@ -80,7 +68,7 @@ async fn retention_and_legal_hold_need_their_read_capabilities_on_both_apis() {
         assert_eq!(h.get("x-bz-client-unauthorized-to-read").is_some(), !sees);
 
         // S3: HEAD and GET headers, and the two subresources.
-        let s3 = s3_as(&server, key_id, secret);
+        let s3 = common::s3_client(&server.url, key_id, secret);
         let head = s3.head_object().bucket("lock-view").key("held.txt").send().await.expect("head");
         assert_eq!(head.object_lock_mode().is_some(), sees, "{head:?}");
         assert_eq!(head.object_lock_retain_until_date().is_some(), sees);

@@ -6,7 +6,6 @@ mod common;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use aws_sdk_s3::config::{Credentials, Region};
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
 use common::{B2, Server, sha1_hex};
@@ -205,14 +204,7 @@ async fn b2_finish_races_part_uploads_and_cancels() {
 async fn s3_complete_races_upload_part_and_abort() {
     let server = Server::start_with(&["--min-part-size", &MIN_PART.to_string(), "--recommended-part-size", "4096"]).await;
     let b2 = server.root().await;
-    let config = aws_sdk_s3::Config::builder()
-        .endpoint_url(&server.url)
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new(common::ROOT_ID, common::ROOT_KEY, None, None, "races"))
-        .force_path_style(true)
-        .behavior_version_latest()
-        .build();
-    let s3 = aws_sdk_s3::Client::from_conf(config);
+    let s3 = common::s3_client(&server.url, common::ROOT_ID, common::ROOT_KEY);
     s3.create_bucket().bucket("race-s3").send().await.expect("create bucket");
     let gc = GcLoop::start(&server.url);
     let mut expectations = Vec::new();

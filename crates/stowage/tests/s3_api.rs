@@ -5,20 +5,13 @@ mod common;
 
 use std::time::{Duration, SystemTime};
 
-use aws_sdk_s3::config::{Credentials, Region};
 use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{ChecksumAlgorithm, ChecksumMode, CompletedMultipartUpload, CompletedPart};
 use common::Server;
 
 fn client_at(server: &Server, key_id: &str, secret: &str) -> aws_sdk_s3::Client {
-    let config = aws_sdk_s3::Config::builder()
-        .endpoint_url(&server.url)
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new(key_id, secret, None, None, "stowage-tests"))
-        .force_path_style(true)
-        .behavior_version_latest();
-    aws_sdk_s3::Client::from_conf(config.build())
+    common::s3_client(&server.url, key_id, secret)
 }
 
 fn client(server: &Server) -> aws_sdk_s3::Client {

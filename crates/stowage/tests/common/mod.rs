@@ -102,6 +102,27 @@ impl Drop for Server {
     }
 }
 
+/// An AWS SDK for Rust client for the server, path style, signing as `key_id`.
+pub fn s3_client(url: &str, key_id: &str, secret: &str) -> aws_sdk_s3::Client {
+    let config = aws_sdk_s3::Config::builder()
+        .endpoint_url(url)
+        .region(aws_sdk_s3::config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_s3::config::Credentials::new(key_id, secret, None, None, "stowage-tests"))
+        .force_path_style(true)
+        .behavior_version_latest()
+        .build();
+    aws_sdk_s3::Client::from_conf(config)
+}
+
+/// Status and `<Code>` of an S3 `<Error>` answer (panics if the body is not one).
+pub async fn s3_error_code(resp: reqwest::Response) -> (u16, String) {
+    let status = resp.status().as_u16();
+    let text = resp.text().await.expect("error body");
+    let code =
+        text.split("<Code>").nth(1).and_then(|rest| rest.split("</Code>").next()).unwrap_or_else(|| panic!("not an S3 error: {text}"));
+    (status, code.to_string())
+}
+
 pub fn sha1_hex(data: &[u8]) -> String {
     hex::encode(Sha1::digest(data))
 }
