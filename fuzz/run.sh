@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Fuzzes the parsers that face the network before authentication, each target for a bounded time, and
-# prints executions and crashes per target. Not part of CI: `fuzz/run.sh [SECONDS_PER_TARGET]` (default 60).
+# prints executions and crashes per target. Not part of CI: `fuzz/run.sh [SECONDS_PER_TARGET] [TARGET...]`
+# (default 60 seconds, every target).
 # Needs cargo-fuzz (installed here if missing); RUSTC_BOOTSTRAP lets the stable toolchain build with
 # libFuzzer's instrumentation. Crash inputs land in fuzz/artifacts/<target>/; each one found becomes a
 # regression test in the crate whose parser it broke.
@@ -10,6 +11,7 @@ seconds=${1:-60}
 command -v cargo-fuzz >/dev/null 2>&1 || cargo install cargo-fuzz --locked
 export RUSTC_BOOTSTRAP=1
 targets=(form_policy b2_params ranges_and_names http_request)
+if [ $# -gt 1 ]; then targets=("${@:2}"); fi
 
 # Seeds: a few well-formed inputs per target, written fresh (the corpus itself is not committed).
 seed() { mkdir -p "corpus/$1"; printf '%b' "$3" > "corpus/$1/$2"; }

@@ -70,6 +70,9 @@ pub fn router(state: Arc<AppState>) -> Router {
             if let Some(bucket) = forms.target(&request) {
                 return Ok::<_, std::convert::Infallible>(forms.handle(bucket, request).await);
             }
+            if let Some(refusal) = s3::screen_amz_date(&request) {
+                return Ok(refusal.map(axum::body::Body::new));
+            }
             let response = tower::ServiceExt::oneshot(s3s, request).await?;
             Ok(response.map(axum::body::Body::new))
         }

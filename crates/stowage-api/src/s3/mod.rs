@@ -49,6 +49,25 @@ pub async fn http_error(err: s3s::HttpError) -> axum::http::Response<s3s::Body> 
     xml_error(axum::http::StatusCode::INTERNAL_SERVER_ERROR, "InternalError", &crate::observe::internal_message())
 }
 
+/// Refuses, before s3s parses it, an `x-amz-date` (header or presigned query) that is not
+/// `YYYYMMDDTHHMMSSZ`: s3s's digit parser underflows on bytes below '0' (a panic where overflow checks are
+/// on; found by fuzzing, `fuzz/fuzz_targets/http_request.rs`). Answers as s3s does for a bad date.
+pub fn screen_amz_date(request: &axum::extract::Request) -> Option<axum::http::Response<s3s::Body>> {
+    let well_formed = |v: &str| {
+        let b = v.as_bytes();
+        b.len() == 16 && b[8] == b'T' && b[15] == b'Z' && b.iter().enumerate().all(|(i, c)| i == 8 || i == 15 || c.is_ascii_digit())
+    };
+    let header = request.headers().get("x-amz-date").map(|v| v.to_str().unwrap_or("\u{0}"));
+    let query = request.uri().query().and_then(|q| {
+        q.split('&').find_map(|pair| {
+            let (name, value) = pair.split_once('=')?;
+            name.eq_ignore_ascii_case("X-Amz-Date").then(|| percent_encoding::percent_decode_str(value).decode_utf8_lossy().into_owned())
+        })
+    });
+    let bad = header.is_some_and(|v| !well_formed(v)) || query.as_deref().is_some_and(|v| !well_formed(v));
+    bad.then(|| xml_error(axum::http::StatusCode::BAD_REQUEST, "InvalidRequest", "invalid x-amz-date: expected YYYYMMDDTHHMMSSZ"))
+}
+
 /// An S3 `<Error>` document, for refusals made before a request reaches s3s.
 pub fn xml_error(status: axum::http::StatusCode, code: &str, message: &str) -> axum::http::Response<s3s::Body> {
     let escape = |text: &str| text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
