@@ -73,7 +73,7 @@ pub fn router(state: Arc<AppState>) -> Router {
             if let Some(refusal) = s3::screen_amz_date(&request) {
                 return Ok(refusal.map(axum::body::Body::new));
             }
-            let response = tower::ServiceExt::oneshot(s3s, request).await?;
+            let response = tower::ServiceExt::oneshot(s3s, s3::bound_xml_body(request)).await?;
             Ok(response.map(axum::body::Body::new))
         }
     });

@@ -87,6 +87,18 @@ async fn oversized_and_malformed_bodies_and_paths_are_refused_in_shape() {
         assert!(answer.starts_with("HTTP/1.1 400"), "?{query}: {answer}");
         assert!(answer.contains("<Code>MaxMessageLengthExceeded</Code>"), "?{query}: {answer}");
     }
+    // The same without a length (chunked): cut where s3s stops reading, never a 500.
+    let mut chunked = Vec::new();
+    for _ in 0..21 {
+        chunked.extend_from_slice(format!("{:x}\r\n", 1 << 20).as_bytes());
+        chunked.extend(std::iter::repeat_n(b' ', 1 << 20));
+        chunked.extend_from_slice(b"\r\n");
+    }
+    chunked.extend_from_slice(b"0\r\n\r\n");
+    let head = "POST /hostile-bucket?delete HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n";
+    let answer = raw_exchange(server.port(), head.as_bytes().to_vec(), chunked).await;
+    assert!(answer.starts_with("HTTP/1.1 4"), "chunked big XML: {answer}");
+    assert!(answer.contains("<Code>"), "chunked big XML: {answer}");
     // S3: malformed XML and a key that is not UTF-8.
     let resp = http.put(format!("{}/hostile-bucket?cors", server.url)).body("<CORSConfiguration><<<").send().await.expect("bad xml");
     assert_eq!(s3_error_code(resp).await, (400, "MalformedXML".to_string()));

@@ -68,6 +68,67 @@ pub fn screen_amz_date(request: &axum::extract::Request) -> Option<axum::http::R
     bad.then(|| xml_error(axum::http::StatusCode::BAD_REQUEST, "InvalidRequest", "invalid x-amz-date: expected YYYYMMDDTHHMMSSZ"))
 }
 
+/// Subresources whose requests carry an XML (or JSON policy) body that s3s reads whole.
+const XML_SUBRESOURCES: &[&str] = &[
+    "delete",
+    "cors",
+    "lifecycle",
+    "tagging",
+    "versioning",
+    "policy",
+    "acl",
+    "encryption",
+    "object-lock",
+    "notification",
+    "replication",
+    "website",
+    "logging",
+    "ownershipControls",
+    "publicAccessBlock",
+    "requestPayment",
+    "accelerate",
+    "retention",
+    "legal-hold",
+    "restore",
+    "select",
+    "analytics",
+    "inventory",
+    "metrics",
+    "intelligent-tiering",
+];
+
+/// An XML body sent without a length (chunked) is cut at the size s3s reads whole, so one past it is
+/// refused as malformed XML rather than failing inside s3s as a 500. Only requests naming an XML
+/// subresource (or completing a multipart upload) are touched: object bodies are never cut.
+pub fn bound_xml_body(request: axum::extract::Request) -> axum::extract::Request {
+    use axum::http::Method;
+    if request.headers().contains_key(axum::http::header::CONTENT_LENGTH) {
+        return request;
+    }
+    let query = request.uri().query().unwrap_or("");
+    let names: Vec<&str> = query.split('&').map(|p| p.split_once('=').map_or(p, |(n, _)| n)).collect();
+    let xml = (request.method() == Method::POST && names.contains(&"uploadId"))
+        || ((request.method() == Method::PUT || request.method() == Method::POST)
+            && !names.contains(&"partNumber")
+            && names.iter().any(|n| XML_SUBRESOURCES.contains(n)));
+    if !xml {
+        return request;
+    }
+    let (parts, body) = request.into_parts();
+    let bounded = futures::StreamExt::scan(body.into_data_stream(), MAX_XML_BODY, |left, chunk| {
+        let next = (*left > 0).then(|| {
+            chunk.map(|mut bytes| {
+                let keep = bytes.len().min(*left);
+                *left -= keep;
+                bytes.truncate(keep);
+                bytes
+            })
+        });
+        std::future::ready(next)
+    });
+    axum::extract::Request::from_parts(parts, axum::body::Body::from_stream(bounded))
+}
+
 /// An S3 `<Error>` document, for refusals made before a request reaches s3s.
 pub fn xml_error(status: axum::http::StatusCode, code: &str, message: &str) -> axum::http::Response<s3s::Body> {
     let escape = |text: &str| text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
