@@ -70,7 +70,7 @@ pub fn router(state: Arc<AppState>) -> Router {
             if let Some(bucket) = forms.target(&request) {
                 return Ok::<_, std::convert::Infallible>(forms.handle(bucket, request).await);
             }
-            if let Some(refusal) = s3::screen_amz_date(&request) {
+            if let Some(refusal) = s3::screen_sigv4_dates(&request) {
                 return Ok(refusal.map(axum::body::Body::new));
             }
             let response = tower::ServiceExt::oneshot(s3s, s3::bound_xml_body(request)).await?;

@@ -255,8 +255,9 @@ async fn a_store_failure_looking_up_an_access_key_is_not_an_unknown_key() {
     assert_eq!(aws_sdk_s3::error::ProvideErrorMetadata::code(&err), Some("InvalidAccessKeyId"));
 }
 
-/// Found by `fuzz/run.sh` (target `http_request`): an `x-amz-date` with a byte below '0' where a digit
-/// belongs made s3s's date parser underflow (a panic with overflow checks on, as in this debug build).
+/// Found by `fuzz/run.sh` (target `http_request`): an `x-amz-date` or credential-scope date with a byte
+/// below '0' where a digit belongs made s3s's date parser underflow (a panic with overflow checks on, as in
+/// this debug build).
 #[tokio::test]
 async fn a_malformed_amz_date_is_a_bad_request() {
     let server = Server::start().await;
@@ -279,6 +280,19 @@ async fn a_malformed_amz_date_is_a_bad_request() {
         server.url
     );
     let resp = http.get(presigned).send().await.expect("presigned");
+    assert_eq!(s3_error_code(resp).await, (400, "InvalidRequest".to_string()));
+    // The credential scope's date, found the same way a little later.
+    let resp = http
+        .get(format!("{}/fuzz-bucket/key", server.url))
+        .header("x-amz-date", "20260101T000000Z")
+        .header("x-amz-content-sha256", "UNSIGNED-PAYLOAD")
+        .header(
+            "authorization",
+            "AWS4-HMAC-SHA256 Credential=rootkeyid/009$1228/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=00",
+        )
+        .send()
+        .await
+        .expect("request");
     assert_eq!(s3_error_code(resp).await, (400, "InvalidRequest".to_string()));
     assert_alive(&server).await;
 }

@@ -49,23 +49,39 @@ pub async fn http_error(err: s3s::HttpError) -> axum::http::Response<s3s::Body> 
     xml_error(axum::http::StatusCode::INTERNAL_SERVER_ERROR, "InternalError", &crate::observe::internal_message())
 }
 
-/// Refuses, before s3s parses it, an `x-amz-date` (header or presigned query) that is not
-/// `YYYYMMDDTHHMMSSZ`: s3s's digit parser underflows on bytes below '0' (a panic where overflow checks are
-/// on; found by fuzzing, `fuzz/fuzz_targets/http_request.rs`). Answers as s3s does for a bad date.
-pub fn screen_amz_date(request: &axum::extract::Request) -> Option<axum::http::Response<s3s::Body>> {
-    let well_formed = |v: &str| {
+/// Refuses, before s3s parses them, SigV4 dates that are not digits where digits belong: the `x-amz-date`
+/// (header or presigned query, `YYYYMMDDTHHMMSSZ`) and the credential scope's date (`YYYYMMDD`). s3s's digit
+/// parser underflows on bytes below '0' (a panic where overflow checks are on; found by fuzzing,
+/// `fuzz/fuzz_targets/http_request.rs`). Answers as s3s does for a bad date.
+pub fn screen_sigv4_dates(request: &axum::extract::Request) -> Option<axum::http::Response<s3s::Body>> {
+    let amz_date_ok = |v: &str| {
         let b = v.as_bytes();
         b.len() == 16 && b[8] == b'T' && b[15] == b'Z' && b.iter().enumerate().all(|(i, c)| i == 8 || i == 15 || c.is_ascii_digit())
     };
-    let header = request.headers().get("x-amz-date").map(|v| v.to_str().unwrap_or("\u{0}"));
-    let query = request.uri().query().and_then(|q| {
-        q.split('&').find_map(|pair| {
-            let (name, value) = pair.split_once('=')?;
-            name.eq_ignore_ascii_case("X-Amz-Date").then(|| percent_encoding::percent_decode_str(value).decode_utf8_lossy().into_owned())
+    let scope_date_ok =
+        |credential: &str| credential.split('/').nth(1).is_none_or(|d| d.len() == 8 && d.bytes().all(|c| c.is_ascii_digit()));
+    let query_value = |name: &str| {
+        request.uri().query().and_then(|q| {
+            q.split('&').find_map(|pair| {
+                let (n, value) = pair.split_once('=')?;
+                n.eq_ignore_ascii_case(name).then(|| percent_encoding::percent_decode_str(value).decode_utf8_lossy().into_owned())
+            })
         })
-    });
-    let bad = header.is_some_and(|v| !well_formed(v)) || query.as_deref().is_some_and(|v| !well_formed(v));
-    bad.then(|| xml_error(axum::http::StatusCode::BAD_REQUEST, "InvalidRequest", "invalid x-amz-date: expected YYYYMMDDTHHMMSSZ"))
+    };
+    let header = |name: &str| request.headers().get(name).map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+    let header_credential = header("authorization")
+        .and_then(|a| a.split_once("Credential=").map(|(_, rest)| rest.split([',', ' ']).next().unwrap_or("").to_string()));
+    let bad = header("x-amz-date").is_some_and(|v| !amz_date_ok(&v))
+        || query_value("X-Amz-Date").is_some_and(|v| !amz_date_ok(&v))
+        || header_credential.is_some_and(|c| !scope_date_ok(&c))
+        || query_value("X-Amz-Credential").is_some_and(|c| !scope_date_ok(&c));
+    bad.then(|| {
+        xml_error(
+            axum::http::StatusCode::BAD_REQUEST,
+            "InvalidRequest",
+            "invalid SigV4 date: expected YYYYMMDDTHHMMSSZ and a YYYYMMDD scope",
+        )
+    })
 }
 
 /// Subresources whose requests carry an XML (or JSON policy) body that s3s reads whole.
