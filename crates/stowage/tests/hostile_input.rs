@@ -294,5 +294,17 @@ async fn a_malformed_amz_date_is_a_bad_request() {
         .await
         .expect("request");
     assert_eq!(s3_error_code(resp).await, (400, "InvalidRequest".to_string()));
+    // Third finding: an access key with a space or comma in it, then a bad date.
+    let resp = http
+        .get(format!("{}/fuzz-bucket/key", server.url))
+        .header("x-amz-date", "20260101T000000Z")
+        .header(
+            "authorization",
+            "AWS4-HMAC-SHA256 Credential=root key,id/009+1228/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=00",
+        )
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(s3_error_code(resp).await, (400, "InvalidRequest".to_string()));
     assert_alive(&server).await;
 }

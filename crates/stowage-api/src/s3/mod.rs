@@ -69,8 +69,8 @@ pub fn screen_sigv4_dates(request: &axum::extract::Request) -> Option<axum::http
         })
     };
     let header = |name: &str| request.headers().get(name).map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
-    let header_credential = header("authorization")
-        .and_then(|a| a.split_once("Credential=").map(|(_, rest)| rest.split([',', ' ']).next().unwrap_or("").to_string()));
+    // As s3s reads it: the access key runs to the first '/', the date to the next, whatever is between.
+    let header_credential = header("authorization").and_then(|a| a.split_once("Credential=").map(|(_, rest)| rest.to_string()));
     let bad = header("x-amz-date").is_some_and(|v| !amz_date_ok(&v))
         || query_value("X-Amz-Date").is_some_and(|v| !amz_date_ok(&v))
         || header_credential.is_some_and(|c| !scope_date_ok(&c))
