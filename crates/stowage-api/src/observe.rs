@@ -98,14 +98,10 @@ fn content_length(headers: &axum::http::HeaderMap) -> u64 {
     headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok()).unwrap_or(0)
 }
 
-tokio::task_local! {
-    /// The id of the request this task is serving: error answers name it, the log lines carry it.
-    static REQUEST_ID: String;
-}
-
-/// The id of the request being served, if called while serving one.
+/// The id of the request being served, if called while serving one: error answers name it, the log lines
+/// about it carry it.
 pub fn request_id() -> Option<String> {
-    REQUEST_ID.try_with(Clone::clone).ok()
+    stowage_core::request::current_id()
 }
 
 /// The message a client gets for a failure inside the server: the details stay in the log, under this
@@ -118,22 +114,20 @@ pub fn internal_message() -> String {
 }
 
 pub async fn observe(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
-    use tracing::Instrument;
     let started = Instant::now();
     let method = request.method().clone();
     let path = request.uri().path().to_string();
     let bytes_in = content_length(request.headers());
     let sends_body = bytes_in > 0 || request.headers().contains_key(header::TRANSFER_ENCODING);
-    let id: String = (0..8).map(|_| format!("{:02X}", rand::random::<u8>())).collect();
-    let span = tracing::info_span!("request", id = %id);
+    let id = format!("{:016X}", rand::random::<u64>());
     let b2_shaped = path.starts_with("/b2api/") || path.starts_with("/file/") || path.starts_with("/_");
     // A panic in a handler is a bug; the client still gets an answer in its API's shape, not a cut connection.
-    let handled = std::panic::AssertUnwindSafe(next.run(request).instrument(span));
-    let mut response = match REQUEST_ID.scope(id.clone(), futures::FutureExt::catch_unwind(handled)).await {
+    let handled = std::panic::AssertUnwindSafe(next.run(request));
+    let mut response = match stowage_core::request::with_id(id.clone(), futures::FutureExt::catch_unwind(handled)).await {
         Ok(response) => response,
         Err(_) => {
             tracing::error!(request_id = %id, %method, %path, "request handler panicked");
-            REQUEST_ID.scope(id.clone(), async { panic_response(b2_shaped) }).await
+            stowage_core::request::with_id(id.clone(), async { panic_response(b2_shaped) }).await
         }
     };
     // A refusal may come before the request body was read; the connection then cannot carry another
@@ -149,7 +143,7 @@ pub async fn observe(State(state): State<Arc<AppState>>, request: Request, next:
     let status = response.status().as_u16();
     let op = op_name(&path);
     state.metrics.record(&op, status, seconds, bytes_in, content_length(response.headers()));
-    tracing::info!(target: "stowage::request", %method, %path, op, status, ms = seconds * 1000.0, "request");
+    tracing::info!(target: "stowage::request", request_id = %id, %method, %path, op, status, ms = seconds * 1000.0, "request");
     response
 }
 

@@ -101,11 +101,13 @@ impl Error {
         Error::Unauthorized(msg.into())
     }
 
-    /// Wraps a storage-layer failure; logged where it is made so the client sees a generic message.
+    /// Wraps a storage-layer failure; logged where it is made, under the request's id, so the client sees
+    /// only a generic message naming that id.
     #[track_caller]
     pub fn internal(err: impl std::fmt::Display) -> Self {
         let location = std::panic::Location::caller();
-        tracing::error!(%location, "internal error: {err}");
+        let request_id = crate::request::current_id().unwrap_or_default();
+        tracing::error!(%location, %request_id, "internal error: {err}");
         Error::Internal(format!("internal error: {err}"))
     }
 }

@@ -3,7 +3,8 @@
 //!
 //! `cargo bench --bench s3`. Sizes: STOWAGE_BENCH_MB (default 1024; each large object), STOWAGE_BENCH_FILES
 //! (default 20000; small objects for the 4 KiB and listing lines), STOWAGE_BENCH_READS (default: the number of
-//! small objects; GETs and HEADs each). Stowage runs durable (fsync + SQLite FULL);
+//! small objects; GETs and HEADs each), STOWAGE_BENCH_BIN (another stowage binary to run, for an A/B against an
+//! earlier build). Stowage runs durable (fsync + SQLite FULL);
 //! SeaweedFS runs with its defaults (no fsync per write); both verify SigV4 signatures.
 
 use std::path::{Path, PathBuf};
@@ -69,7 +70,9 @@ async fn wait_ready(s3: &Client) {
 
 fn start_stowage(dir: &Path) -> Target {
     let port = free_port();
-    let child = Command::new(env!("CARGO_BIN_EXE_stowage"))
+    // STOWAGE_BENCH_BIN runs another build (an A/B against an earlier commit) under the same client.
+    let bin = std::env::var("STOWAGE_BENCH_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_stowage").to_string());
+    let child = Command::new(bin)
         .args(["serve", "--data", dir.join("stowage").to_str().expect("path"), "--listen", &format!("127.0.0.1:{port}")])
         .env("STOWAGE_ROOT_KEY_ID", KEY_ID)
         .env("STOWAGE_ROOT_KEY", KEY)

@@ -101,9 +101,11 @@ impl DiskGuard {
         let was_full = capacity.is_full();
         let ran_out = capacity.take_ran_out();
         let reserve_held = self.reserve.exists();
-        // Leaving full needs room for the floor and for making the reserve again.
-        let needed = if reserve_held { self.min_free } else { self.min_free + self.reserve_size };
-        let full = free < needed || (ran_out && free < self.min_free + self.reserve_size);
+        // Leaving full (after the reserve was spent) needs room for the floor and for making the reserve
+        // again; a server that never had room for a reserve only keeps to the floor.
+        let with_reserve = self.min_free + self.reserve_size;
+        let needed = if was_full && !reserve_held { with_reserve } else { self.min_free };
+        let full = free < needed || (ran_out && free < with_reserve);
         let mut free_now = free;
         // The reserve goes only when the disk is really out of room (less is left than half the reserve,
         // or a write ran out with less than the reserve left): until then uploads stop at the floor and
@@ -113,7 +115,7 @@ impl DiskGuard {
             free_now = free_space(&self.data).map_or(free, |(f, _)| f);
             tracing::error!(free_bytes = free_now, "the disk is out of room: released the space reserve so deletes can commit");
         }
-        if !full && !reserve_held && self.reserve_size > 0 {
+        if !full && !reserve_held && self.reserve_size > 0 && free >= with_reserve {
             match self.make_reserve() {
                 Ok(()) => free_now = free_space(&self.data).map_or(free, |(f, _)| f),
                 Err(err) => {
