@@ -66,8 +66,15 @@ impl DiskGuard {
         Ok(guard)
     }
 
+    /// Where a spent reserve is remembered (emptied and renamed, which needs no room), so a restart knows
+    /// uploads wait until the reserve can be made again.
+    fn spent_marker(&self) -> PathBuf {
+        self.data.join("space-reserve.spent")
+    }
+
     fn release_reserve(&self) -> bool {
-        std::fs::remove_file(&self.reserve).is_ok()
+        let emptied = std::fs::OpenOptions::new().write(true).open(&self.reserve).and_then(|f| f.set_len(0));
+        emptied.is_ok() && std::fs::rename(&self.reserve, self.spent_marker()).is_ok()
     }
 
     fn make_reserve(&self) -> std::io::Result<()> {
@@ -86,7 +93,9 @@ impl DiskGuard {
             out.flush()?;
         }
         file.sync_all()?;
-        std::fs::rename(&tmp, &self.reserve)
+        std::fs::rename(&tmp, &self.reserve)?;
+        let _ = std::fs::remove_file(self.spent_marker());
+        Ok(())
     }
 
     /// One look at the disk: decides full or not, releases or re-makes the reserve, warns when low.
@@ -101,10 +110,10 @@ impl DiskGuard {
         let was_full = capacity.is_full();
         let ran_out = capacity.take_ran_out();
         let reserve_held = self.reserve.exists();
-        // Leaving full (after the reserve was spent) needs room for the floor and for making the reserve
-        // again; a server that never had room for a reserve only keeps to the floor.
+        // After the reserve was spent (even before a restart), uploads wait for room for the floor and for
+        // making the reserve again; a server that never had room for a reserve only keeps to the floor.
         let with_reserve = self.min_free + self.reserve_size;
-        let needed = if was_full && !reserve_held { with_reserve } else { self.min_free };
+        let needed = if self.spent_marker().exists() { with_reserve } else { self.min_free };
         let full = free < needed || (ran_out && free < with_reserve);
         let mut free_now = free;
         // The reserve goes only when the disk is really out of room (less is left than half the reserve,
