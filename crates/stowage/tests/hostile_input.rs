@@ -262,49 +262,32 @@ async fn a_store_failure_looking_up_an_access_key_is_not_an_unknown_key() {
 async fn a_malformed_amz_date_is_a_bad_request() {
     let server = Server::start().await;
     let http = reqwest::Client::new();
-    let resp = http
-        .get(format!("{}/fuzz-bucket/key?list-type=2&prefix=a", server.url))
-        .header("x-amz-date", "2026010-T000000Z")
-        .header("x-amz-content-sha256", "UNSIGNED-PAYLOAD")
-        .header(
-            "authorization",
-            "AWS4-HMAC-SHA256 Credential=rootkeyid/20260101/us-east-1/s3/aws4_request, SignedHeaders=host;x-amz-date, Signature=00",
-        )
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(s3_error_code(resp).await, (400, "InvalidRequest".to_string()));
+    // (x-amz-date, the credential between `Credential=` and its region): each case is one finding.
+    let cases = [
+        ("2026010-T000000Z", "rootkeyid/20260101"),
+        ("20260101T000000Z", "rootkeyid/009$1228"),
+        // An access key with a space and a comma in it, then a bad date.
+        ("20260101T000000Z", "root key,id/009+1228"),
+    ];
+    for (date, credential) in cases {
+        let authorization = format!("AWS4-HMAC-SHA256 Credential={credential}/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=00");
+        let resp = http
+            .get(format!("{}/fuzz-bucket/key?list-type=2", server.url))
+            .header("x-amz-date", date)
+            .header("x-amz-content-sha256", "UNSIGNED-PAYLOAD")
+            .header("authorization", authorization)
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(s3_error_code(resp).await, (400, "InvalidRequest".to_string()), "{date} {credential}");
+    }
+    // The presigned form of the date.
     let presigned = format!(
         "{}/fuzz-bucket/key?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=rootkeyid%2F20260101%2Fus-east-1%2Fs3%2Faws4_request\
          &X-Amz-Date=2026+101T000000Z&X-Amz-Expires=60&X-Amz-SignedHeaders=host&X-Amz-Signature=00",
         server.url
     );
     let resp = http.get(presigned).send().await.expect("presigned");
-    assert_eq!(s3_error_code(resp).await, (400, "InvalidRequest".to_string()));
-    // The credential scope's date, found the same way a little later.
-    let resp = http
-        .get(format!("{}/fuzz-bucket/key", server.url))
-        .header("x-amz-date", "20260101T000000Z")
-        .header("x-amz-content-sha256", "UNSIGNED-PAYLOAD")
-        .header(
-            "authorization",
-            "AWS4-HMAC-SHA256 Credential=rootkeyid/009$1228/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=00",
-        )
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(s3_error_code(resp).await, (400, "InvalidRequest".to_string()));
-    // Third finding: an access key with a space or comma in it, then a bad date.
-    let resp = http
-        .get(format!("{}/fuzz-bucket/key", server.url))
-        .header("x-amz-date", "20260101T000000Z")
-        .header(
-            "authorization",
-            "AWS4-HMAC-SHA256 Credential=root key,id/009+1228/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=00",
-        )
-        .send()
-        .await
-        .expect("request");
     assert_eq!(s3_error_code(resp).await, (400, "InvalidRequest".to_string()));
     assert_alive(&server).await;
 }
