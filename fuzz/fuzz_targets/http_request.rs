@@ -11,8 +11,8 @@ use axum::body::Body;
 use axum::http::Request;
 use http_body_util::BodyExt;
 use stowage_api::{AppState, ConsoleSessions, Metrics, S3Options};
-use stowage_core::service::{Config, MasterKey, SystemClock};
 use stowage_core::Stowage;
+use stowage_core::service::{Config, MasterKey, SystemClock};
 use stowage_store::blob::LocalBlobStore;
 use stowage_store::sqlite::SqliteStore;
 use stowage_store::tiered::TieredBlobStore;
@@ -35,7 +35,8 @@ fn harness() -> &'static Harness {
             let files = LocalBlobStore::open(dir.path()).expect("blobs");
             let blobs = Arc::new(TieredBlobStore::new(meta.clone(), files));
             let clock = Arc::new(SystemClock::default());
-            let config = Config { master_key: MasterKey([7; 32]), absolute_minimum_part_size: min_part_size_for_tests(), ..Config::default() };
+            let config =
+                Config { master_key: MasterKey([7; 32]), absolute_minimum_part_size: min_part_size_for_tests(), ..Config::default() };
             let core = Arc::new(Stowage::new(meta, blobs, clock.clone(), config).await.expect("core"));
             core.ensure_root_key("fuzzroot", "fuzzsecret").await.expect("root key");
             let auth = core.authorize_account("fuzzroot", "fuzzsecret", None).await.expect("authorize");
