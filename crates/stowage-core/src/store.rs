@@ -1,7 +1,10 @@
 //! The storage traits the core is written against. Implementations live in `stowage-store`.
 //!
 //! Every method is one atomic step: a metadata implementation runs each in one transaction, so several
-//! stateless nodes can share one database. Names compare in UTF-8 byte order everywhere.
+//! stateless nodes can share one database. Names compare in UTF-8 byte order everywhere; bucket names are
+//! unique case-insensitively. `stowage-store/src/conformance.rs` is this contract as one test body, run
+//! against every implementation (ordering, cursors, refusals, and the compare-and-set steps under racing
+//! callers).
 
 use std::pin::Pin;
 

@@ -1,4 +1,6 @@
 pub mod blob;
 mod cache;
+#[cfg(test)]
+mod conformance;
 pub mod sqlite;
 pub mod tiered;

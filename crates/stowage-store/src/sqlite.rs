@@ -809,6 +809,17 @@ mod tests {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn meets_the_metadata_store_contract() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let counter = std::sync::atomic::AtomicUsize::new(0);
+        crate::conformance::check_all(|| {
+            let path = dir.path().join(format!("meta-{}.sqlite3", counter.fetch_add(1, Ordering::Relaxed)));
+            async move { Arc::new(SqliteStore::open(&path).expect("open")) }
+        })
+        .await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn grouped_writes_fail_alone() {
         let dir = tempfile::tempdir().expect("tempdir");
         let store = Arc::new(SqliteStore::open(&dir.path().join("meta.sqlite3")).expect("open"));

@@ -1,0 +1,268 @@
+//! The `MetadataStore` contract as one test body, run against every implementation (the way neon's
+//! `remote_storage` runs one suite against every backend): ordering, cursors, refusals and their errors,
+//! and the compare-and-set steps under concurrent callers. A new store passes this before it is wired in.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::sync::Arc;
+
+use stowage_core::Error;
+use stowage_core::model::{Action, Bucket, BucketType, Checksums, Content, Encryption, FileVersion, Part, PartRef};
+use stowage_core::store::{ListCursor, MetadataStore};
+
+pub(crate) fn bucket(id: &str, name: &str) -> Bucket {
+    Bucket {
+        id: id.into(),
+        name: name.into(),
+        bucket_type: BucketType::AllPrivate,
+        info: Default::default(),
+        cors_rules: vec![],
+        lifecycle_rules: vec![],
+        default_encryption: Encryption::None,
+        file_lock_enabled: false,
+        default_retention: None,
+        notification_rules: vec![],
+        tags: Default::default(),
+        revision: 1,
+        created: 0,
+    }
+}
+
+fn version(bucket_id: &str, name: &str, file_id: &str, action: Action) -> FileVersion {
+    FileVersion {
+        file_id: file_id.into(),
+        bucket_id: bucket_id.into(),
+        name: name.into(),
+        action,
+        size: 0,
+        sha1: None,
+        md5: None,
+        content_type: "b2/x-auto".into(),
+        info: BTreeMap::new(),
+        upload_timestamp: 0,
+        encryption: Encryption::None,
+        retention: None,
+        legal_hold: None,
+        content: if action == Action::Upload { Content::Blob { id: format!("blob-{file_id}"), salt: None } } else { Content::Empty },
+        tags: BTreeMap::new(),
+        checksums: Checksums::new(),
+    }
+}
+
+fn part(file_id: &str, number: u32, blob: &str) -> Part {
+    Part {
+        file_id: file_id.into(),
+        part_number: number,
+        size: 10,
+        sha1: format!("sha1-{blob}"),
+        md5: "00".into(),
+        blob_id: blob.into(),
+        upload_timestamp: 0,
+        salt: None,
+        checksums: Checksums::new(),
+    }
+}
+
+/// Runs every check, each on a fresh store from `fresh`.
+pub(crate) async fn check_all<S, F, Fut>(fresh: F)
+where
+    S: MetadataStore + 'static,
+    F: Fn() -> Fut,
+    Fut: Future<Output = Arc<S>>,
+{
+    bucket_names(fresh().await).await;
+    bucket_revisions(fresh().await).await;
+    version_order_and_cursors(fresh().await).await;
+    deletes_and_changes(fresh().await).await;
+    large_file_states(fresh().await).await;
+}
+
+/// Names are unique case-insensitively; of two creates racing for one name exactly one wins.
+async fn bucket_names<S: MetadataStore + 'static>(store: Arc<S>) {
+    store.create_bucket(&bucket("b1", "Photos"), 100).await.expect("create");
+    assert!(matches!(store.create_bucket(&bucket("b2", "photos"), 100).await, Err(Error::DuplicateBucketName(_))));
+    assert!(matches!(store.create_bucket(&bucket("b3", "other"), 1).await, Err(Error::TooManyBuckets(_))));
+    let (a, b) = (store.clone(), store.clone());
+    let (x, y) = tokio::join!(
+        tokio::spawn(async move { a.create_bucket(&bucket("r1", "racing"), 100).await }),
+        tokio::spawn(async move { b.create_bucket(&bucket("r2", "racing"), 100).await })
+    );
+    let outcomes = [x.expect("join"), y.expect("join")];
+    assert_eq!(outcomes.iter().filter(|o| o.is_ok()).count(), 1, "{outcomes:?}");
+    assert!(store.get_bucket_by_name("RACING").await.expect("get").is_some(), "names match case-insensitively");
+    let names: Vec<String> = store.list_buckets().await.expect("list").into_iter().map(|b| b.name).collect();
+    assert_eq!(names, ["Photos", "racing"], "buckets ordered by name");
+}
+
+/// `update_bucket` replaces only the revision it was read at: of racing updates, exactly one lands.
+async fn bucket_revisions<S: MetadataStore + 'static>(store: Arc<S>) {
+    store.create_bucket(&bucket("b1", "revised"), 100).await.expect("create");
+    let mut tasks = Vec::new();
+    for i in 0..8 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut next = bucket("b1", "revised");
+            next.revision = 2;
+            next.info.insert("writer".into(), serde_json::Value::from(i));
+            store.update_bucket(&next, 1).await
+        }));
+    }
+    let mut landed = 0;
+    for t in tasks {
+        if t.await.expect("join").expect("update") {
+            landed += 1;
+        }
+    }
+    assert_eq!(landed, 1, "exactly one update at revision 1");
+    assert_eq!(store.get_bucket("b1").await.expect("get").map(|b| b.revision), Some(2));
+}
+
+/// Names in UTF-8 byte order, versions of a name newest (largest file id) first, inclusive cursors,
+/// latest-only listings that skip unfinished files, prefixes.
+async fn version_order_and_cursors<S: MetadataStore + 'static>(store: Arc<S>) {
+    store.create_bucket(&bucket("b", "ordered"), 100).await.expect("create");
+    // Byte order: "B" (0x42) < "a" (0x61) < "a/x" < "z" < "~" (0x7e) < "é" (0xc3 0xa9).
+    let rows = [
+        ("a", "f1", Action::Upload),
+        ("a", "f5", Action::Upload),
+        ("z", "f2", Action::Hide),
+        ("B", "f3", Action::Upload),
+        ("é", "f4", Action::Upload),
+        ("~", "f6", Action::Start),
+        ("a/x", "f7", Action::Upload),
+    ];
+    for (name, id, action) in rows {
+        store.insert_version(&version("b", name, id, action)).await.expect("insert");
+    }
+    let all = store.list_versions("b", &ListCursor::default(), false, 100).await.expect("list");
+    let order: Vec<(&str, &str)> = all.iter().map(|v| (v.name.as_str(), v.file_id.as_str())).collect();
+    assert_eq!(order, [("B", "f3"), ("a", "f5"), ("a", "f1"), ("a/x", "f7"), ("z", "f2"), ("~", "f6"), ("é", "f4")]);
+    // A cursor names where to start, inclusively.
+    let cursor = ListCursor { start_name: "a".into(), start_file_id: Some("f1".into()), prefix: String::new() };
+    let from = store.list_versions("b", &cursor, false, 2).await.expect("list");
+    assert_eq!(from.iter().map(|v| v.file_id.as_str()).collect::<Vec<_>>(), ["f1", "f7"]);
+    // Latest only: the newest upload-or-hide version per name; unfinished files never count.
+    let latest = store.list_versions("b", &ListCursor::default(), true, 100).await.expect("latest");
+    assert_eq!(latest.iter().map(|v| v.file_id.as_str()).collect::<Vec<_>>(), ["f3", "f5", "f7", "f2", "f4"]);
+    assert_eq!(store.latest_version("b", "a").await.expect("latest").map(|v| v.file_id), Some("f5".into()));
+    assert_eq!(store.latest_version("b", "~").await.expect("latest"), None, "an unfinished file is not a version");
+    let prefixed = ListCursor { start_name: "a".into(), start_file_id: None, prefix: "a".into() };
+    let under = store.list_versions("b", &prefixed, false, 100).await.expect("prefix");
+    assert!(under.iter().all(|v| v.name.starts_with('a')) && under.len() == 3, "{under:?}");
+    let unfinished = store.list_unfinished("b", "", None, 10).await.expect("unfinished");
+    assert_eq!(unfinished.iter().map(|v| v.file_id.as_str()).collect::<Vec<_>>(), ["f6"]);
+    assert!(matches!(store.delete_bucket("b").await, Err(Error::BucketNotEmpty)));
+}
+
+/// Deletes and changes decide on the version as it is in their own transaction.
+async fn deletes_and_changes<S: MetadataStore + 'static>(store: Arc<S>) {
+    store.create_bucket(&bucket("b", "changes"), 100).await.expect("create");
+    store.insert_version(&version("b", "held", "f1", Action::Upload)).await.expect("insert");
+    assert!(store.blob_referenced("blob-f1").await.expect("referenced"));
+    // A refused check leaves the version in place.
+    let refused = store.delete_version("f1", Box::new(|_| Err(Error::AccessDenied("held".into())))).await;
+    assert!(matches!(refused, Err(Error::AccessDenied(_))));
+    assert!(store.get_version("f1").await.expect("get").is_some());
+    // Changes see each other: concurrent legal-hold and tag changes both land.
+    let (a, b) = (store.clone(), store.clone());
+    let (x, y) = tokio::join!(
+        a.modify_version(
+            "f1",
+            Box::new(|mut v| {
+                v.legal_hold = Some(true);
+                Ok(v)
+            })
+        ),
+        b.modify_version(
+            "f1",
+            Box::new(|mut v| {
+                v.tags.insert("k".into(), "v".into());
+                Ok(v)
+            })
+        ),
+    );
+    x.expect("hold");
+    y.expect("tags");
+    let now = store.get_version("f1").await.expect("get").expect("present");
+    assert_eq!((now.legal_hold, now.tags.get("k").map(String::as_str)), (Some(true), Some("v")));
+    // The check sees the hold set a moment ago.
+    let lock_aware = store
+        .delete_version("f1", Box::new(|v| if v.legal_hold == Some(true) { Err(Error::AccessDenied("hold".into())) } else { Ok(()) }))
+        .await;
+    assert!(lock_aware.is_err());
+    // A change may not move a version to another name.
+    assert!(
+        store
+            .modify_version(
+                "f1",
+                Box::new(|mut v| {
+                    v.name = "moved".into();
+                    Ok(v)
+                })
+            )
+            .await
+            .is_err()
+    );
+    assert!(matches!(store.modify_version("missing", Box::new(Ok)).await, Err(Error::FileNotPresent(_))));
+    // Removal queues the blob; deleting what is gone is None.
+    let removed = store.delete_version("f1", Box::new(|_| Ok(()))).await.expect("delete");
+    assert!(removed.is_some());
+    assert!(store.pending_blob_deletes(10).await.expect("pending").contains(&"blob-f1".to_string()));
+    assert!(!store.blob_referenced("blob-f1").await.expect("referenced"));
+    assert_eq!(store.delete_version("f1", Box::new(|_| Ok(()))).await.expect("again"), None);
+}
+
+/// A large file is finished once: two finishes race and one wins, parts land only while it is
+/// unfinished, parts left out are queued for collection.
+async fn large_file_states<S: MetadataStore + 'static>(store: Arc<S>) {
+    store.create_bucket(&bucket("b", "large"), 100).await.expect("create");
+    store.insert_version(&version("b", "big", "L", Action::Start)).await.expect("start");
+    for (n, blob) in [(1, "p1"), (2, "p2"), (3, "p3")] {
+        store.put_part(&part("L", n, blob)).await.expect("part");
+    }
+    // A part with the same number replaces the old one, whose blob is queued.
+    store.put_part(&part("L", 1, "p1b")).await.expect("replace");
+    assert!(store.pending_blob_deletes(10).await.expect("pending").contains(&"p1".to_string()));
+    let finish = |store: Arc<S>| async move {
+        store
+            .finish_large_file(
+                "L",
+                Box::new(|mut v, parts| {
+                    // Parts 1 and 2 only: part 3 is left out.
+                    let used: Vec<PartRef> = parts
+                        .iter()
+                        .filter(|p| p.part_number <= 2)
+                        .map(|p| PartRef {
+                            blob_id: p.blob_id.clone(),
+                            size: p.size,
+                            md5: p.md5.clone(),
+                            salt: None,
+                            checksums: Checksums::new(),
+                        })
+                        .collect();
+                    v.action = Action::Upload;
+                    v.size = used.iter().map(|p| p.size).sum();
+                    v.content = Content::Parts(used);
+                    Ok(v)
+                }),
+            )
+            .await
+    };
+    let (x, y) = tokio::join!(finish(store.clone()), finish(store.clone()));
+    let outcomes = [x, y];
+    assert_eq!(outcomes.iter().filter(|o| o.is_ok()).count(), 1);
+    assert!(outcomes.iter().any(|o| matches!(o, Err(Error::NoSuchUpload(_)))), "the loser is NoSuchUpload");
+    let done = store.get_version("L").await.expect("get").expect("finished");
+    assert_eq!((done.action, done.size), (Action::Upload, 20));
+    assert!(matches!(store.put_part(&part("L", 4, "late")).await, Err(Error::NoSuchUpload(_))));
+    assert!(store.list_parts("L", 1, 10).await.expect("parts").is_empty(), "part rows go with the finish");
+    assert!(store.pending_blob_deletes(10).await.expect("pending").contains(&"p3".to_string()));
+    for used in ["p1b", "p2"] {
+        assert!(store.blob_referenced(used).await.expect("referenced"), "{used} is the finished file's");
+    }
+    // Cancel-style removal of a finished file is refused by its check.
+    let still_unfinished = store
+        .delete_version("L", Box::new(|v| if v.action == Action::Start { Ok(()) } else { Err(Error::NoSuchUpload("finished".into())) }))
+        .await;
+    assert!(matches!(still_unfinished, Err(Error::NoSuchUpload(_))));
+}
