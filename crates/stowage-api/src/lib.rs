@@ -53,6 +53,8 @@ impl S3Options {
 pub fn router(state: Arc<AppState>) -> Router {
     let mut router = Router::new()
         .route("/_health", get(|| async { "ok\n" }))
+        .route("/_health/live", get(|| async { "ok\n" }))
+        .route("/_health/ready", get(observe::readiness))
         .route("/_metrics", get(observe::render_metrics))
         .merge(b2::routes())
         .merge(console::routes());

@@ -147,6 +147,21 @@ pub async fn observe(State(state): State<Arc<AppState>>, request: Request, next:
     response
 }
 
+/// `/_health/ready`: 200 when the metadata and blob stores answer, 503 naming the one that does not (the
+/// details go to the log). `/_health` and `/_health/live` only say the process serves HTTP.
+pub async fn readiness(State(state): State<Arc<AppState>>) -> Response {
+    let (metadata, blobs) = state.core.check_ready().await;
+    let word = |r: &stowage_core::Result<()>| if r.is_ok() { "ok" } else { "unavailable" };
+    let status = if metadata.is_ok() && blobs.is_ok() { axum::http::StatusCode::OK } else { axum::http::StatusCode::SERVICE_UNAVAILABLE };
+    let body = json!({
+        "ready": status.is_success(),
+        "metadata": word(&metadata),
+        "blobs": word(&blobs),
+        "storageFull": state.core.capacity().is_full(),
+    });
+    (status, Json(body)).into_response()
+}
+
 fn panic_response(b2_shaped: bool) -> Response {
     let message = internal_message();
     if b2_shaped {

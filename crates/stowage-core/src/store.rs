@@ -130,6 +130,9 @@ pub trait BlobStore: Send + Sync {
     /// Streams `len` bytes from `offset`.
     async fn get(&self, blob_id: &str, offset: u64, len: u64) -> Result<ByteStream>;
     async fn delete(&self, blob_id: &str) -> Result<()>;
+    /// Whether the store can be read and written now (its directory or service answers), cheaply: a
+    /// readiness probe calls it.
+    async fn ready(&self) -> Result<()>;
     /// Blob ids in id order after `after`, each with its write time — for orphan collection.
     async fn list(&self, after: Option<&str>, limit: usize) -> Result<Vec<(String, Millis)>>;
 }

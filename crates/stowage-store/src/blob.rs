@@ -162,6 +162,16 @@ impl BlobStore for LocalBlobStore {
         }
     }
 
+    async fn ready(&self) -> Result<()> {
+        for dir in [&self.blobs, &self.tmp] {
+            let meta = tokio::fs::metadata(dir).await?;
+            if !meta.is_dir() {
+                return Err(Error::internal(format!("{} is not a directory", dir.display())));
+            }
+        }
+        Ok(())
+    }
+
     async fn list(&self, after: Option<&str>, limit: usize) -> Result<Vec<(String, Millis)>> {
         let blobs = self.blobs.clone();
         let after = after.map(str::to_string);

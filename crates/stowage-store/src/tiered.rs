@@ -40,6 +40,11 @@ impl TieredBlobStore {
 
 #[async_trait]
 impl BlobStore for TieredBlobStore {
+    async fn ready(&self) -> Result<()> {
+        self.small.get_small_blob("readiness-probe").await?;
+        self.files.ready().await
+    }
+
     async fn put(&self, mut body: ByteStream) -> Result<(String, u64)> {
         let mut head = BytesMut::new();
         let mut spilled: Option<Bytes> = None;

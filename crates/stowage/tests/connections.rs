@@ -110,3 +110,24 @@ async fn slow_idle_and_excess_connections_are_bounded() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     health_ok(&server).await;
 }
+
+#[tokio::test]
+async fn readiness_is_reported_apart_from_liveness() {
+    let server = Server::start().await;
+    let ready = reqwest::get(format!("{}/_health/ready", server.url)).await.expect("ready");
+    assert_eq!(ready.status(), 200);
+    let body: serde_json::Value = ready.json().await.expect("json");
+    assert_eq!((body["ready"].as_bool(), body["metadata"].as_str(), body["blobs"].as_str()), (Some(true), Some("ok"), Some("ok")));
+    // The blob directory goes away (an unmounted share): not ready, still alive.
+    let blobs = server.data.join("blobs");
+    let aside = server.data.join("blobs-aside");
+    std::fs::rename(&blobs, &aside).expect("move blobs");
+    let not_ready = reqwest::get(format!("{}/_health/ready", server.url)).await.expect("ready");
+    assert_eq!(not_ready.status(), 503);
+    let body: serde_json::Value = not_ready.json().await.expect("json");
+    assert_eq!((body["metadata"].as_str(), body["blobs"].as_str()), (Some("ok"), Some("unavailable")));
+    let live = reqwest::get(format!("{}/_health/live", server.url)).await.expect("live");
+    assert_eq!(live.status(), 200);
+    std::fs::rename(&aside, &blobs).expect("move back");
+    assert_eq!(reqwest::get(format!("{}/_health/ready", server.url)).await.expect("ready").status(), 200);
+}

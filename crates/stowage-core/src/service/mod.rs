@@ -297,6 +297,13 @@ impl Stowage {
         self.signer.mint(&principal.key.key_id, scope, expires)
     }
 
+    /// Readiness: whether the metadata store and the blob store answer now (each `Err` says which failed).
+    pub async fn check_ready(&self) -> (Result<()>, Result<()>) {
+        let metadata = self.meta.get_bucket("readiness-probe").await.map(|_| ());
+        let blobs = self.blobs.ready().await;
+        (metadata, blobs)
+    }
+
     /// Deletes blobs queued for collection; returns how many went.
     pub async fn collect_garbage(&self) -> Result<usize> {
         let pending = self.meta.pending_blob_deletes(1000).await?;
