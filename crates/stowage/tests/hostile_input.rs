@@ -289,5 +289,15 @@ async fn a_malformed_amz_date_is_a_bad_request() {
     );
     let resp = http.get(presigned).send().await.expect("presigned");
     assert_eq!(s3_error_code(resp).await, (400, "InvalidRequest".to_string()));
+    // A SigV2 request's x-amz-date is an HTTP date, not screened: it reaches the signature check.
+    let resp = http
+        .get(format!("{}/fuzz-bucket/key", server.url))
+        .header("x-amz-date", "Tue, 01 Dec 2026 19:36:42 +0000")
+        .header("authorization", format!("AWS {}:bm90LWEtc2lnbmF0dXJl", common::ROOT_ID))
+        .send()
+        .await
+        .expect("sigv2");
+    let (status, code) = s3_error_code(resp).await;
+    assert_ne!(code, "InvalidRequest", "{status} {code}");
     assert_alive(&server).await;
 }

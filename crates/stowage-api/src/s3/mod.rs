@@ -71,9 +71,12 @@ pub fn screen_sigv4_dates(request: &axum::extract::Request) -> Option<axum::http
     let header = |name: &str| request.headers().get(name).map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
     // As s3s reads it: the access key runs to the first '/', the date to the next, whatever is between.
     let header_credential = header("authorization").and_then(|a| a.split_once("Credential=").map(|(_, rest)| rest.to_string()));
-    let bad = header("x-amz-date").is_some_and(|v| !amz_date_ok(&v))
-        || query_value("X-Amz-Date").is_some_and(|v| !amz_date_ok(&v))
-        || header_credential.is_some_and(|c| !scope_date_ok(&c))
+    // Only SigV4 reads these as SigV4 dates: a SigV2 request's x-amz-date is an HTTP date.
+    let v4_header = header("authorization").is_some_and(|a| a.starts_with("AWS4-"));
+    let v4_query = query_value("X-Amz-Credential").is_some();
+    let bad = (v4_header && header("x-amz-date").is_some_and(|v| !amz_date_ok(&v)))
+        || (v4_query && query_value("X-Amz-Date").is_some_and(|v| !amz_date_ok(&v)))
+        || (v4_header && header_credential.is_some_and(|c| !scope_date_ok(&c)))
         || query_value("X-Amz-Credential").is_some_and(|c| !scope_date_ok(&c));
     bad.then(|| {
         xml_error(
