@@ -123,6 +123,25 @@ pub(crate) struct PreparedFile {
 /// (S3 checksums, whose trailing values are only known once the body has been read).
 pub type BodyCheck = Box<dyn FnOnce() -> Result<Checksums> + Send>;
 
+/// Most of a refused upload's body read and dropped before answering, and for how long: most HTTP clients
+/// cannot read an answer while they are still sending, so a small body is taken in full first.
+const DRAIN_REFUSED_BYTES: u64 = 8 << 20;
+const DRAIN_REFUSED_FOR: std::time::Duration = std::time::Duration::from_secs(5);
+
+async fn drain_refused(mut body: ByteStream) {
+    use futures::StreamExt;
+    let _ = tokio::time::timeout(DRAIN_REFUSED_FOR, async {
+        let mut read = 0u64;
+        while read < DRAIN_REFUSED_BYTES {
+            match body.next().await {
+                Some(Ok(chunk)) => read += chunk.len() as u64,
+                _ => break,
+            }
+        }
+    })
+    .await;
+}
+
 pub const UPLOAD_TOKEN_TTL: Millis = 24 * 3600 * 1000;
 pub const MAX_DOWNLOAD_AUTH_SECONDS: i64 = 604_800;
 
@@ -189,7 +208,13 @@ impl Stowage {
         expected_len: Option<u64>,
     ) -> Result<StoredBlob> {
         // Held until the blob is on disk, where free space readings see it.
-        let _admission = self.capacity.admit(expected_len)?;
+        let _admission = match self.capacity.admit(expected_len) {
+            Ok(admission) => admission,
+            Err(refusal) => {
+                drain_refused(body).await;
+                return Err(refusal);
+            }
+        };
         let body = crate::hashing::stall_limited(body, self.config.body_idle_timeout);
         let sealing = if *encryption == Encryption::None {
             None
