@@ -788,24 +788,9 @@ impl MetadataStore for SqliteStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use stowage_core::model::{BucketType, Encryption};
 
     fn bucket(name: &str) -> Bucket {
-        Bucket {
-            id: format!("id-{name}"),
-            name: name.into(),
-            bucket_type: BucketType::AllPrivate,
-            info: Default::default(),
-            cors_rules: vec![],
-            lifecycle_rules: vec![],
-            default_encryption: Encryption::None,
-            file_lock_enabled: false,
-            default_retention: None,
-            notification_rules: vec![],
-            tags: Default::default(),
-            revision: 1,
-            created: 0,
-        }
+        crate::conformance::bucket(&format!("id-{name}"), name)
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

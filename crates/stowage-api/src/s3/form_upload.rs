@@ -23,6 +23,7 @@ use stowage_core::service::{EncryptionRequest, NewFile, Sha1Check};
 use subtle::ConstantTimeEq;
 
 use super::error::to_s3;
+use super::xml_escape;
 
 /// A form's text fields are small (AWS allows 20 KB of them); more is not a browser form.
 const MAX_FIELD_BYTES: usize = 64 << 10;
@@ -353,13 +354,12 @@ impl FormUploads {
             match fields.get("success_action_status") {
                 Some("200") => StatusCode::OK.into_response(),
                 Some("201") => {
-                    let escape = |s: &str| s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
                     let xml = format!(
                         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<PostResponse><Location>{}</Location><Bucket>{}</Bucket><Key>{}</Key><ETag>{}</ETag></PostResponse>",
-                        escape(&location),
-                        escape(bucket),
-                        escape(&version.name),
-                        escape(&etag)
+                        xml_escape(&location),
+                        xml_escape(bucket),
+                        xml_escape(&version.name),
+                        xml_escape(&etag)
                     );
                     (StatusCode::CREATED, [(header::CONTENT_TYPE, "application/xml")], xml).into_response()
                 }

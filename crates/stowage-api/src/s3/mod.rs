@@ -68,16 +68,21 @@ pub fn screen_sigv4_dates(request: &axum::extract::Request) -> Option<axum::http
             })
         })
     };
-    let header = |name: &str| request.headers().get(name).map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
-    // As s3s reads it: the access key runs to the first '/', the date to the next, whatever is between.
-    let header_credential = header("authorization").and_then(|a| a.split_once("Credential=").map(|(_, rest)| rest.to_string()));
+    // Lossy as s3s reads them: it parses headers that are not UTF-8 too.
+    let header = |name: &str| request.headers().get(name).map(|v| String::from_utf8_lossy(v.as_bytes()));
+    let authorization = header("authorization");
     // Only SigV4 reads these as SigV4 dates: a SigV2 request's x-amz-date is an HTTP date.
-    let v4_header = header("authorization").is_some_and(|a| a.starts_with("AWS4-"));
-    let v4_query = query_value("X-Amz-Credential").is_some();
+    let v4_header = authorization.as_deref().is_some_and(|a| a.starts_with("AWS4-"));
+    let query_credential = query_value("X-Amz-Credential");
+    if !v4_header && query_credential.is_none() {
+        return None;
+    }
+    // As s3s reads it: the access key runs to the first '/', the date to the next, whatever is between.
+    let header_credential = authorization.as_deref().filter(|_| v4_header).and_then(|a| a.split_once("Credential=").map(|(_, rest)| rest));
     let bad = (v4_header && header("x-amz-date").is_some_and(|v| !amz_date_ok(&v)))
-        || (v4_query && query_value("X-Amz-Date").is_some_and(|v| !amz_date_ok(&v)))
-        || (v4_header && header_credential.is_some_and(|c| !scope_date_ok(&c)))
-        || query_value("X-Amz-Credential").is_some_and(|c| !scope_date_ok(&c));
+        || (query_credential.is_some() && query_value("X-Amz-Date").is_some_and(|v| !amz_date_ok(&v)))
+        || header_credential.is_some_and(|c| !scope_date_ok(c))
+        || query_credential.is_some_and(|c| !scope_date_ok(&c));
     bad.then(|| {
         xml_error(
             axum::http::StatusCode::BAD_REQUEST,
@@ -148,12 +153,16 @@ pub fn bound_xml_body(request: axum::extract::Request) -> axum::extract::Request
     axum::extract::Request::from_parts(parts, axum::body::Body::from_stream(bounded))
 }
 
+/// Text made safe for an XML element.
+fn xml_escape(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+}
+
 /// An S3 `<Error>` document, for refusals made before a request reaches s3s.
 pub fn xml_error(status: axum::http::StatusCode, code: &str, message: &str) -> axum::http::Response<s3s::Body> {
-    let escape = |text: &str| text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
     let body = format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{code}</Code><Message>{}</Message><RequestId>{}</RequestId></Error>",
-        escape(message),
+        xml_escape(message),
         crate::observe::request_id().unwrap_or_default()
     );
     let mut response = axum::http::Response::new(s3s::Body::from(body));

@@ -12,7 +12,7 @@ use crate::hashing::{Digests, hashing, hold_back_tail};
 use crate::model::{Action, Bucket, BucketType, Checksums, Content, Encryption, FileVersion, Millis, Retention, RetentionMode};
 use crate::names::{check_file_info, check_file_name};
 use crate::sealing::BlobKey;
-use crate::store::{ByteStream, VersionChange, VersionCheck};
+use crate::store::{ByteStream, VersionChange};
 
 /// How the client vouches for an upload's content.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -445,11 +445,8 @@ impl Stowage {
         if version.name != file_name {
             return Err(not_present());
         }
-        let lock = self.delete_lock_check(principal, bypass_governance);
-        let name = file_name.to_string();
-        let check: VersionCheck =
-            Box::new(move |v| if v.name == name { lock(v) } else { Err(Error::FileNotPresent(format!("{name} {}", v.file_id))) });
-        let deleted = self.meta.delete_version(file_id, check).await?.ok_or_else(not_present)?;
+        let deleted = self.meta.delete_version(file_id, Box::new(self.delete_lock_check(principal, bypass_governance))).await?;
+        let deleted = deleted.ok_or_else(not_present)?;
         self.emit("b2:ObjectDeleted:Delete", &deleted).await;
         Ok(deleted)
     }

@@ -10,6 +10,7 @@ use crate::error::{Error, Result};
 use std::collections::BTreeMap;
 
 use crate::model::{Action, Bucket, BucketType, FileVersion};
+use crate::store::VersionCheck;
 
 /// Where a cross-origin request is going, as far as CORS is concerned.
 #[derive(Debug, Clone, Copy)]
@@ -178,13 +179,20 @@ impl Stowage {
                 Ok(Deleted { version_id: marker.file_id, delete_marker: true })
             }
             Some(id) => {
-                if self.meta.get_version(id).await?.filter(|v| v.bucket_id == bucket.id && v.name == key).is_none() {
-                    // Deleting a version that is not there succeeds in S3.
-                    return Ok(Deleted { version_id: id.to_string(), delete_marker: false });
-                }
+                // Deleting a version that is not there (or belongs to another key) succeeds in S3.
+                let not_there = || Deleted { version_id: id.to_string(), delete_marker: false };
                 let lock = self.delete_lock_check(principal, bypass_governance);
-                let Some(version) = self.meta.delete_version(id, Box::new(move |v| lock(v))).await? else {
-                    return Ok(Deleted { version_id: id.to_string(), delete_marker: false });
+                let (bucket_id, key_name) = (bucket.id.clone(), key.to_string());
+                let check: VersionCheck = Box::new(move |v| {
+                    if v.bucket_id != bucket_id || v.name != key_name {
+                        return Err(Error::FileNotPresent(v.file_id.clone()));
+                    }
+                    lock(v)
+                });
+                let version = match self.meta.delete_version(id, check).await {
+                    Ok(Some(version)) => version,
+                    Ok(None) | Err(Error::FileNotPresent(_)) => return Ok(not_there()),
+                    Err(other) => return Err(other),
                 };
                 self.emit("b2:ObjectDeleted:Delete", &version).await;
                 Ok(Deleted { version_id: id.to_string(), delete_marker: version.action == Action::Hide })
