@@ -214,13 +214,18 @@ impl FormUploads {
         if time::OffsetDateTime::now_utc() >= policy.expiration {
             return Err(s3_error!(AccessDenied, "Invalid according to Policy: Policy expired."));
         }
+        // `${filename}` stands for the uploaded file's name, and the policy judges the key it makes.
+        let file_name = file.file_name().map(|n| n.rsplit(['/', '\\']).next().unwrap_or(n).to_string()).unwrap_or_default();
+        let key_field = fields.0.iter_mut().find(|(n, _)| n == "key");
+        let Some((_, key_value)) = key_field else {
+            return Err(s3_error!(InvalidArgument, "Bucket POST must contain a field named 'key'"));
+        };
+        *key_value = key_value.replace(PLACEHOLDER, &file_name);
+        let key = key_value.clone();
         policy.check(&fields, bucket_name)?;
         let principal = self.core.principal_for_key(&access_key).await.map_err(to_s3)?;
         let bucket = self.core.bucket_for(Some(&principal), bucket_name).await.map_err(to_s3)?;
 
-        let raw_key = fields.get("key").ok_or_else(|| s3_error!(InvalidArgument, "Bucket POST must contain a field named 'key'"))?;
-        let file_name = file.file_name().map(|n| n.rsplit(['/', '\\']).next().unwrap_or(n).to_string()).unwrap_or_default();
-        let key = raw_key.replace(PLACEHOLDER, &file_name);
         let mut info = BTreeMap::new();
         for (name, value) in &fields.0 {
             if let Some(meta) = name.strip_prefix("x-amz-meta-") {
@@ -321,7 +326,8 @@ impl FormUploads {
             });
             (key_id.to_string(), signature, compute)
         } else {
-            return Err(s3_error!(AccessDenied, "a form upload needs a policy signed with an application key"));
+            // A policy with no signature is a malformed form (S3 answers 400), not an anonymous one.
+            return Err(s3_error!(InvalidArgument, "Bucket POST must contain a field named 'Signature' (or 'x-amz-signature')"));
         };
         let secret = self
             .core
