@@ -1,5 +1,6 @@
 """Starts the real stowage binary for the compatibility suite and hands out configured clients."""
 
+import atexit
 import os
 import socket
 import subprocess
@@ -20,10 +21,28 @@ def free_port():
         return s.getsockname()[1]
 
 
+_postgres = None
+
+
+def metadata_args(data_dir):
+    """With STOWAGE_TEST_META=postgres, each server is one node of a PostgreSQL deployment (its own database,
+    blobs in a directory apart from its data, as nodes sharing one would have them); else embedded."""
+    global _postgres
+    if os.environ.get("STOWAGE_TEST_META") != "postgres":
+        return []
+    if _postgres is None:
+        from cluster import Postgres
+        _postgres = Postgres().start()
+        atexit.register(_postgres.remove)
+    database = f"compat_{len(_postgres.databases) + 1}"
+    url = _postgres.create_database(database)
+    return ["--meta", url, "--blobs", os.path.join(data_dir, "shared-blobs")]
+
+
 class Server:
     def __init__(self, data_dir, extra_args=()):
         self.data_dir = data_dir
-        self.extra_args = list(extra_args)
+        self.extra_args = metadata_args(data_dir) + list(extra_args)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc = None

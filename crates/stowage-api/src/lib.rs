@@ -15,7 +15,6 @@ use axum::routing::get;
 use stowage_core::Stowage;
 use stowage_core::service::SystemClock;
 
-pub use console::Sessions as ConsoleSessions;
 pub use observe::Metrics;
 
 pub struct AppState {
@@ -27,8 +26,6 @@ pub struct AppState {
     pub test_hooks: bool,
     pub metrics: Metrics,
     pub s3: S3Options,
-    /// Signed-in web console sessions.
-    pub console_sessions: console::Sessions,
 }
 
 /// How the S3 API is addressed.

@@ -117,6 +117,22 @@ pub trait MetadataStore: Send + Sync {
 
     /// Time of the newest upload in each bucket and the totals, for the storage overview.
     async fn bucket_usage(&self, bucket_id: &str) -> Result<(u64, u64, Option<Millis>)>;
+
+    // What nodes of one deployment share beside the data.
+    /// Stores `value` under `name` unless a value is stored there already, and returns the stored value:
+    /// the first node to start settles a fact for all (a check of the master key, for one), and a node
+    /// whose own value differs can refuse to join.
+    async fn settle(&self, name: &str, value: &[u8]) -> Result<Vec<u8>>;
+    /// Takes the lease `name` for `holder` until `until` when it is free, expired at `now`, or already
+    /// `holder`'s (a renewal); returns whether `holder` holds it. Jobs that must run once per deployment
+    /// (collection, lifecycle) run only while their node holds the lease; a dead node's lease expires.
+    async fn acquire_lease(&self, name: &str, holder: &str, now: Millis, until: Millis) -> Result<bool>;
+    /// Stores a signed-in console session (an opaque record) under the hash of its cookie, replacing
+    /// any with that id, and drops sessions expired at `now`.
+    async fn put_session(&self, id_hash: &str, record: &str, expires: Millis, now: Millis) -> Result<()>;
+    /// The session's record if it exists and has not expired at `now`.
+    async fn get_session(&self, id_hash: &str, now: Millis) -> Result<Option<String>>;
+    async fn delete_session(&self, id_hash: &str) -> Result<()>;
 }
 
 pub type ByteStream = Pin<Box<dyn Stream<Item = std::io::Result<Bytes>> + Send>>;

@@ -34,21 +34,48 @@ fn fsync_dir(dir: &Path) -> std::io::Result<()> {
     std::fs::File::open(dir)?.sync_all()
 }
 
-impl LocalBlobStore {
-    /// Opens (creating if needed) the store under `root`, discarding writes a crash interrupted.
-    pub fn open(root: &Path) -> Result<Self> {
-        let blobs = root.join("blobs");
-        let tmp = root.join("tmp");
-        if tmp.exists() {
-            std::fs::remove_dir_all(&tmp)?;
+/// Staged files other nodes left more than `age` ago: those nodes died and never restarted (a live upload
+/// touches its file at least every body-timeout).
+fn remove_stale_staging(staging_root: &Path, age: std::time::Duration) {
+    let Ok(nodes) = std::fs::read_dir(staging_root) else { return };
+    for node in nodes.flatten() {
+        let Ok(files) = std::fs::read_dir(node.path()) else { continue };
+        for file in files.flatten() {
+            let stale = file.metadata().and_then(|m| m.modified()).ok().and_then(|t| t.elapsed().ok()).is_some_and(|e| e > age);
+            if stale && std::fs::remove_file(file.path()).is_ok() {
+                tracing::info!(file = %file.path().display(), "removed a staged blob a stopped node left behind");
+            }
         }
-        std::fs::create_dir_all(&tmp)?;
+    }
+}
+
+impl LocalBlobStore {
+    /// Opens (creating if needed) the store of the embedded layout: `<root>/blobs`, writes staged in
+    /// `<root>/tmp`.
+    pub fn open(root: &Path) -> Result<Self> {
+        Self::open_at(&root.join("blobs"), &root.join("tmp"))
+    }
+
+    /// Opens (creating if needed) blobs under `blobs`, staging writes in `tmp`, which must be on the same
+    /// filesystem (a staged file is renamed into place) and belong to this process alone: whatever it
+    /// holds at open is a write a crash interrupted, and is discarded. Several nodes may share `blobs`
+    /// (each blob is written once under a new id), each with its own `tmp`.
+    pub fn open_at(blobs: &Path, tmp: &Path) -> Result<Self> {
+        if tmp.exists() {
+            std::fs::remove_dir_all(tmp)?;
+        }
+        std::fs::create_dir_all(tmp)?;
+        if let Some(staging_root) = tmp.parent().filter(|p| p.file_name().is_some_and(|n| n == ".tmp")) {
+            remove_stale_staging(staging_root, std::time::Duration::from_secs(24 * 3600));
+        }
         for i in 0..=255u8 {
             std::fs::create_dir_all(blobs.join(format!("{i:02x}")))?;
         }
-        fsync_dir(&blobs)?;
-        fsync_dir(root)?;
-        Ok(LocalBlobStore { blobs, tmp })
+        fsync_dir(blobs)?;
+        if let Some(parent) = blobs.parent() {
+            fsync_dir(parent)?;
+        }
+        Ok(LocalBlobStore { blobs: blobs.to_path_buf(), tmp: tmp.to_path_buf() })
     }
 
     fn path(&self, id: &str) -> PathBuf {
@@ -177,11 +204,14 @@ impl BlobStore for LocalBlobStore {
         let after = after.map(str::to_string);
         tokio::task::spawn_blocking(move || -> std::io::Result<Vec<(String, Millis)>> {
             let mut all = Vec::new();
-            for dir in std::fs::read_dir(&blobs)? {
-                for entry in std::fs::read_dir(dir?.path())? {
+            // Only the shard directories, and only names that are blob ids: a shared directory also holds
+            // the nodes' staging directories (`.tmp/`) and copies in progress.
+            for shard in 0..=255u8 {
+                let Ok(entries) = std::fs::read_dir(blobs.join(format!("{shard:02x}"))) else { continue };
+                for entry in entries {
                     let entry = entry?;
                     let name = entry.file_name().to_string_lossy().into_owned();
-                    if after.as_ref().is_some_and(|a| name <= *a) {
+                    if valid_id(&name).is_err() || after.as_ref().is_some_and(|a| name <= *a) {
                         continue;
                     }
                     let modified = entry.metadata()?.modified()?;

@@ -75,6 +75,63 @@ where
     version_order_and_cursors(fresh().await).await;
     deletes_and_changes(fresh().await).await;
     large_file_states(fresh().await).await;
+    shared_state(fresh().await).await;
+    inserts_fail_alone(fresh().await).await;
+}
+
+/// Uploads committed together (group commit) still fail or succeed each on its own.
+async fn inserts_fail_alone<S: MetadataStore + 'static>(store: Arc<S>) {
+    store.create_bucket(&bucket("b1", "together"), 100).await.expect("create");
+    let tasks: Vec<_> = (0..200)
+        .map(|i| {
+            let store = store.clone();
+            // Every tenth names a bucket that does not exist.
+            let bucket_id = if i % 10 == 9 { "missing" } else { "b1" };
+            tokio::spawn(async move {
+                store.insert_version(&version(bucket_id, &format!("f{i:03}"), &format!("id{i:03}"), Action::Upload)).await
+            })
+        })
+        .collect();
+    let mut refused = 0;
+    for task in tasks {
+        match task.await.expect("join") {
+            Ok(()) => {}
+            Err(Error::BucketNotFound(_)) => refused += 1,
+            Err(e) => panic!("unexpected {e}"),
+        }
+    }
+    assert_eq!(refused, 20);
+    let listed = store.list_versions("b1", &ListCursor::default(), false, 1000).await.expect("list");
+    assert_eq!(listed.len(), 180);
+    assert!(store.blob_referenced("blob-id000").await.expect("referenced"), "blobs are linked");
+}
+
+/// Settled facts, leases and console sessions: what nodes of one deployment share beside the data.
+async fn shared_state<S: MetadataStore + 'static>(store: Arc<S>) {
+    let (a, b) = (store.clone(), store.clone());
+    let (x, y) = tokio::join!(
+        tokio::spawn(async move { a.settle("fact", b"first").await }),
+        tokio::spawn(async move { b.settle("fact", b"second").await })
+    );
+    let (x, y) = (x.expect("join").expect("settle"), y.expect("join").expect("settle"));
+    assert_eq!(x, y, "racing nodes settle on one value");
+    assert_eq!(store.settle("fact", b"third").await.expect("settle"), x, "a settled fact stays");
+
+    assert!(store.acquire_lease("gc", "node-a", 1_000, 2_000).await.expect("lease"));
+    assert!(!store.acquire_lease("gc", "node-b", 1_500, 2_500).await.expect("lease"), "held by another node");
+    assert!(store.acquire_lease("gc", "node-a", 1_900, 3_000).await.expect("lease"), "the holder renews");
+    assert!(!store.acquire_lease("gc", "node-b", 2_999, 4_000).await.expect("lease"), "renewed lease still held");
+    assert!(store.acquire_lease("gc", "node-b", 3_001, 4_000).await.expect("lease"), "an expired lease moves");
+    assert!(store.acquire_lease("lifecycle", "node-a", 3_001, 4_000).await.expect("lease"), "leases are independent");
+
+    store.put_session("s1", "record-1", 10_000, 0).await.expect("put");
+    store.put_session("s2", "record-2", 20_000, 0).await.expect("put");
+    assert_eq!(store.get_session("s1", 5_000).await.expect("get").as_deref(), Some("record-1"));
+    assert_eq!(store.get_session("s1", 10_000).await.expect("get"), None, "expired sessions are not returned");
+    store.put_session("s3", "record-3", 30_000, 15_000).await.expect("put");
+    store.delete_session("s2").await.expect("delete");
+    assert_eq!(store.get_session("s2", 15_000).await.expect("get"), None);
+    assert_eq!(store.get_session("s3", 15_000).await.expect("get").as_deref(), Some("record-3"));
 }
 
 /// Names are unique case-insensitively; of two creates racing for one name exactly one wins.

@@ -2,5 +2,11 @@ pub mod blob;
 mod cache;
 #[cfg(test)]
 mod conformance;
+pub mod copy;
+pub mod migrations;
+mod pg_batch;
+pub mod postgres;
 pub mod sqlite;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 pub mod tiered;

@@ -1,5 +1,6 @@
 //! The embedded metadata store: SQLite in WAL mode with `synchronous=FULL`, one writer connection and a
 //! few readers. Records are stored as JSON beside the columns that index them; names compare as bytes.
+//! The schema is `migrations/sqlite/`, applied at open.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -15,42 +16,7 @@ use stowage_core::store::{FinishPlan, ListCursor, MetadataStore, ServerIdentity,
 use stowage_core::{Error, Result};
 
 use crate::cache::RowCache;
-
-const SCHEMA_VERSION: i64 = 1;
-const SCHEMA: &str = r#"
-CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v BLOB NOT NULL);
-CREATE TABLE IF NOT EXISTS app_keys (key_id TEXT PRIMARY KEY, body TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS buckets (
-    bucket_id TEXT PRIMARY KEY,
-    name_lower TEXT NOT NULL UNIQUE,
-    revision INTEGER NOT NULL,
-    body TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS versions (
-    file_id TEXT PRIMARY KEY,
-    bucket_id TEXT NOT NULL,
-    name TEXT NOT NULL,
-    action TEXT NOT NULL,
-    size INTEGER NOT NULL,
-    upload_ts INTEGER NOT NULL,
-    body TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS versions_by_name ON versions (bucket_id, name, file_id);
-CREATE INDEX IF NOT EXISTS versions_visible ON versions (bucket_id, name, file_id) WHERE action != 'start';
-CREATE INDEX IF NOT EXISTS unfinished_by_id ON versions (bucket_id, file_id) WHERE action = 'start';
-CREATE TABLE IF NOT EXISTS version_blobs (blob_id TEXT PRIMARY KEY, file_id TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS version_blobs_by_file ON version_blobs (file_id);
-CREATE TABLE IF NOT EXISTS parts (
-    file_id TEXT NOT NULL,
-    part_number INTEGER NOT NULL,
-    blob_id TEXT NOT NULL,
-    body TEXT NOT NULL,
-    PRIMARY KEY (file_id, part_number)
-);
-CREATE INDEX IF NOT EXISTS parts_by_blob ON parts (blob_id);
-CREATE TABLE IF NOT EXISTS gc_queue (blob_id TEXT PRIMARY KEY, queued INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS small_blobs (blob_id TEXT PRIMARY KEY, written INTEGER NOT NULL, data BLOB NOT NULL);
-"#;
+use crate::tiered::SmallBlobRows;
 
 const READERS: usize = 4;
 
@@ -108,17 +74,14 @@ impl SqliteStore {
         self.buckets_by_name.invalidate();
     }
 
+    /// Applies pending migrations to the database at `path` (creating it if needed) and returns their names.
+    pub fn migrate_file(path: &Path) -> Result<Vec<&'static str>> {
+        migrate(&mut open_connection(path)?)
+    }
+
     pub fn open(path: &Path) -> Result<Self> {
-        let writer = open_connection(path)?;
-        let version: i64 = writer.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(db_err)?;
-        if version > SCHEMA_VERSION {
-            return Err(Error::internal(format!("metadata schema version {version} is newer than this build ({SCHEMA_VERSION})")));
-        }
-        writer.execute_batch(SCHEMA).map_err(db_err)?;
-        // Only when it changes: a start on a full disk must not need to write.
-        if version != SCHEMA_VERSION {
-            writer.execute_batch(&format!("PRAGMA user_version={SCHEMA_VERSION}")).map_err(db_err)?;
-        }
+        let mut writer = open_connection(path)?;
+        migrate(&mut writer)?;
         let mut readers = Vec::with_capacity(READERS);
         for _ in 0..READERS {
             let conn = open_connection(path)?;
@@ -158,47 +121,6 @@ impl SqliteStore {
         outcome.await.map_err(|_| db_err("writer thread dropped a write"))?
     }
 
-    /// Small blobs kept in the database (see `tiered`): durable once this returns, like a file blob.
-    pub(crate) async fn put_small_blob(&self, blob_id: String, data: Bytes) -> Result<()> {
-        self.write(move |tx| {
-            tx.prepare_cached("INSERT INTO small_blobs (blob_id, written, data) VALUES (?1, ?2, ?3)")
-                .and_then(|mut stmt| stmt.execute(params![blob_id, now_millis(), data.as_ref()]))
-                .map_err(db_err)?;
-            Ok(())
-        })
-        .await
-    }
-
-    pub(crate) async fn get_small_blob(&self, blob_id: &str) -> Result<Option<Vec<u8>>> {
-        let id = blob_id.to_string();
-        self.lookup(move |c| {
-            let mut stmt = c.prepare_cached("SELECT data FROM small_blobs WHERE blob_id = ?1").map_err(db_err)?;
-            stmt.query_row([id], |r| r.get(0)).optional().map_err(db_err)
-        })
-        .await
-    }
-
-    pub(crate) async fn delete_small_blob(&self, blob_id: &str) -> Result<()> {
-        let id = blob_id.to_string();
-        self.write(move |tx| {
-            tx.prepare_cached("DELETE FROM small_blobs WHERE blob_id = ?1").and_then(|mut stmt| stmt.execute([id])).map_err(db_err)?;
-            Ok(())
-        })
-        .await
-    }
-
-    pub(crate) async fn list_small_blobs(&self, after: Option<&str>, limit: usize) -> Result<Vec<(String, Millis)>> {
-        let after = after.unwrap_or("").to_string();
-        self.read(move |c| {
-            let mut stmt = c
-                .prepare_cached("SELECT blob_id, written FROM small_blobs WHERE blob_id > ?1 ORDER BY blob_id LIMIT ?2")
-                .map_err(db_err)?;
-            let rows = stmt.query_map(params![after, limit as i64], |r| Ok((r.get(0)?, r.get(1)?))).map_err(db_err)?;
-            rows.map(|r| r.map_err(db_err)).collect()
-        })
-        .await
-    }
-
     /// A lookup by key that touches a handful of pages: run it right here when a reader is free, sparing
     /// the hand-off to a blocking thread and back (two context switches that cost more than the query).
     async fn lookup<T, F>(&self, f: F) -> Result<T>
@@ -234,6 +156,66 @@ impl SqliteStore {
         })
         .await
         .map_err(db_err)?
+    }
+}
+
+/// Applies the migrations the database lacks. Nothing is written when it has them all, so a store on a
+/// full disk still opens.
+fn migrate(conn: &mut Connection) -> Result<Vec<&'static str>> {
+    let mut applied = Vec::new();
+    let current: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(db_err)?;
+    for m in crate::migrations::pending(crate::migrations::SQLITE, current).map_err(Error::internal)? {
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(db_err)?;
+        tx.execute_batch(m.sql).map_err(|e| db_err(format!("migration {}: {e}", m.name)))?;
+        tx.execute_batch(&format!("PRAGMA user_version={}", m.version)).map_err(db_err)?;
+        tx.commit().map_err(db_err)?;
+        tracing::info!(migration = m.name, "metadata schema migrated");
+        applied.push(m.name);
+    }
+    Ok(applied)
+}
+
+#[async_trait]
+impl SmallBlobRows for SqliteStore {
+    /// Small blobs kept in the database (see `tiered`): durable once this returns, like a file blob.
+    async fn put_small_blob(&self, blob_id: String, data: Bytes) -> Result<()> {
+        self.write(move |tx| {
+            tx.prepare_cached("INSERT INTO small_blobs (blob_id, written, data) VALUES (?1, ?2, ?3)")
+                .and_then(|mut stmt| stmt.execute(params![blob_id, now_millis(), data.as_ref()]))
+                .map_err(db_err)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn get_small_blob(&self, blob_id: &str) -> Result<Option<Vec<u8>>> {
+        let id = blob_id.to_string();
+        self.lookup(move |c| {
+            let mut stmt = c.prepare_cached("SELECT data FROM small_blobs WHERE blob_id = ?1").map_err(db_err)?;
+            stmt.query_row([id], |r| r.get(0)).optional().map_err(db_err)
+        })
+        .await
+    }
+
+    async fn delete_small_blob(&self, blob_id: &str) -> Result<()> {
+        let id = blob_id.to_string();
+        self.write(move |tx| {
+            tx.prepare_cached("DELETE FROM small_blobs WHERE blob_id = ?1").and_then(|mut stmt| stmt.execute([id])).map_err(db_err)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn list_small_blobs(&self, after: Option<&str>, limit: usize) -> Result<Vec<(String, Millis)>> {
+        let after = after.unwrap_or("").to_string();
+        self.read(move |c| {
+            let mut stmt = c
+                .prepare_cached("SELECT blob_id, written FROM small_blobs WHERE blob_id > ?1 ORDER BY blob_id LIMIT ?2")
+                .map_err(db_err)?;
+            let rows = stmt.query_map(params![after, limit as i64], |r| Ok((r.get(0)?, r.get(1)?))).map_err(db_err)?;
+            rows.map(|r| r.map_err(db_err)).collect()
+        })
+        .await
     }
 }
 
@@ -780,6 +762,62 @@ impl MetadataStore for SqliteStore {
                 |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64, r.get::<_, Option<i64>>(2)?)),
             )
             .map_err(db_err)
+        })
+        .await
+    }
+
+    async fn settle(&self, name: &str, value: &[u8]) -> Result<Vec<u8>> {
+        let (name, value) = (name.to_string(), value.to_vec());
+        self.write(move |tx| {
+            tx.execute("INSERT OR IGNORE INTO meta (k, v) VALUES (?1, ?2)", params![name, value]).map_err(db_err)?;
+            tx.query_row("SELECT v FROM meta WHERE k = ?1", [&name], |r| r.get(0)).map_err(db_err)
+        })
+        .await
+    }
+
+    async fn acquire_lease(&self, name: &str, holder: &str, now: Millis, until: Millis) -> Result<bool> {
+        let (name, holder) = (name.to_string(), holder.to_string());
+        self.write(move |tx| {
+            let taken = tx
+                .execute(
+                    "INSERT INTO leases (name, holder, expires) VALUES (?1, ?2, ?3) ON CONFLICT (name) DO UPDATE \
+                     SET holder = excluded.holder, expires = excluded.expires WHERE leases.expires < ?4 OR leases.holder = excluded.holder",
+                    params![name, holder, until, now],
+                )
+                .map_err(db_err)?;
+            Ok(taken == 1)
+        })
+        .await
+    }
+
+    async fn put_session(&self, id_hash: &str, record: &str, expires: Millis, now: Millis) -> Result<()> {
+        let (id, record) = (id_hash.to_string(), record.to_string());
+        self.write(move |tx| {
+            tx.execute("DELETE FROM console_sessions WHERE expires <= ?1", [now]).map_err(db_err)?;
+            tx.execute(
+                "INSERT OR REPLACE INTO console_sessions (id_hash, record, expires) VALUES (?1, ?2, ?3)",
+                params![id, record, expires],
+            )
+            .map_err(db_err)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn get_session(&self, id_hash: &str, now: Millis) -> Result<Option<String>> {
+        let id = id_hash.to_string();
+        self.lookup(move |c| {
+            let mut stmt = c.prepare_cached("SELECT record FROM console_sessions WHERE id_hash = ?1 AND expires > ?2").map_err(db_err)?;
+            stmt.query_row(params![id, now], |r| r.get(0)).optional().map_err(db_err)
+        })
+        .await
+    }
+
+    async fn delete_session(&self, id_hash: &str) -> Result<()> {
+        let id = id_hash.to_string();
+        self.write(move |tx| {
+            tx.execute("DELETE FROM console_sessions WHERE id_hash = ?1", [id]).map_err(db_err)?;
+            Ok(())
         })
         .await
     }

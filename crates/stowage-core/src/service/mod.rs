@@ -2,6 +2,7 @@
 //! first, so no front-end has to.
 
 mod buckets;
+mod cluster;
 mod download;
 mod files;
 mod keys;
@@ -218,6 +219,15 @@ impl Stowage {
     /// secrets were sealed is stored again, sealed (it is rebuilt from its configured secret, so a crash in
     /// between loses nothing).
     pub async fn ensure_root_key(&self, key_id: &str, secret: &str) -> Result<()> {
+        let first = self.store_root_key(key_id, secret).await;
+        // Nodes of one deployment starting together race to store it; the loser finds it there.
+        if first.is_err() && self.store_root_key(key_id, secret).await.is_ok() {
+            return Ok(());
+        }
+        first
+    }
+
+    async fn store_root_key(&self, key_id: &str, secret: &str) -> Result<()> {
         if let Some(existing) = self.meta.get_key(key_id).await? {
             let opened = crate::sealing::open_secret(&self.config.master_key.0, key_id, &existing.secret);
             if crate::sealing::is_sealed_secret(&existing.secret) && opened.as_deref() == Some(secret) && existing.bucket_ids.is_none() {

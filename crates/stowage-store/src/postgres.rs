@@ -1,0 +1,836 @@
+//! The shared metadata store: PostgreSQL, for several stateless nodes over one database.
+//!
+//! Every trait method is one transaction (most are one statement). Steps that decide from a row's current
+//! state lock that row first (`SELECT … FOR UPDATE`), so racing nodes serialize on the row, not on the
+//! database; bucket creation takes a transaction-scoped advisory lock so the bucket count cannot be
+//! overrun. Keys and buckets are cached per node; every change to them sends `NOTIFY stowage_rows` in its
+//! transaction and each node's listener drops its cache when one arrives. While a node's listener is not
+//! connected, that node reads keys and buckets from the database.
+//!
+//! Uploads' inserts go through `pg_batch` (group commit). A lost database is `ServiceUnavailable` (503 in
+//! both APIs), and the pool reconnects on the next call.
+
+use std::str::FromStr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
+use futures::StreamExt;
+use stowage_core::model::{Action, AppKey, Bucket, FileVersion, Millis, Part};
+use stowage_core::names::prefix_upper_bound;
+use stowage_core::store::{FinishPlan, ListCursor, MetadataStore, ServerIdentity, VersionChange, VersionCheck};
+use stowage_core::{Error, Result};
+use tokio_postgres::error::SqlState;
+use tokio_postgres::types::{Json, ToSql};
+use tokio_postgres::{AsyncMessage, NoTls, Row};
+
+use crate::cache::RowCache;
+use crate::migrations::{POSTGRES, pending};
+use crate::pg_batch::{Insert, InsertBatcher};
+use crate::tiered::SmallBlobRows;
+
+/// The channel every node listens on for key and bucket changes.
+const CHANGES: &str = "stowage_rows";
+/// Advisory lock ids (arbitrary, fixed): migrations, bucket creation.
+const MIGRATION_LOCK: i64 = 0x5354_4f57_0001;
+const BUCKET_CREATE_LOCK: i64 = 0x5354_4f57_0002;
+/// How long a caller waits for a pooled connection, or for a new one, before the request is a 503.
+const POOL_WAIT: Duration = Duration::from_secs(5);
+/// How often an idle listener checks that its connection still answers.
+const LISTENER_PING: Duration = Duration::from_secs(5);
+
+type Params<'a> = [&'a (dyn ToSql + Sync)];
+
+#[track_caller]
+pub(crate) fn pg_err(e: tokio_postgres::Error) -> Error {
+    match e.code() {
+        Some(code) if *code == SqlState::DISK_FULL => {
+            tracing::warn!(location = %std::panic::Location::caller(), "metadata store: {e}");
+            Error::StorageFull("storage is full: the metadata database has no room for the write".into())
+        }
+        // Connection exceptions, an operator intervention (shutdown, restart), too many connections.
+        Some(code) if code.code().starts_with("08") || code.code().starts_with("57") || *code == SqlState::TOO_MANY_CONNECTIONS => {
+            unavailable(e)
+        }
+        Some(_) => match e.as_db_error() {
+            Some(db) => Error::internal(format!("metadata store: {} ({})", db.message(), db.code().code())),
+            None => Error::internal(format!("metadata store: {e}")),
+        },
+        None if e.is_closed() || std::error::Error::source(&e).is_some_and(|s| s.is::<std::io::Error>()) => unavailable(e),
+        None => Error::internal(format!("metadata store: {e}")),
+    }
+}
+
+#[track_caller]
+fn unavailable(e: impl std::fmt::Display) -> Error {
+    tracing::warn!(location = %std::panic::Location::caller(), "metadata database unavailable: {e}");
+    Error::ServiceUnavailable("the metadata database is unavailable; retry shortly".into())
+}
+
+pub(crate) fn now_millis() -> Millis {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+}
+
+fn json<T: serde::de::DeserializeOwned>(row: &Row, column: usize) -> Result<T> {
+    row.try_get::<_, Json<T>>(column).map(|j| j.0).map_err(pg_err)
+}
+
+fn jsons<T: serde::de::DeserializeOwned>(rows: Vec<Row>) -> Result<Vec<T>> {
+    rows.iter().map(|r| json(r, 0)).collect()
+}
+
+/// Key and bucket rows every request reads, valid while the change listener is connected.
+#[derive(Default)]
+struct Caches {
+    live: AtomicBool,
+    keys: RowCache<AppKey>,
+    buckets_by_id: RowCache<Bucket>,
+    buckets_by_name: RowCache<Bucket>,
+}
+
+impl Caches {
+    fn invalidate(&self) {
+        self.keys.invalidate();
+        self.buckets_by_id.invalidate();
+        self.buckets_by_name.invalidate();
+    }
+
+    /// The cached row, or (when the cache may be filled) the generation to fill it at.
+    fn get<T: Clone>(&self, cache: &RowCache<T>, key: &str) -> std::result::Result<T, Option<u64>> {
+        if !self.live.load(Ordering::Acquire) {
+            return Err(None);
+        }
+        cache.get(key).map_err(Some)
+    }
+}
+
+pub struct PostgresStore {
+    pool: Pool,
+    inserts: InsertBatcher,
+    caches: Arc<Caches>,
+    listener: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for PostgresStore {
+    fn drop(&mut self) {
+        self.listener.abort();
+    }
+}
+
+fn parse_url(url: &str) -> Result<tokio_postgres::Config> {
+    let mut config = tokio_postgres::Config::from_str(url).map_err(|e| Error::invalid(format!("invalid PostgreSQL URL: {e}")))?;
+    if config.get_connect_timeout().is_none() {
+        config.connect_timeout(POOL_WAIT);
+    }
+    if config.get_application_name().is_none() {
+        config.application_name("stowage");
+    }
+    Ok(config)
+}
+
+/// Applies the migrations the database lacks, under an advisory lock so nodes starting together take
+/// turns (the later ones find nothing to do).
+pub async fn migrate(url: &str) -> Result<Vec<&'static str>> {
+    let config = parse_url(url)?;
+    let (mut client, connection) = config.connect(NoTls).await.map_err(pg_err)?;
+    let driver = tokio::spawn(connection);
+    let applied = migrate_with(&mut client).await;
+    drop(client);
+    let _ = driver.await;
+    applied
+}
+
+async fn migrate_with(client: &mut tokio_postgres::Client) -> Result<Vec<&'static str>> {
+    let tx = client.transaction().await.map_err(pg_err)?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK]).await.map_err(pg_err)?;
+    tx.batch_execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version bigint PRIMARY KEY, name text NOT NULL, \
+         applied timestamptz NOT NULL DEFAULT now())",
+    )
+    .await
+    .map_err(pg_err)?;
+    let current: i64 = tx.query_one("SELECT coalesce(max(version), 0) FROM schema_migrations", &[]).await.map_err(pg_err)?.get(0);
+    let mut applied = Vec::new();
+    for m in pending(POSTGRES, current).map_err(Error::internal)? {
+        tx.batch_execute(m.sql).await.map_err(|e| Error::internal(format!("migration {}: {e}", m.name)))?;
+        tx.execute("INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", &[&m.version, &m.name]).await.map_err(pg_err)?;
+        applied.push(m.name);
+    }
+    tx.commit().await.map_err(pg_err)?;
+    Ok(applied)
+}
+
+impl PostgresStore {
+    /// Connects a pool of at most `pool_size` connections, applies pending migrations and starts the
+    /// change listener.
+    pub async fn connect(url: &str, pool_size: usize) -> Result<Self> {
+        for name in migrate(url).await? {
+            tracing::info!(migration = name, "metadata schema migrated");
+        }
+        let config = parse_url(url)?;
+        let manager = Manager::from_config(config.clone(), NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+        let pool = Pool::builder(manager)
+            .max_size(pool_size.max(1))
+            .runtime(Runtime::Tokio1)
+            .wait_timeout(Some(POOL_WAIT))
+            .create_timeout(Some(POOL_WAIT))
+            .recycle_timeout(Some(POOL_WAIT))
+            .build()
+            .map_err(|e| Error::internal(format!("PostgreSQL pool: {e}")))?;
+        let caches = Arc::new(Caches::default());
+        let listener = tokio::spawn(listen_for_changes(config, caches.clone()));
+        Ok(PostgresStore { inserts: InsertBatcher::start(pool.clone()), pool, caches, listener })
+    }
+
+    async fn client(&self) -> Result<Object> {
+        pooled(&self.pool).await
+    }
+
+    async fn query(&self, sql: &str, params: &Params<'_>) -> Result<Vec<Row>> {
+        let client = self.client().await?;
+        let stmt = client.prepare_cached(sql).await.map_err(pg_err)?;
+        client.query(&stmt, params).await.map_err(pg_err)
+    }
+
+    async fn query_opt(&self, sql: &str, params: &Params<'_>) -> Result<Option<Row>> {
+        let client = self.client().await?;
+        let stmt = client.prepare_cached(sql).await.map_err(pg_err)?;
+        client.query_opt(&stmt, params).await.map_err(pg_err)
+    }
+
+    async fn execute(&self, sql: &str, params: &Params<'_>) -> Result<u64> {
+        let client = self.client().await?;
+        let stmt = client.prepare_cached(sql).await.map_err(pg_err)?;
+        client.execute(&stmt, params).await.map_err(pg_err)
+    }
+
+    /// Commits a key or bucket change together with the notice that makes every node drop its cache.
+    async fn commit_change(&self, tx: deadpool_postgres::Transaction<'_>) -> Result<()> {
+        tx.execute("SELECT pg_notify($1, '')", &[&CHANGES]).await.map_err(pg_err)?;
+        tx.commit().await.map_err(pg_err)?;
+        self.caches.invalidate();
+        Ok(())
+    }
+
+    async fn bucket_where(&self, column: &str, value: &str) -> Result<Option<Bucket>> {
+        let sql = format!("SELECT body FROM buckets WHERE {column} = $1");
+        self.query_opt(&sql, &[&value]).await?.map(|row| json(&row, 0)).transpose()
+    }
+}
+
+/// A connection from the pool; waiting past the pool's timeouts is `ServiceUnavailable`.
+pub(crate) async fn pooled(pool: &Pool) -> Result<Object> {
+    pool.get().await.map_err(|e| match e {
+        deadpool_postgres::PoolError::Backend(e) => pg_err(e),
+        other => unavailable(other),
+    })
+}
+
+/// Keeps a connection listening for key and bucket changes; marks the caches usable only while it is.
+async fn listen_for_changes(config: tokio_postgres::Config, caches: Arc<Caches>) {
+    loop {
+        match config.connect(NoTls).await {
+            Ok((client, mut connection)) => {
+                let (notices, mut received) = tokio::sync::mpsc::unbounded_channel::<()>();
+                let driver = tokio::spawn(async move {
+                    let mut messages = futures::stream::poll_fn(move |cx| connection.poll_message(cx));
+                    while let Some(Ok(message)) = messages.next().await {
+                        if let AsyncMessage::Notification(_) = message
+                            && notices.send(()).is_err()
+                        {
+                            break;
+                        }
+                    }
+                });
+                if client.batch_execute(&format!("LISTEN {CHANGES}")).await.is_ok() {
+                    caches.invalidate();
+                    caches.live.store(true, Ordering::Release);
+                    let mut ping = tokio::time::interval(LISTENER_PING);
+                    loop {
+                        tokio::select! {
+                            notice = received.recv() => match notice {
+                                Some(()) => caches.invalidate(),
+                                None => break,
+                            },
+                            _ = ping.tick() => {
+                                let answered = tokio::time::timeout(POOL_WAIT, client.simple_query("SELECT 1")).await;
+                                if !matches!(answered, Ok(Ok(_))) {
+                                    break;
+                                }
+                            }
+                        }
+                    }
+                }
+                caches.live.store(false, Ordering::Release);
+                caches.invalidate();
+                driver.abort();
+                tracing::warn!("metadata change listener lost its connection; reading keys and buckets uncached until it is back");
+            }
+            Err(e) => tracing::debug!("metadata change listener cannot connect: {e}"),
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+/// Versions in (name asc, file_id desc) order from a position; `inclusive` says whether the version at
+/// (`name`, `file_id`) itself is included.
+async fn versions_from(
+    client: &impl GenericClient,
+    bucket_id: &str,
+    name: &str,
+    file_id: Option<&str>,
+    inclusive: bool,
+    upper: Option<&str>,
+    limit: usize,
+) -> Result<Vec<FileVersion>> {
+    let mut out = Vec::new();
+    let mut names_after = false;
+    if let Some(file_id) = file_id {
+        let op = if inclusive { "<=" } else { "<" };
+        let sql =
+            format!("SELECT body FROM versions WHERE bucket_id = $1 AND name = $2 AND file_id {op} $3 ORDER BY file_id DESC LIMIT $4");
+        let stmt = client.prepare_cached(&sql).await.map_err(pg_err)?;
+        out = jsons(client.query(&stmt, &[&bucket_id, &name, &file_id, &(limit as i64)]).await.map_err(pg_err)?)?;
+        names_after = true;
+    }
+    if out.len() < limit {
+        let op = if names_after { ">" } else { ">=" };
+        let upper_clause = if upper.is_some() { "AND name < $4" } else { "" };
+        let sql =
+            format!("SELECT body FROM versions WHERE bucket_id = $1 AND name {op} $2 {upper_clause} ORDER BY name, file_id DESC LIMIT $3");
+        let stmt = client.prepare_cached(&sql).await.map_err(pg_err)?;
+        let remaining = (limit - out.len()) as i64;
+        let rows = match upper {
+            Some(u) => client.query(&stmt, &[&bucket_id, &name, &remaining, &u]).await,
+            None => client.query(&stmt, &[&bucket_id, &name, &remaining]).await,
+        };
+        out.extend(jsons::<FileVersion>(rows.map_err(pg_err)?)?);
+    }
+    Ok(out)
+}
+
+async fn queue_deletes(client: &impl GenericClient, blob_ids: &[String]) -> Result<()> {
+    if blob_ids.is_empty() {
+        return Ok(());
+    }
+    let stmt = client
+        .prepare_cached("INSERT INTO gc_queue (blob_id, queued) SELECT unnest($1::text[]), $2 ON CONFLICT DO NOTHING")
+        .await
+        .map_err(pg_err)?;
+    client.execute(&stmt, &[&blob_ids, &now_millis()]).await.map_err(pg_err)?;
+    Ok(())
+}
+
+async fn link_blobs(client: &impl GenericClient, version: &FileVersion) -> Result<()> {
+    let ids = version.content.blob_ids();
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let stmt = client
+        .prepare_cached(
+            "INSERT INTO version_blobs (blob_id, file_id) SELECT unnest($1::text[]), $2 \
+             ON CONFLICT (blob_id) DO UPDATE SET file_id = excluded.file_id",
+        )
+        .await
+        .map_err(pg_err)?;
+    client.execute(&stmt, &[&ids, &version.file_id]).await.map_err(pg_err)?;
+    Ok(())
+}
+
+/// The version, locked against every other change until the transaction ends.
+async fn lock_version(client: &impl GenericClient, file_id: &str) -> Result<Option<FileVersion>> {
+    let stmt = client.prepare_cached("SELECT body FROM versions WHERE file_id = $1 FOR UPDATE").await.map_err(pg_err)?;
+    client.query_opt(&stmt, &[&file_id]).await.map_err(pg_err)?.map(|row| json(&row, 0)).transpose()
+}
+
+async fn part_blobs(client: &impl GenericClient, file_id: &str) -> Result<Vec<String>> {
+    let stmt = client.prepare_cached("SELECT blob_id FROM parts WHERE file_id = $1").await.map_err(pg_err)?;
+    Ok(client.query(&stmt, &[&file_id]).await.map_err(pg_err)?.iter().map(|r| r.get(0)).collect())
+}
+
+#[async_trait]
+impl SmallBlobRows for PostgresStore {
+    async fn put_small_blob(&self, blob_id: String, data: Bytes) -> Result<()> {
+        self.inserts.insert(Insert::SmallBlob { blob_id, data }).await
+    }
+
+    async fn get_small_blob(&self, blob_id: &str) -> Result<Option<Vec<u8>>> {
+        Ok(self.query_opt("SELECT data FROM small_blobs WHERE blob_id = $1", &[&blob_id]).await?.map(|row| row.get(0)))
+    }
+
+    async fn delete_small_blob(&self, blob_id: &str) -> Result<()> {
+        self.execute("DELETE FROM small_blobs WHERE blob_id = $1", &[&blob_id]).await?;
+        Ok(())
+    }
+
+    async fn list_small_blobs(&self, after: Option<&str>, limit: usize) -> Result<Vec<(String, Millis)>> {
+        let rows = self
+            .query(
+                "SELECT blob_id, written FROM small_blobs WHERE blob_id > $1 ORDER BY blob_id LIMIT $2",
+                &[&after.unwrap_or(""), &(limit as i64)],
+            )
+            .await?;
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+    }
+}
+
+#[async_trait]
+impl MetadataStore for PostgresStore {
+    async fn identity(&self) -> Result<ServerIdentity> {
+        let account_id: String = (0..6).map(|_| format!("{:02x}", rand::random::<u8>())).collect();
+        let secret: Vec<u8> = (0..32).map(|_| rand::random::<u8>()).collect();
+        let account_id = String::from_utf8_lossy(&self.settle("account_id", account_id.as_bytes()).await?).into_owned();
+        let token_secret = self.settle("token_secret", &secret).await?;
+        Ok(ServerIdentity { account_id, token_secret })
+    }
+
+    async fn insert_key(&self, key: &AppKey) -> Result<()> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(pg_err)?;
+        match tx.execute("INSERT INTO app_keys (key_id, body) VALUES ($1, $2)", &[&key.key_id, &Json(key)]).await {
+            Ok(_) => self.commit_change(tx).await,
+            Err(e) if e.code() == Some(&SqlState::UNIQUE_VIOLATION) => Err(Error::Conflict(format!("key {} exists", key.key_id))),
+            Err(e) => Err(pg_err(e)),
+        }
+    }
+
+    async fn get_key(&self, key_id: &str) -> Result<Option<AppKey>> {
+        let generation = match self.caches.get(&self.caches.keys, key_id) {
+            Ok(key) => return Ok(Some(key)),
+            Err(generation) => generation,
+        };
+        let key: Option<AppKey> =
+            self.query_opt("SELECT body FROM app_keys WHERE key_id = $1", &[&key_id]).await?.map(|row| json(&row, 0)).transpose()?;
+        if let (Some(key), Some(generation)) = (&key, generation) {
+            self.caches.keys.fill(generation, key_id, key);
+        }
+        Ok(key)
+    }
+
+    async fn list_keys(&self, start_key_id: Option<&str>, limit: usize) -> Result<Vec<AppKey>> {
+        jsons(
+            self.query(
+                "SELECT body FROM app_keys WHERE key_id >= $1 ORDER BY key_id LIMIT $2",
+                &[&start_key_id.unwrap_or(""), &(limit as i64)],
+            )
+            .await?,
+        )
+    }
+
+    async fn delete_key(&self, key_id: &str) -> Result<Option<AppKey>> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(pg_err)?;
+        let row = tx.query_opt("DELETE FROM app_keys WHERE key_id = $1 RETURNING body", &[&key_id]).await.map_err(pg_err)?;
+        let deleted = row.map(|row| json(&row, 0)).transpose()?;
+        self.commit_change(tx).await?;
+        Ok(deleted)
+    }
+
+    async fn create_bucket(&self, bucket: &Bucket, max_buckets: usize) -> Result<()> {
+        let lower = bucket.name.to_ascii_lowercase();
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(pg_err)?;
+        // Creates take turns, so two cannot both see room for one more bucket.
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&BUCKET_CREATE_LOCK]).await.map_err(pg_err)?;
+        let taken = tx.query_opt("SELECT 1 FROM buckets WHERE name_lower = $1", &[&lower]).await.map_err(pg_err)?;
+        if taken.is_some() {
+            return Err(Error::DuplicateBucketName(bucket.name.clone()));
+        }
+        let count: i64 = tx.query_one("SELECT count(*) FROM buckets", &[]).await.map_err(pg_err)?.get(0);
+        if count as usize >= max_buckets {
+            return Err(Error::TooManyBuckets(max_buckets));
+        }
+        tx.execute(
+            "INSERT INTO buckets (bucket_id, name_lower, revision, body) VALUES ($1, $2, $3, $4)",
+            &[&bucket.id, &lower, &bucket.revision, &Json(bucket)],
+        )
+        .await
+        .map_err(pg_err)?;
+        self.commit_change(tx).await
+    }
+
+    async fn get_bucket(&self, bucket_id: &str) -> Result<Option<Bucket>> {
+        let generation = match self.caches.get(&self.caches.buckets_by_id, bucket_id) {
+            Ok(bucket) => return Ok(Some(bucket)),
+            Err(generation) => generation,
+        };
+        let bucket = self.bucket_where("bucket_id", bucket_id).await?;
+        if let (Some(bucket), Some(generation)) = (&bucket, generation) {
+            self.caches.buckets_by_id.fill(generation, bucket_id, bucket);
+        }
+        Ok(bucket)
+    }
+
+    async fn get_bucket_by_name(&self, name: &str) -> Result<Option<Bucket>> {
+        let lower = name.to_ascii_lowercase();
+        let generation = match self.caches.get(&self.caches.buckets_by_name, &lower) {
+            Ok(bucket) => return Ok(Some(bucket)),
+            Err(generation) => generation,
+        };
+        let bucket = self.bucket_where("name_lower", &lower).await?;
+        if let (Some(bucket), Some(generation)) = (&bucket, generation) {
+            self.caches.buckets_by_name.fill(generation, &lower, bucket);
+        }
+        Ok(bucket)
+    }
+
+    async fn list_buckets(&self) -> Result<Vec<Bucket>> {
+        jsons(self.query("SELECT body FROM buckets ORDER BY name_lower", &[]).await?)
+    }
+
+    async fn update_bucket(&self, bucket: &Bucket, expected_revision: i64) -> Result<bool> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(pg_err)?;
+        let changed = tx
+            .execute(
+                "UPDATE buckets SET revision = $1, body = $2 WHERE bucket_id = $3 AND revision = $4",
+                &[&bucket.revision, &Json(bucket), &bucket.id, &expected_revision],
+            )
+            .await
+            .map_err(pg_err)?;
+        self.commit_change(tx).await?;
+        Ok(changed == 1)
+    }
+
+    async fn delete_bucket(&self, bucket_id: &str) -> Result<()> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(pg_err)?;
+        match tx.execute("DELETE FROM buckets WHERE bucket_id = $1", &[&bucket_id]).await {
+            Ok(_) => self.commit_change(tx).await,
+            // A version still refers to it (or an upload is committing into it right now).
+            Err(e) if e.code() == Some(&SqlState::FOREIGN_KEY_VIOLATION) => Err(Error::BucketNotEmpty),
+            Err(e) => Err(pg_err(e)),
+        }
+    }
+
+    async fn insert_version(&self, version: &FileVersion) -> Result<()> {
+        self.inserts.insert(Insert::Version(Box::new(version.clone()))).await
+    }
+
+    async fn get_version(&self, file_id: &str) -> Result<Option<FileVersion>> {
+        self.query_opt("SELECT body FROM versions WHERE file_id = $1", &[&file_id]).await?.map(|row| json(&row, 0)).transpose()
+    }
+
+    async fn modify_version(&self, file_id: &str, change: VersionChange) -> Result<FileVersion> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(pg_err)?;
+        let current = lock_version(&tx, file_id).await?.ok_or_else(|| Error::FileNotPresent(file_id.to_string()))?;
+        let (bucket_id, name, action) = (current.bucket_id.clone(), current.name.clone(), current.action);
+        let changed = change(current)?;
+        if changed.file_id != file_id || changed.bucket_id != bucket_id || changed.name != name || changed.action != action {
+            return Err(Error::internal(format!("a version change may not move or re-kind version {file_id}")));
+        }
+        tx.execute("UPDATE versions SET body = $1 WHERE file_id = $2", &[&Json(&changed), &file_id]).await.map_err(pg_err)?;
+        tx.commit().await.map_err(pg_err)?;
+        Ok(changed)
+    }
+
+    async fn delete_version(&self, file_id: &str, check: VersionCheck) -> Result<Option<FileVersion>> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(pg_err)?;
+        let Some(version) = lock_version(&tx, file_id).await? else { return Ok(None) };
+        check(&version)?;
+        let mut blobs = version.content.blob_ids();
+        blobs.extend(part_blobs(&tx, file_id).await?);
+        for sql in [
+            "DELETE FROM parts WHERE file_id = $1",
+            "DELETE FROM version_blobs WHERE file_id = $1",
+            "DELETE FROM versions WHERE file_id = $1",
+        ] {
+            tx.execute(sql, &[&file_id]).await.map_err(pg_err)?;
+        }
+        queue_deletes(&tx, &blobs).await?;
+        tx.commit().await.map_err(pg_err)?;
+        Ok(Some(version))
+    }
+
+    async fn latest_version(&self, bucket_id: &str, name: &str) -> Result<Option<FileVersion>> {
+        self.query_opt(
+            "SELECT body FROM versions WHERE bucket_id = $1 AND name = $2 AND action <> 'start' ORDER BY file_id DESC LIMIT 1",
+            &[&bucket_id, &name],
+        )
+        .await?
+        .map(|row| json(&row, 0))
+        .transpose()
+    }
+
+    async fn list_versions(&self, bucket_id: &str, cursor: &ListCursor, latest_only: bool, limit: usize) -> Result<Vec<FileVersion>> {
+        let upper = prefix_upper_bound(&cursor.prefix);
+        let client = self.client().await?;
+        if !latest_only {
+            let start_file_id = cursor.start_file_id.as_deref();
+            return versions_from(&client, bucket_id, &cursor.start_name, start_file_id, true, upper.as_deref(), limit).await;
+        }
+        let upper_clause = if upper.is_some() { "AND name < $4" } else { "" };
+        let sql = format!(
+            "SELECT DISTINCT ON (name) body FROM versions WHERE bucket_id = $1 AND name >= $2 {upper_clause} \
+             AND action <> 'start' ORDER BY name, file_id DESC LIMIT $3"
+        );
+        let stmt = client.prepare_cached(&sql).await.map_err(pg_err)?;
+        let rows = match &upper {
+            Some(u) => client.query(&stmt, &[&bucket_id, &cursor.start_name, &(limit as i64), u]).await,
+            None => client.query(&stmt, &[&bucket_id, &cursor.start_name, &(limit as i64)]).await,
+        };
+        jsons(rows.map_err(pg_err)?)
+    }
+
+    async fn list_unfinished(
+        &self,
+        bucket_id: &str,
+        name_prefix: &str,
+        start_file_id: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<FileVersion>> {
+        jsons(
+            self.query(
+                "SELECT body FROM versions WHERE bucket_id = $1 AND action = 'start' AND file_id >= $2 \
+                 AND starts_with(name, $3) ORDER BY file_id LIMIT $4",
+                &[&bucket_id, &start_file_id.unwrap_or(""), &name_prefix, &(limit as i64)],
+            )
+            .await?,
+        )
+    }
+
+    async fn count_versions(&self, bucket_id: &str) -> Result<u64> {
+        let rows = self.query("SELECT count(*) FROM versions WHERE bucket_id = $1", &[&bucket_id]).await?;
+        Ok(rows.first().map_or(0, |r| r.get::<_, i64>(0)) as u64)
+    }
+
+    async fn put_part(&self, part: &Part) -> Result<()> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(pg_err)?;
+        // A share lock: parts of one file land side by side, while a finish or cancel (which lock the
+        // version for update) waits for them, or they for it.
+        let action = tx.query_opt("SELECT action FROM versions WHERE file_id = $1 FOR SHARE", &[&part.file_id]).await.map_err(pg_err)?;
+        if action.map(|row| row.get::<_, String>(0)).as_deref() != Some(Action::Start.as_str()) {
+            return Err(Error::NoSuchUpload(format!("No active upload for: {}", part.file_id)));
+        }
+        let number = part.part_number as i32;
+        let replaced = tx
+            .query_opt("SELECT blob_id FROM parts WHERE file_id = $1 AND part_number = $2 FOR UPDATE", &[&part.file_id, &number])
+            .await
+            .map_err(pg_err)?;
+        if let Some(old) = replaced {
+            queue_deletes(&tx, &[old.get::<_, String>(0)]).await?;
+        }
+        tx.execute(
+            "INSERT INTO parts (file_id, part_number, blob_id, body) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (file_id, part_number) DO UPDATE SET blob_id = excluded.blob_id, body = excluded.body",
+            &[&part.file_id, &number, &part.blob_id, &Json(part)],
+        )
+        .await
+        .map_err(pg_err)?;
+        tx.commit().await.map_err(pg_err)
+    }
+
+    async fn list_parts(&self, file_id: &str, start_part: u32, limit: usize) -> Result<Vec<Part>> {
+        jsons(
+            self.query(
+                "SELECT body FROM parts WHERE file_id = $1 AND part_number >= $2 ORDER BY part_number LIMIT $3",
+                &[&file_id, &(start_part.min(i32::MAX as u32) as i32), &(limit as i64)],
+            )
+            .await?,
+        )
+    }
+
+    async fn finish_large_file(&self, file_id: &str, plan: FinishPlan) -> Result<FileVersion> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(pg_err)?;
+        let unfinished = lock_version(&tx, file_id)
+            .await?
+            .filter(|v| v.action == Action::Start)
+            .ok_or_else(|| Error::NoSuchUpload(format!("No active upload for: {file_id}")))?;
+        let parts: Vec<Part> =
+            jsons(tx.query("SELECT body FROM parts WHERE file_id = $1 ORDER BY part_number", &[&file_id]).await.map_err(pg_err)?)?;
+        let all_blobs: Vec<String> = parts.iter().map(|p| p.blob_id.clone()).collect();
+        let v = plan(unfinished, parts)?;
+        if v.file_id != file_id || v.action == Action::Start {
+            return Err(Error::internal(format!("a finish plan must finish large file {file_id}")));
+        }
+        tx.execute(
+            "UPDATE versions SET action = $1, size = $2, body = $3 WHERE file_id = $4",
+            &[&v.action.as_str(), &(v.size as i64), &Json(&v), &file_id],
+        )
+        .await
+        .map_err(pg_err)?;
+        link_blobs(&tx, &v).await?;
+        // Parts left out of the finished file (S3 may complete with a subset) are collected.
+        let used = v.content.blob_ids();
+        let unused: Vec<String> = all_blobs.into_iter().filter(|b| !used.contains(b)).collect();
+        queue_deletes(&tx, &unused).await?;
+        tx.execute("DELETE FROM parts WHERE file_id = $1", &[&file_id]).await.map_err(pg_err)?;
+        tx.commit().await.map_err(pg_err)?;
+        Ok(v)
+    }
+
+    async fn queue_blob_deletes(&self, blob_ids: &[String]) -> Result<()> {
+        let client = self.client().await?;
+        queue_deletes(&client, blob_ids).await
+    }
+
+    async fn pending_blob_deletes(&self, limit: usize) -> Result<Vec<String>> {
+        let rows = self.query("SELECT blob_id FROM gc_queue ORDER BY queued LIMIT $1", &[&(limit as i64)]).await?;
+        Ok(rows.iter().map(|r| r.get(0)).collect())
+    }
+
+    async fn forget_blob_deletes(&self, blob_ids: &[String]) -> Result<()> {
+        self.execute("DELETE FROM gc_queue WHERE blob_id = ANY($1)", &[&blob_ids]).await?;
+        Ok(())
+    }
+
+    async fn blob_referenced(&self, blob_id: &str) -> Result<bool> {
+        let rows = self
+            .query(
+                "SELECT EXISTS(SELECT 1 FROM version_blobs WHERE blob_id = $1) OR EXISTS(SELECT 1 FROM parts WHERE blob_id = $1)",
+                &[&blob_id],
+            )
+            .await?;
+        Ok(rows.first().is_some_and(|r| r.get(0)))
+    }
+
+    async fn scan_versions(&self, bucket_id: &str, prefix: &str, after: Option<(&str, &str)>, limit: usize) -> Result<Vec<FileVersion>> {
+        let upper = prefix_upper_bound(prefix);
+        let (name, file_id) = match after {
+            Some((n, f)) => (n, Some(f)),
+            None => (prefix, None),
+        };
+        let client = self.client().await?;
+        versions_from(&client, bucket_id, name, file_id, false, upper.as_deref(), limit).await
+    }
+
+    async fn bucket_usage(&self, bucket_id: &str) -> Result<(u64, u64, Option<Millis>)> {
+        let rows = self
+            .query(
+                "SELECT count(*), coalesce(sum(size), 0)::bigint, max(upload_ts) FROM versions WHERE bucket_id = $1 AND action = 'upload'",
+                &[&bucket_id],
+            )
+            .await?;
+        let row = rows.first().ok_or_else(|| Error::internal("bucket usage returned no row"))?;
+        Ok((row.get::<_, i64>(0) as u64, row.get::<_, i64>(1) as u64, row.get(2)))
+    }
+
+    async fn settle(&self, name: &str, value: &[u8]) -> Result<Vec<u8>> {
+        self.execute("INSERT INTO meta (k, v) VALUES ($1, $2) ON CONFLICT (k) DO NOTHING", &[&name, &value]).await?;
+        let row = self.query_opt("SELECT v FROM meta WHERE k = $1", &[&name]).await?;
+        row.map(|r| r.get(0)).ok_or_else(|| Error::internal(format!("meta value {name} vanished")))
+    }
+
+    async fn acquire_lease(&self, name: &str, holder: &str, now: Millis, until: Millis) -> Result<bool> {
+        let taken = self
+            .execute(
+                "INSERT INTO leases (name, holder, expires) VALUES ($1, $2, $3) ON CONFLICT (name) DO UPDATE \
+                 SET holder = excluded.holder, expires = excluded.expires WHERE leases.expires < $4 OR leases.holder = excluded.holder",
+                &[&name, &holder, &until, &now],
+            )
+            .await?;
+        Ok(taken == 1)
+    }
+
+    async fn put_session(&self, id_hash: &str, record: &str, expires: Millis, now: Millis) -> Result<()> {
+        self.execute("DELETE FROM console_sessions WHERE expires <= $1", &[&now]).await?;
+        self.execute(
+            "INSERT INTO console_sessions (id_hash, record, expires) VALUES ($1, $2, $3) \
+             ON CONFLICT (id_hash) DO UPDATE SET record = excluded.record, expires = excluded.expires",
+            &[&id_hash, &record, &expires],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn get_session(&self, id_hash: &str, now: Millis) -> Result<Option<String>> {
+        Ok(self
+            .query_opt("SELECT record FROM console_sessions WHERE id_hash = $1 AND expires > $2", &[&id_hash, &now])
+            .await?
+            .map(|r| r.get(0)))
+    }
+
+    async fn delete_session(&self, id_hash: &str) -> Result<()> {
+        self.execute("DELETE FROM console_sessions WHERE id_hash = $1", &[&id_hash]).await?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicUsize;
+
+    use super::*;
+    use crate::testing::TestPostgres;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn meets_the_metadata_store_contract() {
+        let pg = TestPostgres::start();
+        let counter = AtomicUsize::new(0);
+        crate::conformance::check_all(|| {
+            let url = pg.create_database(&format!("contract_{}", counter.fetch_add(1, Ordering::Relaxed)));
+            async move { Arc::new(PostgresStore::connect(&url, 8).await.expect("connect")) }
+        })
+        .await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn nodes_starting_together_migrate_once_and_share_facts() {
+        let pg = TestPostgres::start();
+        let url = pg.create_database("together");
+        let nodes: Vec<_> = (0..4)
+            .map(|_| {
+                tokio::spawn({
+                    let url = url.clone();
+                    async move { PostgresStore::connect(&url, 2).await.expect("connect") }
+                })
+            })
+            .collect();
+        let mut stores = Vec::new();
+        for node in nodes {
+            stores.push(node.await.expect("join"));
+        }
+        let first = stores[0].identity().await.expect("identity");
+        for store in &stores[1..] {
+            let other = store.identity().await.expect("identity");
+            assert_eq!((other.account_id, other.token_secret), (first.account_id.clone(), first.token_secret.clone()));
+        }
+        assert_eq!(migrate(&url).await.expect("migrate"), Vec::<&str>::new());
+        // A change on one node reaches another's cache.
+        let bucket = crate::conformance::bucket("b1", "shared-bucket");
+        stores[0].create_bucket(&bucket, 10).await.expect("create");
+        assert_eq!(stores[1].get_bucket("b1").await.expect("get").map(|b| b.revision), Some(1));
+        let mut changed = bucket.clone();
+        changed.revision = 2;
+        assert!(stores[0].update_bucket(&changed, 1).await.expect("update"));
+        let mut seen = 0;
+        for _ in 0..100 {
+            seen = stores[1].get_bucket("b1").await.expect("get").map_or(0, |b| b.revision);
+            if seen == 2 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert_eq!(seen, 2, "the other node's cache kept the old bucket");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn a_stopped_database_is_unavailable_then_back() {
+        let mut pg = TestPostgres::start();
+        let url = pg.create_database("outage");
+        let store = PostgresStore::connect(&url, 4).await.expect("connect");
+        store.create_bucket(&crate::conformance::bucket("b1", "kept"), 10).await.expect("create");
+        pg.stop();
+        match store.list_buckets().await {
+            Err(Error::ServiceUnavailable(_)) => {}
+            other => panic!("expected ServiceUnavailable, got {other:?}"),
+        }
+        pg.resume();
+        let mut names = Vec::new();
+        for _ in 0..50 {
+            if let Ok(buckets) = store.list_buckets().await {
+                names = buckets.into_iter().map(|b| b.name).collect();
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert_eq!(names, vec!["kept".to_string()]);
+    }
+}
