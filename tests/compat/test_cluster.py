@@ -14,7 +14,7 @@ import pytest
 import requests
 
 from cluster import Cluster, Node
-from conftest import PART_SIZE, ROOT_ID, ROOT_KEY
+from conftest import PART_SIZE, ROOT_ID, ROOT_KEY, free_port
 
 pytestmark = pytest.mark.skipif(not os.path.isdir("/usr/lib/postgresql"), reason="PostgreSQL is not installed")
 
@@ -245,3 +245,55 @@ def test_postgresql_stopped_mid_traffic_is_503_then_recovers(cluster):
     keys = [o["Key"] for o in client.list_objects_v2(Bucket="cluster-outage")["Contents"]]
     assert keys == ["after", "before"]
     assert b2_call(first.url, token, "b2_list_buckets", accountId=account).status_code == 200
+
+
+def test_each_node_reports_its_store_latencies(cluster):
+    for node in cluster.nodes:
+        metrics = requests.get(node.url + "/_metrics", timeout=10).text
+        found = re.findall(r'stowage_store_duration_seconds_count\{store="(\w+)",op="(\w+)"\} (\d+)', metrics)
+        counts = {(store, op): int(n) for store, op, n in found}
+        assert counts.get(("metadata", "get_key"), 0) > 0, metrics[-3000:]
+        assert counts.get(("blobs", "ready"), 0) > 0
+    # The first node answered during the PostgreSQL outage: its failed calls are counted.
+    metrics = requests.get(cluster.nodes[0].url + "/_metrics", timeout=10).text
+    errors = re.findall(r'stowage_store_errors_total\{store="metadata",op="\w+"\} (\d+)', metrics)
+    assert sum(int(n) for n in errors) > 0
+
+
+def test_queued_event_notifications_survive_every_node_dying(cluster):
+    import http.server
+    import json
+
+    port = free_port()  # nothing listens there yet: the first attempts fail
+    api = b2sdk_api(cluster.url)
+    bucket = api.create_bucket("cluster-events", "allPrivate")
+    bucket.set_notification_rules([
+        {"name": "all", "eventTypes": ["b2:ObjectCreated:*"], "isEnabled": True, "objectNamePrefix": "",
+         "targetConfiguration": {"targetType": "webhook", "url": f"http://127.0.0.1:{port}/hook"}, "maxEventsPerBatch": 1}])
+    for i in range(3):
+        bucket.upload_bytes(b"event", f"queued-{i}")
+    time.sleep(0.5)
+    for node in cluster.nodes:
+        node.kill()
+    received = []
+
+    class Receiver(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            received.extend(json.loads(self.rfile.read(int(self.headers["Content-Length"])))["events"])
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    receiver = http.server.ThreadingHTTPServer(("127.0.0.1", port), Receiver)
+    threading.Thread(target=receiver.serve_forever, daemon=True).start()
+    try:
+        for node in cluster.nodes:
+            node.start()
+        deadline = time.time() + 30
+        while time.time() < deadline and len({e["objectName"] for e in received}) < 3:
+            time.sleep(0.1)
+        assert sorted({e["objectName"] for e in received}) == ["queued-0", "queued-1", "queued-2"]
+    finally:
+        receiver.shutdown()

@@ -25,6 +25,8 @@ pub struct AppState {
     /// Enables `/_test/*` hooks (clock and lifecycle control) for test suites.
     pub test_hooks: bool,
     pub metrics: Metrics,
+    /// Latencies of the metadata and blob stores' operations, for `/_metrics`.
+    pub store_timings: Arc<stowage_core::store_timing::StoreTimings>,
     pub s3: S3Options,
 }
 

@@ -179,7 +179,27 @@ pub async fn render_metrics(State(state): State<Arc<AppState>>) -> impl IntoResp
     let _ = writeln!(text, "# TYPE stowage_disk_free_bytes gauge\nstowage_disk_free_bytes {free}");
     let _ = writeln!(text, "# TYPE stowage_disk_total_bytes gauge\nstowage_disk_total_bytes {total}");
     let _ = writeln!(text, "# TYPE stowage_storage_full gauge\nstowage_storage_full {}", u8::from(capacity.is_full()));
+    render_store_timings(&mut text, &state.store_timings.snapshot());
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text)
+}
+
+/// `stowage_store_duration_seconds{store, op}` histograms and `stowage_store_errors_total{store, op}`.
+fn render_store_timings(out: &mut String, timings: &[((&str, &str), stowage_core::store_timing::Latency)]) {
+    use stowage_core::store_timing::LATENCY_BUCKETS;
+    let _ = writeln!(out, "# TYPE stowage_store_duration_seconds histogram");
+    for ((store, op), latency) in timings {
+        let labels = format!("store=\"{store}\",op=\"{op}\"");
+        for (bound, n) in LATENCY_BUCKETS.iter().zip(latency.buckets) {
+            let _ = writeln!(out, "stowage_store_duration_seconds_bucket{{{labels},le=\"{bound}\"}} {n}");
+        }
+        let _ = writeln!(out, "stowage_store_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}", latency.count);
+        let _ = writeln!(out, "stowage_store_duration_seconds_sum{{{labels}}} {}", latency.sum_seconds);
+        let _ = writeln!(out, "stowage_store_duration_seconds_count{{{labels}}} {}", latency.count);
+    }
+    let _ = writeln!(out, "# TYPE stowage_store_errors_total counter");
+    for ((store, op), latency) in timings {
+        let _ = writeln!(out, "stowage_store_errors_total{{store=\"{store}\",op=\"{op}\"}} {}", latency.errors);
+    }
 }
 
 #[derive(serde::Deserialize)]

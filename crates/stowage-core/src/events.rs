@@ -1,14 +1,15 @@
 //! Bucket event notifications: which rules an object event matches, and what each matching rule's webhook
-//! is sent. The core decides; delivery (HTTP, batching, retries) is an `EventSink` outside the core.
+//! is sent. The core decides and queues deliveries in the metadata store's outbox; sending them (HTTP,
+//! batching, retries) happens outside the core.
 
 use hmac::{Hmac, Mac};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
 use crate::model::{Bucket, FileVersion, Millis, NotificationRule};
 
 /// One event as B2 puts it in a webhook body (`{"events": [...]}`).
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub struct Event {
     pub account_id: String,
@@ -24,8 +25,8 @@ pub struct Event {
     pub object_version_id: String,
 }
 
-/// An event bound for one rule's webhook.
-#[derive(Debug, Clone)]
+/// An event bound for one rule's webhook; queued as JSON in the outbox.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Delivery {
     pub url: String,
     pub custom_headers: Vec<(String, String)>,
@@ -35,18 +36,6 @@ pub struct Delivery {
     /// Names the rule (bucket id and rule name), so a sink batches only events of the same rule.
     pub rule_key: String,
     pub event: Event,
-}
-
-pub trait EventSink: Send + Sync {
-    /// Takes a delivery without waiting for it: object operations never wait on webhooks.
-    fn send(&self, delivery: Delivery);
-}
-
-/// The sink when nothing delivers events (tests of the core, tools).
-pub struct NoEvents;
-
-impl EventSink for NoEvents {
-    fn send(&self, _: Delivery) {}
 }
 
 /// Whether a rule's event type (`b2:ObjectCreated:Upload`, or a category wildcard `b2:ObjectCreated:*`)

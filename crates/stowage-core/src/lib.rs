@@ -12,6 +12,7 @@ pub mod names;
 pub mod request;
 pub mod service;
 pub mod store;
+pub mod store_timing;
 
 pub use error::{Error, Result};
 pub use service::{Config, Stowage};

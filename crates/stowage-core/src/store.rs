@@ -133,6 +133,13 @@ pub trait MetadataStore: Send + Sync {
     /// The session's record if it exists and has not expired at `now`.
     async fn get_session(&self, id_hash: &str, now: Millis) -> Result<Option<String>>;
     async fn delete_session(&self, id_hash: &str) -> Result<()>;
+    /// Queues event notification records (opaque) for delivery, in order: an outbox that outlives the
+    /// process, drained by whichever node holds the delivery lease.
+    async fn queue_events(&self, records: &[String]) -> Result<()>;
+    /// The oldest queued records with their sequence numbers, oldest first.
+    async fn pending_events(&self, limit: usize) -> Result<Vec<(i64, String)>>;
+    /// Drops delivered (or abandoned) records.
+    async fn forget_events(&self, seqs: &[i64]) -> Result<()>;
 }
 
 pub type ByteStream = Pin<Box<dyn Stream<Item = std::io::Result<Bytes>> + Send>>;

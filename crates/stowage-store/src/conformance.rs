@@ -132,6 +132,15 @@ async fn shared_state<S: MetadataStore + 'static>(store: Arc<S>) {
     store.delete_session("s2").await.expect("delete");
     assert_eq!(store.get_session("s2", 15_000).await.expect("get"), None);
     assert_eq!(store.get_session("s3", 15_000).await.expect("get").as_deref(), Some("record-3"));
+
+    store.queue_events(&["e1".into(), "e2".into()]).await.expect("queue");
+    store.queue_events(&["e3".into()]).await.expect("queue");
+    let pending = store.pending_events(10).await.expect("pending");
+    let records: Vec<&str> = pending.iter().map(|(_, r)| r.as_str()).collect();
+    assert_eq!(records, ["e1", "e2", "e3"], "events come out in the order they went in");
+    store.forget_events(&[pending[0].0, pending[2].0]).await.expect("forget");
+    let left: Vec<String> = store.pending_events(10).await.expect("pending").into_iter().map(|(_, r)| r).collect();
+    assert_eq!(left, ["e2"]);
 }
 
 /// Names are unique case-insensitively; of two creates racing for one name exactly one wins.

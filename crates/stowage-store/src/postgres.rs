@@ -751,6 +751,22 @@ impl MetadataStore for PostgresStore {
         self.execute("DELETE FROM console_sessions WHERE id_hash = $1", &[&id_hash]).await?;
         Ok(())
     }
+
+    async fn queue_events(&self, records: &[String]) -> Result<()> {
+        // unnest keeps the array's order, and the sequence numbers follow it.
+        self.execute("INSERT INTO event_outbox (record) SELECT unnest($1::text[])", &[&records]).await?;
+        Ok(())
+    }
+
+    async fn pending_events(&self, limit: usize) -> Result<Vec<(i64, String)>> {
+        let rows = self.query("SELECT seq, record FROM event_outbox ORDER BY seq LIMIT $1", &[&(limit as i64)]).await?;
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+    }
+
+    async fn forget_events(&self, seqs: &[i64]) -> Result<()> {
+        self.execute("DELETE FROM event_outbox WHERE seq = ANY($1)", &[&seqs]).await?;
+        Ok(())
+    }
 }
 
 #[cfg(test)]

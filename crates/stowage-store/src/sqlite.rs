@@ -821,6 +821,39 @@ impl MetadataStore for SqliteStore {
         })
         .await
     }
+
+    async fn queue_events(&self, records: &[String]) -> Result<()> {
+        let records = records.to_vec();
+        self.write(move |tx| {
+            let mut stmt = tx.prepare_cached("INSERT INTO event_outbox (record) VALUES (?1)").map_err(db_err)?;
+            for record in records {
+                stmt.execute([record]).map_err(db_err)?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn pending_events(&self, limit: usize) -> Result<Vec<(i64, String)>> {
+        self.read(move |c| {
+            let mut stmt = c.prepare_cached("SELECT seq, record FROM event_outbox ORDER BY seq LIMIT ?1").map_err(db_err)?;
+            let rows = stmt.query_map([limit as i64], |r| Ok((r.get(0)?, r.get(1)?))).map_err(db_err)?;
+            rows.map(|r| r.map_err(db_err)).collect()
+        })
+        .await
+    }
+
+    async fn forget_events(&self, seqs: &[i64]) -> Result<()> {
+        let seqs = seqs.to_vec();
+        self.write(move |tx| {
+            let mut stmt = tx.prepare_cached("DELETE FROM event_outbox WHERE seq = ?1").map_err(db_err)?;
+            for seq in seqs {
+                stmt.execute([seq]).map_err(db_err)?;
+            }
+            Ok(())
+        })
+        .await
+    }
 }
 
 #[cfg(test)]

@@ -13,7 +13,8 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use stowage_api::{AppState, Metrics, S3Options};
 use stowage_core::service::{MasterKey, SystemClock};
-use stowage_core::store::MetadataStore;
+use stowage_core::store::{BlobStore, MetadataStore};
+use stowage_core::store_timing::{StoreTimings, TimedBlobStore, TimedMetadataStore};
 use stowage_core::{Config, Stowage};
 use stowage_store::blob::LocalBlobStore;
 use stowage_store::postgres::PostgresStore;
@@ -222,7 +223,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         Some(shared) => shared.join(".tmp").join(&node),
     };
     let files = LocalBlobStore::open_at(&blob_dir, &staging).with_context(|| format!("opening blobs in {}", blob_dir.display()))?;
-    let blobs = Arc::new(TieredBlobStore::new(small, Arc::new(files)));
+    let blobs: Arc<dyn BlobStore> = Arc::new(TieredBlobStore::new(small, Arc::new(files)));
+    let store_timings = Arc::new(StoreTimings::default());
+    let meta = Arc::new(TimedMetadataStore::new(meta, store_timings.clone()));
+    let blobs = Arc::new(TimedBlobStore::new(blobs, store_timings.clone()));
     let clock = Arc::new(SystemClock::default());
     let public_url = args.public_url.clone().unwrap_or_else(|| format!("http://{}", args.listen)).trim_end_matches('/').to_string();
     let config = Config {
@@ -235,14 +239,12 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     };
     let core = Stowage::new(meta, blobs, clock.clone(), config).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     core.join_deployment().await.map_err(|e| anyhow::anyhow!("{e}"))?;
-    // Webhooks are an extra: a machine whose TLS roots cannot be loaded still serves, without notifications.
-    let core = Arc::new(match webhooks::start() {
-        Ok(sender) => core.with_events(sender),
-        Err(err) => {
-            tracing::error!(%err, "event notifications are disabled: the webhook client could not be built");
-            core
-        }
-    });
+    let core = Arc::new(core);
+    // Webhooks are an extra: a machine whose TLS roots cannot be loaded still serves; its events stay queued
+    // for a node that can send them.
+    if let Err(err) = webhooks::start(core.clone(), node.clone()) {
+        tracing::error!(%err, "this node sends no event notifications: the webhook client could not be built");
+    }
     let (root_id, root_secret, generated) = match (args.root_key_id, args.root_key) {
         (Some(id), Some(secret)) => (id, secret, false),
         // A node joining a deployment whose root key was made elsewhere leaves it alone.
@@ -264,6 +266,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         clock,
         test_hooks: args.test_hooks,
         metrics: Metrics::default(),
+        store_timings,
         s3: S3Options { region: args.region.clone(), domain: args.domain.clone() },
     });
     let app = stowage_api::router(state);

@@ -1,66 +1,87 @@
-//! Delivers bucket event notifications to their webhooks: B2's body (`{"events": [...]}`), the rule's custom
-//! headers, and `x-bz-event-notification-signature` when the rule has a signing secret. Events of one rule
-//! that are waiting together share a request, up to the rule's `maxEventsPerBatch`. Delivery is best effort:
-//! a few retries with back-off, and events still queued when the process stops are lost.
+//! Delivers bucket event notifications from the metadata store's outbox to their webhooks: B2's body
+//! (`{"events": [...]}`), the rule's custom headers, and `x-bz-event-notification-signature` when the rule
+//! has a signing secret. Queued events of one rule share a request, up to the rule's `maxEventsPerBatch`.
+//! Only the node holding the `event-delivery` lease sends. A request that fails is retried a few times with
+//! back-off, then given up (and logged); an event leaves the outbox only then, so events survive restarts and
+//! the death of the sending node (whose successor may send an event it had sent again: at least once).
 
-use std::sync::Arc;
-use std::time::Duration;
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
-use stowage_core::events::{Delivery, EventSink, signature};
-use tokio::sync::mpsc;
+use stowage_core::Stowage;
+use stowage_core::events::{Delivery, signature};
 
-/// Events waiting beyond this are dropped (and logged) rather than growing memory without bound.
-const QUEUE: usize = 10_000;
 const RETRY_DELAYS: [Duration; 3] = [Duration::from_millis(500), Duration::from_secs(2), Duration::from_secs(10)];
-/// How long to let events gather when a rule takes batches.
-const GATHER: Duration = Duration::from_millis(100);
+/// How often the outbox is read while this node sends.
+const POLL: Duration = Duration::from_millis(200);
+/// The delivery lease lasts this long and is renewed every `RENEW`, so it moves within 10 s of a node dying.
+const LEASE_MILLIS: i64 = 10_000;
+const RENEW: Duration = Duration::from_secs(3);
+/// Most outbox records read at once.
+const READ_LIMIT: usize = 1000;
 
-pub struct WebhookSender {
-    queue: mpsc::Sender<Delivery>,
-}
-
-impl EventSink for WebhookSender {
-    fn send(&self, delivery: Delivery) {
-        if let Err(err) = self.queue.try_send(delivery) {
-            tracing::warn!(%err, "event notification dropped: the webhook queue is full");
-        }
-    }
-}
-
-/// Starts the delivery task on the current runtime.
-pub fn start() -> anyhow::Result<Arc<WebhookSender>> {
+/// Starts the delivery loop on the current runtime.
+pub fn start(core: Arc<Stowage>, node: String) -> anyhow::Result<()> {
     let client = reqwest::Client::builder().timeout(Duration::from_secs(10)).build()?;
-    let (queue, waiting) = mpsc::channel(QUEUE);
-    tokio::spawn(run(client, waiting));
-    Ok(Arc::new(WebhookSender { queue }))
+    tokio::spawn(run(core, node, client));
+    Ok(())
 }
 
-async fn run(client: reqwest::Client, mut waiting: mpsc::Receiver<Delivery>) {
-    while let Some(first) = waiting.recv().await {
-        if first.max_events_per_batch > 1 {
-            tokio::time::sleep(GATHER).await;
+async fn run(core: Arc<Stowage>, node: String, client: reqwest::Client) {
+    // Records being sent right now, so the next read does not send them again.
+    let sending: Arc<Mutex<HashSet<i64>>> = Arc::default();
+    let (mut held, mut renew_at) = (false, Instant::now());
+    loop {
+        if Instant::now() >= renew_at {
+            held = core.hold_lease("event-delivery", &node, LEASE_MILLIS).await.unwrap_or_else(|e| {
+                tracing::warn!("cannot take the event delivery lease: {e}");
+                false
+            });
+            renew_at = Instant::now() + RENEW;
         }
-        let mut ready = vec![first];
-        while ready.len() < QUEUE
-            && let Ok(next) = waiting.try_recv()
-        {
-            ready.push(next);
+        if held {
+            match core.pending_deliveries(READ_LIMIT).await {
+                Ok(pending) => {
+                    let fresh: Vec<(i64, Delivery)> = match sending.lock() {
+                        Ok(busy) => pending.into_iter().filter(|(seq, _)| !busy.contains(seq)).collect(),
+                        Err(_) => Vec::new(),
+                    };
+                    for batch in batches(fresh) {
+                        let seqs: Vec<i64> = batch.iter().map(|(seq, _)| *seq).collect();
+                        if let Ok(mut busy) = sending.lock() {
+                            busy.extend(&seqs);
+                        }
+                        let (client, core, sending) = (client.clone(), core.clone(), sending.clone());
+                        // Each request on its own task: one slow webhook does not hold up the others.
+                        tokio::spawn(async move {
+                            post(client, batch.into_iter().map(|(_, d)| d).collect()).await;
+                            if let Err(e) = core.forget_deliveries(&seqs).await {
+                                tracing::warn!("sent event notifications stay queued (they may be sent again): {e}");
+                            }
+                            if let Ok(mut busy) = sending.lock() {
+                                for seq in &seqs {
+                                    busy.remove(seq);
+                                }
+                            }
+                        });
+                    }
+                }
+                Err(e) => tracing::debug!("cannot read queued event notifications: {e}"),
+            }
         }
-        for batch in batches(ready) {
-            // Each request on its own task: one slow webhook does not hold up the others.
-            tokio::spawn(post(client.clone(), batch));
-        }
+        tokio::time::sleep(POLL).await;
     }
 }
 
-/// Groups deliveries by rule, in arrival order, into requests of at most the rule's batch size.
-fn batches(ready: Vec<Delivery>) -> Vec<Vec<Delivery>> {
-    let mut out: Vec<Vec<Delivery>> = Vec::new();
-    for delivery in ready {
-        let open = out.iter_mut().rev().find(|b| b[0].rule_key == delivery.rule_key && b.len() < delivery.max_events_per_batch);
+/// Groups deliveries by rule, in queue order, into requests of at most the rule's batch size.
+fn batches(ready: Vec<(i64, Delivery)>) -> Vec<Vec<(i64, Delivery)>> {
+    let mut out: Vec<Vec<(i64, Delivery)>> = Vec::new();
+    for (seq, delivery) in ready {
+        let open = out.iter_mut().rev().find(|b| b[0].1.rule_key == delivery.rule_key && b.len() < delivery.max_events_per_batch);
         match open {
-            Some(batch) => batch.push(delivery),
-            None => out.push(vec![delivery]),
+            Some(batch) => batch.push((seq, delivery)),
+            None => out.push(vec![(seq, delivery)]),
         }
     }
     out
@@ -120,8 +141,9 @@ mod tests {
 
     #[test]
     fn batches_keep_rules_apart_and_respect_their_size() {
-        let ready = vec![delivery("a", 2, 1), delivery("b", 1, 2), delivery("a", 2, 3), delivery("a", 2, 4), delivery("b", 1, 5)];
-        let sizes: Vec<Vec<u64>> = batches(ready).iter().map(|b| b.iter().map(|d| d.event.object_size).collect()).collect();
+        let ready = [delivery("a", 2, 1), delivery("b", 1, 2), delivery("a", 2, 3), delivery("a", 2, 4), delivery("b", 1, 5)];
+        let queued: Vec<(i64, Delivery)> = ready.into_iter().enumerate().map(|(i, d)| (i as i64, d)).collect();
+        let sizes: Vec<Vec<u64>> = batches(queued).iter().map(|b| b.iter().map(|(_, d)| d.event.object_size).collect()).collect();
         assert_eq!(sizes, vec![vec![1, 3], vec![2], vec![4], vec![5]]);
     }
 }

@@ -25,7 +25,7 @@ pub use objects::{CorsTarget, Deleted, bucket_id_of_file};
 use crate::auth::{Principal, TokenScope, TokenSigner, secrets_match};
 use crate::capacity::Capacity;
 use crate::error::{Error, Result};
-use crate::events::{Delivery, Event, EventSink, NoEvents};
+use crate::events::{Delivery, Event};
 use crate::model::{AppKey, Bucket, FileVersion, Millis};
 use crate::store::{BlobStore, MetadataStore, ServerIdentity};
 
@@ -99,7 +99,6 @@ pub struct Stowage {
     pub(crate) identity: ServerIdentity,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) config: Config,
-    pub(crate) events: Arc<dyn EventSink>,
     pub(crate) capacity: Arc<Capacity>,
     last_sequence: AtomicI64,
 }
@@ -122,25 +121,21 @@ impl Stowage {
             identity,
             clock,
             config,
-            events: Arc::new(NoEvents),
             capacity: Arc::new(Capacity::default()),
             last_sequence: AtomicI64::new(0),
         })
     }
 
-    /// Where bucket event notifications go (by default nowhere).
-    pub fn with_events(mut self, events: Arc<dyn EventSink>) -> Self {
-        self.events = events;
-        self
-    }
-
-    /// Hands an object event to every notification rule of its bucket that matches it.
+    /// Queues an object event for every notification rule of its bucket that matches it, in the metadata
+    /// store's outbox (delivered by whichever node holds the delivery lease; see `pending_deliveries`). The
+    /// event is queued after the change it reports commits: a crash between the two loses the event.
     pub(crate) async fn emit(&self, event_type: &str, version: &FileVersion) {
         let Ok(bucket) = self.bucket(&version.bucket_id).await else { return };
         let now = self.now();
+        let mut records = Vec::new();
         for rule in crate::events::matching_rules(&bucket, event_type, version) {
             let target = &rule.target_configuration;
-            self.events.send(Delivery {
+            let delivery = Delivery {
                 url: target.url.clone(),
                 custom_headers: target.custom_headers.iter().flatten().map(|h| (h.name.clone(), h.value.clone())).collect(),
                 signing_secret: target.hmac_sha256_signing_secret.clone().filter(|s| !s.is_empty()),
@@ -159,8 +154,42 @@ impl Stowage {
                     object_size: version.size,
                     object_version_id: version.file_id.clone(),
                 },
-            });
+            };
+            match serde_json::to_string(&delivery) {
+                Ok(record) => records.push(record),
+                Err(e) => tracing::warn!("event notification not queued: {e}"),
+            }
         }
+        if !records.is_empty()
+            && let Err(e) = self.meta.queue_events(&records).await
+        {
+            tracing::warn!(events = records.len(), "event notifications not queued: {e}");
+        }
+    }
+
+    /// The oldest queued event deliveries with their sequence numbers. Records this build cannot read are
+    /// dropped (and logged).
+    pub async fn pending_deliveries(&self, limit: usize) -> Result<Vec<(i64, Delivery)>> {
+        let mut out = Vec::new();
+        let mut unreadable = Vec::new();
+        for (seq, record) in self.meta.pending_events(limit).await? {
+            match serde_json::from_str(&record) {
+                Ok(delivery) => out.push((seq, delivery)),
+                Err(e) => {
+                    tracing::warn!(seq, "dropping an unreadable queued event notification: {e}");
+                    unreadable.push(seq);
+                }
+            }
+        }
+        if !unreadable.is_empty() {
+            self.meta.forget_events(&unreadable).await?;
+        }
+        Ok(out)
+    }
+
+    /// Removes deliveries from the outbox once sent (or given up on).
+    pub async fn forget_deliveries(&self, seqs: &[i64]) -> Result<()> {
+        self.meta.forget_events(seqs).await
     }
 
     /// Room for new data, kept current by the binary's disk monitor.

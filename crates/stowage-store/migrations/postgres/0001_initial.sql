@@ -40,3 +40,4 @@ CREATE TABLE small_blobs (blob_id text COLLATE "C" PRIMARY KEY, written bigint N
 CREATE TABLE console_sessions (id_hash text PRIMARY KEY, record text NOT NULL, expires bigint NOT NULL);
 CREATE INDEX console_sessions_by_expiry ON console_sessions (expires);
 CREATE TABLE leases (name text PRIMARY KEY, holder text NOT NULL, expires bigint NOT NULL);
+CREATE TABLE event_outbox (seq bigserial PRIMARY KEY, record text NOT NULL);
