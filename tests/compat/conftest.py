@@ -40,16 +40,17 @@ def metadata_args(data_dir):
 
 
 class Server:
-    def __init__(self, data_dir, extra_args=()):
+    def __init__(self, data_dir, extra_args=(), extra_env=None):
         self.data_dir = data_dir
         self.extra_args = metadata_args(data_dir) + list(extra_args)
+        self.extra_env = extra_env or {}
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc = None
 
     def start(self):
         binary = os.environ.get("STOWAGE_BIN", os.path.join(os.path.dirname(__file__), "../../target/debug/stowage"))
-        env = dict(os.environ, STOWAGE_ROOT_KEY_ID=ROOT_ID, STOWAGE_ROOT_KEY=ROOT_KEY)
+        env = dict(os.environ, STOWAGE_ROOT_KEY_ID=ROOT_ID, STOWAGE_ROOT_KEY=ROOT_KEY, **self.extra_env)
         self.log = open(os.path.join(self.data_dir, "server.log"), "w")
         self.proc = subprocess.Popen(
             [binary, "serve", "--data", self.data_dir, "--listen", f"127.0.0.1:{self.port}",

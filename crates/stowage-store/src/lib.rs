@@ -6,6 +6,7 @@ pub mod copy;
 pub mod migrations;
 mod pg_batch;
 pub mod postgres;
+pub mod s3_blobs;
 pub mod sqlite;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;

@@ -18,6 +18,7 @@ use stowage_core::store_timing::{StoreTimings, TimedBlobStore, TimedMetadataStor
 use stowage_core::{Config, Stowage};
 use stowage_store::blob::LocalBlobStore;
 use stowage_store::postgres::PostgresStore;
+use stowage_store::s3_blobs::S3BlobStore;
 use stowage_store::sqlite::SqliteStore;
 use stowage_store::tiered::{SmallBlobRows, TieredBlobStore};
 
@@ -79,11 +80,15 @@ struct ServeArgs {
     /// Most connections this node opens to a PostgreSQL metadata store.
     #[arg(long, env = "STOWAGE_META_POOL", default_value_t = 32)]
     meta_pool: usize,
-    /// The blob directory (default <data>/blobs). Nodes of one deployment share one (NFS, CephFS, …):
-    /// each blob is written once under a new id, and each node stages its writes in its own
-    /// <blobs>/.tmp/<node id>.
+    /// Where blobs live: a directory (default <data>/blobs), which the nodes of one deployment share (NFS,
+    /// CephFS, …; each blob is written once under a new id, and each node stages its writes in its own
+    /// <blobs>/.tmp/<node id>), or s3://BUCKET[/PREFIX] on any S3-compatible service (credentials from
+    /// AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION).
     #[arg(long, env = "STOWAGE_BLOBS")]
-    blobs: Option<PathBuf>,
+    blobs: Option<String>,
+    /// The S3-compatible service's URL for --blobs s3://… (default: AWS).
+    #[arg(long, env = "STOWAGE_BLOBS_ENDPOINT")]
+    blobs_endpoint: Option<String>,
     #[arg(long, env = "STOWAGE_LISTEN", default_value = "127.0.0.1:8180")]
     listen: SocketAddr,
     /// The base URL clients reach this server at (default: derived from --listen).
@@ -217,13 +222,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .with_context(|| format!("reading free space of {}", args.data.display()))?;
     let node = node_id(&args.data)?;
     let (meta, small) = open_metadata(args.meta.as_deref(), &args.data, args.meta_pool).await?;
-    let blob_dir = args.blobs.clone().unwrap_or_else(|| args.data.join("blobs"));
-    let staging = match &args.blobs {
-        None => args.data.join("tmp"),
-        Some(shared) => shared.join(".tmp").join(&node),
-    };
-    let files = LocalBlobStore::open_at(&blob_dir, &staging).with_context(|| format!("opening blobs in {}", blob_dir.display()))?;
-    let blobs: Arc<dyn BlobStore> = Arc::new(TieredBlobStore::new(small, Arc::new(files)));
+    let (files, space_probe) = open_blobs(args.blobs.as_deref(), args.blobs_endpoint.as_deref(), &args.data, &node)?;
+    let blobs: Arc<dyn BlobStore> = Arc::new(TieredBlobStore::new(small, files));
     let store_timings = Arc::new(StoreTimings::default());
     let meta = Arc::new(TimedMetadataStore::new(meta, store_timings.clone()));
     let blobs = Arc::new(TimedBlobStore::new(blobs, store_timings.clone()));
@@ -256,7 +256,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if !root_secret.is_empty() {
         core.ensure_root_key(&root_id, &root_secret).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     }
-    let probe_dir = blob_dir.clone();
+    let probe_dir = space_probe;
     core.capacity().set_probe(args.min_free_space.0, Box::new(move || disk::free_space(&probe_dir).ok().map(|(free, _)| free)));
     tokio::spawn(disk_guard.run(core.clone()));
     spawn_background_jobs(core.clone(), node, args.jobs_every.map(Duration::from_secs));
@@ -296,6 +296,27 @@ fn node_id(data: &Path) -> anyhow::Result<String> {
     std::fs::File::open(&tmp)?.sync_all()?;
     std::fs::rename(&tmp, &path)?;
     Ok(id)
+}
+
+/// The blob store `--blobs` names, and the directory whose free space decides whether uploads fit.
+fn open_blobs(blobs: Option<&str>, endpoint: Option<&str>, data: &Path, node: &str) -> anyhow::Result<(Arc<dyn BlobStore>, PathBuf)> {
+    match blobs {
+        Some(url) if url.starts_with("s3://") => {
+            let store = S3BlobStore::open(url, endpoint).map_err(|e| anyhow::anyhow!("{e}"))?;
+            Ok((Arc::new(store), data.to_path_buf()))
+        }
+        Some(dir) => {
+            let dir = PathBuf::from(dir);
+            let staging = dir.join(".tmp").join(node);
+            let store = LocalBlobStore::open_at(&dir, &staging).with_context(|| format!("opening blobs in {}", dir.display()))?;
+            Ok((Arc::new(store), dir))
+        }
+        None => {
+            let dir = data.join("blobs");
+            let store = LocalBlobStore::open_at(&dir, &data.join("tmp")).with_context(|| format!("opening blobs in {}", dir.display()))?;
+            Ok((Arc::new(store), dir))
+        }
+    }
 }
 
 /// The metadata store `--meta` names, and where it keeps small blobs.
