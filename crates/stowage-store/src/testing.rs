@@ -21,6 +21,11 @@ pub struct TestPostgres {
     durable: bool,
 }
 
+/// A PostgreSQL program (`pg_dump`, `psql`, …) from the installed server's binaries.
+pub fn program(name: &str) -> PathBuf {
+    binaries().join(name)
+}
+
 fn binaries() -> PathBuf {
     if let Ok(dir) = std::env::var("STOWAGE_PG_BIN") {
         return PathBuf::from(dir);
@@ -149,6 +154,20 @@ impl Drop for TestPostgres {
                 .status();
         }
     }
+}
+
+/// With `STOWAGE_TEST_PG` set to a running server's URL (`postgres://USER@HOST:PORT/DB`, as ./test.sh sets for
+/// its pass against PostgreSQL), a new database there for one test server; None otherwise.
+pub fn database_from_env() -> Option<String> {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let base = std::env::var("STOWAGE_TEST_PG").ok()?;
+    let (server, _) = base.rsplit_once('/')?;
+    let (user, address) = server.strip_prefix("postgres://")?.split_once('@')?;
+    let (host, port) = address.split_once(':')?;
+    let name = format!("t{}_{}", std::process::id(), NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
+    let status = Command::new(binaries().join("createdb")).args(["-h", host, "-p", port, "-U", user, &name]).status().ok()?;
+    assert!(status.success(), "createdb {name} failed");
+    Some(format!("{server}/{name}"))
 }
 
 fn as_root() -> bool {

@@ -29,8 +29,9 @@ pub fn start(core: Arc<Stowage>, node: String) -> anyhow::Result<()> {
 }
 
 async fn run(core: Arc<Stowage>, node: String, client: reqwest::Client) {
-    // Records being sent right now, so the next read does not send them again.
-    let sending: Arc<Mutex<HashSet<i64>>> = Arc::default();
+    // Rules whose events are being sent right now: their later events wait, so each webhook gets its
+    // rule's events in the order they happened.
+    let sending: Arc<Mutex<HashSet<String>>> = Arc::default();
     let (mut held, mut renew_at) = (false, Instant::now());
     loop {
         if Instant::now() >= renew_at {
@@ -43,26 +44,34 @@ async fn run(core: Arc<Stowage>, node: String, client: reqwest::Client) {
         if held {
             match core.pending_deliveries(READ_LIMIT).await {
                 Ok(pending) => {
-                    let fresh: Vec<(i64, Delivery)> = match sending.lock() {
-                        Ok(busy) => pending.into_iter().filter(|(seq, _)| !busy.contains(seq)).collect(),
-                        Err(_) => Vec::new(),
-                    };
-                    for batch in batches(fresh) {
-                        let seqs: Vec<i64> = batch.iter().map(|(seq, _)| *seq).collect();
-                        if let Ok(mut busy) = sending.lock() {
-                            busy.extend(&seqs);
+                    let mut by_rule: Vec<(String, Vec<(i64, Delivery)>)> = Vec::new();
+                    if let Ok(mut busy) = sending.lock() {
+                        for (seq, delivery) in pending {
+                            if busy.contains(&delivery.rule_key) && !by_rule.iter().any(|(rule, _)| *rule == delivery.rule_key) {
+                                continue;
+                            }
+                            match by_rule.iter_mut().find(|(rule, _)| *rule == delivery.rule_key) {
+                                Some((_, queued)) => queued.push((seq, delivery)),
+                                None => {
+                                    busy.insert(delivery.rule_key.clone());
+                                    by_rule.push((delivery.rule_key.clone(), vec![(seq, delivery)]));
+                                }
+                            }
                         }
+                    }
+                    for (rule, queued) in by_rule {
                         let (client, core, sending) = (client.clone(), core.clone(), sending.clone());
-                        // Each request on its own task: one slow webhook does not hold up the others.
+                        // Each rule on its own task: one slow webhook does not hold up the others.
                         tokio::spawn(async move {
-                            post(client, batch.into_iter().map(|(_, d)| d).collect()).await;
-                            if let Err(e) = core.forget_deliveries(&seqs).await {
-                                tracing::warn!("sent event notifications stay queued (they may be sent again): {e}");
+                            for batch in batches(queued) {
+                                let seqs: Vec<i64> = batch.iter().map(|(seq, _)| *seq).collect();
+                                post(client.clone(), batch.into_iter().map(|(_, d)| d).collect()).await;
+                                if let Err(e) = core.forget_deliveries(&seqs).await {
+                                    tracing::warn!("sent event notifications stay queued (they may be sent again): {e}");
+                                }
                             }
                             if let Ok(mut busy) = sending.lock() {
-                                for seq in &seqs {
-                                    busy.remove(seq);
-                                }
+                                busy.remove(&rule);
                             }
                         });
                     }

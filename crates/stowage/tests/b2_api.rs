@@ -985,8 +985,10 @@ async fn data_and_keys_survive_restart() {
 /// Every blob file under the data directory whose bytes contain `needle`.
 fn blobs_containing(data: &std::path::Path, needle: &[u8]) -> usize {
     let mut found = 0;
-    for dir in std::fs::read_dir(data.join("blobs")).expect("blobs") {
-        for entry in std::fs::read_dir(dir.expect("dir").path()).expect("read") {
+    // A node of a PostgreSQL deployment (STOWAGE_TEST_PG) keeps its blobs apart from its own files.
+    let blobs = if data.join("shared-blobs").exists() { data.join("shared-blobs") } else { data.join("blobs") };
+    for shard in 0..=255u8 {
+        for entry in std::fs::read_dir(blobs.join(format!("{shard:02x}"))).expect("read") {
             let bytes = std::fs::read(entry.expect("entry").path()).expect("blob");
             if bytes.windows(needle.len()).any(|w| w == needle) {
                 found += 1;
@@ -1094,6 +1096,16 @@ async fn encryption_at_rest_sse_b2_and_sse_c() {
 
 /// Whether the metadata database (with its write-ahead log) holds `needle` anywhere.
 fn metadata_containing(data: &std::path::Path, needle: &[u8]) -> bool {
+    let holds = |bytes: &[u8], needle: &[u8]| bytes.windows(needle.len()).any(|w| w == needle);
+    // A node of a PostgreSQL deployment (STOWAGE_TEST_PG): its whole database, dumped (bytea as hex).
+    if let Ok(url) = std::fs::read_to_string(data.join("test-meta-url")) {
+        let dump = std::process::Command::new(stowage_store::testing::program("pg_dump"))
+            .args(["--data-only", url.trim()])
+            .output()
+            .expect("pg_dump");
+        assert!(dump.status.success(), "pg_dump failed");
+        return holds(&dump.stdout, needle) || holds(&dump.stdout, hex::encode(needle).as_bytes());
+    }
     ["metadata.sqlite3", "metadata.sqlite3-wal"]
         .iter()
         .any(|name| std::fs::read(data.join(name)).is_ok_and(|bytes| bytes.windows(needle.len()).any(|w| w == needle)))

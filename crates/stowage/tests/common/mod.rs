@@ -23,6 +23,23 @@ fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")
 }
 
+/// With STOWAGE_TEST_PG set, every server is a node of a PostgreSQL deployment: its own database there (kept
+/// in `<data>/test-meta-url`, so a restart finds it) and blobs in a directory apart from its own files.
+fn cluster_node_args(data: &Path) -> Vec<String> {
+    let remembered = data.join("test-meta-url");
+    let meta = match std::fs::read_to_string(&remembered) {
+        Ok(url) => url,
+        Err(_) => {
+            let Some(url) = stowage_store::testing::database_from_env() else { return Vec::new() };
+            std::fs::create_dir_all(data).expect("data dir");
+            std::fs::write(&remembered, &url).expect("remember the database");
+            url
+        }
+    };
+    let blobs = data.join("shared-blobs");
+    vec!["--meta".into(), meta, "--blobs".into(), blobs.to_str().expect("utf8 path").into()]
+}
+
 impl Server {
     pub async fn start() -> Server {
         Server::start_with(&[]).await
@@ -49,6 +66,7 @@ impl Server {
             .args(["serve", "--data", data.to_str().expect("utf8 path"), "--listen", &format!("127.0.0.1:{port}")])
             .args(["--min-part-size", "5000000", "--recommended-part-size", "5000000", "--test-hooks"])
             .args(["--min-free-space", "32MiB", "--space-reserve", "8MiB"])
+            .args(cluster_node_args(data))
             .args(extra)
             .env("STOWAGE_ROOT_KEY_ID", ROOT_ID)
             .env("STOWAGE_ROOT_KEY", ROOT_KEY)
