@@ -28,7 +28,7 @@ pub(crate) fn bucket(id: &str, name: &str) -> Bucket {
     }
 }
 
-fn version(bucket_id: &str, name: &str, file_id: &str, action: Action) -> FileVersion {
+pub(crate) fn version(bucket_id: &str, name: &str, file_id: &str, action: Action) -> FileVersion {
     FileVersion {
         file_id: file_id.into(),
         bucket_id: bucket_id.into(),

@@ -1,10 +1,17 @@
-//! Group commit for PostgreSQL: the inserts every upload makes (its small body, its version) that arrive
-//! together are written by one transaction of multi-row statements, so a burst of small uploads costs a few
-//! round trips and commits instead of two each. A few batches run at once; while they are all busy the next
-//! one grows. A batch that fails is replayed insert by insert, so each caller gets its own outcome (a version
-//! whose bucket was just deleted fails alone). Each insert is durable when its caller hears back.
+//! Group commit for PostgreSQL: the inserts uploads make (versions, with the small bodies they name) that
+//! arrive together are written by one statement of multi-row inserts, so a burst of small uploads costs a
+//! few round trips and commits instead of two each. A few batches run at once; while they are all busy the
+//! next one grows. A batch that fails is replayed insert by insert, so each caller gets its own outcome (a
+//! version whose bucket was just deleted fails alone). Each insert is durable when its caller hears back.
+//!
+//! A small body (see `tiered`) waits in `PendingBodies` for the version or part that names it and is written
+//! in the same statement: one commit per small upload, and never a version naming a body that is not
+//! durable. A body nothing claims within a few seconds (an upload refused after its body was read) is
+//! written alone, as an orphan for collection.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use deadpool_postgres::{GenericClient, Pool};
@@ -12,7 +19,7 @@ use stowage_core::model::FileVersion;
 use stowage_core::{Error, Result};
 use tokio::sync::{Semaphore, mpsc, oneshot};
 use tokio_postgres::error::SqlState;
-use tokio_postgres::types::{Json, ToSql};
+use tokio_postgres::types::ToSql;
 
 use crate::postgres::{now_millis, pg_err, pooled};
 
@@ -22,8 +29,64 @@ const MAX_BATCH: usize = 256;
 const IN_FLIGHT: usize = 4;
 
 pub(crate) enum Insert {
-    SmallBlob { blob_id: String, data: Bytes },
-    Version(Box<FileVersion>),
+    SmallBlob {
+        blob_id: String,
+        data: Bytes,
+    },
+    /// A version and the pending small bodies it names.
+    Version {
+        version: Box<FileVersion>,
+        bodies: Vec<(String, Bytes)>,
+    },
+}
+
+/// Small bodies read but not yet written, by blob id.
+#[derive(Default)]
+pub(crate) struct PendingBodies(Mutex<HashMap<String, (Bytes, Instant)>>);
+
+impl PendingBodies {
+    pub(crate) fn add(&self, blob_id: String, data: Bytes) {
+        if let Ok(mut pending) = self.0.lock() {
+            pending.insert(blob_id, (data, Instant::now()));
+        }
+    }
+
+    pub(crate) fn get(&self, blob_id: &str) -> Option<Bytes> {
+        self.0.lock().ok()?.get(blob_id).map(|(data, _)| data.clone())
+    }
+
+    pub(crate) fn remove(&self, blob_id: &str) {
+        if let Ok(mut pending) = self.0.lock() {
+            pending.remove(blob_id);
+        }
+    }
+
+    /// Removes and returns the pending bodies among `ids`, for the statement that writes what names them.
+    pub(crate) fn claim(&self, ids: &[String]) -> Vec<(String, Bytes)> {
+        let Ok(mut pending) = self.0.lock() else { return Vec::new() };
+        ids.iter().filter_map(|id| pending.remove(id).map(|(data, _)| (id.clone(), data))).collect()
+    }
+
+    /// Copies of the bodies pending longer than `age`; they leave only once written (`remove`), so a claim
+    /// racing the write either takes the body along or finds it already durable.
+    fn stale(&self, age: Duration) -> Vec<(String, Bytes)> {
+        let Ok(pending) = self.0.lock() else { return Vec::new() };
+        pending.iter().filter(|(_, (_, at))| at.elapsed() > age).map(|(id, (data, _))| (id.clone(), data.clone())).collect()
+    }
+}
+
+/// Writes bodies nothing claimed: they become orphans that collection removes.
+pub(crate) async fn flush_unclaimed(pending: Arc<PendingBodies>, inserts: Arc<InsertBatcher>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        tick.tick().await;
+        for (blob_id, data) in pending.stale(Duration::from_secs(3)) {
+            match inserts.insert(Insert::SmallBlob { blob_id: blob_id.clone(), data }).await {
+                Ok(()) => pending.remove(&blob_id),
+                Err(e) => tracing::debug!(%blob_id, "an unclaimed small body stays pending: {e}"),
+            }
+        }
+    }
 }
 
 struct Job {
@@ -69,63 +132,53 @@ async fn run(pool: Pool, mut queue: mpsc::UnboundedReceiver<Job>) {
 }
 
 async fn commit(pool: &Pool, batch: Vec<Job>) {
-    if batch.len() > 1 {
-        match write_together(pool, &batch).await {
-            Ok(()) => {
-                for job in batch {
-                    let _ = job.done.send(Ok(()));
-                }
-                return;
+    match write_together(pool, &batch).await {
+        Ok(()) => {
+            for job in batch {
+                let _ = job.done.send(Ok(()));
             }
-            Err(e) => tracing::debug!(inserts = batch.len(), "a batch of inserts failed ({e}); writing them one by one"),
         }
-    }
-    for job in batch {
-        let outcome = write_one(pool, &job.insert).await;
-        let _ = job.done.send(outcome);
+        Err(e) if batch.len() == 1 => {
+            if let Some(job) = batch.into_iter().next() {
+                let _ = job.done.send(Err(failure(e, &job.insert)));
+            }
+        }
+        Err(e) => {
+            tracing::debug!(inserts = batch.len(), "a batch of inserts failed ({e}); writing them one by one");
+            for job in batch {
+                let outcome = write_together(pool, std::slice::from_ref(&job)).await.map_err(|e| failure(e, &job.insert));
+                let _ = job.done.send(outcome);
+            }
+        }
     }
 }
 
-fn version_failure(e: tokio_postgres::Error, version: &FileVersion) -> Error {
-    if e.code() == Some(&SqlState::FOREIGN_KEY_VIOLATION) { Error::BucketNotFound(version.bucket_id.clone()) } else { pg_err(e) }
+/// Why an insert failed, as the store's callers expect it.
+fn failure(e: Failure, insert: &Insert) -> Error {
+    match (e, insert) {
+        (Failure::Db(e), Insert::Version { version, .. }) if e.code() == Some(&SqlState::FOREIGN_KEY_VIOLATION) => {
+            Error::BucketNotFound(version.bucket_id.clone())
+        }
+        (Failure::Db(e), _) => pg_err(e),
+        (Failure::Other(e), _) => e,
+    }
 }
 
-async fn write_one(pool: &Pool, insert: &Insert) -> Result<()> {
-    let client = pooled(pool).await?;
-    match insert {
-        Insert::SmallBlob { blob_id, data } => {
-            let stmt =
-                client.prepare_cached("INSERT INTO small_blobs (blob_id, written, data) VALUES ($1, $2, $3)").await.map_err(pg_err)?;
-            client.execute(&stmt, &[blob_id, &now_millis(), &data.as_ref()]).await.map_err(pg_err)?;
-        }
-        Insert::Version(version) => {
-            // One statement, so a lone upload costs one round trip and one commit.
-            let stmt = client
-                .prepare_cached(
-                    "WITH v AS (INSERT INTO versions (file_id, bucket_id, name, action, size, upload_ts, body) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7)) \
-                     INSERT INTO version_blobs (blob_id, file_id) SELECT unnest($8::text[]), $1 \
-                     ON CONFLICT (blob_id) DO UPDATE SET file_id = excluded.file_id",
-                )
-                .await
-                .map_err(pg_err)?;
-            let params: &[&(dyn ToSql + Sync)] = &[
-                &version.file_id,
-                &version.bucket_id,
-                &version.name,
-                &version.action.as_str(),
-                &(version.size as i64),
-                &version.upload_timestamp,
-                &Json(version.as_ref()),
-                &version.content.blob_ids(),
-            ];
-            client.execute(&stmt, params).await.map_err(|e| version_failure(e, version))?;
+enum Failure {
+    Db(tokio_postgres::Error),
+    Other(Error),
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Failure::Db(e) => write!(f, "{e}"),
+            Failure::Other(e) => write!(f, "{e}"),
         }
     }
-    Ok(())
 }
 
-async fn write_together(pool: &Pool, batch: &[Job]) -> Result<()> {
+async fn write_together(pool: &Pool, batch: &[Job]) -> std::result::Result<(), Failure> {
     let (mut blob_ids, mut written, mut data) = (Vec::new(), Vec::new(), Vec::new());
     let (mut file_ids, mut buckets, mut names, mut actions, mut sizes, mut times, mut bodies) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
@@ -138,14 +191,19 @@ async fn write_together(pool: &Pool, batch: &[Job]) -> Result<()> {
                 written.push(now);
                 data.push(bytes.as_ref());
             }
-            Insert::Version(v) => {
+            Insert::Version { version: v, bodies: claimed } => {
+                for (blob_id, bytes) in claimed {
+                    blob_ids.push(blob_id.as_str());
+                    written.push(now);
+                    data.push(bytes.as_ref());
+                }
                 file_ids.push(v.file_id.as_str());
                 buckets.push(v.bucket_id.as_str());
                 names.push(v.name.as_str());
                 actions.push(v.action.as_str());
                 sizes.push(v.size as i64);
                 times.push(v.upload_timestamp);
-                bodies.push(serde_json::to_string(v.as_ref()).map_err(Error::internal)?);
+                bodies.push(serde_json::to_string(v.as_ref()).map_err(|e| Failure::Other(Error::internal(e)))?);
                 for blob in v.content.blob_ids() {
                     linked_blobs.push(blob);
                     linked_files.push(v.file_id.as_str());
@@ -154,11 +212,12 @@ async fn write_together(pool: &Pool, batch: &[Job]) -> Result<()> {
         }
     }
     // One statement (one round trip, one commit); a part with no rows inserts nothing.
-    let client = pooled(pool).await?;
+    let client = pooled(pool).await.map_err(Failure::Other)?;
+    // A body written alone by the flusher may be claimed by a version meanwhile: written once either way.
     let stmt = client
         .prepare_cached(
             "WITH small AS (INSERT INTO small_blobs (blob_id, written, data) \
-                 SELECT * FROM unnest($1::text[], $2::bigint[], $3::bytea[])), \
+                 SELECT * FROM unnest($1::text[], $2::bigint[], $3::bytea[]) ON CONFLICT (blob_id) DO NOTHING), \
              versions AS (INSERT INTO versions (file_id, bucket_id, name, action, size, upload_ts, body) \
                  SELECT f, b, n, a, s, t, j::json FROM unnest($4::text[], $5::text[], $6::text[], $7::text[], $8::bigint[], \
                  $9::bigint[], $10::text[]) AS u(f, b, n, a, s, t, j)) \
@@ -166,9 +225,9 @@ async fn write_together(pool: &Pool, batch: &[Job]) -> Result<()> {
              ON CONFLICT (blob_id) DO UPDATE SET file_id = excluded.file_id",
         )
         .await
-        .map_err(pg_err)?;
+        .map_err(Failure::Db)?;
     let params: &[&(dyn ToSql + Sync)] =
         &[&blob_ids, &written, &data, &file_ids, &buckets, &names, &actions, &sizes, &times, &bodies, &linked_blobs, &linked_files];
-    client.execute(&stmt, params).await.map_err(pg_err)?;
+    client.execute(&stmt, params).await.map_err(Failure::Db)?;
     Ok(())
 }

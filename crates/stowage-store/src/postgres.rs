@@ -29,7 +29,7 @@ use tokio_postgres::{AsyncMessage, NoTls, Row};
 
 use crate::cache::RowCache;
 use crate::migrations::{POSTGRES, pending};
-use crate::pg_batch::{Insert, InsertBatcher};
+use crate::pg_batch::{Insert, InsertBatcher, PendingBodies, flush_unclaimed};
 use crate::tiered::SmallBlobRows;
 
 /// The channel every node listens on for key and bucket changes.
@@ -109,14 +109,19 @@ impl Caches {
 
 pub struct PostgresStore {
     pool: Pool,
-    inserts: InsertBatcher,
+    inserts: Arc<InsertBatcher>,
+    /// Small bodies waiting for the version or part that names them (see `pg_batch`).
+    pending: Arc<PendingBodies>,
     caches: Arc<Caches>,
-    listener: tokio::task::JoinHandle<()>,
+    /// The change listener and the unclaimed-body flusher.
+    tasks: [tokio::task::JoinHandle<()>; 2],
 }
 
 impl Drop for PostgresStore {
     fn drop(&mut self) {
-        self.listener.abort();
+        for task in &self.tasks {
+            task.abort();
+        }
     }
 }
 
@@ -182,7 +187,10 @@ impl PostgresStore {
             .map_err(|e| Error::internal(format!("PostgreSQL pool: {e}")))?;
         let caches = Arc::new(Caches::default());
         let listener = tokio::spawn(listen_for_changes(config, caches.clone()));
-        Ok(PostgresStore { inserts: InsertBatcher::start(pool.clone()), pool, caches, listener })
+        let inserts = Arc::new(InsertBatcher::start(pool.clone()));
+        let pending = Arc::new(PendingBodies::default());
+        let flusher = tokio::spawn(flush_unclaimed(pending.clone(), inserts.clone()));
+        Ok(PostgresStore { inserts, pending, pool, caches, tasks: [listener, flusher] })
     }
 
     async fn client(&self) -> Result<Object> {
@@ -353,15 +361,22 @@ async fn part_blobs(client: &impl GenericClient, file_id: &str) -> Result<Vec<St
 
 #[async_trait]
 impl SmallBlobRows for PostgresStore {
+    /// Durable with the version or part that names it (one commit for both), or within seconds as an
+    /// orphan when nothing does.
     async fn put_small_blob(&self, blob_id: String, data: Bytes) -> Result<()> {
-        self.inserts.insert(Insert::SmallBlob { blob_id, data }).await
+        self.pending.add(blob_id, data);
+        Ok(())
     }
 
     async fn get_small_blob(&self, blob_id: &str) -> Result<Option<Vec<u8>>> {
+        if let Some(data) = self.pending.get(blob_id) {
+            return Ok(Some(data.to_vec()));
+        }
         Ok(self.query_opt("SELECT data FROM small_blobs WHERE blob_id = $1", &[&blob_id]).await?.map(|row| row.get(0)))
     }
 
     async fn delete_small_blob(&self, blob_id: &str) -> Result<()> {
+        self.pending.remove(blob_id);
         self.execute("DELETE FROM small_blobs WHERE blob_id = $1", &[&blob_id]).await?;
         Ok(())
     }
@@ -507,7 +522,8 @@ impl MetadataStore for PostgresStore {
     }
 
     async fn insert_version(&self, version: &FileVersion) -> Result<()> {
-        self.inserts.insert(Insert::Version(Box::new(version.clone()))).await
+        let bodies = self.pending.claim(&version.content.blob_ids());
+        self.inserts.insert(Insert::Version { version: Box::new(version.clone()), bodies }).await
     }
 
     async fn get_version(&self, file_id: &str) -> Result<Option<FileVersion>> {
@@ -607,6 +623,14 @@ impl MetadataStore for PostgresStore {
         let action = tx.query_opt("SELECT action FROM versions WHERE file_id = $1 FOR SHARE", &[&part.file_id]).await.map_err(pg_err)?;
         if action.map(|row| row.get::<_, String>(0)).as_deref() != Some(Action::Start.as_str()) {
             return Err(Error::NoSuchUpload(format!("No active upload for: {}", part.file_id)));
+        }
+        for (blob_id, data) in self.pending.claim(std::slice::from_ref(&part.blob_id)) {
+            tx.execute(
+                "INSERT INTO small_blobs (blob_id, written, data) VALUES ($1, $2, $3) ON CONFLICT (blob_id) DO NOTHING",
+                &[&blob_id, &now_millis(), &data.as_ref()],
+            )
+            .await
+            .map_err(pg_err)?;
         }
         let number = part.part_number as i32;
         let replaced = tx
@@ -825,6 +849,34 @@ mod tests {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         assert_eq!(seen, 2, "the other node's cache kept the old bucket");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn small_bodies_commit_with_their_version_or_alone() {
+        let pg = TestPostgres::start();
+        let url = pg.create_database("bodies");
+        let store = PostgresStore::connect(&url, 4).await.expect("connect");
+        store.create_bucket(&crate::conformance::bucket("b1", "bodies"), 10).await.expect("create");
+        store.put_small_blob("sclaimed".into(), Bytes::from_static(b"claimed")).await.expect("put");
+        store.put_small_blob("sorphan".into(), Bytes::from_static(b"orphan")).await.expect("put");
+        let mut version = crate::conformance::version("b1", "a.txt", "f1", Action::Upload);
+        version.content = stowage_core::model::Content::Blob { id: "sclaimed".into(), salt: None };
+        store.insert_version(&version).await.expect("insert");
+        // Another node (a fresh store on the same database) reads the body the version names at once.
+        let other = PostgresStore::connect(&url, 2).await.expect("connect");
+        assert_eq!(other.get_small_blob("sclaimed").await.expect("get").as_deref(), Some(&b"claimed"[..]));
+        assert!(other.blob_referenced("sclaimed").await.expect("referenced"));
+        // The body nothing claimed is written alone within seconds, unreferenced, for collection.
+        let mut written = None;
+        for _ in 0..100 {
+            written = other.get_small_blob("sorphan").await.expect("get");
+            if written.is_some() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert_eq!(written.as_deref(), Some(&b"orphan"[..]));
+        assert!(!other.blob_referenced("sorphan").await.expect("referenced"));
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

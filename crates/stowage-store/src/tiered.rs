@@ -2,8 +2,10 @@
 //!
 //! A file blob costs a file creation, its fsync, a rename and the directory's fsync; a body of a few KiB
 //! spends nearly all its upload time there. Kept as a row instead, it becomes one insert that shares the
-//! writer's group commit (one fsync for every upload that arrives together). Both kinds are durable
-//! before `put` returns, so the core's invariant (blob durable before the version that names it) holds.
+//! writer's group commit (one fsync for every upload that arrives together). A file blob is durable before
+//! `put` returns; a small one too on SQLite, while PostgreSQL writes it in the statement that commits the
+//! version or part naming it (`pg_batch`). Either way the core's invariant holds: no committed version
+//! names a body that is not durable.
 
 use std::sync::Arc;
 
@@ -17,7 +19,8 @@ use stowage_core::{Error, Result};
 /// Where a metadata store keeps small blobs: rows written in the same kind of transaction as versions.
 #[async_trait]
 pub trait SmallBlobRows: Send + Sync {
-    /// Durable once this returns, like a file blob.
+    /// Durable once this returns, or (a store that defers it) in the commit of the first version or part
+    /// that names it, and within seconds when none does.
     async fn put_small_blob(&self, blob_id: String, data: Bytes) -> Result<()>;
     async fn get_small_blob(&self, blob_id: &str) -> Result<Option<Vec<u8>>>;
     async fn delete_small_blob(&self, blob_id: &str) -> Result<()>;
