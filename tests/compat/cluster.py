@@ -11,7 +11,7 @@ import tempfile
 import time
 import urllib.request
 
-from conftest import PART_SIZE, ROOT_ID, ROOT_KEY, free_port
+from conftest import PART_SIZE, ROOT_ID, ROOT_KEY, free_port, wait_until_answering
 
 NOBODY = 65534
 MASTER_KEY = "5a" * 32
@@ -84,17 +84,8 @@ class Node:
         return self
 
     def wait_ready(self):
-        deadline = time.time() + 30
-        while time.time() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"node exited: {open(self.log_path).read()[-2000:]}")
-            try:
-                with urllib.request.urlopen(self.url + "/_health/ready", timeout=1) as r:
-                    if r.status == 200:
-                        return self
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError("node did not start")
+        wait_until_answering(self.url + "/_health/ready", self.proc, self.log_path)
+        return self
 
     def kill(self):
         """`kill -9`: no shutdown work at all."""

@@ -39,6 +39,22 @@ def metadata_args(data_dir):
     return ["--meta", url, "--blobs", os.path.join(data_dir, "shared-blobs")]
 
 
+def wait_until_answering(url, proc, log_path, seconds=30):
+    """Waits for `url` to answer 200; fails with the log's tail if the process exits first."""
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            with open(log_path) as log:
+                raise RuntimeError(f"stowage exited: {log.read()[-2000:]}")
+        try:
+            with urllib.request.urlopen(url, timeout=1) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"{url} did not answer")
+
+
 class Server:
     def __init__(self, data_dir, extra_args=(), extra_env=None):
         self.data_dir = data_dir
@@ -56,15 +72,8 @@ class Server:
             [binary, "serve", "--data", self.data_dir, "--listen", f"127.0.0.1:{self.port}",
              "--min-part-size", str(PART_SIZE), "--recommended-part-size", str(PART_SIZE), "--test-hooks", *self.extra_args],
             env=env, stdout=self.log, stderr=subprocess.STDOUT)
-        deadline = time.time() + 30
-        while time.time() < deadline:
-            try:
-                with urllib.request.urlopen(self.url + "/_health", timeout=1) as r:
-                    if r.status == 200:
-                        return self
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError("stowage did not start")
+        wait_until_answering(self.url + "/_health", self.proc, os.path.join(self.data_dir, "server.log"))
+        return self
 
     def stop(self):
         if self.proc:

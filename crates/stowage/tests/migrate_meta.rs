@@ -7,6 +7,21 @@ use common::{B2, ROOT_ID, ROOT_KEY, Server, sha1_hex};
 use serde_json::json;
 use stowage_store::testing::TestPostgres;
 
+async fn upload_part(b2: &B2, file_id: &str, number: u32, data: &[u8]) {
+    let target = b2.call("b2_get_upload_part_url", json!({"fileId": file_id})).await.expect("part url");
+    let uploaded = b2
+        .http
+        .post(target["uploadUrl"].as_str().expect("url"))
+        .header("Authorization", target["authorizationToken"].as_str().expect("token"))
+        .header("X-Bz-Part-Number", number.to_string())
+        .header("X-Bz-Content-Sha1", sha1_hex(data))
+        .body(data.to_vec())
+        .send()
+        .await
+        .expect("part");
+    assert_eq!(uploaded.status(), 200);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn an_embedded_deployment_moves_onto_postgresql() {
     let pg = TestPostgres::start();
@@ -38,18 +53,7 @@ async fn an_embedded_deployment_moves_onto_postgresql() {
         .expect("start large file");
     let file_id = started["fileId"].as_str().expect("file id").to_string();
     let first_part: Vec<u8> = vec![3u8; 5_000_000];
-    let part_url = root.call("b2_get_upload_part_url", json!({"fileId": file_id})).await.expect("part url");
-    let uploaded = root
-        .http
-        .post(part_url["uploadUrl"].as_str().expect("url"))
-        .header("Authorization", part_url["authorizationToken"].as_str().expect("token"))
-        .header("X-Bz-Part-Number", "1")
-        .header("X-Bz-Content-Sha1", sha1_hex(&first_part))
-        .body(first_part.clone())
-        .send()
-        .await
-        .expect("part");
-    assert_eq!(uploaded.status(), 200);
+    upload_part(&root, &file_id, 1, &first_part).await;
     embedded.kill();
 
     let master_key = std::fs::read_to_string(embedded_data.join("master.key")).expect("master key");
@@ -88,18 +92,7 @@ async fn an_embedded_deployment_moves_onto_postgresql() {
     B2::authorize(&node.url, ROOT_ID, ROOT_KEY, 4).await.expect("root signs in");
     // The unfinished large file finishes on the new node with the part uploaded before the move.
     let last: Vec<u8> = vec![4u8; 1000];
-    let part_url = old_session.call("b2_get_upload_part_url", json!({"fileId": file_id})).await.expect("part url");
-    let uploaded = old_session
-        .http
-        .post(part_url["uploadUrl"].as_str().expect("url"))
-        .header("Authorization", part_url["authorizationToken"].as_str().expect("token"))
-        .header("X-Bz-Part-Number", "2")
-        .header("X-Bz-Content-Sha1", sha1_hex(&last))
-        .body(last.clone())
-        .send()
-        .await
-        .expect("part");
-    assert_eq!(uploaded.status(), 200);
+    upload_part(&old_session, &file_id, 2, &last).await;
     old_session
         .call("b2_finish_large_file", json!({"fileId": file_id, "partSha1Array": [sha1_hex(&first_part), sha1_hex(&last)]}))
         .await
