@@ -38,7 +38,7 @@ grep -q "test result: FAILED" /tmp/stowage-cargo-test.log && exit 1
 step "Rust integration tests again, each server a node on PostgreSQL with a separate blob directory"
 pg_dir=$(mktemp -u /tmp/stowage-pg-XXXXXX)
 trap 'tests/postgres.sh stop "$pg_dir"' EXIT
-STOWAGE_TEST_PG=$(tests/postgres.sh start "$pg_dir") cargo test -p stowage --tests --quiet 2>&1 | tee /tmp/stowage-cargo-test-pg.log
+STOWAGE_TEST_PG=$(tests/postgres.sh start "$pg_dir") cargo test -p stowage --tests --no-fail-fast --quiet 2>&1 | tee /tmp/stowage-cargo-test-pg.log
 grep -q "test result: FAILED" /tmp/stowage-cargo-test-pg.log && exit 1
 tests/postgres.sh stop "$pg_dir"
 trap - EXIT

@@ -985,8 +985,7 @@ async fn data_and_keys_survive_restart() {
 /// Every blob file under the data directory whose bytes contain `needle`.
 fn blobs_containing(data: &std::path::Path, needle: &[u8]) -> usize {
     let mut found = 0;
-    // A node of a PostgreSQL deployment (STOWAGE_TEST_PG) keeps its blobs apart from its own files.
-    let blobs = if data.join("shared-blobs").exists() { data.join("shared-blobs") } else { data.join("blobs") };
+    let blobs = common::blob_dir(data);
     for shard in 0..=255u8 {
         for entry in std::fs::read_dir(blobs.join(format!("{shard:02x}"))).expect("read") {
             let bytes = std::fs::read(entry.expect("entry").path()).expect("blob");

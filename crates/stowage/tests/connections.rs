@@ -119,7 +119,7 @@ async fn readiness_is_reported_apart_from_liveness() {
     let body: serde_json::Value = ready.json().await.expect("json");
     assert_eq!((body["ready"].as_bool(), body["metadata"].as_str(), body["blobs"].as_str()), (Some(true), Some("ok"), Some("ok")));
     // The blob directory goes away (an unmounted share): not ready, still alive.
-    let blobs = server.data.join("blobs");
+    let blobs = server.blob_dir();
     let aside = server.data.join("blobs-aside");
     std::fs::rename(&blobs, &aside).expect("move blobs");
     let not_ready = reqwest::get(format!("{}/_health/ready", server.url)).await.expect("ready");

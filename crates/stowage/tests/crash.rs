@@ -74,6 +74,6 @@ async fn kill_during_uploads_loses_nothing_acknowledged() {
         }
     }
     assert!(listed >= acknowledged.len());
-    let leftovers = std::fs::read_dir(dir.path().join("tmp")).expect("tmp dir").count();
+    let leftovers = std::fs::read_dir(common::staging_dir(dir.path())).expect("staging dir").count();
     assert_eq!(leftovers, 0, "interrupted writes are discarded at start");
 }

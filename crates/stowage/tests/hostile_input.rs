@@ -141,10 +141,10 @@ async fn internal_failures_name_a_request_id_and_keep_their_details_in_the_log()
     let bucket_id = bucket["bucketId"].as_str().expect("bucketId");
     // Big enough to be a file blob rather than a metadata row; then the file disappears underneath us.
     let uploaded = b2.upload(bucket_id, "lost.bin", &vec![5u8; 100_000]).await.expect("upload");
-    let blobs = server.data.join("blobs");
+    let blobs = server.blob_dir();
     let mut removed = 0;
-    for dir in std::fs::read_dir(&blobs).expect("blobs dir").flatten() {
-        for file in std::fs::read_dir(dir.path()).expect("blob subdir").flatten() {
+    for shard in 0..=255u8 {
+        for file in std::fs::read_dir(blobs.join(format!("{shard:02x}"))).expect("blob shard").flatten() {
             std::fs::remove_file(file.path()).expect("remove blob");
             removed += 1;
         }
@@ -240,11 +240,7 @@ async fn a_store_failure_looking_up_an_access_key_is_not_an_unknown_key() {
         .expect("create key");
     let (key_id, secret) = (key["applicationKeyId"].as_str().expect("id"), key["applicationKey"].as_str().expect("key"));
     // The key's stored record becomes unreadable underneath the server (a damaged database).
-    let db = rusqlite::Connection::open(server.data.join("metadata.sqlite3")).expect("open metadata");
-    db.busy_timeout(std::time::Duration::from_secs(10)).expect("busy timeout");
-    let changed = db.execute("UPDATE app_keys SET body = '{not json' WHERE key_id = ?1", [key_id]).expect("damage");
-    assert_eq!(changed, 1);
-    drop(db);
+    server.damage_key_record(key_id);
 
     let err = common::s3_client(&server.url, key_id, secret).list_buckets().send().await.expect_err("store failure");
     assert_eq!(aws_sdk_s3::error::ProvideErrorMetadata::code(&err), Some("InternalError"), "{err:?}");

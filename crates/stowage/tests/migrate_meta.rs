@@ -32,7 +32,7 @@ async fn an_embedded_deployment_moves_onto_postgresql() {
 
     // The embedded deployment: a bucket, a small file (kept in the database), a larger one (a blob file),
     // a restricted key and a large file with one part uploaded.
-    let mut embedded = Server::start_on(&embedded_data, None).await;
+    let mut embedded = Server::start_embedded_on(&embedded_data).await;
     let root = embedded.root().await;
     let bucket = root.create_bucket("moving-house", "allPrivate").await;
     let bucket_id = bucket["bucketId"].as_str().expect("bucket id").to_string();

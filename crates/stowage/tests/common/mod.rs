@@ -40,6 +40,17 @@ fn cluster_node_args(data: &Path) -> Vec<String> {
     vec!["--meta".into(), meta, "--blobs".into(), blobs.to_str().expect("utf8 path").into()]
 }
 
+pub fn blob_dir(data: &Path) -> PathBuf {
+    if data.join("test-meta-url").exists() { data.join("shared-blobs") } else { data.join("blobs") }
+}
+
+pub fn staging_dir(data: &Path) -> PathBuf {
+    match std::fs::read_to_string(data.join("node-id")) {
+        Ok(node) if data.join("test-meta-url").exists() => data.join("shared-blobs").join(".tmp").join(node.trim()),
+        _ => data.join("tmp"),
+    }
+}
+
 impl Server {
     pub async fn start() -> Server {
         Server::start_with(&[]).await
@@ -60,13 +71,22 @@ impl Server {
     }
 
     pub async fn start_on_with(data: &Path, port: Option<u16>, extra: &[&str]) -> Server {
+        Server::launch(data, port, cluster_node_args(data), extra).await
+    }
+
+    /// Starts an embedded server (SQLite, blobs under `data`) even in a pass against PostgreSQL.
+    pub async fn start_embedded_on(data: &Path) -> Server {
+        Server::launch(data, None, Vec::new(), &[]).await
+    }
+
+    async fn launch(data: &Path, port: Option<u16>, store_args: Vec<String>, extra: &[&str]) -> Server {
         let port = port.unwrap_or_else(free_port);
         let url = format!("http://127.0.0.1:{port}");
         let child = Command::new(env!("CARGO_BIN_EXE_stowage"))
             .args(["serve", "--data", data.to_str().expect("utf8 path"), "--listen", &format!("127.0.0.1:{port}")])
             .args(["--min-part-size", "5000000", "--recommended-part-size", "5000000", "--test-hooks"])
             .args(["--min-free-space", "32MiB", "--space-reserve", "8MiB"])
-            .args(cluster_node_args(data))
+            .args(store_args)
             .args(extra)
             .env("STOWAGE_ROOT_KEY_ID", ROOT_ID)
             .env("STOWAGE_ROOT_KEY", ROOT_KEY)
@@ -83,6 +103,37 @@ impl Server {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         panic!("server did not become healthy");
+    }
+
+    /// Where the server keeps blob files: `<data>/blobs`, or the directory apart from its files when it is
+    /// a node of a PostgreSQL deployment.
+    pub fn blob_dir(&self) -> PathBuf {
+        blob_dir(&self.data)
+    }
+
+    /// Where the server stages blob writes (emptied at start).
+    pub fn staging_dir(&self) -> PathBuf {
+        staging_dir(&self.data)
+    }
+
+    /// Replaces a key's stored record with one that does not parse, underneath the server.
+    pub fn damage_key_record(&self, key_id: &str) {
+        match std::fs::read_to_string(self.data.join("test-meta-url")) {
+            Ok(url) => {
+                let sql = format!("UPDATE app_keys SET body = '{{\"damaged\": true}}' WHERE key_id = '{key_id}'; NOTIFY stowage_rows;");
+                let status = Command::new(stowage_store::testing::program("psql"))
+                    .args(["-q", "-v", "ON_ERROR_STOP=1", url.trim(), "-c", &sql])
+                    .status()
+                    .expect("psql");
+                assert!(status.success(), "psql failed");
+            }
+            Err(_) => {
+                let db = rusqlite::Connection::open(self.data.join("metadata.sqlite3")).expect("open metadata");
+                db.busy_timeout(Duration::from_secs(10)).expect("busy timeout");
+                let changed = db.execute("UPDATE app_keys SET body = '{not json' WHERE key_id = ?1", [key_id]).expect("damage");
+                assert_eq!(changed, 1);
+            }
+        }
     }
 
     /// The server process's peak resident memory so far (VmHWM), in bytes.
