@@ -1,6 +1,7 @@
 //! A read-through cache for the rows every request reads and almost nothing writes: application keys and
-//! buckets. It lives in the process that owns the database, so every write to those rows passes through
-//! `invalidate`; a store shared by several nodes must not use it.
+//! buckets. Every write to those rows must reach `invalidate`: SQLite's store is the database's one writer
+//! and calls it itself; PostgreSQL's calls it for its own writes and for every other node's (`NOTIFY`), and
+//! reads around the cache while it cannot hear them.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -40,6 +41,23 @@ impl<T: Clone> RowCache<T> {
             }
             state.1.insert(key.to_string(), row.clone());
         }
+    }
+
+    /// The row from the cache, or from `load`, remembered unless a write raced the read.
+    pub async fn read_through<E, F, Fut>(&self, key: &str, load: F) -> Result<Option<T>, E>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<Option<T>, E>>,
+    {
+        let generation = match self.get(key) {
+            Ok(row) => return Ok(Some(row)),
+            Err(generation) => generation,
+        };
+        let row = load().await?;
+        if let Some(row) = &row {
+            self.fill(generation, key, row);
+        }
+        Ok(row)
     }
 
     pub fn invalidate(&self) {

@@ -21,7 +21,8 @@ use tokio::sync::{Semaphore, mpsc, oneshot};
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
 
-use crate::postgres::{now_millis, pg_err, pooled};
+use crate::postgres::{pg_err, pooled};
+use stowage_core::service::wall_clock;
 
 /// Most inserts one transaction carries.
 const MAX_BATCH: usize = 256;
@@ -183,7 +184,7 @@ async fn write_together(pool: &Pool, batch: &[Job]) -> std::result::Result<(), F
     let (mut file_ids, mut buckets, mut names, mut actions, mut sizes, mut times, mut bodies) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let (mut linked_blobs, mut linked_files) = (Vec::new(), Vec::new());
-    let now = now_millis();
+    let now = wall_clock();
     for job in batch {
         match &job.insert {
             Insert::SmallBlob { blob_id, data: bytes } => {

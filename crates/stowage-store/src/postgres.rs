@@ -21,6 +21,7 @@ use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Object, Pool, Rec
 use futures::StreamExt;
 use stowage_core::model::{Action, AppKey, Bucket, FileVersion, Millis, Part};
 use stowage_core::names::prefix_upper_bound;
+use stowage_core::service::wall_clock;
 use stowage_core::store::{FinishPlan, ListCursor, MetadataStore, ServerIdentity, VersionChange, VersionCheck};
 use stowage_core::{Error, Result};
 use tokio_postgres::error::SqlState;
@@ -70,10 +71,6 @@ fn unavailable(e: impl std::fmt::Display) -> Error {
     Error::ServiceUnavailable("the metadata database is unavailable; retry shortly".into())
 }
 
-pub(crate) fn now_millis() -> Millis {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
-}
-
 fn json<T: serde::de::DeserializeOwned>(row: &Row, column: usize) -> Result<T> {
     row.try_get::<_, Json<T>>(column).map(|j| j.0).map_err(pg_err)
 }
@@ -98,12 +95,14 @@ impl Caches {
         self.buckets_by_name.invalidate();
     }
 
-    /// The cached row, or (when the cache may be filled) the generation to fill it at.
-    fn get<T: Clone>(&self, cache: &RowCache<T>, key: &str) -> std::result::Result<T, Option<u64>> {
-        if !self.live.load(Ordering::Acquire) {
-            return Err(None);
-        }
-        cache.get(key).map_err(Some)
+    /// The row through `cache` while the listener hears every change, else straight from `load`.
+    async fn read<T, F, Fut>(&self, cache: &RowCache<T>, key: &str, load: F) -> Result<Option<T>>
+    where
+        T: Clone,
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<Option<T>>>,
+    {
+        if self.live.load(Ordering::Acquire) { cache.read_through(key, load).await } else { load().await }
     }
 }
 
@@ -328,7 +327,7 @@ async fn queue_deletes(client: &impl GenericClient, blob_ids: &[String]) -> Resu
         .prepare_cached("INSERT INTO gc_queue (blob_id, queued) SELECT unnest($1::text[]), $2 ON CONFLICT DO NOTHING")
         .await
         .map_err(pg_err)?;
-    client.execute(&stmt, &[&blob_ids, &now_millis()]).await.map_err(pg_err)?;
+    client.execute(&stmt, &[&blob_ids, &wall_clock()]).await.map_err(pg_err)?;
     Ok(())
 }
 
@@ -413,16 +412,10 @@ impl MetadataStore for PostgresStore {
     }
 
     async fn get_key(&self, key_id: &str) -> Result<Option<AppKey>> {
-        let generation = match self.caches.get(&self.caches.keys, key_id) {
-            Ok(key) => return Ok(Some(key)),
-            Err(generation) => generation,
+        let load = || async {
+            self.query_opt("SELECT body FROM app_keys WHERE key_id = $1", &[&key_id]).await?.map(|row| json(&row, 0)).transpose()
         };
-        let key: Option<AppKey> =
-            self.query_opt("SELECT body FROM app_keys WHERE key_id = $1", &[&key_id]).await?.map(|row| json(&row, 0)).transpose()?;
-        if let (Some(key), Some(generation)) = (&key, generation) {
-            self.caches.keys.fill(generation, key_id, key);
-        }
-        Ok(key)
+        self.caches.read(&self.caches.keys, key_id, load).await
     }
 
     async fn list_keys(&self, start_key_id: Option<&str>, limit: usize) -> Result<Vec<AppKey>> {
@@ -468,28 +461,12 @@ impl MetadataStore for PostgresStore {
     }
 
     async fn get_bucket(&self, bucket_id: &str) -> Result<Option<Bucket>> {
-        let generation = match self.caches.get(&self.caches.buckets_by_id, bucket_id) {
-            Ok(bucket) => return Ok(Some(bucket)),
-            Err(generation) => generation,
-        };
-        let bucket = self.bucket_where("bucket_id", bucket_id).await?;
-        if let (Some(bucket), Some(generation)) = (&bucket, generation) {
-            self.caches.buckets_by_id.fill(generation, bucket_id, bucket);
-        }
-        Ok(bucket)
+        self.caches.read(&self.caches.buckets_by_id, bucket_id, || self.bucket_where("bucket_id", bucket_id)).await
     }
 
     async fn get_bucket_by_name(&self, name: &str) -> Result<Option<Bucket>> {
         let lower = name.to_ascii_lowercase();
-        let generation = match self.caches.get(&self.caches.buckets_by_name, &lower) {
-            Ok(bucket) => return Ok(Some(bucket)),
-            Err(generation) => generation,
-        };
-        let bucket = self.bucket_where("name_lower", &lower).await?;
-        if let (Some(bucket), Some(generation)) = (&bucket, generation) {
-            self.caches.buckets_by_name.fill(generation, &lower, bucket);
-        }
-        Ok(bucket)
+        self.caches.read(&self.caches.buckets_by_name, &lower, || self.bucket_where("name_lower", &lower)).await
     }
 
     async fn list_buckets(&self) -> Result<Vec<Bucket>> {
@@ -627,7 +604,7 @@ impl MetadataStore for PostgresStore {
         for (blob_id, data) in self.pending.claim(std::slice::from_ref(&part.blob_id)) {
             tx.execute(
                 "INSERT INTO small_blobs (blob_id, written, data) VALUES ($1, $2, $3) ON CONFLICT (blob_id) DO NOTHING",
-                &[&blob_id, &now_millis(), &data.as_ref()],
+                &[&blob_id, &wall_clock(), &data.as_ref()],
             )
             .await
             .map_err(pg_err)?;

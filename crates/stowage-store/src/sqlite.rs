@@ -12,6 +12,7 @@ use bytes::Bytes;
 use rusqlite::{Connection, OptionalExtension, params};
 use stowage_core::model::{Action, AppKey, Bucket, FileVersion, Millis, Part};
 use stowage_core::names::prefix_upper_bound;
+use stowage_core::service::wall_clock;
 use stowage_core::store::{FinishPlan, ListCursor, MetadataStore, ServerIdentity, VersionChange, VersionCheck};
 use stowage_core::{Error, Result};
 
@@ -62,10 +63,6 @@ fn open_connection(path: &Path) -> Result<Connection> {
     conn.busy_timeout(std::time::Duration::from_secs(30)).map_err(db_err)?;
     conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=OFF;").map_err(db_err)?;
     Ok(conn)
-}
-
-fn now_millis() -> Millis {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
 }
 
 impl SqliteStore {
@@ -181,7 +178,7 @@ impl SmallBlobRows for SqliteStore {
     async fn put_small_blob(&self, blob_id: String, data: Bytes) -> Result<()> {
         self.write(move |tx| {
             tx.prepare_cached("INSERT INTO small_blobs (blob_id, written, data) VALUES (?1, ?2, ?3)")
-                .and_then(|mut stmt| stmt.execute(params![blob_id, now_millis(), data.as_ref()]))
+                .and_then(|mut stmt| stmt.execute(params![blob_id, wall_clock(), data.as_ref()]))
                 .map_err(db_err)?;
             Ok(())
         })
@@ -271,7 +268,7 @@ fn collect_versions(stmt: &mut rusqlite::Statement<'_>, params: &[&dyn rusqlite:
 }
 
 fn queue_deletes(tx: &Connection, blob_ids: &[String]) -> Result<()> {
-    let now = now_millis();
+    let now = wall_clock();
     let mut stmt = tx.prepare_cached("INSERT OR IGNORE INTO gc_queue (blob_id, queued) VALUES (?1, ?2)").map_err(db_err)?;
     for id in blob_ids {
         stmt.execute(params![id, now]).map_err(db_err)?;
@@ -374,16 +371,8 @@ impl MetadataStore for SqliteStore {
     }
 
     async fn get_key(&self, key_id: &str) -> Result<Option<AppKey>> {
-        let generation = match self.keys.get(key_id) {
-            Ok(key) => return Ok(Some(key)),
-            Err(generation) => generation,
-        };
         let id = key_id.to_string();
-        let key: Option<AppKey> = self.lookup(move |c| body_row(c, "SELECT body FROM app_keys WHERE key_id = ?1", &id)).await?;
-        if let Some(key) = &key {
-            self.keys.fill(generation, key_id, key);
-        }
-        Ok(key)
+        self.keys.read_through(key_id, || self.lookup(move |c| body_row(c, "SELECT body FROM app_keys WHERE key_id = ?1", &id))).await
     }
 
     async fn list_keys(&self, start_key_id: Option<&str>, limit: usize) -> Result<Vec<AppKey>> {
@@ -437,30 +426,16 @@ impl MetadataStore for SqliteStore {
     }
 
     async fn get_bucket(&self, bucket_id: &str) -> Result<Option<Bucket>> {
-        let generation = match self.buckets_by_id.get(bucket_id) {
-            Ok(bucket) => return Ok(Some(bucket)),
-            Err(generation) => generation,
-        };
         let id = bucket_id.to_string();
-        let bucket: Option<Bucket> = self.lookup(move |c| body_row(c, "SELECT body FROM buckets WHERE bucket_id = ?1", &id)).await?;
-        if let Some(bucket) = &bucket {
-            self.buckets_by_id.fill(generation, bucket_id, bucket);
-        }
-        Ok(bucket)
+        let load = || self.lookup(move |c| body_row(c, "SELECT body FROM buckets WHERE bucket_id = ?1", &id));
+        self.buckets_by_id.read_through(bucket_id, load).await
     }
 
     async fn get_bucket_by_name(&self, name: &str) -> Result<Option<Bucket>> {
         let lower = name.to_ascii_lowercase();
-        let generation = match self.buckets_by_name.get(&lower) {
-            Ok(bucket) => return Ok(Some(bucket)),
-            Err(generation) => generation,
-        };
         let key = lower.clone();
-        let bucket: Option<Bucket> = self.lookup(move |c| body_row(c, "SELECT body FROM buckets WHERE name_lower = ?1", &key)).await?;
-        if let Some(bucket) = &bucket {
-            self.buckets_by_name.fill(generation, &lower, bucket);
-        }
-        Ok(bucket)
+        let load = || self.lookup(move |c| body_row(c, "SELECT body FROM buckets WHERE name_lower = ?1", &key));
+        self.buckets_by_name.read_through(&lower, load).await
     }
 
     async fn list_buckets(&self) -> Result<Vec<Bucket>> {

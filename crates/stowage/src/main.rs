@@ -319,6 +319,10 @@ fn open_blobs(blobs: Option<&str>, endpoint: Option<&str>, data: &Path, node: &s
     }
 }
 
+fn is_postgres(meta: &str) -> bool {
+    meta.starts_with("postgres://") || meta.starts_with("postgresql://")
+}
+
 /// The metadata store `--meta` names, and where it keeps small blobs.
 async fn open_metadata(meta: Option<&str>, data: &Path, pool: usize) -> anyhow::Result<(Arc<dyn MetadataStore>, Arc<dyn SmallBlobRows>)> {
     match meta {
@@ -326,7 +330,7 @@ async fn open_metadata(meta: Option<&str>, data: &Path, pool: usize) -> anyhow::
             let store = Arc::new(SqliteStore::open(&data.join("metadata.sqlite3")).map_err(|e| anyhow::anyhow!("{e}"))?);
             Ok((store.clone(), store))
         }
-        Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+        Some(url) if is_postgres(url) => {
             let store = Arc::new(PostgresStore::connect(url, pool).await.map_err(|e| anyhow::anyhow!("PostgreSQL metadata store: {e}"))?);
             Ok((store.clone(), store))
         }
@@ -336,9 +340,7 @@ async fn open_metadata(meta: Option<&str>, data: &Path, pool: usize) -> anyhow::
 
 async fn migrate_metadata(meta: Option<&str>, data: &Path) -> anyhow::Result<()> {
     let applied = match meta {
-        Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
-            stowage_store::postgres::migrate(url).await.map_err(|e| anyhow::anyhow!("{e}"))?
-        }
+        Some(url) if is_postgres(url) => stowage_store::postgres::migrate(url).await.map_err(|e| anyhow::anyhow!("{e}"))?,
         _ => {
             std::fs::create_dir_all(data)?;
             SqliteStore::migrate_file(&data.join("metadata.sqlite3")).map_err(|e| anyhow::anyhow!("{e}"))?

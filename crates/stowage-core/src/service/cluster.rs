@@ -4,15 +4,11 @@
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
-use super::Stowage;
+use super::{Stowage, wall_clock};
 use crate::error::{Error, Result};
 use crate::model::Millis;
 
 const MASTER_KEY_CHECK: &str = "master_key_check";
-
-fn wall_clock() -> Millis {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
-}
 
 /// Console session ids are stored hashed: the table alone does not let anyone sign in.
 fn session_key(id: &str) -> String {

@@ -48,9 +48,14 @@ impl SystemClock {
 
 impl Clock for SystemClock {
     fn now(&self) -> Millis {
-        let wall = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0);
-        wall + self.offset.load(Ordering::SeqCst)
+        wall_clock() + self.offset.load(Ordering::SeqCst)
     }
+}
+
+/// Milliseconds since the Unix epoch by this machine's clock, never moved by tests (leases, store
+/// bookkeeping).
+pub fn wall_clock() -> Millis {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
 }
 
 /// The server's root key for SSE-B2; never printed.
