@@ -1,13 +1,16 @@
 //! `stowage migrate-meta`: an embedded deployment's metadata copied into an empty PostgreSQL database, row for
-//! row (the record bodies are the same JSON in both stores), in one PostgreSQL transaction: a copy that fails
+//! row (both schemas have the same columns, `records`), in one PostgreSQL transaction: a copy that fails
 //! part-way leaves the target as it was.
 
+use std::borrow::Cow;
 use std::path::Path;
 
 use rusqlite::{Connection, OpenFlags};
 use stowage_core::{Error, Result};
-use tokio_postgres::NoTls;
-use tokio_postgres::types::ToSql;
+
+use crate::pg_connect::Database;
+use crate::postgres::bind;
+use crate::records::{BUCKETS, KEYS, PARTS, Table, VERSIONS, Value};
 
 /// Rows copied per table.
 #[derive(Debug, Default)]
@@ -34,15 +37,16 @@ fn pg_err(e: tokio_postgres::Error) -> Error {
     }
 }
 
-/// One SQLite value as a parameter for PostgreSQL (the copy's columns are text, integers and blobs).
-fn value(row: &rusqlite::Row<'_>, i: usize) -> Result<Box<dyn ToSql + Sync + Send>> {
+/// One SQLite value as a parameter for PostgreSQL; the target column's type decides its encoding (SQLite's
+/// integer booleans, JSON documents kept as text).
+fn value(row: &rusqlite::Row<'_>, i: usize) -> Result<Value<'static>> {
     use rusqlite::types::ValueRef;
     Ok(match row.get_ref(i).map_err(sqlite_err)? {
-        ValueRef::Integer(n) => Box::new(n),
-        ValueRef::Text(t) => Box::new(String::from_utf8_lossy(t).into_owned()),
-        ValueRef::Blob(b) => Box::new(b.to_vec()),
-        ValueRef::Real(r) => Box::new(r),
-        ValueRef::Null => Box::new(Option::<String>::None),
+        ValueRef::Integer(n) => Value::Int(n),
+        ValueRef::Text(t) => Value::Text(Cow::Owned(String::from_utf8_lossy(t).into_owned())),
+        ValueRef::Blob(b) => Value::Bytes(Cow::Owned(b.to_vec())),
+        ValueRef::Null => Value::Null,
+        ValueRef::Real(r) => return Err(Error::internal(format!("unexpected real value {r} in column {i}"))),
     })
 }
 
@@ -52,7 +56,7 @@ async fn copy_table(source: &Connection, target: &tokio_postgres::Transaction<'_
     let mut stmt = source.prepare(select).map_err(sqlite_err)?;
     let columns = stmt.column_count();
     let mut rows = stmt.query([]).map_err(sqlite_err)?;
-    let mut batch: Vec<Vec<Box<dyn ToSql + Sync + Send>>> = Vec::with_capacity(PIPELINE);
+    let mut batch: Vec<Vec<Value<'static>>> = Vec::with_capacity(PIPELINE);
     let mut copied = 0u64;
     loop {
         let row = rows.next().map_err(sqlite_err)?;
@@ -61,7 +65,7 @@ async fn copy_table(source: &Connection, target: &tokio_postgres::Transaction<'_
         }
         if batch.len() == PIPELINE || (row.is_none() && !batch.is_empty()) {
             let pending = batch.iter().map(|values| {
-                let params: Vec<&(dyn ToSql + Sync)> = values.iter().map(|v| v.as_ref() as &(dyn ToSql + Sync)).collect();
+                let params = bind(values);
                 let insert = &insert;
                 async move { target.execute(insert, &params).await }
             });
@@ -77,6 +81,11 @@ async fn copy_table(source: &Connection, target: &tokio_postgres::Transaction<'_
     }
 }
 
+/// Copies a table of records, every column.
+async fn copy_records(source: &Connection, target: &tokio_postgres::Transaction<'_>, table: &Table) -> Result<u64> {
+    copy_table(source, target, &format!("SELECT {} FROM {}", table.list(), table.name), &table.insert('$')).await
+}
+
 /// Copies the embedded store at `sqlite_path` into the PostgreSQL database at `url`, which must hold no
 /// keys, buckets or files yet (nodes may have started on it: the facts they settled are replaced by the
 /// embedded deployment's, so its key ids and tokens stay valid).
@@ -88,9 +97,8 @@ pub async fn sqlite_to_postgres(sqlite_path: &Path, url: &str) -> Result<CopyRep
     crate::sqlite::SqliteStore::migrate_file(sqlite_path)?;
     crate::postgres::migrate(url).await?;
     let source = Connection::open_with_flags(sqlite_path, OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(sqlite_err)?;
-    let config: tokio_postgres::Config = url.parse().map_err(|e| Error::invalid(format!("invalid PostgreSQL URL: {e}")))?;
-    let (mut client, connection) = config.connect(NoTls).await.map_err(pg_err)?;
-    let driver = tokio::spawn(connection);
+    let database = Database::parse(url, std::time::Duration::from_secs(30))?;
+    let (mut client, driver) = database.connect().await.map_err(pg_err)?;
     let tx = client.transaction().await.map_err(pg_err)?;
     for table in ["app_keys", "buckets", "versions"] {
         let used: bool = tx.query_one(&format!("SELECT EXISTS (SELECT 1 FROM {table})"), &[]).await.map_err(pg_err)?.get(0);
@@ -106,38 +114,14 @@ pub async fn sqlite_to_postgres(sqlite_path: &Path, url: &str) -> Result<CopyRep
     )
     .await?;
     let mut report = CopyReport {
-        keys: copy_table(
-            &source,
-            &tx,
-            "SELECT key_id, body FROM app_keys",
-            "INSERT INTO app_keys (key_id, body) VALUES ($1, $2::text::json)",
-        )
-        .await?,
-        buckets: copy_table(
-            &source,
-            &tx,
-            "SELECT bucket_id, name_lower, revision, body FROM buckets",
-            "INSERT INTO buckets (bucket_id, name_lower, revision, body) VALUES ($1, $2, $3, $4::text::json)",
-        )
-        .await?,
+        keys: copy_records(&source, &tx, &KEYS).await?,
+        buckets: copy_records(&source, &tx, &BUCKETS).await?,
         ..CopyReport::default()
     };
-    report.versions = copy_table(
-        &source,
-        &tx,
-        "SELECT file_id, bucket_id, name, action, size, upload_ts, body FROM versions",
-        "INSERT INTO versions (file_id, bucket_id, name, action, size, upload_ts, body) VALUES ($1, $2, $3, $4, $5, $6, $7::text::json)",
-    )
-    .await?;
+    report.versions = copy_records(&source, &tx, &VERSIONS).await?;
     copy_table(&source, &tx, "SELECT blob_id, file_id FROM version_blobs", "INSERT INTO version_blobs (blob_id, file_id) VALUES ($1, $2)")
         .await?;
-    report.parts = copy_table(
-        &source,
-        &tx,
-        "SELECT file_id, part_number, blob_id, body FROM parts",
-        "INSERT INTO parts (file_id, part_number, blob_id, body) VALUES ($1, $2::bigint::integer, $3, $4::text::json)",
-    )
-    .await?;
+    report.parts = copy_records(&source, &tx, &PARTS).await?;
     report.queued_deletes = copy_table(
         &source,
         &tx,

@@ -22,6 +22,7 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
 
 use crate::postgres::{pg_err, pooled};
+use crate::records::{self, VERSIONS, Value};
 use stowage_core::service::wall_clock;
 
 /// Most inserts one transaction carries.
@@ -181,8 +182,8 @@ impl std::fmt::Display for Failure {
 
 async fn write_together(pool: &Pool, batch: &[Job]) -> std::result::Result<(), Failure> {
     let (mut blob_ids, mut written, mut data) = (Vec::new(), Vec::new(), Vec::new());
-    let (mut file_ids, mut buckets, mut names, mut actions, mut sizes, mut times, mut bodies) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    // The versions' values column by column: each column is bound as one array.
+    let mut columns: Vec<Vec<Value<'_>>> = vec![Vec::new(); VERSIONS.columns.len()];
     let (mut linked_blobs, mut linked_files) = (Vec::new(), Vec::new());
     let now = wall_clock();
     for job in batch {
@@ -198,13 +199,9 @@ async fn write_together(pool: &Pool, batch: &[Job]) -> std::result::Result<(), F
                     written.push(now);
                     data.push(bytes.as_ref());
                 }
-                file_ids.push(v.file_id.as_str());
-                buckets.push(v.bucket_id.as_str());
-                names.push(v.name.as_str());
-                actions.push(v.action.as_str());
-                sizes.push(v.size as i64);
-                times.push(v.upload_timestamp);
-                bodies.push(serde_json::to_string(v.as_ref()).map_err(|e| Failure::Other(Error::internal(e)))?);
+                for (column, value) in columns.iter_mut().zip(records::version_values(v).map_err(Failure::Other)?) {
+                    column.push(value);
+                }
                 for blob in v.content.blob_ids() {
                     linked_blobs.push(blob);
                     linked_files.push(v.file_id.as_str());
@@ -215,20 +212,20 @@ async fn write_together(pool: &Pool, batch: &[Job]) -> std::result::Result<(), F
     // One statement (one round trip, one commit); a part with no rows inserts nothing.
     let client = pooled(pool).await.map_err(Failure::Other)?;
     // A body written alone by the flusher may be claimed by a version meanwhile: written once either way.
-    let stmt = client
-        .prepare_cached(
-            "WITH small AS (INSERT INTO small_blobs (blob_id, written, data) \
-                 SELECT * FROM unnest($1::text[], $2::bigint[], $3::bytea[]) ON CONFLICT (blob_id) DO NOTHING), \
-             versions AS (INSERT INTO versions (file_id, bucket_id, name, action, size, upload_ts, body) \
-                 SELECT f, b, n, a, s, t, j::json FROM unnest($4::text[], $5::text[], $6::text[], $7::text[], $8::bigint[], \
-                 $9::bigint[], $10::text[]) AS u(f, b, n, a, s, t, j)) \
-             INSERT INTO version_blobs (blob_id, file_id) SELECT * FROM unnest($11::text[], $12::text[]) \
-             ON CONFLICT (blob_id) DO UPDATE SET file_id = excluded.file_id",
-        )
-        .await
-        .map_err(Failure::Db)?;
-    let params: &[&(dyn ToSql + Sync)] =
-        &[&blob_ids, &written, &data, &file_ids, &buckets, &names, &actions, &sizes, &times, &bodies, &linked_blobs, &linked_files];
-    client.execute(&stmt, params).await.map_err(Failure::Db)?;
+    let links = 4 + columns.len();
+    let sql = format!(
+        "WITH small AS (INSERT INTO small_blobs (blob_id, written, data) \
+             SELECT * FROM unnest($1::text[], $2::bigint[], $3::bytea[]) ON CONFLICT (blob_id) DO NOTHING), \
+         versions AS ({}) \
+         INSERT INTO version_blobs (blob_id, file_id) SELECT * FROM unnest(${links}::text[], ${}::text[]) \
+         ON CONFLICT (blob_id) DO UPDATE SET file_id = excluded.file_id",
+        VERSIONS.insert_unnest(4),
+        links + 1
+    );
+    let stmt = client.prepare_cached(&sql).await.map_err(Failure::Db)?;
+    let mut params: Vec<&(dyn ToSql + Sync)> = vec![&blob_ids, &written, &data];
+    params.extend(columns.iter().map(|c| c as &(dyn ToSql + Sync)));
+    params.extend([&linked_blobs as &(dyn ToSql + Sync), &linked_files]);
+    client.execute(&stmt, &params).await.map_err(Failure::Db)?;
     Ok(())
 }

@@ -10,27 +10,27 @@
 //! Uploads' inserts go through `pg_batch` (group commit). A lost database is `ServiceUnavailable` (503 in
 //! both APIs), and the pool reconnects on the next call.
 
-use std::str::FromStr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
-use futures::StreamExt;
+use deadpool_postgres::{GenericClient, Object, Pool, Runtime};
 use stowage_core::model::{Action, AppKey, Bucket, FileVersion, Millis, Part};
 use stowage_core::names::prefix_upper_bound;
 use stowage_core::service::wall_clock;
 use stowage_core::store::{FinishPlan, ListCursor, MetadataStore, ServerIdentity, VersionChange, VersionCheck};
 use stowage_core::{Error, Result};
 use tokio_postgres::error::SqlState;
-use tokio_postgres::types::{Json, ToSql};
-use tokio_postgres::{AsyncMessage, NoTls, Row};
+use tokio_postgres::types::{IsNull, Json, ToSql, Type, to_sql_checked};
+use tokio_postgres::{AsyncMessage, Row};
 
 use crate::cache::RowCache;
 use crate::migrations::{POSTGRES, pending};
 use crate::pg_batch::{Insert, InsertBatcher, PendingBodies, flush_unclaimed};
+use crate::pg_connect::Database;
+use crate::records::{self, BUCKETS, Columns, KEYS, PARTS, VERSIONS, Value};
 use crate::tiered::SmallBlobRows;
 
 /// The channel every node listens on for key and bucket changes.
@@ -71,12 +71,63 @@ fn unavailable(e: impl std::fmt::Display) -> Error {
     Error::ServiceUnavailable("the metadata database is unavailable; retry shortly".into())
 }
 
-fn json<T: serde::de::DeserializeOwned>(row: &Row, column: usize) -> Result<T> {
-    row.try_get::<_, Json<T>>(column).map(|j| j.0).map_err(pg_err)
+impl Columns for Row {
+    fn opt_text(&self, i: usize) -> Result<Option<String>> {
+        self.try_get(i).map_err(pg_err)
+    }
+
+    fn opt_int(&self, i: usize) -> Result<Option<i64>> {
+        if self.columns().get(i).is_some_and(|c| *c.type_() == Type::INT4) {
+            return self.try_get::<_, Option<i32>>(i).map(|n| n.map(i64::from)).map_err(pg_err);
+        }
+        self.try_get(i).map_err(pg_err)
+    }
+
+    fn opt_bool(&self, i: usize) -> Result<Option<bool>> {
+        self.try_get(i).map_err(pg_err)
+    }
+
+    fn opt_doc<T: serde::de::DeserializeOwned>(&self, i: usize) -> Result<Option<T>> {
+        self.try_get::<_, Option<Json<T>>>(i).map(|j| j.map(|j| j.0)).map_err(pg_err)
+    }
 }
 
-fn jsons<T: serde::de::DeserializeOwned>(rows: Vec<Row>) -> Result<Vec<T>> {
-    rows.iter().map(|r| json(r, 0)).collect()
+impl ToSql for Value<'_> {
+    fn to_sql(&self, ty: &Type, out: &mut bytes::BytesMut) -> std::result::Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        match self {
+            Value::Null => Ok(IsNull::Yes),
+            // A document goes in as the JSON text it already is (jsonb's binary form is a version byte and the text).
+            Value::Text(s) if *ty == Type::JSON || *ty == Type::JSONB => {
+                if *ty == Type::JSONB {
+                    out.extend_from_slice(&[1]);
+                }
+                out.extend_from_slice(s.as_bytes());
+                Ok(IsNull::No)
+            }
+            Value::Text(s) => s.as_ref().to_sql_checked(ty, out),
+            Value::Int(n) if *ty == Type::INT4 => i32::try_from(*n)?.to_sql_checked(ty, out),
+            Value::Int(n) if *ty == Type::BOOL => (*n != 0).to_sql_checked(ty, out),
+            Value::Int(n) => n.to_sql_checked(ty, out),
+            Value::Bool(b) => b.to_sql_checked(ty, out),
+            Value::Bytes(b) => b.as_ref().to_sql_checked(ty, out),
+        }
+    }
+
+    /// Each variant checks the type it is bound to.
+    fn accepts(_: &Type) -> bool {
+        true
+    }
+
+    to_sql_checked!();
+}
+
+/// A record's values as statement parameters.
+pub(crate) fn bind<'a>(values: &'a [Value<'_>]) -> Vec<&'a (dyn ToSql + Sync)> {
+    values.iter().map(|v| v as &(dyn ToSql + Sync)).collect()
+}
+
+fn decode_all<T>(rows: Vec<Row>, decode: impl Fn(&Row) -> Result<T>) -> Result<Vec<T>> {
+    rows.iter().map(decode).collect()
 }
 
 /// Key and bucket rows every request reads, valid while the change listener is connected.
@@ -124,23 +175,14 @@ impl Drop for PostgresStore {
     }
 }
 
-fn parse_url(url: &str) -> Result<tokio_postgres::Config> {
-    let mut config = tokio_postgres::Config::from_str(url).map_err(|e| Error::invalid(format!("invalid PostgreSQL URL: {e}")))?;
-    if config.get_connect_timeout().is_none() {
-        config.connect_timeout(POOL_WAIT);
-    }
-    if config.get_application_name().is_none() {
-        config.application_name("stowage");
-    }
-    Ok(config)
+fn parse_url(url: &str) -> Result<Database> {
+    Database::parse(url, POOL_WAIT)
 }
 
 /// Applies the migrations the database lacks, under an advisory lock so nodes starting together take
 /// turns (the later ones find nothing to do).
 pub async fn migrate(url: &str) -> Result<Vec<&'static str>> {
-    let config = parse_url(url)?;
-    let (mut client, connection) = config.connect(NoTls).await.map_err(pg_err)?;
-    let driver = tokio::spawn(connection);
+    let (mut client, driver) = parse_url(url)?.connect().await.map_err(pg_err)?;
     let applied = migrate_with(&mut client).await;
     drop(client);
     let _ = driver.await;
@@ -174,9 +216,8 @@ impl PostgresStore {
         for name in migrate(url).await? {
             tracing::info!(migration = name, "metadata schema migrated");
         }
-        let config = parse_url(url)?;
-        let manager = Manager::from_config(config.clone(), NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
-        let pool = Pool::builder(manager)
+        let database = parse_url(url)?;
+        let pool = Pool::builder(database.manager())
             .max_size(pool_size.max(1))
             .runtime(Runtime::Tokio1)
             .wait_timeout(Some(POOL_WAIT))
@@ -185,7 +226,7 @@ impl PostgresStore {
             .build()
             .map_err(|e| Error::internal(format!("PostgreSQL pool: {e}")))?;
         let caches = Arc::new(Caches::default());
-        let listener = tokio::spawn(listen_for_changes(config, caches.clone()));
+        let listener = tokio::spawn(listen_for_changes(database, caches.clone()));
         let inserts = Arc::new(InsertBatcher::start(pool.clone()));
         let pending = Arc::new(PendingBodies::default());
         let flusher = tokio::spawn(flush_unclaimed(pending.clone(), inserts.clone()));
@@ -223,8 +264,8 @@ impl PostgresStore {
     }
 
     async fn bucket_where(&self, column: &str, value: &str) -> Result<Option<Bucket>> {
-        let sql = format!("SELECT body FROM buckets WHERE {column} = $1");
-        self.query_opt(&sql, &[&value]).await?.map(|row| json(&row, 0)).transpose()
+        let sql = format!("SELECT {} FROM buckets WHERE {column} = $1", BUCKETS.list());
+        self.query_opt(&sql, &[&value]).await?.as_ref().map(records::bucket_from).transpose()
     }
 }
 
@@ -237,21 +278,11 @@ pub(crate) async fn pooled(pool: &Pool) -> Result<Object> {
 }
 
 /// Keeps a connection listening for key and bucket changes; marks the caches usable only while it is.
-async fn listen_for_changes(config: tokio_postgres::Config, caches: Arc<Caches>) {
+async fn listen_for_changes(database: Database, caches: Arc<Caches>) {
     loop {
-        match config.connect(NoTls).await {
-            Ok((client, mut connection)) => {
-                let (notices, mut received) = tokio::sync::mpsc::unbounded_channel::<()>();
-                let driver = tokio::spawn(async move {
-                    let mut messages = futures::stream::poll_fn(move |cx| connection.poll_message(cx));
-                    while let Some(Ok(message)) = messages.next().await {
-                        if let AsyncMessage::Notification(_) = message
-                            && notices.send(()).is_err()
-                        {
-                            break;
-                        }
-                    }
-                });
+        let (notices, mut received) = tokio::sync::mpsc::unbounded_channel::<AsyncMessage>();
+        match database.connect_listening(notices).await {
+            Ok((client, driver)) => {
                 if client.batch_execute(&format!("LISTEN {CHANGES}")).await.is_ok() {
                     caches.invalidate();
                     caches.live.store(true, Ordering::Release);
@@ -259,7 +290,8 @@ async fn listen_for_changes(config: tokio_postgres::Config, caches: Arc<Caches>)
                     loop {
                         tokio::select! {
                             notice = received.recv() => match notice {
-                                Some(()) => caches.invalidate(),
+                                Some(AsyncMessage::Notification(_)) => caches.invalidate(),
+                                Some(_) => {}
                                 None => break,
                             },
                             _ = ping.tick() => {
@@ -297,24 +329,29 @@ async fn versions_from(
     let mut names_after = false;
     if let Some(file_id) = file_id {
         let op = if inclusive { "<=" } else { "<" };
-        let sql =
-            format!("SELECT body FROM versions WHERE bucket_id = $1 AND name = $2 AND file_id {op} $3 ORDER BY file_id DESC LIMIT $4");
+        let sql = format!(
+            "SELECT {} FROM versions WHERE bucket_id = $1 AND name = $2 AND file_id {op} $3 ORDER BY file_id DESC LIMIT $4",
+            VERSIONS.list()
+        );
         let stmt = client.prepare_cached(&sql).await.map_err(pg_err)?;
-        out = jsons(client.query(&stmt, &[&bucket_id, &name, &file_id, &(limit as i64)]).await.map_err(pg_err)?)?;
+        let rows = client.query(&stmt, &[&bucket_id, &name, &file_id, &(limit as i64)]).await.map_err(pg_err)?;
+        out = decode_all(rows, records::version_from)?;
         names_after = true;
     }
     if out.len() < limit {
         let op = if names_after { ">" } else { ">=" };
         let upper_clause = if upper.is_some() { "AND name < $4" } else { "" };
-        let sql =
-            format!("SELECT body FROM versions WHERE bucket_id = $1 AND name {op} $2 {upper_clause} ORDER BY name, file_id DESC LIMIT $3");
+        let sql = format!(
+            "SELECT {} FROM versions WHERE bucket_id = $1 AND name {op} $2 {upper_clause} ORDER BY name, file_id DESC LIMIT $3",
+            VERSIONS.list()
+        );
         let stmt = client.prepare_cached(&sql).await.map_err(pg_err)?;
         let remaining = (limit - out.len()) as i64;
         let rows = match upper {
             Some(u) => client.query(&stmt, &[&bucket_id, &name, &remaining, &u]).await,
             None => client.query(&stmt, &[&bucket_id, &name, &remaining]).await,
         };
-        out.extend(jsons::<FileVersion>(rows.map_err(pg_err)?)?);
+        out.extend(decode_all(rows.map_err(pg_err)?, records::version_from)?);
     }
     Ok(out)
 }
@@ -349,8 +386,9 @@ async fn link_blobs(client: &impl GenericClient, version: &FileVersion) -> Resul
 
 /// The version, locked against every other change until the transaction ends.
 async fn lock_version(client: &impl GenericClient, file_id: &str) -> Result<Option<FileVersion>> {
-    let stmt = client.prepare_cached("SELECT body FROM versions WHERE file_id = $1 FOR UPDATE").await.map_err(pg_err)?;
-    client.query_opt(&stmt, &[&file_id]).await.map_err(pg_err)?.map(|row| json(&row, 0)).transpose()
+    let sql = format!("SELECT {} FROM versions WHERE file_id = $1 FOR UPDATE", VERSIONS.list());
+    let stmt = client.prepare_cached(&sql).await.map_err(pg_err)?;
+    client.query_opt(&stmt, &[&file_id]).await.map_err(pg_err)?.as_ref().map(records::version_from).transpose()
 }
 
 async fn part_blobs(client: &impl GenericClient, file_id: &str) -> Result<Vec<String>> {
@@ -404,7 +442,8 @@ impl MetadataStore for PostgresStore {
     async fn insert_key(&self, key: &AppKey) -> Result<()> {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(pg_err)?;
-        match tx.execute("INSERT INTO app_keys (key_id, body) VALUES ($1, $2)", &[&key.key_id, &Json(key)]).await {
+        let values = records::key_values(key)?;
+        match tx.execute(&KEYS.insert('$'), &bind(&values)).await {
             Ok(_) => self.commit_change(tx).await,
             Err(e) if e.code() == Some(&SqlState::UNIQUE_VIOLATION) => Err(Error::Conflict(format!("key {} exists", key.key_id))),
             Err(e) => Err(pg_err(e)),
@@ -413,26 +452,23 @@ impl MetadataStore for PostgresStore {
 
     async fn get_key(&self, key_id: &str) -> Result<Option<AppKey>> {
         let load = || async {
-            self.query_opt("SELECT body FROM app_keys WHERE key_id = $1", &[&key_id]).await?.map(|row| json(&row, 0)).transpose()
+            let sql = format!("SELECT {} FROM app_keys WHERE key_id = $1", KEYS.list());
+            self.query_opt(&sql, &[&key_id]).await?.as_ref().map(records::key_from).transpose()
         };
         self.caches.read(&self.caches.keys, key_id, load).await
     }
 
     async fn list_keys(&self, start_key_id: Option<&str>, limit: usize) -> Result<Vec<AppKey>> {
-        jsons(
-            self.query(
-                "SELECT body FROM app_keys WHERE key_id >= $1 ORDER BY key_id LIMIT $2",
-                &[&start_key_id.unwrap_or(""), &(limit as i64)],
-            )
-            .await?,
-        )
+        let sql = format!("SELECT {} FROM app_keys WHERE key_id >= $1 ORDER BY key_id LIMIT $2", KEYS.list());
+        decode_all(self.query(&sql, &[&start_key_id.unwrap_or(""), &(limit as i64)]).await?, records::key_from)
     }
 
     async fn delete_key(&self, key_id: &str) -> Result<Option<AppKey>> {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(pg_err)?;
-        let row = tx.query_opt("DELETE FROM app_keys WHERE key_id = $1 RETURNING body", &[&key_id]).await.map_err(pg_err)?;
-        let deleted = row.map(|row| json(&row, 0)).transpose()?;
+        let sql = format!("DELETE FROM app_keys WHERE key_id = $1 RETURNING {}", KEYS.list());
+        let row = tx.query_opt(&sql, &[&key_id]).await.map_err(pg_err)?;
+        let deleted = row.as_ref().map(records::key_from).transpose()?;
         self.commit_change(tx).await?;
         Ok(deleted)
     }
@@ -451,12 +487,8 @@ impl MetadataStore for PostgresStore {
         if count as usize >= max_buckets {
             return Err(Error::TooManyBuckets(max_buckets));
         }
-        tx.execute(
-            "INSERT INTO buckets (bucket_id, name_lower, revision, body) VALUES ($1, $2, $3, $4)",
-            &[&bucket.id, &lower, &bucket.revision, &Json(bucket)],
-        )
-        .await
-        .map_err(pg_err)?;
+        let values = records::bucket_values(bucket)?;
+        tx.execute(&BUCKETS.insert('$'), &bind(&values)).await.map_err(pg_err)?;
         self.commit_change(tx).await
     }
 
@@ -470,19 +502,16 @@ impl MetadataStore for PostgresStore {
     }
 
     async fn list_buckets(&self) -> Result<Vec<Bucket>> {
-        jsons(self.query("SELECT body FROM buckets ORDER BY name_lower", &[]).await?)
+        decode_all(self.query(&format!("SELECT {} FROM buckets ORDER BY name_lower", BUCKETS.list()), &[]).await?, records::bucket_from)
     }
 
     async fn update_bucket(&self, bucket: &Bucket, expected_revision: i64) -> Result<bool> {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(pg_err)?;
-        let changed = tx
-            .execute(
-                "UPDATE buckets SET revision = $1, body = $2 WHERE bucket_id = $3 AND revision = $4",
-                &[&bucket.revision, &Json(bucket), &bucket.id, &expected_revision],
-            )
-            .await
-            .map_err(pg_err)?;
+        let mut values = records::bucket_values(bucket)?;
+        values.push(Value::Int(expected_revision));
+        let sql = format!("{} AND revision = ${}", BUCKETS.update('$'), values.len());
+        let changed = tx.execute(&sql, &bind(&values)).await.map_err(pg_err)?;
         self.commit_change(tx).await?;
         Ok(changed == 1)
     }
@@ -504,7 +533,8 @@ impl MetadataStore for PostgresStore {
     }
 
     async fn get_version(&self, file_id: &str) -> Result<Option<FileVersion>> {
-        self.query_opt("SELECT body FROM versions WHERE file_id = $1", &[&file_id]).await?.map(|row| json(&row, 0)).transpose()
+        let sql = format!("SELECT {} FROM versions WHERE file_id = $1", VERSIONS.list());
+        self.query_opt(&sql, &[&file_id]).await?.as_ref().map(records::version_from).transpose()
     }
 
     async fn modify_version(&self, file_id: &str, change: VersionChange) -> Result<FileVersion> {
@@ -516,7 +546,7 @@ impl MetadataStore for PostgresStore {
         if changed.file_id != file_id || changed.bucket_id != bucket_id || changed.name != name || changed.action != action {
             return Err(Error::internal(format!("a version change may not move or re-kind version {file_id}")));
         }
-        tx.execute("UPDATE versions SET body = $1 WHERE file_id = $2", &[&Json(&changed), &file_id]).await.map_err(pg_err)?;
+        tx.execute(&VERSIONS.update('$'), &bind(&records::version_values(&changed)?)).await.map_err(pg_err)?;
         tx.commit().await.map_err(pg_err)?;
         Ok(changed)
     }
@@ -541,13 +571,11 @@ impl MetadataStore for PostgresStore {
     }
 
     async fn latest_version(&self, bucket_id: &str, name: &str) -> Result<Option<FileVersion>> {
-        self.query_opt(
-            "SELECT body FROM versions WHERE bucket_id = $1 AND name = $2 AND action <> 'start' ORDER BY file_id DESC LIMIT 1",
-            &[&bucket_id, &name],
-        )
-        .await?
-        .map(|row| json(&row, 0))
-        .transpose()
+        let sql = format!(
+            "SELECT {} FROM versions WHERE bucket_id = $1 AND name = $2 AND action <> 'start' ORDER BY file_id DESC LIMIT 1",
+            VERSIONS.list()
+        );
+        self.query_opt(&sql, &[&bucket_id, &name]).await?.as_ref().map(records::version_from).transpose()
     }
 
     async fn list_versions(&self, bucket_id: &str, cursor: &ListCursor, latest_only: bool, limit: usize) -> Result<Vec<FileVersion>> {
@@ -559,15 +587,16 @@ impl MetadataStore for PostgresStore {
         }
         let upper_clause = if upper.is_some() { "AND name < $4" } else { "" };
         let sql = format!(
-            "SELECT DISTINCT ON (name) body FROM versions WHERE bucket_id = $1 AND name >= $2 {upper_clause} \
-             AND action <> 'start' ORDER BY name, file_id DESC LIMIT $3"
+            "SELECT DISTINCT ON (name) {} FROM versions WHERE bucket_id = $1 AND name >= $2 {upper_clause} \
+             AND action <> 'start' ORDER BY name, file_id DESC LIMIT $3",
+            VERSIONS.list()
         );
         let stmt = client.prepare_cached(&sql).await.map_err(pg_err)?;
         let rows = match &upper {
             Some(u) => client.query(&stmt, &[&bucket_id, &cursor.start_name, &(limit as i64), u]).await,
             None => client.query(&stmt, &[&bucket_id, &cursor.start_name, &(limit as i64)]).await,
         };
-        jsons(rows.map_err(pg_err)?)
+        decode_all(rows.map_err(pg_err)?, records::version_from)
     }
 
     async fn list_unfinished(
@@ -577,14 +606,13 @@ impl MetadataStore for PostgresStore {
         start_file_id: Option<&str>,
         limit: usize,
     ) -> Result<Vec<FileVersion>> {
-        jsons(
-            self.query(
-                "SELECT body FROM versions WHERE bucket_id = $1 AND action = 'start' AND file_id >= $2 \
-                 AND starts_with(name, $3) ORDER BY file_id LIMIT $4",
-                &[&bucket_id, &start_file_id.unwrap_or(""), &name_prefix, &(limit as i64)],
-            )
-            .await?,
-        )
+        let sql = format!(
+            "SELECT {} FROM versions WHERE bucket_id = $1 AND action = 'start' AND file_id >= $2 \
+             AND starts_with(name, $3) ORDER BY file_id LIMIT $4",
+            VERSIONS.list()
+        );
+        let rows = self.query(&sql, &[&bucket_id, &start_file_id.unwrap_or(""), &name_prefix, &(limit as i64)]).await?;
+        decode_all(rows, records::version_from)
     }
 
     async fn count_versions(&self, bucket_id: &str) -> Result<u64> {
@@ -617,24 +645,15 @@ impl MetadataStore for PostgresStore {
         if let Some(old) = replaced {
             queue_deletes(&tx, &[old.get::<_, String>(0)]).await?;
         }
-        tx.execute(
-            "INSERT INTO parts (file_id, part_number, blob_id, body) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (file_id, part_number) DO UPDATE SET blob_id = excluded.blob_id, body = excluded.body",
-            &[&part.file_id, &number, &part.blob_id, &Json(part)],
-        )
-        .await
-        .map_err(pg_err)?;
+        // The replaced part's row goes first: its number is taken by the new one.
+        tx.execute("DELETE FROM parts WHERE file_id = $1 AND part_number = $2", &[&part.file_id, &number]).await.map_err(pg_err)?;
+        tx.execute(&PARTS.insert('$'), &bind(&records::part_values(part)?)).await.map_err(pg_err)?;
         tx.commit().await.map_err(pg_err)
     }
 
     async fn list_parts(&self, file_id: &str, start_part: u32, limit: usize) -> Result<Vec<Part>> {
-        jsons(
-            self.query(
-                "SELECT body FROM parts WHERE file_id = $1 AND part_number >= $2 ORDER BY part_number LIMIT $3",
-                &[&file_id, &(start_part.min(i32::MAX as u32) as i32), &(limit as i64)],
-            )
-            .await?,
-        )
+        let sql = format!("SELECT {} FROM parts WHERE file_id = $1 AND part_number >= $2 ORDER BY part_number LIMIT $3", PARTS.list());
+        decode_all(self.query(&sql, &[&file_id, &(start_part.min(i32::MAX as u32) as i32), &(limit as i64)]).await?, records::part_from)
     }
 
     async fn finish_large_file(&self, file_id: &str, plan: FinishPlan) -> Result<FileVersion> {
@@ -644,19 +663,14 @@ impl MetadataStore for PostgresStore {
             .await?
             .filter(|v| v.action == Action::Start)
             .ok_or_else(|| Error::NoSuchUpload(format!("No active upload for: {file_id}")))?;
-        let parts: Vec<Part> =
-            jsons(tx.query("SELECT body FROM parts WHERE file_id = $1 ORDER BY part_number", &[&file_id]).await.map_err(pg_err)?)?;
+        let sql = format!("SELECT {} FROM parts WHERE file_id = $1 ORDER BY part_number", PARTS.list());
+        let parts: Vec<Part> = decode_all(tx.query(&sql, &[&file_id]).await.map_err(pg_err)?, records::part_from)?;
         let all_blobs: Vec<String> = parts.iter().map(|p| p.blob_id.clone()).collect();
         let v = plan(unfinished, parts)?;
         if v.file_id != file_id || v.action == Action::Start {
             return Err(Error::internal(format!("a finish plan must finish large file {file_id}")));
         }
-        tx.execute(
-            "UPDATE versions SET action = $1, size = $2, body = $3 WHERE file_id = $4",
-            &[&v.action.as_str(), &(v.size as i64), &Json(&v), &file_id],
-        )
-        .await
-        .map_err(pg_err)?;
+        tx.execute(&VERSIONS.update('$'), &bind(&records::version_values(&v)?)).await.map_err(pg_err)?;
         link_blobs(&tx, &v).await?;
         // Parts left out of the finished file (S3 may complete with a subset) are collected.
         let used = v.content.blob_ids();
@@ -877,5 +891,76 @@ mod tests {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         assert_eq!(names, vec!["kept".to_string()]);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn migrates_json_bodies_into_columns() {
+        let pg = TestPostgres::start();
+        let url = pg.create_database("legacy");
+        {
+            let (client, driver) = parse_url(&url).expect("url").connect().await.expect("connect");
+            client.batch_execute(POSTGRES[0].sql).await.expect("first schema");
+            client
+                .batch_execute(
+                    "CREATE TABLE schema_migrations (version bigint PRIMARY KEY, name text NOT NULL, \
+                     applied timestamptz NOT NULL DEFAULT now()); INSERT INTO schema_migrations VALUES (1, '0001_initial')",
+                )
+                .await
+                .expect("first version");
+            client.batch_execute(crate::records::tests::LEGACY_ROWS).await.expect("legacy rows");
+            drop(client);
+            let _ = driver.await;
+        }
+        let store = PostgresStore::connect(&url, 2).await.expect("connect migrates");
+        crate::records::tests::check_legacy_rows(&store).await;
+        // Column names, order and types are the ones `records` binds.
+        for table in [&KEYS, &BUCKETS, &VERSIONS, &PARTS] {
+            let rows = store
+                .query(
+                    "SELECT column_name::text, data_type::text FROM information_schema.columns WHERE table_name = $1 ORDER BY ordinal_position",
+                    &[&table.name],
+                )
+                .await
+                .expect("columns");
+            let found: Vec<(String, String)> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+            let expected: Vec<(String, String)> = table.columns.iter().map(|(n, t)| (n.to_string(), t.to_string())).collect();
+            let mut found_sorted = found.clone();
+            found_sorted.sort();
+            let mut expected_sorted = expected.clone();
+            expected_sorted.sort();
+            assert_eq!(found_sorted, expected_sorted, "{}", table.name);
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn connects_over_tls_when_the_url_asks() {
+        let mut pg = TestPostgres::start();
+        let url = pg.create_database("tls");
+        let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("ca params");
+        ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        let ca = rcgen::CertifiedIssuer::self_signed(ca_params, rcgen::KeyPair::generate().expect("ca key")).expect("ca");
+        let server_key = rcgen::KeyPair::generate().expect("server key");
+        let server_cert = rcgen::CertificateParams::new(vec!["127.0.0.1".to_string()])
+            .expect("server params")
+            .signed_by(&server_key, &*ca)
+            .expect("server cert");
+        pg.enable_tls(&server_cert.pem(), &server_key.serialize_pem());
+        let ca_file = pg.dir().join("ca.pem");
+        std::fs::write(&ca_file, ca.pem()).expect("ca file");
+        async fn on_tls(store: &PostgresStore) -> bool {
+            let sql = "SELECT coalesce((SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()), false)";
+            store.query(sql, &[]).await.expect("pg_stat_ssl")[0].get::<_, bool>(0)
+        }
+
+        let secure = format!("{url}?sslmode=verify-full&sslrootcert={}", ca_file.display());
+        let store = PostgresStore::connect(&secure, 2).await.expect("connect over TLS");
+        store.create_bucket(&crate::conformance::bucket("b1", "over-tls"), 10).await.expect("create");
+        assert!(on_tls(&store).await);
+        // A CA the system does not trust is refused, never downgraded to plain text.
+        assert!(PostgresStore::connect(&format!("{url}?sslmode=require"), 1).await.is_err());
+        // Without sslmode the connection is plain TCP (a database on a private network).
+        let plain = PostgresStore::connect(&url, 1).await.expect("plain");
+        assert!(!on_tls(&plain).await);
+        assert_eq!(plain.list_buckets().await.expect("list").len(), 1);
     }
 }

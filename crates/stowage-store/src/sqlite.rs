@@ -1,5 +1,5 @@
 //! The embedded metadata store: SQLite in WAL mode with `synchronous=FULL`, one writer connection and a
-//! few readers. Records are stored as JSON beside the columns that index them; names compare as bytes.
+//! few readers. Rows map to records in `records`; names compare as bytes (SQLite's BINARY collation).
 //! The schema is `migrations/sqlite/`, applied at open.
 
 use std::path::Path;
@@ -9,7 +9,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::types::{ToSqlOutput, ValueRef};
+use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 use stowage_core::model::{Action, AppKey, Bucket, FileVersion, Millis, Part};
 use stowage_core::names::prefix_upper_bound;
 use stowage_core::service::wall_clock;
@@ -17,6 +18,7 @@ use stowage_core::store::{FinishPlan, ListCursor, MetadataStore, ServerIdentity,
 use stowage_core::{Error, Result};
 
 use crate::cache::RowCache;
+use crate::records::{self, BUCKETS, Columns, KEYS, PARTS, VERSIONS, Value};
 use crate::tiered::SmallBlobRows;
 
 const READERS: usize = 4;
@@ -50,12 +52,88 @@ fn db_err(e: impl std::fmt::Display) -> Error {
     Error::internal(format!("metadata store: {text}"))
 }
 
-fn to_json<T: serde::Serialize>(value: &T) -> Result<String> {
-    serde_json::to_string(value).map_err(db_err)
+impl Columns for rusqlite::Row<'_> {
+    fn opt_text(&self, i: usize) -> Result<Option<String>> {
+        self.get(i).map_err(db_err)
+    }
+
+    fn opt_int(&self, i: usize) -> Result<Option<i64>> {
+        self.get(i).map_err(db_err)
+    }
+
+    fn opt_bool(&self, i: usize) -> Result<Option<bool>> {
+        self.get(i).map_err(db_err)
+    }
+
+    fn opt_doc<T: serde::de::DeserializeOwned>(&self, i: usize) -> Result<Option<T>> {
+        // Decoded straight from SQLite's buffer: a listing page is a thousand rows.
+        match self.get_ref(i).map_err(db_err)? {
+            ValueRef::Null => Ok(None),
+            value => serde_json::from_str(value.as_str().map_err(db_err)?).map(Some).map_err(db_err),
+        }
+    }
 }
 
-fn from_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T> {
-    serde_json::from_str(text).map_err(db_err)
+impl rusqlite::ToSql for Value<'_> {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(match self {
+            Value::Null => ToSqlOutput::Borrowed(ValueRef::Null),
+            Value::Text(s) => ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes())),
+            Value::Int(n) => ToSqlOutput::Owned(rusqlite::types::Value::Integer(*n)),
+            Value::Bool(b) => ToSqlOutput::Owned(rusqlite::types::Value::Integer(i64::from(*b))),
+            Value::Bytes(b) => ToSqlOutput::Borrowed(ValueRef::Blob(b)),
+        })
+    }
+}
+
+// Row decoders for rusqlite's row type (a generic decoder cannot be passed for every row lifetime).
+fn version_row(row: &rusqlite::Row<'_>) -> Result<FileVersion> {
+    records::version_from(row)
+}
+
+fn bucket_row(row: &rusqlite::Row<'_>) -> Result<Bucket> {
+    records::bucket_from(row)
+}
+
+fn key_row(row: &rusqlite::Row<'_>) -> Result<AppKey> {
+    records::key_from(row)
+}
+
+fn part_row(row: &rusqlite::Row<'_>) -> Result<Part> {
+    records::part_from(row)
+}
+
+/// Every row `sql` yields, decoded.
+fn rows<T>(
+    conn: &Connection,
+    sql: &str,
+    params: &[&dyn rusqlite::ToSql],
+    decode: impl Fn(&rusqlite::Row<'_>) -> Result<T>,
+) -> Result<Vec<T>> {
+    let mut stmt = conn.prepare_cached(sql).map_err(db_err)?;
+    let mut rows = stmt.query(params).map_err(db_err)?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next().map_err(db_err)? {
+        out.push(decode(row)?);
+    }
+    Ok(out)
+}
+
+/// The first row `sql` yields, decoded.
+fn first_row<T>(
+    conn: &Connection,
+    sql: &str,
+    params: &[&dyn rusqlite::ToSql],
+    decode: impl Fn(&rusqlite::Row<'_>) -> Result<T>,
+) -> Result<Option<T>> {
+    let mut stmt = conn.prepare_cached(sql).map_err(db_err)?;
+    let mut rows = stmt.query(params).map_err(db_err)?;
+    rows.next().map_err(db_err)?.map(decode).transpose()
+}
+
+/// Runs `sql` with a record's column values.
+fn execute_values(conn: &Connection, sql: &str, values: &[Value<'_>]) -> Result<usize> {
+    conn.prepare_cached(sql).and_then(|mut stmt| stmt.execute(params_from_iter(values))).map_err(db_err)
 }
 
 fn open_connection(path: &Path) -> Result<Connection> {
@@ -246,25 +324,12 @@ fn run_writer(mut conn: Connection, queue: std::sync::mpsc::Receiver<WriteJob>) 
     }
 }
 
-/// One JSON body by key, through the connection's statement cache.
-fn body_row<T: serde::de::DeserializeOwned>(conn: &Connection, sql: &str, key: &str) -> Result<Option<T>> {
-    let mut stmt = conn.prepare_cached(sql).map_err(db_err)?;
-    let body: Option<String> = stmt.query_row([key], |r| r.get(0)).optional().map_err(db_err)?;
-    body.map(|b| from_json(&b)).transpose()
-}
-
 fn get_version_tx(conn: &Connection, file_id: &str) -> Result<Option<FileVersion>> {
-    body_row(conn, "SELECT body FROM versions WHERE file_id = ?1", file_id)
+    first_row(conn, &format!("SELECT {} FROM versions WHERE file_id = ?1", VERSIONS.list()), &[&file_id], version_row)
 }
 
-fn collect_versions(stmt: &mut rusqlite::Statement<'_>, params: &[&dyn rusqlite::ToSql]) -> Result<Vec<FileVersion>> {
-    let mut rows = stmt.query(params).map_err(db_err)?;
-    let mut out = Vec::new();
-    while let Some(row) = rows.next().map_err(db_err)? {
-        // Decoded straight from SQLite's buffer: a listing page is a thousand rows.
-        out.push(from_json(row.get_ref(0).and_then(|v| Ok(v.as_str()?)).map_err(db_err)?)?);
-    }
-    Ok(out)
+fn bucket_where(conn: &Connection, column: &str, value: &str) -> Result<Option<Bucket>> {
+    first_row(conn, &format!("SELECT {} FROM buckets WHERE {column} = ?1", BUCKETS.list()), &[&value], bucket_row)
 }
 
 fn queue_deletes(tx: &Connection, blob_ids: &[String]) -> Result<()> {
@@ -305,25 +370,24 @@ fn versions_from(
     let mut names_after = false;
     if let Some(file_id) = file_id {
         let op = if inclusive { "<=" } else { "<" };
-        let mut stmt = conn
-            .prepare_cached(&format!(
-                "SELECT body FROM versions WHERE bucket_id = ?1 AND name = ?2 AND file_id {op} ?3 ORDER BY file_id DESC LIMIT ?4"
-            ))
-            .map_err(db_err)?;
-        out = collect_versions(&mut stmt, &[&bucket_id, &name, &file_id, &(limit as i64)])?;
+        let sql = format!(
+            "SELECT {} FROM versions WHERE bucket_id = ?1 AND name = ?2 AND file_id {op} ?3 ORDER BY file_id DESC LIMIT ?4",
+            VERSIONS.list()
+        );
+        out = rows(conn, &sql, &[&bucket_id, &name, &file_id, &(limit as i64)], version_row)?;
         names_after = true;
     }
     if out.len() < limit {
         let op = if names_after { ">" } else { ">=" };
         let upper_clause = if upper.is_some() { "AND name < ?4" } else { "" };
         let sql = format!(
-            "SELECT body FROM versions WHERE bucket_id = ?1 AND name {op} ?2 {upper_clause} ORDER BY name ASC, file_id DESC LIMIT ?3"
+            "SELECT {} FROM versions WHERE bucket_id = ?1 AND name {op} ?2 {upper_clause} ORDER BY name ASC, file_id DESC LIMIT ?3",
+            VERSIONS.list()
         );
-        let mut stmt = conn.prepare_cached(&sql).map_err(db_err)?;
         let remaining = (limit - out.len()) as i64;
         let more = match upper {
-            Some(u) => collect_versions(&mut stmt, &[&bucket_id, &name, &remaining, &u])?,
-            None => collect_versions(&mut stmt, &[&bucket_id, &name, &remaining])?,
+            Some(u) => rows(conn, &sql, &[&bucket_id, &name, &remaining, &u], version_row)?,
+            None => rows(conn, &sql, &[&bucket_id, &name, &remaining], version_row)?,
         };
         out.extend(more);
     }
@@ -359,10 +423,10 @@ impl MetadataStore for SqliteStore {
     }
 
     async fn insert_key(&self, key: &AppKey) -> Result<()> {
-        let (id, body) = (key.key_id.clone(), to_json(key)?);
+        let key = key.clone();
         let written = self
             .write(move |tx| {
-                tx.execute("INSERT INTO app_keys (key_id, body) VALUES (?1, ?2)", params![id, body]).map_err(db_err)?;
+                execute_values(tx, &KEYS.insert('?'), &records::key_values(&key)?)?;
                 Ok(())
             })
             .await;
@@ -372,15 +436,16 @@ impl MetadataStore for SqliteStore {
 
     async fn get_key(&self, key_id: &str) -> Result<Option<AppKey>> {
         let id = key_id.to_string();
-        self.keys.read_through(key_id, || self.lookup(move |c| body_row(c, "SELECT body FROM app_keys WHERE key_id = ?1", &id))).await
+        let load =
+            || self.lookup(move |c| first_row(c, &format!("SELECT {} FROM app_keys WHERE key_id = ?1", KEYS.list()), &[&id], key_row));
+        self.keys.read_through(key_id, load).await
     }
 
     async fn list_keys(&self, start_key_id: Option<&str>, limit: usize) -> Result<Vec<AppKey>> {
         let start = start_key_id.unwrap_or("").to_string();
         self.read(move |c| {
-            let mut stmt = c.prepare_cached("SELECT body FROM app_keys WHERE key_id >= ?1 ORDER BY key_id LIMIT ?2").map_err(db_err)?;
-            let rows = stmt.query_map(params![start, limit as i64], |r| r.get::<_, String>(0)).map_err(db_err)?;
-            rows.map(|r| from_json(&r.map_err(db_err)?)).collect()
+            let sql = format!("SELECT {} FROM app_keys WHERE key_id >= ?1 ORDER BY key_id LIMIT ?2", KEYS.list());
+            rows(c, &sql, &[&start, &(limit as i64)], key_row)
         })
         .await
     }
@@ -389,10 +454,9 @@ impl MetadataStore for SqliteStore {
         let id = key_id.to_string();
         let deleted = self
             .write(move |tx| {
-                let body: Option<String> =
-                    tx.query_row("SELECT body FROM app_keys WHERE key_id = ?1", [&id], |r| r.get(0)).optional().map_err(db_err)?;
+                let key = first_row(tx, &format!("SELECT {} FROM app_keys WHERE key_id = ?1", KEYS.list()), &[&id], key_row)?;
                 tx.execute("DELETE FROM app_keys WHERE key_id = ?1", [&id]).map_err(db_err)?;
-                body.map(|b| from_json(&b)).transpose()
+                Ok(key)
             })
             .await;
         self.keys.invalidate();
@@ -400,24 +464,19 @@ impl MetadataStore for SqliteStore {
     }
 
     async fn create_bucket(&self, bucket: &Bucket, max_buckets: usize) -> Result<()> {
-        let (id, lower, revision, name, body) =
-            (bucket.id.clone(), bucket.name.to_ascii_lowercase(), bucket.revision, bucket.name.clone(), to_json(bucket)?);
+        let (bucket, lower) = (bucket.clone(), bucket.name.to_ascii_lowercase());
         let written = self
             .write(move |tx| {
                 let taken: bool =
                     tx.query_row("SELECT EXISTS(SELECT 1 FROM buckets WHERE name_lower = ?1)", [&lower], |r| r.get(0)).map_err(db_err)?;
                 if taken {
-                    return Err(Error::DuplicateBucketName(name));
+                    return Err(Error::DuplicateBucketName(bucket.name));
                 }
                 let count: i64 = tx.query_row("SELECT count(*) FROM buckets", [], |r| r.get(0)).map_err(db_err)?;
                 if count as usize >= max_buckets {
                     return Err(Error::TooManyBuckets(max_buckets));
                 }
-                tx.execute(
-                    "INSERT INTO buckets (bucket_id, name_lower, revision, body) VALUES (?1, ?2, ?3, ?4)",
-                    params![id, lower, revision, body],
-                )
-                .map_err(db_err)?;
+                execute_values(tx, &BUCKETS.insert('?'), &records::bucket_values(&bucket)?)?;
                 Ok(())
             })
             .await;
@@ -427,37 +486,29 @@ impl MetadataStore for SqliteStore {
 
     async fn get_bucket(&self, bucket_id: &str) -> Result<Option<Bucket>> {
         let id = bucket_id.to_string();
-        let load = || self.lookup(move |c| body_row(c, "SELECT body FROM buckets WHERE bucket_id = ?1", &id));
+        let load = || self.lookup(move |c| bucket_where(c, "bucket_id", &id));
         self.buckets_by_id.read_through(bucket_id, load).await
     }
 
     async fn get_bucket_by_name(&self, name: &str) -> Result<Option<Bucket>> {
         let lower = name.to_ascii_lowercase();
         let key = lower.clone();
-        let load = || self.lookup(move |c| body_row(c, "SELECT body FROM buckets WHERE name_lower = ?1", &key));
+        let load = || self.lookup(move |c| bucket_where(c, "name_lower", &key));
         self.buckets_by_name.read_through(&lower, load).await
     }
 
     async fn list_buckets(&self) -> Result<Vec<Bucket>> {
-        self.read(|c| {
-            let mut stmt = c.prepare_cached("SELECT body FROM buckets ORDER BY name_lower").map_err(db_err)?;
-            let rows = stmt.query_map([], |r| r.get::<_, String>(0)).map_err(db_err)?;
-            rows.map(|r| from_json(&r.map_err(db_err)?)).collect()
-        })
-        .await
+        self.read(|c| rows(c, &format!("SELECT {} FROM buckets ORDER BY name_lower", BUCKETS.list()), &[], bucket_row)).await
     }
 
     async fn update_bucket(&self, bucket: &Bucket, expected_revision: i64) -> Result<bool> {
-        let (id, revision, body) = (bucket.id.clone(), bucket.revision, to_json(bucket)?);
+        let bucket = bucket.clone();
         let written = self
             .write(move |tx| {
-                let changed = tx
-                    .execute(
-                        "UPDATE buckets SET revision = ?1, body = ?2 WHERE bucket_id = ?3 AND revision = ?4",
-                        params![revision, body, id, expected_revision],
-                    )
-                    .map_err(db_err)?;
-                Ok(changed == 1)
+                let mut values = records::bucket_values(&bucket)?;
+                values.push(Value::Int(expected_revision));
+                let sql = format!("{} AND revision = ?{}", BUCKETS.update('?'), values.len());
+                Ok(execute_values(tx, &sql, &values)? == 1)
             })
             .await;
         self.invalidate_buckets();
@@ -483,7 +534,6 @@ impl MetadataStore for SqliteStore {
 
     async fn insert_version(&self, version: &FileVersion) -> Result<()> {
         let v = version.clone();
-        let body = to_json(version)?;
         self.write(move |tx| {
             let bucket_exists: bool = tx
                 .prepare_cached("SELECT EXISTS(SELECT 1 FROM buckets WHERE bucket_id = ?1)")
@@ -492,13 +542,7 @@ impl MetadataStore for SqliteStore {
             if !bucket_exists {
                 return Err(Error::BucketNotFound(v.bucket_id.clone()));
             }
-            tx.prepare_cached(
-                "INSERT INTO versions (file_id, bucket_id, name, action, size, upload_ts, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            )
-            .and_then(|mut stmt| {
-                stmt.execute(params![v.file_id, v.bucket_id, v.name, v.action.as_str(), v.size as i64, v.upload_timestamp, body])
-            })
-            .map_err(db_err)?;
+            execute_values(tx, &VERSIONS.insert('?'), &records::version_values(&v)?)?;
             link_blobs(tx, &v)
         })
         .await
@@ -518,10 +562,7 @@ impl MetadataStore for SqliteStore {
             if changed.file_id != id || changed.bucket_id != bucket_id || changed.name != name || changed.action != action {
                 return Err(Error::internal(format!("a version change may not move or re-kind version {id}")));
             }
-            let body = to_json(&changed)?;
-            tx.prepare_cached("UPDATE versions SET body = ?1 WHERE file_id = ?2")
-                .and_then(|mut stmt| stmt.execute(params![body, id]))
-                .map_err(db_err)?;
+            execute_values(tx, &VERSIONS.update('?'), &records::version_values(&changed)?)?;
             Ok(changed)
         })
         .await
@@ -546,13 +587,11 @@ impl MetadataStore for SqliteStore {
     async fn latest_version(&self, bucket_id: &str, name: &str) -> Result<Option<FileVersion>> {
         let (b, n) = (bucket_id.to_string(), name.to_string());
         self.lookup(move |c| {
-            let mut stmt = c
-                .prepare_cached(
-                    "SELECT body FROM versions WHERE bucket_id = ?1 AND name = ?2 AND action != 'start' ORDER BY file_id DESC LIMIT 1",
-                )
-                .map_err(db_err)?;
-            let body: Option<String> = stmt.query_row(params![b, n], |r| r.get(0)).optional().map_err(db_err)?;
-            body.map(|b| from_json(&b)).transpose()
+            let sql = format!(
+                "SELECT {} FROM versions WHERE bucket_id = ?1 AND name = ?2 AND action != 'start' ORDER BY file_id DESC LIMIT 1",
+                VERSIONS.list()
+            );
+            first_row(c, &sql, &[&b, &n], version_row)
         })
         .await
     }
@@ -564,16 +603,16 @@ impl MetadataStore for SqliteStore {
             if !latest_only {
                 return versions_from(c, &b, &cursor.start_name, cursor.start_file_id.as_deref(), true, upper.as_deref(), limit);
             }
-            // SQLite gives the bare column `body` from the row holding max(file_id): the newest per name.
+            // SQLite gives bare columns from the row holding max(file_id): the newest version per name.
             let upper_clause = if upper.is_some() { "AND name < ?4" } else { "" };
             let sql = format!(
-                "SELECT body, max(file_id) FROM versions WHERE bucket_id = ?1 AND name >= ?2 {upper_clause} AND action != 'start' \
-                 GROUP BY name ORDER BY name LIMIT ?3"
+                "SELECT {}, max(file_id) FROM versions WHERE bucket_id = ?1 AND name >= ?2 {upper_clause} AND action != 'start' \
+                 GROUP BY name ORDER BY name LIMIT ?3",
+                VERSIONS.list()
             );
-            let mut stmt = c.prepare_cached(&sql).map_err(db_err)?;
             match &upper {
-                Some(u) => collect_versions(&mut stmt, &[&b, &cursor.start_name, &(limit as i64), u]),
-                None => collect_versions(&mut stmt, &[&b, &cursor.start_name, &(limit as i64)]),
+                Some(u) => rows(c, &sql, &[&b, &cursor.start_name, &(limit as i64), u], version_row),
+                None => rows(c, &sql, &[&b, &cursor.start_name, &(limit as i64)], version_row),
             }
         })
         .await
@@ -588,13 +627,12 @@ impl MetadataStore for SqliteStore {
     ) -> Result<Vec<FileVersion>> {
         let (b, prefix, start) = (bucket_id.to_string(), name_prefix.to_string(), start_file_id.unwrap_or("").to_string());
         self.read(move |c| {
-            let mut stmt = c
-                .prepare_cached(
-                    "SELECT body FROM versions WHERE bucket_id = ?1 AND action = 'start' AND file_id >= ?2 \
-                     AND substr(name, 1, length(?3)) = ?3 ORDER BY file_id LIMIT ?4",
-                )
-                .map_err(db_err)?;
-            collect_versions(&mut stmt, &[&b, &start, &prefix, &(limit as i64)])
+            let sql = format!(
+                "SELECT {} FROM versions WHERE bucket_id = ?1 AND action = 'start' AND file_id >= ?2 \
+                 AND substr(name, 1, length(?3)) = ?3 ORDER BY file_id LIMIT ?4",
+                VERSIONS.list()
+            );
+            rows(c, &sql, &[&b, &start, &prefix, &(limit as i64)], version_row)
         })
         .await
     }
@@ -610,7 +648,6 @@ impl MetadataStore for SqliteStore {
 
     async fn put_part(&self, part: &Part) -> Result<()> {
         let p = part.clone();
-        let body = to_json(part)?;
         self.write(move |tx| {
             let action: Option<String> =
                 tx.query_row("SELECT action FROM versions WHERE file_id = ?1", [&p.file_id], |r| r.get(0)).optional().map_err(db_err)?;
@@ -626,11 +663,7 @@ impl MetadataStore for SqliteStore {
             if let Some(old) = replaced {
                 queue_deletes(tx, &[old])?;
             }
-            tx.execute(
-                "INSERT OR REPLACE INTO parts (file_id, part_number, blob_id, body) VALUES (?1, ?2, ?3, ?4)",
-                params![p.file_id, p.part_number, p.blob_id, body],
-            )
-            .map_err(db_err)?;
+            execute_values(tx, &PARTS.insert('?').replacen("INSERT", "INSERT OR REPLACE", 1), &records::part_values(&p)?)?;
             Ok(())
         })
         .await
@@ -639,11 +672,8 @@ impl MetadataStore for SqliteStore {
     async fn list_parts(&self, file_id: &str, start_part: u32, limit: usize) -> Result<Vec<Part>> {
         let id = file_id.to_string();
         self.read(move |c| {
-            let mut stmt = c
-                .prepare_cached("SELECT body FROM parts WHERE file_id = ?1 AND part_number >= ?2 ORDER BY part_number LIMIT ?3")
-                .map_err(db_err)?;
-            let rows = stmt.query_map(params![id, start_part, limit as i64], |r| r.get::<_, String>(0)).map_err(db_err)?;
-            rows.map(|r| from_json(&r.map_err(db_err)?)).collect()
+            let sql = format!("SELECT {} FROM parts WHERE file_id = ?1 AND part_number >= ?2 ORDER BY part_number LIMIT ?3", PARTS.list());
+            rows(c, &sql, &[&id, &start_part, &(limit as i64)], part_row)
         })
         .await
     }
@@ -654,20 +684,13 @@ impl MetadataStore for SqliteStore {
             let unfinished = get_version_tx(tx, &id)?
                 .filter(|v| v.action == Action::Start)
                 .ok_or_else(|| Error::NoSuchUpload(format!("No active upload for: {id}")))?;
-            let parts = {
-                let mut stmt = tx.prepare_cached("SELECT body FROM parts WHERE file_id = ?1 ORDER BY part_number").map_err(db_err)?;
-                let rows = stmt.query_map([&id], |r| r.get::<_, String>(0)).map_err(db_err)?;
-                rows.map(|r| from_json::<Part>(&r.map_err(db_err)?)).collect::<Result<Vec<_>>>()?
-            };
+            let parts = rows(tx, &format!("SELECT {} FROM parts WHERE file_id = ?1 ORDER BY part_number", PARTS.list()), &[&id], part_row)?;
             let all_blobs: Vec<String> = parts.iter().map(|p| p.blob_id.clone()).collect();
             let v = plan(unfinished, parts)?;
             if v.file_id != id || v.action == Action::Start {
                 return Err(Error::internal(format!("a finish plan must finish large file {id}")));
             }
-            let body = to_json(&v)?;
-            tx.prepare_cached("UPDATE versions SET action = ?1, size = ?2, body = ?3 WHERE file_id = ?4")
-                .and_then(|mut stmt| stmt.execute(params![v.action.as_str(), v.size as i64, body, id]))
-                .map_err(db_err)?;
+            execute_values(tx, &VERSIONS.update('?'), &records::version_values(&v)?)?;
             link_blobs(tx, &v)?;
             // Parts left out of the finished file (S3 may complete with a subset) are collected.
             let used = v.content.blob_ids();
@@ -875,5 +898,36 @@ mod tests {
         drop(store);
         let store = SqliteStore::open(&dir.path().join("meta.sqlite3")).expect("reopen");
         assert_eq!(store.list_buckets().await.expect("list").len(), 180);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn migrates_json_bodies_into_columns() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("meta.sqlite3");
+        {
+            let conn = Connection::open(&path).expect("open");
+            for m in &crate::migrations::SQLITE[..2] {
+                conn.execute_batch(m.sql).expect(m.name);
+            }
+            conn.execute_batch("PRAGMA user_version=2").expect("version");
+            conn.execute_batch(crate::records::tests::LEGACY_ROWS).expect("legacy rows");
+        }
+        let store = SqliteStore::open(&path).expect("open migrates");
+        crate::records::tests::check_legacy_rows(&store).await;
+    }
+
+    #[test]
+    fn tables_have_the_record_columns() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("meta.sqlite3");
+        drop(SqliteStore::open(&path).expect("open"));
+        let conn = Connection::open(&path).expect("open");
+        for table in [&KEYS, &BUCKETS, &VERSIONS, &PARTS] {
+            let names: Vec<String> = conn
+                .prepare(&format!("SELECT name FROM pragma_table_info('{}') ORDER BY cid", table.name))
+                .and_then(|mut stmt| stmt.query_map([], |r| r.get(0)).and_then(|rows| rows.collect()))
+                .expect("columns");
+            assert_eq!(names.join(", "), table.list(), "{}", table.name);
+        }
     }
 }

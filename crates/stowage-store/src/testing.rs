@@ -19,6 +19,7 @@ pub struct TestPostgres {
     port: u16,
     running: bool,
     durable: bool,
+    tls: bool,
 }
 
 /// A PostgreSQL program (`pg_dump`, `psql`, …) from the installed server's binaries.
@@ -61,7 +62,7 @@ impl TestPostgres {
         if as_root() {
             std::os::unix::fs::chown(dir.path(), Some(NOBODY), Some(NOBODY)).unwrap();
         }
-        let pg = TestPostgres { dir, bin, port: free_port(), running: false, durable };
+        let pg = TestPostgres { dir, bin, port: free_port(), running: false, durable, tls: false };
         let data = pg.data();
         let status = pg
             .command("initdb")
@@ -124,6 +125,10 @@ impl TestPostgres {
         if !self.durable {
             options.push_str(" -c fsync=off -c synchronous_commit=off -c full_page_writes=off");
         }
+        if self.tls {
+            let dir = self.dir.path().display();
+            options.push_str(&format!(" -c ssl=on -c ssl_cert_file={dir}/server.crt -c ssl_key_file={dir}/server.key"));
+        }
         let status = self
             .command("pg_ctl")
             .args(["-D", data.to_str().unwrap(), "-l", log.to_str().unwrap(), "-o", &options, "-w", "start"])
@@ -132,6 +137,23 @@ impl TestPostgres {
             .unwrap();
         assert!(status.success(), "pg_ctl start failed; see {}", log.display());
         self.running = true;
+    }
+
+    /// Serves TLS from now on with this certificate (chain) and key, both PEM; restarts the server.
+    pub fn enable_tls(&mut self, cert_pem: &str, key_pem: &str) {
+        use std::os::unix::fs::PermissionsExt;
+        for (name, pem) in [("server.crt", cert_pem), ("server.key", key_pem)] {
+            let path = self.dir.path().join(name);
+            std::fs::write(&path, pem).unwrap();
+            // PostgreSQL refuses a key file others can read, or owned by another user.
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+            if as_root() {
+                std::os::unix::fs::chown(&path, Some(NOBODY), Some(NOBODY)).unwrap();
+            }
+        }
+        self.tls = true;
+        self.stop();
+        self.resume();
     }
 
     pub fn log(&self) -> PathBuf {

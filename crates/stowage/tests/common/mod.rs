@@ -116,11 +116,13 @@ impl Server {
         staging_dir(&self.data)
     }
 
-    /// Replaces a key's stored record with one that does not parse, underneath the server.
+    /// Replaces a column of a key's stored record with a document that does not decode, underneath the server.
     pub fn damage_key_record(&self, key_id: &str) {
+        // Valid JSON (PostgreSQL's json type takes only that), but not the list of capabilities it must be.
+        const DAMAGED: &str = r#"{"damaged": true}"#;
         match std::fs::read_to_string(self.data.join("test-meta-url")) {
             Ok(url) => {
-                let sql = format!("UPDATE app_keys SET body = '{{\"damaged\": true}}' WHERE key_id = '{key_id}'; NOTIFY stowage_rows;");
+                let sql = format!("UPDATE app_keys SET capabilities = '{DAMAGED}' WHERE key_id = '{key_id}'; NOTIFY stowage_rows;");
                 let status = Command::new(stowage_store::testing::program("psql"))
                     .args(["-q", "-v", "ON_ERROR_STOP=1", url.trim(), "-c", &sql])
                     .status()
@@ -130,7 +132,7 @@ impl Server {
             Err(_) => {
                 let db = rusqlite::Connection::open(self.data.join("metadata.sqlite3")).expect("open metadata");
                 db.busy_timeout(Duration::from_secs(10)).expect("busy timeout");
-                let changed = db.execute("UPDATE app_keys SET body = '{not json' WHERE key_id = ?1", [key_id]).expect("damage");
+                let changed = db.execute("UPDATE app_keys SET capabilities = ?1 WHERE key_id = ?2", [DAMAGED, key_id]).expect("damage");
                 assert_eq!(changed, 1);
             }
         }
