@@ -474,3 +474,40 @@ def test_clock_skew_limit(server, monkeypatch):
     assert error_code(lambda: client(server).list_buckets()) == "RequestTimeTooSkewed"
     monkeypatch.setattr(botocore.auth.datetime, "datetime", at(datetime.timedelta(minutes=-5)))
     client(server).list_buckets()
+
+
+def test_emptying_a_versioned_bucket_page_by_page(server):
+    """The cleanup loop of every S3 tool: list a page of versions, delete them, list the next page from the
+    markers of the last answer (which name versions that no longer exist), then delete the bucket, whose only
+    other content is an abandoned multipart upload."""
+    s3 = client(server)
+    s3.create_bucket(Bucket="boto-emptying")
+    for i in range(7):
+        for _ in range(2):
+            s3.put_object(Bucket="boto-emptying", Key=f"k{i}", Body=b"x")
+    s3.delete_object(Bucket="boto-emptying", Key="k3")  # a delete marker among the versions
+    abandoned = s3.create_multipart_upload(Bucket="boto-emptying", Key="abandoned")["UploadId"]
+    s3.upload_part(Bucket="boto-emptying", Key="abandoned", UploadId=abandoned, PartNumber=1, Body=b"p" * 1024)
+
+    deleted, markers, pages = 0, {}, 0
+    while True:
+        page = s3.list_object_versions(Bucket="boto-emptying", MaxKeys=4, **markers)
+        entries = page.get("Versions", []) + page.get("DeleteMarkers", [])
+        s3.delete_objects(Bucket="boto-emptying",
+                          Delete={"Objects": [{"Key": e["Key"], "VersionId": e["VersionId"]} for e in entries]})
+        deleted += len(entries)
+        pages += 1
+        if not page["IsTruncated"]:
+            break
+        markers = {"KeyMarker": page["NextKeyMarker"], "VersionIdMarker": page["NextVersionIdMarker"]}
+    assert (deleted, pages) == (15, 4)
+    assert "Versions" not in s3.list_object_versions(Bucket="boto-emptying")
+
+    s3.delete_bucket(Bucket="boto-emptying")
+    assert error_code(lambda: s3.head_bucket(Bucket="boto-emptying")) == "404"
+    # Through B2 a bucket with an unfinished large file is still not empty.
+    api = b2api(server)
+    bucket = api.create_bucket("unfinished-from-b2", "allPrivate")
+    api.session.start_large_file(bucket.id_, "big.bin", "b2/x-auto", {})
+    with pytest.raises(Exception, match="cannot_delete_non_empty_bucket"):
+        api.delete_bucket(bucket)

@@ -2,7 +2,9 @@
 
 use serde_json::{Value, json};
 use stowage_core::auth::Principal;
-use stowage_core::service::{BucketFilter, ByteRange, CopyPart, CopyRequest, ListEntry, ListRequest, MetadataDirective, NewFile, NewKey};
+use stowage_core::service::{
+    BucketFilter, ByteRange, CopyPart, CopyRequest, ListEntry, ListRequest, MetadataDirective, NewFile, NewKey, PendingUploads,
+};
 
 use super::convert;
 use super::error::{B2Error, B2Result};
@@ -127,7 +129,7 @@ async fn update_bucket(c: Call<'_>) -> B2Result<Value> {
 }
 
 async fn delete_bucket(c: Call<'_>) -> B2Result<Value> {
-    let bucket = c.state.core.delete_bucket(c.principal, &c.params.req_str("bucketId")?).await?;
+    let bucket = c.state.core.delete_bucket(c.principal, &c.params.req_str("bucketId")?, PendingUploads::Refuse).await?;
     Ok(bucket_json(c.account(), &bucket, c.principal))
 }
 

@@ -15,7 +15,7 @@ use stowage_core::auth::{LockView, Principal, Readable};
 use stowage_core::model::{Action, BucketType, Encryption, FileVersion, Millis, Retention, RetentionMode};
 use stowage_core::service::{
     BucketFilter, BucketSettings, ByteRange, CopyPart, CopyRequest, EncryptionRequest, ListEntry, ListRequest,
-    MetadataDirective as Directive, NewFile, PartUpload, Sha1Check,
+    MetadataDirective as Directive, NewFile, PartUpload, PendingUploads, Sha1Check,
 };
 use stowage_core::store::ByteStream;
 
@@ -528,7 +528,7 @@ impl S3 for StowageS3 {
     async fn delete_bucket(&self, req: S3Request<DeleteBucketInput>) -> S3Result<S3Response<DeleteBucketOutput>> {
         let principal = self.signed(req.credentials.as_ref()).await?;
         let bucket = self.core.bucket_for(Some(&principal), &req.input.bucket).await.s3()?;
-        self.core.delete_bucket(&principal, &bucket.id).await.s3()?;
+        self.core.delete_bucket(&principal, &bucket.id, PendingUploads::Abort).await.s3()?;
         Ok(S3Response::new(DeleteBucketOutput::default()))
     }
 

@@ -1,10 +1,20 @@
 use super::{Stowage, random_hex};
 use crate::auth::{Capability, NameScope, Principal, TokenScope};
 use crate::error::{Error, Result};
-use crate::model::{Bucket, BucketType, CorsRule, DefaultRetention, Encryption, LifecycleRule, NotificationRule};
+use crate::model::{Action, Bucket, BucketType, CorsRule, DefaultRetention, Encryption, LifecycleRule, NotificationRule};
 use crate::names::check_bucket_name;
+use crate::store::VersionCheck;
 
 /// Settings a create or update may carry; `None` leaves a setting as it is (or at its default on create).
+/// What deleting a bucket does with its unfinished large files (multipart uploads).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PendingUploads {
+    /// They keep the bucket from being deleted (B2).
+    Refuse,
+    /// They are cancelled with it (S3).
+    Abort,
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct BucketSettings {
     pub bucket_type: Option<BucketType>,
@@ -303,9 +313,28 @@ impl Stowage {
         Ok(next)
     }
 
-    pub async fn delete_bucket(&self, principal: &Principal, bucket_id: &str) -> Result<Bucket> {
+    /// Deletes an empty bucket. With `PendingUploads::Abort` (S3's DeleteBucket) unfinished large files do
+    /// not count as content: they are cancelled first, as AWS does; B2 refuses a bucket that has any.
+    pub async fn delete_bucket(&self, principal: &Principal, bucket_id: &str, pending: PendingUploads) -> Result<Bucket> {
         principal.authorize(Capability::DeleteBuckets, Some(bucket_id), NameScope::None)?;
         let bucket = self.bucket(bucket_id).await?;
+        if pending == PendingUploads::Abort {
+            let still_unfinished: fn() -> VersionCheck = || {
+                Box::new(|v| match v.action {
+                    Action::Start => Ok(()),
+                    _ => Err(Error::BucketNotEmpty),
+                })
+            };
+            loop {
+                let batch = self.meta.list_unfinished(bucket_id, "", None, 1000).await?;
+                if batch.is_empty() {
+                    break;
+                }
+                for upload in batch {
+                    self.meta.delete_version(&upload.file_id, still_unfinished()).await?;
+                }
+            }
+        }
         self.meta.delete_bucket(bucket_id).await?;
         Ok(bucket)
     }

@@ -69,8 +69,11 @@ impl Stowage {
         {
             return Err(Error::invalid("delimiter must not be empty"));
         }
+        // A B2 startFileId names a version to start at; an exclusive start (S3's version-id marker) is only
+        // a position, which stays valid after the version there is deleted (emptying a bucket page by page).
         if let Some(id) = &req.start_file_id
             && req.all_versions
+            && !req.exclusive_start
             && self.meta.get_version(id).await?.is_none_or(|v| Some(&v.name) != req.start_name.as_ref())
         {
             return Err(Error::InvalidFileId(id.clone()));

@@ -14,7 +14,7 @@ mod objects;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
-pub use buckets::{BucketFilter, BucketSettings};
+pub use buckets::{BucketFilter, BucketSettings, PendingUploads};
 pub use download::{ByteRange, Download};
 pub use files::{BodyCheck, CopyRequest, EncryptionRequest, MetadataDirective, NewFile, Sha1Check};
 pub use keys::NewKey;
