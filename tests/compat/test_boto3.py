@@ -42,6 +42,9 @@ def test_objects_listings_and_errors(server):
     assert error_code(lambda: s3.create_bucket(Bucket="Upper-Case")) == "InvalidBucketName"
     s3.head_bucket(Bucket="boto-objects")
     assert error_code(lambda: s3.head_bucket(Bucket="missing-bucket")) in ("404", "NoSuchBucket")
+    # A bucket created through S3 starts unversioned, as on AWS; this test keeps every version.
+    assert "Status" not in s3.get_bucket_versioning(Bucket="boto-objects")
+    s3.put_bucket_versioning(Bucket="boto-objects", VersioningConfiguration={"Status": "Enabled"})
     assert s3.get_bucket_versioning(Bucket="boto-objects")["Status"] == "Enabled"
 
     body = os.urandom(10_000)
@@ -173,11 +176,18 @@ def test_multipart_presigned_and_credentials(server, tmp_path):
 def test_same_objects_through_both_apis(server):
     s3 = client(server)
     s3.create_bucket(Bucket="cross-api-bucket")
+    # Unversioned (created through S3): a PUT names no version and the next PUT of the key replaces it.
+    assert "VersionId" not in s3.put_object(Bucket="cross-api-bucket", Key="from-s3.txt", Body=b"first draft")
     put = s3.put_object(Bucket="cross-api-bucket", Key="from-s3.txt", Body=b"written by boto3", Metadata={"origin": "s3"})
+    assert "VersionId" not in put
     api = b2api(server)
     bucket = api.get_bucket_by_name("cross-api-bucket")
+    # B2 sees one file version with a file id; S3 lists it as the key's `null` version.
+    versions = list(bucket.list_file_versions("from-s3.txt"))
+    assert len(versions) == 1
     info = bucket.get_file_info_by_name("from-s3.txt")
-    assert info.id_ == put["VersionId"]
+    assert info.id_ == versions[0].id_
+    assert [v["VersionId"] for v in s3.list_object_versions(Bucket="cross-api-bucket", Prefix="from-s3.txt")["Versions"]] == ["null"]
     assert info.file_info["origin"] == "s3"
     assert info.content_sha1 == hashlib.sha1(b"written by boto3").hexdigest()
     out = io.BytesIO()
@@ -192,9 +202,29 @@ def test_same_objects_through_both_apis(server):
     # A B2 hide marker is an S3 delete marker, and an S3 delete is a B2 hide.
     bucket.hide_file("from-b2.txt")
     assert error_code(lambda: s3.get_object(Bucket="cross-api-bucket", Key="from-b2.txt")) == "NoSuchKey"
+    # Unversioned: an S3 delete removes the object itself, no hide marker is left.
     s3.delete_object(Bucket="cross-api-bucket", Key="from-s3.txt")
-    actions = [v.action for v in bucket.list_file_versions("from-s3.txt")]
-    assert actions == ["hide", "upload"]
+    assert list(bucket.list_file_versions("from-s3.txt")) == []
+    # Versioning enabled: an S3 delete is a B2 hide marker.
+    s3.put_bucket_versioning(Bucket="cross-api-bucket", VersioningConfiguration={"Status": "Enabled"})
+    first = s3.put_object(Bucket="cross-api-bucket", Key="kept.txt", Body=b"v1")
+    s3.delete_object(Bucket="cross-api-bucket", Key="kept.txt")
+    assert [(v.action, v.id_) for v in bucket.list_file_versions("kept.txt")][1] == ("upload", first["VersionId"])
+    # Suspended: PUTs replace the key's null version and keep the versions that have ids.
+    s3.put_bucket_versioning(Bucket="cross-api-bucket", VersioningConfiguration={"Status": "Suspended"})
+    for body in (b"v2", b"v3"):
+        s3.put_object(Bucket="cross-api-bucket", Key="kept.txt", Body=body)
+    assert [v.action for v in bucket.list_file_versions("kept.txt")] == ["upload", "hide", "upload"]
+    listed = s3.list_object_versions(Bucket="cross-api-bucket", Prefix="kept.txt")
+    assert [v["VersionId"] for v in listed["Versions"]] == ["null", first["VersionId"]]
+    assert s3.get_object(Bucket="cross-api-bucket", Key="kept.txt", VersionId="null")["Body"].read() == b"v3"
+    s3.delete_object(Bucket="cross-api-bucket", Key="kept.txt", VersionId="null")
+    assert s3.get_object(Bucket="cross-api-bucket", Key="kept.txt", VersionId=first["VersionId"])["Body"].read() == b"v1"
+    # Object lock keeps versioning enabled.
+    s3.create_bucket(Bucket="locked-versioning", ObjectLockEnabledForBucket=True)
+    assert s3.get_bucket_versioning(Bucket="locked-versioning")["Status"] == "Enabled"
+    assert error_code(lambda: s3.put_bucket_versioning(Bucket="locked-versioning",
+                                                       VersioningConfiguration={"Status": "Suspended"})) == "InvalidBucketState"
 
     # An application key restricted to a bucket and prefix is an S3 access key with the same limits.
     key = api.create_key(["listBuckets", "listFiles", "readFiles", "writeFiles", "deleteFiles"], "s3-restricted",
@@ -482,6 +512,7 @@ def test_emptying_a_versioned_bucket_page_by_page(server):
     other content is an abandoned multipart upload."""
     s3 = client(server)
     s3.create_bucket(Bucket="boto-emptying")
+    s3.put_bucket_versioning(Bucket="boto-emptying", VersioningConfiguration={"Status": "Enabled"})
     for i in range(7):
         for _ in range(2):
             s3.put_object(Bucket="boto-emptying", Key=f"k{i}", Body=b"x")

@@ -51,9 +51,16 @@ def test_aws_cli(server, tmp_path):
     assert "upload:" not in second, "an unchanged tree syncs nothing"
     listing = aws(server, "s3", "ls", "--recursive", "s3://aws-cli-bucket/tree/").stdout
     assert "tree/dir/deep/c.bin" in listing and "tree/spaces and ünïcode.txt" in listing
-    assert '"Status": "Enabled"' in aws(server, "s3api", "get-bucket-versioning", "--bucket", "aws-cli-bucket").stdout
+    # Created through S3, the bucket is unversioned: `aws s3 rm` removes the object outright.
+    assert aws(server, "s3api", "get-bucket-versioning", "--bucket", "aws-cli-bucket").stdout.strip() == ""
     aws(server, "s3", "rm", "s3://aws-cli-bucket/tree/a.txt")
     versions = aws(server, "s3api", "list-object-versions", "--bucket", "aws-cli-bucket", "--prefix", "tree/a.txt").stdout
+    assert '"DeleteMarkers"' not in versions and '"Versions"' not in versions
+    # With versioning enabled, a removal leaves a delete marker and the bucket keeps the old version.
+    aws(server, "s3api", "put-bucket-versioning", "--bucket", "aws-cli-bucket", "--versioning-configuration", "Status=Enabled")
+    assert '"Status": "Enabled"' in aws(server, "s3api", "get-bucket-versioning", "--bucket", "aws-cli-bucket").stdout
+    aws(server, "s3", "rm", "s3://aws-cli-bucket/tree/dir/b.txt")
+    versions = aws(server, "s3api", "list-object-versions", "--bucket", "aws-cli-bucket", "--prefix", "tree/dir/b.txt").stdout
     assert '"DeleteMarkers"' in versions
     failed = aws(server, "s3", "rb", "s3://aws-cli-bucket", ok=False)
     assert failed.returncode != 0 and "BucketNotEmpty" in failed.stderr

@@ -61,6 +61,9 @@ pub enum Error {
     Conflict(String),
     #[error("{0}")]
     FileLockConflict(String),
+    /// The bucket's state does not allow the change (S3 `InvalidBucketState`).
+    #[error("{0}")]
+    InvalidBucketState(String),
     /// Notification rules refused; the first field is B2's error code for the reason.
     #[error("{1}")]
     InvalidNotificationRules(&'static str, String),

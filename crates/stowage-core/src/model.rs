@@ -160,6 +160,42 @@ pub enum Encryption {
     SseC { key_md5: String },
 }
 
+/// A bucket's S3 versioning state. Buckets created through B2 keep every version (`Enabled`, B2's model);
+/// buckets created through S3 start `Unversioned` unless the server follows B2 for them too.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub enum Versioning {
+    #[default]
+    Enabled,
+    /// Versioning was enabled, then suspended: S3 writes replace the key's null version.
+    Suspended,
+    /// Never enabled: S3 writes replace the key's null version, and S3 shows no version ids.
+    Unversioned,
+}
+
+impl Versioning {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Versioning::Enabled => "enabled",
+            Versioning::Suspended => "suspended",
+            Versioning::Unversioned => "unversioned",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "enabled" => Some(Versioning::Enabled),
+            "suspended" => Some(Versioning::Suspended),
+            "unversioned" => Some(Versioning::Unversioned),
+            _ => None,
+        }
+    }
+
+    /// Whether an S3 write makes the key's null version (replacing the one there) rather than a new one.
+    pub fn writes_null_versions(self) -> bool {
+        self != Versioning::Enabled
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Bucket {
     pub id: String,
@@ -176,6 +212,8 @@ pub struct Bucket {
     /// S3 bucket tags.
     #[serde(default)]
     pub tags: BTreeMap<String, String>,
+    #[serde(default)]
+    pub versioning: Versioning,
     pub revision: i64,
     pub created: Millis,
 }
@@ -276,6 +314,10 @@ pub struct FileVersion {
     /// Verified S3 checksums of a simple upload (a large file keeps them on its parts).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub checksums: Checksums,
+    /// S3's null version of its key (written while the bucket was unversioned or suspended): S3 calls it
+    /// `null` and the next such write replaces it. B2 sees it under its file id like any other version.
+    #[serde(default)]
+    pub null_version: bool,
 }
 
 impl FileVersion {
@@ -295,6 +337,11 @@ impl FileVersion {
             }
             _ => "d41d8cd98f00b204e9800998ecf8427e".to_string(),
         }
+    }
+
+    /// The version id S3 shows: `null` for a null version, else the file id.
+    pub fn s3_version_id(&self) -> &str {
+        if self.null_version { "null" } else { &self.file_id }
     }
 
     pub fn is_locked(&self, now: Millis) -> bool {

@@ -23,6 +23,7 @@ pub(crate) fn bucket(id: &str, name: &str) -> Bucket {
         default_retention: None,
         notification_rules: vec![],
         tags: Default::default(),
+        versioning: Default::default(),
         revision: 1,
         created: 0,
     }
@@ -46,6 +47,7 @@ pub(crate) fn version(bucket_id: &str, name: &str, file_id: &str, action: Action
         content: if action == Action::Upload { Content::Blob { id: format!("blob-{file_id}"), salt: None } } else { Content::Empty },
         tags: BTreeMap::new(),
         checksums: Checksums::new(),
+        null_version: false,
     }
 }
 

@@ -13,7 +13,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use stowage_core::model::{
     Action, AppKey, Bucket, BucketType, Content, DefaultRetention, Encryption, FileVersion, Part, PartRef, PeriodUnit, Retention,
-    RetentionMode, RetentionPeriod,
+    RetentionMode, RetentionPeriod, Versioning,
 };
 use stowage_core::{Error, Result};
 
@@ -60,6 +60,7 @@ pub(crate) static BUCKETS: Table = Table {
         ("tags", "json"),
         ("revision", "bigint"),
         ("created", "bigint"),
+        ("versioning", "text"),
     ],
 };
 
@@ -87,6 +88,7 @@ pub(crate) static VERSIONS: Table = Table {
         ("large_parts", "json"),
         ("tags", "json"),
         ("checksums", "json"),
+        ("null_version", "boolean"),
     ],
 };
 
@@ -313,6 +315,7 @@ pub(crate) fn bucket_values(bucket: &Bucket) -> Result<Vec<Value<'_>>> {
         Value::doc(&bucket.tags)?,
         Value::Int(bucket.revision),
         Value::Int(bucket.created),
+        Value::text(bucket.versioning.as_str()),
     ])
 }
 
@@ -359,6 +362,10 @@ pub(crate) fn bucket_from(row: &impl Columns) -> Result<Bucket> {
         tags: r.doc()?,
         revision: r.int()?,
         created: r.int()?,
+        versioning: {
+            let state = r.text()?;
+            Versioning::parse(&state).ok_or_else(|| corrupt("buckets", format!("versioning {state:?}")))?
+        },
     };
     r.done(bucket)
 }
@@ -418,6 +425,7 @@ pub(crate) fn version_values(v: &FileVersion) -> Result<Vec<Value<'_>>> {
         large_parts,
         Value::doc(&v.tags)?,
         Value::doc(&v.checksums)?,
+        Value::Bool(v.null_version),
     ])
 }
 
@@ -471,6 +479,7 @@ pub(crate) fn version_from(row: &impl Columns) -> Result<FileVersion> {
         content,
         tags: r.doc()?,
         checksums: r.doc()?,
+        null_version: r.opt_bool()?.unwrap_or(false),
     };
     r.done(version)
 }
@@ -615,6 +624,7 @@ pub(crate) mod tests {
                 max_events_per_batch: Some(10),
             }],
             tags: [("team".to_string(), "storage".to_string())].into(),
+            versioning: Versioning::Suspended,
             revision: 4,
             created: 1_700_000_000_000,
         }
@@ -648,6 +658,7 @@ pub(crate) mod tests {
             ]),
             tags: [("k".to_string(), "v".to_string())].into(),
             checksums: [("sha256".to_string(), "abc=".to_string())].into(),
+            null_version: true,
         }
     }
 
@@ -768,8 +779,10 @@ INSERT INTO parts (file_id, part_number, blob_id, body) VALUES ('f3', 10000, 'bl
             created: 5,
         };
         assert_eq!(store.get_key("0002abc").await.unwrap(), Some(bare_key));
-        assert_eq!(store.get_bucket("b1").await.unwrap(), Some(full_bucket("b1", "Mixed-Case")));
+        let bucket = Bucket { versioning: Versioning::Enabled, ..full_bucket("b1", "Mixed-Case") };
+        assert_eq!(store.get_bucket("b1").await.unwrap(), Some(bucket));
         assert_eq!(store.get_bucket_by_name("BARE").await.unwrap(), Some(crate::conformance::bucket("b2", "bare")));
+        let full_version = |bucket_id: &str, file_id: &str| FileVersion { null_version: false, ..full_version(bucket_id, file_id) };
         assert_eq!(store.get_version("f1").await.unwrap(), Some(full_version("b1", "f1")));
         let sealed = FileVersion {
             content: Content::Blob { id: "blob-s".into(), salt: Some("salty".into()) },

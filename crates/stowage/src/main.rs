@@ -129,6 +129,10 @@ struct ServeArgs {
     /// Most client connections at once (also kept below the descriptor limit); more are answered 503.
     #[arg(long, env = "STOWAGE_MAX_CONNECTIONS", default_value_t = 4096)]
     max_connections: usize,
+    /// Buckets created through S3 keep every version from the start, as B2's do (default: they start
+    /// unversioned, as on AWS, until PutBucketVersioning enables it).
+    #[arg(long, env = "STOWAGE_S3_BUCKETS_VERSIONED")]
+    s3_buckets_versioned: bool,
     /// Seconds between runs of every background job, for tests (default: collection every 30 s, orphan
     /// collection and lifecycle hourly).
     #[arg(long, hide = true)]
@@ -236,6 +240,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         max_buckets: 100,
         master_key: load_or_create_master_key(&args.data, args.master_key.as_deref())?,
         body_idle_timeout: Duration::from_secs(args.body_timeout.max(1)),
+        s3_buckets_versioned: args.s3_buckets_versioned,
     };
     let core = Stowage::new(meta, blobs, clock.clone(), config).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     core.join_deployment().await.map_err(|e| anyhow::anyhow!("{e}"))?;

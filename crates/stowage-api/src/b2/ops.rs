@@ -169,6 +169,7 @@ fn new_file(p: &Params, bucket_id: String, name: String) -> B2Result<NewFile> {
         custom_timestamp: custom,
         expected_md5: None,
         tags: Default::default(),
+        null_version: false,
     })
 }
 
@@ -247,6 +248,7 @@ async fn copy_file(c: Call<'_>) -> B2Result<Value> {
             .transpose()?,
         retention: p.raw("fileRetention").filter(|v| !v.is_null()).map(convert::file_retention).transpose()?.flatten(),
         legal_hold: p.str("legalHold")?.map(|s| convert::legal_hold(&s)).transpose()?,
+        null_version: false,
     };
     let version = c.state.core.copy_file(c.principal, req).await?;
     let mut out = c.file(&version);

@@ -104,6 +104,7 @@ pub async fn upload_file(
             .transpose()?,
         expected_md5: None,
         tags: Default::default(),
+        null_version: false,
     };
     let sha1 = Sha1Check::parse(required(headers, "x-bz-content-sha1")?)?;
     let length = content_length(headers)?;

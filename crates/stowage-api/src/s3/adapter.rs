@@ -12,10 +12,12 @@ use s3s::dto::*;
 use s3s::{S3, S3Request, S3Response, S3Result, s3_error};
 use stowage_core::Stowage;
 use stowage_core::auth::{LockView, Principal, Readable};
-use stowage_core::model::{Action, BucketType, Encryption, FileVersion, Millis, Retention, RetentionMode};
+use stowage_core::model::{
+    Action, Bucket as StoredBucket, BucketType, Encryption, FileVersion, Millis, Retention, RetentionMode, Versioning,
+};
 use stowage_core::service::{
     BucketFilter, BucketSettings, ByteRange, CopyPart, CopyRequest, EncryptionRequest, ListEntry, ListRequest,
-    MetadataDirective as Directive, NewFile, PartUpload, PendingUploads, Sha1Check,
+    MetadataDirective as Directive, NULL_VERSION, NewFile, PartUpload, PendingUploads, Sha1Check,
 };
 use stowage_core::store::ByteStream;
 
@@ -24,7 +26,7 @@ use super::error::to_s3;
 /// The new version a PutObject or CreateMultipartUpload describes: both inputs carry the same metadata,
 /// encryption and object-lock fields under the same names. Evaluates to `NewFile`, returning early on error.
 macro_rules! new_file_from {
-    ($bucket_id:expr, $key:expr, $input:ident) => {{
+    ($bucket:expr, $key:expr, $input:ident) => {{
         let info = file_info(
             $input.metadata.as_ref(),
             StandardHeaders {
@@ -35,7 +37,7 @@ macro_rules! new_file_from {
                 expires: $input.expires.as_ref(),
             },
         );
-        let mut file = StowageS3::new_file($bucket_id, $key, $input.content_type.as_ref(), info);
+        let mut file = StowageS3::new_file($bucket, $key, $input.content_type.as_ref(), info);
         file.encryption = encryption_request(
             $input.server_side_encryption.as_ref(),
             $input.sse_customer_algorithm.as_deref(),
@@ -248,7 +250,19 @@ impl StowageS3 {
     ) -> S3Result<(stowage_core::service::Download, LockView)> {
         let principal = self.caller(credentials).await?;
         let bucket = self.core.bucket_for(principal.as_ref(), &input.bucket).await.s3()?;
-        let version = self.core.object_version(principal.as_ref(), &bucket, &input.key, input.version_id.as_deref()).await.s3()?;
+        let version = match self.core.object_version(principal.as_ref(), &bucket, &input.key, input.version_id.as_deref()).await {
+            Ok(version) => version,
+            Err(e @ stowage_core::Error::FileNotFound(_)) if input.version_id.is_none() => {
+                // S3 says whether the key's current version is a delete marker.
+                let marker = self.core.latest_is_delete_marker(&bucket, &input.key).await.s3()?;
+                let mut err = to_s3(e);
+                let mut headers = axum::http::HeaderMap::new();
+                headers.insert("x-amz-delete-marker", axum::http::HeaderValue::from_static(if marker { "true" } else { "false" }));
+                err.set_headers(headers);
+                return Err(err);
+            }
+            Err(e) => return Err(to_s3(e)),
+        };
         Self::preconditions(
             &version,
             input.if_match.as_ref(),
@@ -349,12 +363,13 @@ impl StowageS3 {
         Ok(())
     }
 
-    fn new_file(bucket_id: String, key: String, content_type: Option<&String>, info: BTreeMap<String, String>) -> NewFile {
+    fn new_file(bucket: &StoredBucket, key: String, content_type: Option<&String>, info: BTreeMap<String, String>) -> NewFile {
         NewFile {
-            bucket_id,
+            bucket_id: bucket.id.clone(),
             name: key,
             content_type: content_type.cloned().unwrap_or_else(|| "b2/x-auto".into()),
             info,
+            null_version: bucket.versioning.writes_null_versions(),
             ..NewFile::default()
         }
     }
@@ -398,6 +413,12 @@ fn shown<T>(value: Readable<Option<T>>) -> Option<T> {
     }
 }
 
+/// The version id an S3 answer names in its `x-amz-version-id`: none for a null version (as AWS answers
+/// in unversioned and suspended buckets), else the file id. Listings call null versions `null`.
+fn version_id_out(v: &FileVersion) -> Option<String> {
+    (!v.null_version).then(|| v.file_id.clone())
+}
+
 fn object_output(download: stowage_core::service::Download, lock: LockView, input: GetObjectInput) -> GetObjectOutput {
     let v = &download.version;
     let (length, content_range) = match download.range {
@@ -421,7 +442,7 @@ fn object_output(download: stowage_core::service::Download, lock: LockView, inpu
         e_tag: Some(etag(v)),
         last_modified: Some(timestamp(v.upload_timestamp)),
         metadata: user_metadata(v),
-        version_id: Some(v.file_id.clone()),
+        version_id: version_id_out(v),
         server_side_encryption,
         sse_customer_algorithm,
         sse_customer_key_md5,
@@ -513,6 +534,7 @@ impl S3 for StowageS3 {
         let settings = BucketSettings {
             bucket_type: Some(if public { BucketType::AllPublic } else { BucketType::AllPrivate }),
             file_lock_enabled: input.object_lock_enabled_for_bucket.filter(|on| *on),
+            versioning: Some(if self.core.config().s3_buckets_versioned { Versioning::Enabled } else { Versioning::Unversioned }),
             ..BucketSettings::default()
         };
         self.core.create_bucket(&principal, &input.bucket, settings).await.s3()?;
@@ -542,10 +564,30 @@ impl S3 for StowageS3 {
 
     async fn get_bucket_versioning(&self, req: S3Request<GetBucketVersioningInput>) -> S3Result<S3Response<GetBucketVersioningOutput>> {
         let principal = self.signed(req.credentials.as_ref()).await?;
-        self.core.bucket_for(Some(&principal), &req.input.bucket).await.s3()?;
-        // Like B2, every bucket keeps every version.
-        let status = Some(BucketVersioningStatus::from_static(BucketVersioningStatus::ENABLED));
-        Ok(S3Response::new(GetBucketVersioningOutput { status, ..GetBucketVersioningOutput::default() }))
+        let bucket = self.core.bucket_for(Some(&principal), &req.input.bucket).await.s3()?;
+        let status = match bucket.versioning {
+            Versioning::Enabled => Some(BucketVersioningStatus::ENABLED),
+            Versioning::Suspended => Some(BucketVersioningStatus::SUSPENDED),
+            Versioning::Unversioned => None,
+        };
+        Ok(S3Response::new(GetBucketVersioningOutput {
+            status: status.map(BucketVersioningStatus::from_static),
+            ..GetBucketVersioningOutput::default()
+        }))
+    }
+
+    async fn put_bucket_versioning(&self, req: S3Request<PutBucketVersioningInput>) -> S3Result<S3Response<PutBucketVersioningOutput>> {
+        let principal = self.signed(req.credentials.as_ref()).await?;
+        let input = req.input;
+        let bucket = self.core.bucket_for(Some(&principal), &input.bucket).await.s3()?;
+        let state = match input.versioning_configuration.status.as_ref().map(BucketVersioningStatus::as_str) {
+            Some(BucketVersioningStatus::ENABLED) => Versioning::Enabled,
+            Some(BucketVersioningStatus::SUSPENDED) => Versioning::Suspended,
+            _ => return Err(s3_error!(IllegalVersioningConfigurationException, "the versioning status must be Enabled or Suspended")),
+        };
+        let settings = BucketSettings { versioning: Some(state), ..BucketSettings::default() };
+        self.core.update_bucket(&principal, &bucket.id, settings, None).await.s3()?;
+        Ok(S3Response::new(PutBucketVersioningOutput::default()))
     }
 
     async fn put_object(&self, req: S3Request<PutObjectInput>) -> S3Result<S3Response<PutObjectOutput>> {
@@ -562,7 +604,7 @@ impl S3 for StowageS3 {
         let (headers, trailers) = (req.headers, req.trailing_headers);
         let input = req.input;
         let bucket = self.core.bucket_for(Some(&principal), &input.bucket).await.s3()?;
-        let mut file = new_file_from!(bucket.id.clone(), input.key, input);
+        let mut file = new_file_from!(&bucket, input.key, input);
         file.expected_md5 = content_md5_hex(input.content_md5.as_ref())?;
         file.tags = tagging_header(input.tagging.as_ref());
         let length = input.content_length.and_then(|n| u64::try_from(n).ok());
@@ -578,7 +620,7 @@ impl S3 for StowageS3 {
         let (sse, sse_c_algorithm, sse_c_md5) = sse_out(&version);
         let mut out = PutObjectOutput {
             e_tag: Some(etag(&version)),
-            version_id: Some(version.file_id.clone()),
+            version_id: version_id_out(&version),
             server_side_encryption: sse,
             sse_customer_algorithm: sse_c_algorithm,
             sse_customer_key_md5: sse_c_md5,
@@ -659,9 +701,10 @@ impl S3 for StowageS3 {
         let bucket = self.core.bucket_for(Some(&principal), &input.bucket).await.s3()?;
         let bypass = input.bypass_governance_retention.unwrap_or(false);
         let deleted = self.core.delete_object(&principal, &bucket, &input.key, input.version_id.as_deref(), bypass).await.s3()?;
+        let unversioned = bucket.versioning == Versioning::Unversioned;
         Ok(S3Response::new(DeleteObjectOutput {
-            delete_marker: Some(deleted.delete_marker),
-            version_id: Some(deleted.version_id),
+            delete_marker: (!unversioned || deleted.delete_marker).then_some(deleted.delete_marker),
+            version_id: (!unversioned).then_some(deleted.version_id),
             ..DeleteObjectOutput::default()
         }))
     }
@@ -680,7 +723,10 @@ impl S3 for StowageS3 {
             match self.core.delete_object(&principal, &bucket, &object.key, object.version_id.as_deref(), bypass).await {
                 Ok(d) => {
                     if !quiet {
-                        let (version_id, marker_id) = if d.delete_marker && object.version_id.is_none() {
+                        let unversioned = bucket.versioning == Versioning::Unversioned && object.version_id.is_none();
+                        let (version_id, marker_id) = if unversioned {
+                            (None, None)
+                        } else if d.delete_marker && object.version_id.is_none() {
                             (None, Some(d.version_id))
                         } else {
                             (Some(d.version_id), None)
@@ -688,7 +734,7 @@ impl S3 for StowageS3 {
                         deleted.push(DeletedObject {
                             key: Some(object.key),
                             version_id,
-                            delete_marker: Some(d.delete_marker),
+                            delete_marker: (!unversioned || d.delete_marker).then_some(d.delete_marker),
                             delete_marker_version_id: marker_id,
                         });
                     }
@@ -748,13 +794,14 @@ impl S3 for StowageS3 {
         let copy = CopyRequest {
             source_file_id: source.file_id.clone(),
             name: input.key,
-            destination_bucket_id: Some(bucket.id),
+            destination_bucket_id: Some(bucket.id.clone()),
             range: None,
             directive,
             source_encryption,
             destination_encryption,
             retention,
             legal_hold,
+            null_version: bucket.versioning.writes_null_versions(),
         };
         let version = self.core.copy_file(&principal, copy).await.s3()?;
         let result = CopyObjectResult {
@@ -764,8 +811,8 @@ impl S3 for StowageS3 {
         };
         Ok(S3Response::new(CopyObjectOutput {
             copy_object_result: Some(result),
-            version_id: Some(version.file_id),
-            copy_source_version_id: Some(source.file_id),
+            version_id: version_id_out(&version),
+            copy_source_version_id: Some(source.s3_version_id().to_string()),
             ..CopyObjectOutput::default()
         }))
     }
@@ -859,7 +906,11 @@ impl S3 for StowageS3 {
         let bucket = self.core.bucket_for(Some(&principal), &input.bucket).await.s3()?;
         let max = max_keys(input.max_keys)?.max(1);
         let key_marker = input.key_marker.clone().filter(|k| !k.is_empty());
-        let version_marker = input.version_id_marker.clone().filter(|v| !v.is_empty());
+        let mut version_marker = input.version_id_marker.clone().filter(|v| !v.is_empty());
+        if let (Some(key), Some(NULL_VERSION)) = (&key_marker, version_marker.as_deref()) {
+            // `null` stands for the key's null version; once that is gone the listing resumes after the key.
+            version_marker = self.core.null_version_of(&bucket.id, key).await.s3()?.map(|v| v.file_id);
+        }
         // Markers name the last entry returned: start just after it.
         let (start_name, start_file_id) = match (&key_marker, &version_marker) {
             (Some(k), Some(v)) => (Some(k.clone()), Some(v.clone())),
@@ -890,7 +941,7 @@ impl S3 for StowageS3 {
                     if v.action == Action::Hide {
                         markers.push(DeleteMarkerEntry {
                             key: Some(v.name.clone()),
-                            version_id: Some(v.file_id.clone()),
+                            version_id: Some(v.s3_version_id().to_string()),
                             is_latest: Some(is_latest),
                             last_modified: Some(timestamp(v.upload_timestamp)),
                             ..DeleteMarkerEntry::default()
@@ -898,7 +949,7 @@ impl S3 for StowageS3 {
                     } else {
                         versions.push(ObjectVersion {
                             key: Some(v.name.clone()),
-                            version_id: Some(v.file_id.clone()),
+                            version_id: Some(v.s3_version_id().to_string()),
                             is_latest: Some(is_latest),
                             e_tag: Some(etag(v)),
                             size: Some(v.size as i64),
@@ -943,7 +994,7 @@ impl S3 for StowageS3 {
         let principal = self.signed(req.credentials.as_ref()).await?;
         let input = req.input;
         let bucket = self.core.bucket_for(Some(&principal), &input.bucket).await.s3()?;
-        let mut file = new_file_from!(bucket.id.clone(), input.key.clone(), input);
+        let mut file = new_file_from!(&bucket, input.key.clone(), input);
         file.tags = tagging_header(input.tagging.as_ref());
         let started = self.core.start_large_file(&principal, file).await.s3()?;
         Ok(S3Response::new(CreateMultipartUploadOutput {
@@ -1027,7 +1078,7 @@ impl S3 for StowageS3 {
         };
         Ok(S3Response::new(UploadPartCopyOutput {
             copy_part_result: Some(result),
-            copy_source_version_id: Some(source.file_id),
+            copy_source_version_id: Some(source.s3_version_id().to_string()),
             ..UploadPartCopyOutput::default()
         }))
     }
@@ -1073,7 +1124,7 @@ impl S3 for StowageS3 {
             ..CompleteMultipartUploadOutput::default()
         };
         out.checksum_type = set_checksums!(out, super::checksum::reported(&version));
-        out.version_id = Some(version.file_id);
+        out.version_id = version_id_out(&version);
         Ok(S3Response::new(out))
     }
 
@@ -1305,7 +1356,7 @@ impl S3 for StowageS3 {
         let version = self.core.addressed_version(&bucket, &input.key, input.version_id.as_deref()).await.s3()?;
         let tags = tag_map(input.tagging.tag_set)?;
         let version = self.core.set_object_tags(&principal, version, tags).await.s3()?;
-        Ok(S3Response::new(PutObjectTaggingOutput { version_id: Some(version.file_id) }))
+        Ok(S3Response::new(PutObjectTaggingOutput { version_id: version_id_out(&version) }))
     }
 
     async fn get_object_tagging(&self, req: S3Request<GetObjectTaggingInput>) -> S3Result<S3Response<GetObjectTaggingOutput>> {
@@ -1314,7 +1365,7 @@ impl S3 for StowageS3 {
         let bucket = self.core.bucket_for(Some(&principal), &input.bucket).await.s3()?;
         let version = self.core.addressed_version(&bucket, &input.key, input.version_id.as_deref()).await.s3()?;
         let tags = self.core.object_tags(&principal, &version).s3()?;
-        Ok(S3Response::new(GetObjectTaggingOutput { tag_set: tag_set(&tags), version_id: Some(version.file_id) }))
+        Ok(S3Response::new(GetObjectTaggingOutput { tag_set: tag_set(&tags), version_id: version_id_out(&version) }))
     }
 
     async fn delete_object_tagging(&self, req: S3Request<DeleteObjectTaggingInput>) -> S3Result<S3Response<DeleteObjectTaggingOutput>> {
@@ -1323,7 +1374,7 @@ impl S3 for StowageS3 {
         let bucket = self.core.bucket_for(Some(&principal), &input.bucket).await.s3()?;
         let version = self.core.addressed_version(&bucket, &input.key, input.version_id.as_deref()).await.s3()?;
         let version = self.core.set_object_tags(&principal, version, BTreeMap::new()).await.s3()?;
-        Ok(S3Response::new(DeleteObjectTaggingOutput { version_id: Some(version.file_id) }))
+        Ok(S3Response::new(DeleteObjectTaggingOutput { version_id: version_id_out(&version) }))
     }
 
     async fn put_bucket_tagging(&self, req: S3Request<PutBucketTaggingInput>) -> S3Result<S3Response<PutBucketTaggingOutput>> {
@@ -1497,7 +1548,7 @@ impl S3 for StowageS3 {
             storage_class: wants(ObjectAttributes::STORAGE_CLASS).then(|| StorageClass::from_static(StorageClass::STANDARD)),
             object_parts: parts,
             last_modified: Some(timestamp(v.upload_timestamp)),
-            version_id: Some(v.file_id.clone()),
+            version_id: version_id_out(&v),
             ..GetObjectAttributesOutput::default()
         }))
     }

@@ -254,6 +254,7 @@ impl FormUploads {
             content_type: fields.get("content-type").unwrap_or("b2/x-auto").to_string(),
             info,
             encryption,
+            null_version: bucket.versioning.writes_null_versions(),
             ..NewFile::default()
         };
 

@@ -1,7 +1,7 @@
 use super::{Stowage, random_hex};
 use crate::auth::{Capability, NameScope, Principal, TokenScope};
 use crate::error::{Error, Result};
-use crate::model::{Action, Bucket, BucketType, CorsRule, DefaultRetention, Encryption, LifecycleRule, NotificationRule};
+use crate::model::{Action, Bucket, BucketType, CorsRule, DefaultRetention, Encryption, LifecycleRule, NotificationRule, Versioning};
 use crate::names::check_bucket_name;
 use crate::store::VersionCheck;
 
@@ -25,6 +25,8 @@ pub struct BucketSettings {
     pub file_lock_enabled: Option<bool>,
     /// `Some(None)` clears the default retention.
     pub default_retention: Option<Option<DefaultRetention>>,
+    /// S3 versioning state (PutBucketVersioning sets `Enabled` or `Suspended`).
+    pub versioning: Option<Versioning>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -254,6 +256,8 @@ impl Stowage {
             default_retention,
             notification_rules: Vec::new(),
             tags: Default::default(),
+            // Object lock needs every version kept.
+            versioning: if file_lock_enabled { Versioning::Enabled } else { settings.versioning.unwrap_or_default() },
             revision: 1,
             created: self.now(),
         };
@@ -305,6 +309,17 @@ impl Stowage {
                 return Err(Error::invalid("default retention requires a file-lock-enabled bucket"));
             }
             next.default_retention = retention;
+        }
+        if let Some(state) = settings.versioning {
+            if state == Versioning::Unversioned && current.versioning != Versioning::Unversioned {
+                return Err(Error::invalid("versioning can be enabled or suspended, not turned back off"));
+            }
+            next.versioning = state;
+        }
+        if next.file_lock_enabled && next.versioning != Versioning::Enabled {
+            return Err(Error::InvalidBucketState(
+                "an object lock configuration needs versioning enabled, and keeps it so: it cannot be suspended".into(),
+            ));
         }
         next.revision = current.revision + 1;
         if !self.meta.update_bucket(&next, current.revision).await? {

@@ -12,7 +12,7 @@ use crate::hashing::{Digests, hashing, hold_back_tail};
 use crate::model::{Action, Bucket, BucketType, Checksums, Content, Encryption, FileVersion, Millis, Retention, RetentionMode};
 use crate::names::{check_file_info, check_file_name};
 use crate::sealing::BlobKey;
-use crate::store::{ByteStream, VersionChange};
+use crate::store::{ByteStream, ListCursor, VersionChange, VersionCheck};
 
 /// How the client vouches for an upload's content.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -89,6 +89,9 @@ pub struct NewFile {
     pub expected_md5: Option<String>,
     /// S3 object tags (`x-amz-tagging`).
     pub tags: BTreeMap<String, String>,
+    /// Written as the key's S3 null version, replacing the one there (an S3 write to a bucket whose
+    /// versioning is not enabled; see `Versioning::writes_null_versions`).
+    pub null_version: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -108,6 +111,14 @@ pub struct CopyRequest {
     pub destination_encryption: Option<EncryptionRequest>,
     pub retention: Option<Retention>,
     pub legal_hold: Option<bool>,
+    /// The copy is the destination key's S3 null version (see `NewFile::null_version`).
+    pub null_version: bool,
+}
+
+/// A null version of its key: an unfinished large file is none yet (it becomes one when it finishes, and
+/// writes meanwhile must not cancel it).
+fn is_null_version(v: &FileVersion) -> bool {
+    v.null_version && v.action != Action::Start
 }
 
 /// A new version's settings after validation and bucket defaults.
@@ -364,6 +375,7 @@ impl Stowage {
             content: Content::Blob { id: blob_id.clone(), salt },
             tags: req.tags,
             checksums,
+            null_version: req.null_version,
         };
         self.commit_new_version(&version).await?;
         self.emit("b2:ObjectCreated:Upload", &version).await;
@@ -371,12 +383,68 @@ impl Stowage {
     }
 
     /// Inserts a version whose blobs are already durable; on failure the blobs are queued for collection.
+    /// A new null version then replaces the key's older one.
     pub(crate) async fn commit_new_version(&self, version: &FileVersion) -> Result<()> {
         if let Err(err) = self.note_full(self.meta.insert_version(version).await) {
             self.discard_uncommitted(&version.content.blob_ids(), &err).await;
             return Err(err);
         }
+        self.replace_null_versions(version).await;
         Ok(())
+    }
+
+    /// Removes the null versions of `version`'s key older than it, once `version` (itself a null version)
+    /// is committed. Two writers racing each remove only what is older than their own, so the newest
+    /// stays. A removal that fails leaves an older null version behind, which the next write removes.
+    pub(crate) async fn replace_null_versions(&self, version: &FileVersion) {
+        if !version.null_version {
+            return;
+        }
+        let older = match self.versions_of(&version.bucket_id, &version.name).await {
+            Ok(all) => all.into_iter().filter(|v| is_null_version(v) && v.file_id < version.file_id),
+            Err(e) => {
+                tracing::warn!(file = %version.file_id, "older null versions stay until the next write: {e}");
+                return;
+            }
+        };
+        for old in older {
+            let still_null: VersionCheck =
+                Box::new(|v| if is_null_version(v) { Ok(()) } else { Err(Error::FileNotPresent(v.file_id.clone())) });
+            match self.meta.delete_version(&old.file_id, still_null).await {
+                Ok(Some(removed)) => self.emit("b2:ObjectDeleted:Delete", &removed).await,
+                Ok(None) | Err(Error::FileNotPresent(_)) => {}
+                Err(e) => tracing::warn!(file = %old.file_id, "an older null version stays until the next write: {e}"),
+            }
+        }
+    }
+
+    /// Every version of one key (unfinished large files included), newest first.
+    pub(crate) async fn versions_of(&self, bucket_id: &str, name: &str) -> Result<Vec<FileVersion>> {
+        let mut cursor = ListCursor { start_name: name.to_string(), start_file_id: None, prefix: name.to_string() };
+        let mut out: Vec<FileVersion> = Vec::new();
+        loop {
+            let batch = self.meta.list_versions(bucket_id, &cursor, false, 1000).await?;
+            let full = batch.len() == 1000;
+            let mut last = None;
+            for v in batch {
+                if v.name != name {
+                    return Ok(out);
+                }
+                if out.last().is_none_or(|prev: &FileVersion| prev.file_id != v.file_id) {
+                    last = Some(v.file_id.clone());
+                    out.push(v);
+                }
+            }
+            match last {
+                Some(file_id) if full => cursor.start_file_id = Some(file_id),
+                _ => return Ok(out),
+            }
+        }
+    }
+
+    /// The key's S3 null version, if it has one.
+    pub async fn null_version_of(&self, bucket_id: &str, name: &str) -> Result<Option<FileVersion>> {
+        Ok(self.versions_of(bucket_id, name).await?.into_iter().find(is_null_version))
     }
 
     /// Blobs whose version or part failed to commit: collected later, or at once when the failure was a
@@ -400,15 +468,16 @@ impl Stowage {
             None => Err(Error::NoSuchFile(name.to_string())),
             Some(v) if v.action == Action::Hide => Err(Error::AlreadyHidden(name.to_string())),
             Some(_) => {
-                let marker = self.insert_hide_marker(bucket_id, name).await?;
+                let marker = self.insert_hide_marker(bucket_id, name, false).await?;
                 self.emit("b2:HideMarkerCreated:Hide", &marker).await;
                 Ok(marker)
             }
         }
     }
 
-    /// A hide marker (S3: a delete marker), whatever the name's current state.
-    pub(crate) async fn insert_hide_marker(&self, bucket_id: &str, name: &str) -> Result<FileVersion> {
+    /// A hide marker (S3: a delete marker), whatever the name's current state; as a null version it
+    /// replaces the key's older null version.
+    pub(crate) async fn insert_hide_marker(&self, bucket_id: &str, name: &str, null_version: bool) -> Result<FileVersion> {
         let now = self.now();
         let version = FileVersion {
             file_id: self.new_file_id(bucket_id, now),
@@ -427,8 +496,10 @@ impl Stowage {
             content: Content::Empty,
             tags: BTreeMap::new(),
             checksums: Checksums::new(),
+            null_version,
         };
         self.meta.insert_version(&version).await?;
+        self.replace_null_versions(&version).await;
         Ok(version)
     }
 
@@ -546,6 +617,7 @@ impl Stowage {
             custom_timestamp: None,
             expected_md5: None,
             tags: BTreeMap::new(),
+            null_version: req.null_version,
         };
         let now = self.now();
         let PreparedFile { content_type, encryption, retention, legal_hold, timestamp } = self.prepare_new_file(&dest, &new_file, now)?;
@@ -571,6 +643,7 @@ impl Stowage {
             tags: source.tags.clone(),
             // A whole-object copy has the source's bytes, so the source's verified checksums still hold.
             checksums: if whole { source.checksums.clone() } else { Checksums::new() },
+            null_version: new_file.null_version,
         };
         self.commit_new_version(&version).await?;
         self.emit("b2:ObjectCreated:Copy", &version).await;

@@ -71,6 +71,7 @@ impl Stowage {
             content: Content::Empty,
             tags: req.tags,
             checksums: Checksums::new(),
+            null_version: req.null_version,
         };
         self.meta.insert_version(&version).await?;
         Ok(version)
@@ -226,6 +227,7 @@ impl Stowage {
     /// collected blob.
     async fn commit_finish(&self, file_id: &str, plan: FinishPlan) -> Result<FileVersion> {
         let version = self.meta.finish_large_file(file_id, plan).await?;
+        self.replace_null_versions(&version).await;
         self.emit("b2:ObjectCreated:MultipartUpload", &version).await;
         Ok(version)
     }

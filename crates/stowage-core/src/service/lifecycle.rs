@@ -73,7 +73,7 @@ impl Stowage {
             && newest.action == Action::Upload
             && newest.upload_timestamp + days * DAY <= now
         {
-            let marker = self.insert_hide_marker(&newest.bucket_id, &newest.name).await?;
+            let marker = self.insert_hide_marker(&newest.bucket_id, &newest.name, false).await?;
             self.emit("b2:HideMarkerCreated:LifecycleRule", &marker).await;
             report.hidden += 1;
             hidden_newest = true;

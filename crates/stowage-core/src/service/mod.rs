@@ -20,7 +20,7 @@ pub use files::{BodyCheck, CopyRequest, EncryptionRequest, MetadataDirective, Ne
 pub use keys::NewKey;
 pub use large::{CopyPart, PartUpload};
 pub use list::{ListEntry, ListPage, ListRequest};
-pub use objects::{CorsTarget, Deleted, bucket_id_of_file};
+pub use objects::{CorsTarget, Deleted, NULL_VERSION, bucket_id_of_file};
 
 use crate::auth::{Principal, TokenScope, TokenSigner, secrets_match};
 use crate::capacity::Capacity;
@@ -78,6 +78,8 @@ pub struct Config {
     pub master_key: MasterKey,
     /// An upload whose body sends nothing for this long is failed.
     pub body_idle_timeout: std::time::Duration,
+    /// Buckets created through S3 start with versioning enabled (B2's model) rather than unversioned.
+    pub s3_buckets_versioned: bool,
 }
 
 impl Default for Config {
@@ -89,6 +91,7 @@ impl Default for Config {
             max_buckets: 100,
             master_key: MasterKey([0; 32]),
             body_idle_timeout: std::time::Duration::from_secs(60),
+            s3_buckets_versioned: false,
         }
     }
 }

@@ -9,7 +9,10 @@ use crate::cors::{self, CorsGrant, CorsRequest};
 use crate::error::{Error, Result};
 use std::collections::BTreeMap;
 
-use crate::model::{Action, Bucket, BucketType, FileVersion};
+use crate::model::{Action, Bucket, BucketType, FileVersion, Versioning};
+
+/// The version id S3 gives a key's null version.
+pub const NULL_VERSION: &str = "null";
 use crate::store::VersionCheck;
 
 /// Where a cross-origin request is going, as far as CORS is concerned.
@@ -115,6 +118,7 @@ impl Stowage {
         let not_found = || Error::FileNotFound(format!("The specified key does not exist: {key}"));
         let wanted = |v: &FileVersion| v.action == Action::Upload || (allow_markers && v.action == Action::Hide);
         match version_id {
+            Some(NULL_VERSION) => self.null_version_of(&bucket.id, key).await?.filter(wanted).ok_or_else(not_found),
             Some(id) => {
                 self.meta.get_version(id).await?.filter(|v| v.bucket_id == bucket.id && v.name == key && wanted(v)).ok_or_else(not_found)
             }
@@ -155,13 +159,20 @@ impl Stowage {
         self.modify_bucket(bucket_id, |b| b.tags = tags.clone()).await.map(|_| ())
     }
 
+    /// Whether the key's current version is a delete marker (S3's `x-amz-delete-marker` on a 404).
+    pub async fn latest_is_delete_marker(&self, bucket: &Bucket, key: &str) -> Result<bool> {
+        Ok(self.meta.latest_version(&bucket.id, key).await?.is_some_and(|v| v.action == Action::Hide))
+    }
+
     /// Whether `v` is the newest upload-or-hide version of its name.
     pub async fn is_latest(&self, v: &FileVersion) -> Result<bool> {
         Ok(self.meta.latest_version(&v.bucket_id, &v.name).await?.is_some_and(|l| l.file_id == v.file_id))
     }
 
     /// S3 DeleteObject: without a version id, a delete marker (hide marker) is added, even for a key that
-    /// does not exist; with one, that version is removed (object lock permitting).
+    /// does not exist (a null one unless versioning is enabled; an unversioned bucket removes the null
+    /// version instead); with one, that version is removed (object lock permitting). `null` names the
+    /// key's null version.
     pub async fn delete_object(
         &self,
         principal: &Principal,
@@ -171,33 +182,64 @@ impl Stowage {
         bypass_governance: bool,
     ) -> Result<Deleted> {
         principal.authorize(Capability::DeleteFiles, Some(&bucket.id), NameScope::File(key))?;
+        let null_gone = |delete_marker| Deleted { version_id: NULL_VERSION.to_string(), delete_marker };
         match version_id {
+            // Unversioned: the key's null version goes; a delete marker is left only when versions written
+            // through B2 would otherwise show through.
+            None if bucket.versioning == Versioning::Unversioned => {
+                crate::names::check_file_name(key)?;
+                if let Some(null) = self.null_version_of(&bucket.id, key).await? {
+                    self.delete_key_version(principal, bucket, key, &null.file_id, bypass_governance).await?;
+                }
+                if self.meta.latest_version(&bucket.id, key).await?.is_some_and(|v| v.action == Action::Upload) {
+                    let marker = self.insert_hide_marker(&bucket.id, key, true).await?;
+                    self.emit("b2:HideMarkerCreated:Hide", &marker).await;
+                    return Ok(null_gone(true));
+                }
+                Ok(null_gone(false))
+            }
             None => {
                 crate::names::check_file_name(key)?;
-                let marker = self.insert_hide_marker(&bucket.id, key).await?;
+                let marker = self.insert_hide_marker(&bucket.id, key, bucket.versioning.writes_null_versions()).await?;
                 self.emit("b2:HideMarkerCreated:Hide", &marker).await;
-                Ok(Deleted { version_id: marker.file_id, delete_marker: true })
+                Ok(Deleted { version_id: marker.s3_version_id().to_string(), delete_marker: true })
             }
-            Some(id) => {
-                // Deleting a version that is not there (or belongs to another key) succeeds in S3.
-                let not_there = || Deleted { version_id: id.to_string(), delete_marker: false };
-                let lock = self.delete_lock_check(principal, bypass_governance);
-                let (bucket_id, key_name) = (bucket.id.clone(), key.to_string());
-                let check: VersionCheck = Box::new(move |v| {
-                    if v.bucket_id != bucket_id || v.name != key_name {
-                        return Err(Error::FileNotPresent(v.file_id.clone()));
-                    }
-                    lock(v)
-                });
-                let version = match self.meta.delete_version(id, check).await {
-                    Ok(Some(version)) => version,
-                    Ok(None) | Err(Error::FileNotPresent(_)) => return Ok(not_there()),
-                    Err(other) => return Err(other),
-                };
-                self.emit("b2:ObjectDeleted:Delete", &version).await;
-                Ok(Deleted { version_id: id.to_string(), delete_marker: version.action == Action::Hide })
-            }
+            Some(NULL_VERSION) => match self.null_version_of(&bucket.id, key).await? {
+                Some(null) => {
+                    let deleted = self.delete_key_version(principal, bucket, key, &null.file_id, bypass_governance).await?;
+                    Ok(null_gone(deleted.delete_marker))
+                }
+                None => Ok(null_gone(false)),
+            },
+            Some(id) => self.delete_key_version(principal, bucket, key, id, bypass_governance).await,
         }
+    }
+
+    /// Deletes version `id` of `key`; a version that is not there (or belongs to another key) is no error.
+    async fn delete_key_version(
+        &self,
+        principal: &Principal,
+        bucket: &Bucket,
+        key: &str,
+        id: &str,
+        bypass_governance: bool,
+    ) -> Result<Deleted> {
+        let not_there = || Deleted { version_id: id.to_string(), delete_marker: false };
+        let lock = self.delete_lock_check(principal, bypass_governance);
+        let (bucket_id, key_name) = (bucket.id.clone(), key.to_string());
+        let check: VersionCheck = Box::new(move |v| {
+            if v.bucket_id != bucket_id || v.name != key_name {
+                return Err(Error::FileNotPresent(v.file_id.clone()));
+            }
+            lock(v)
+        });
+        let version = match self.meta.delete_version(id, check).await {
+            Ok(Some(version)) => version,
+            Ok(None) | Err(Error::FileNotPresent(_)) => return Ok(not_there()),
+            Err(other) => return Err(other),
+        };
+        self.emit("b2:ObjectDeleted:Delete", &version).await;
+        Ok(Deleted { version_id: id.to_string(), delete_marker: version.action == Action::Hide })
     }
 }
 
