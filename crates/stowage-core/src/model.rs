@@ -365,6 +365,19 @@ pub struct Part {
     pub checksums: Checksums,
 }
 
+impl Part {
+    /// This part as a piece of the finished large file.
+    pub fn as_part_ref(&self) -> PartRef {
+        PartRef {
+            blob_id: self.blob_id.clone(),
+            size: self.size,
+            md5: self.md5.clone(),
+            salt: self.salt.clone(),
+            checksums: self.checksums.clone(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AppKey {
     pub key_id: String,

@@ -810,18 +810,7 @@ INSERT INTO parts (file_id, part_number, blob_id, body) VALUES ('f3', 10000, 'bl
                 "f3",
                 Box::new(|mut v: FileVersion, parts: Vec<Part>| {
                     v.action = Action::Upload;
-                    v.content = Content::Parts(
-                        parts
-                            .iter()
-                            .map(|p| PartRef {
-                                blob_id: p.blob_id.clone(),
-                                size: p.size,
-                                md5: p.md5.clone(),
-                                salt: p.salt.clone(),
-                                checksums: p.checksums.clone(),
-                            })
-                            .collect(),
-                    );
+                    v.content = Content::Parts(parts.iter().map(Part::as_part_ref).collect());
                     Ok(v)
                 }),
             )

@@ -3,7 +3,7 @@ use super::files::{BodyCheck, EncryptionRequest, NewFile, PreparedFile, Sha1Chec
 use super::{MAX_SIMPLE_FILE, Stowage};
 use crate::auth::{Capability, NameScope, Principal, TokenScope};
 use crate::error::{Error, Result};
-use crate::model::{Action, Checksums, Content, FileVersion, Part, PartRef};
+use crate::model::{Action, Checksums, Content, FileVersion, Part};
 use crate::store::{ByteStream, FinishPlan, VersionCheck};
 
 pub const MAX_PARTS: u32 = 10_000;
@@ -303,18 +303,7 @@ fn finished_version(
     }
     version.action = Action::Upload;
     version.size = parts.iter().map(|p| p.size).sum();
-    version.content = Content::Parts(
-        parts
-            .iter()
-            .map(|p| PartRef {
-                blob_id: p.blob_id.clone(),
-                size: p.size,
-                md5: p.md5.clone(),
-                salt: p.salt.clone(),
-                checksums: p.checksums.clone(),
-            })
-            .collect(),
-    );
+    version.content = Content::Parts(parts.iter().map(|p| p.as_part_ref()).collect());
     version.md5 = None;
     Ok(version)
 }
