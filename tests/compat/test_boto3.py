@@ -144,6 +144,12 @@ def test_multipart_presigned_and_credentials(server, tmp_path):
     one = s3.complete_multipart_upload(Bucket="boto-multipart", Key="manual.bin", UploadId=uid,
                                        MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": p1["ETag"]}]})
     assert one["ETag"].endswith('-1"')
+    # A retried completion answers with the object made; with other parts the upload is gone.
+    again = s3.complete_multipart_upload(Bucket="boto-multipart", Key="manual.bin", UploadId=uid,
+                                         MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": p1["ETag"]}]})
+    assert again["ETag"] == one["ETag"]
+    assert error_code(lambda: s3.complete_multipart_upload(Bucket="boto-multipart", Key="manual.bin", UploadId=uid,
+                                                           MultipartUpload=bad)) == "NoSuchUpload"
     doomed = s3.create_multipart_upload(Bucket="boto-multipart", Key="doomed.bin")["UploadId"]
     s3.abort_multipart_upload(Bucket="boto-multipart", Key="doomed.bin", UploadId=doomed)
     assert error_code(lambda: s3.abort_multipart_upload(Bucket="boto-multipart", Key="doomed.bin", UploadId=doomed)) == "NoSuchUpload"

@@ -210,6 +210,16 @@ impl Stowage {
     /// S3 CompleteMultipartUpload: the listed parts (number, ETag) must be the uploaded ones, in ascending
     /// order; parts not listed are dropped. Unlike B2, S3 allows a single part.
     pub async fn complete_multipart(&self, principal: &Principal, upload_id: &str, listed: &[(u32, String)]) -> Result<FileVersion> {
+        // Completing an upload again (a client retrying) answers with the object it made, when the parts
+        // listed are the ones it was made of, as S3 does.
+        if let Some(done) = self.meta.get_version(upload_id).await?.filter(|v| v.action == Action::Upload) {
+            principal.authorize(Capability::WriteFiles, Some(&done.bucket_id), NameScope::File(&done.name))?;
+            let same_parts = matches!(&done.content, Content::Parts(refs)
+                if refs.len() == listed.len() && refs.iter().zip(listed).all(|(r, (_, etag))| etag.trim_matches('"').eq_ignore_ascii_case(&r.md5)));
+            if same_parts {
+                return Ok(done);
+            }
+        }
         self.unfinished(principal, upload_id).await?;
         if listed.is_empty() {
             return Err(Error::invalid("the multipart upload lists no parts"));
