@@ -548,3 +548,21 @@ def test_emptying_a_versioned_bucket_page_by_page(server):
     api.session.start_large_file(bucket.id_, "big.bin", "b2/x-auto", {})
     with pytest.raises(Exception, match="cannot_delete_non_empty_bucket"):
         api.delete_bucket(bucket)
+
+
+def test_listing_edges_and_tag_limits(server):
+    s3 = client(server)
+    s3.create_bucket(Bucket="boto-edges")
+    for key in ("a/1", "a/2", "b"):
+        s3.put_object(Bucket="boto-edges", Key=key, Body=b"x")
+    v1 = s3.list_objects(Bucket="boto-edges", Delimiter="")
+    assert v1["Marker"] == "" and "Delimiter" not in v1 and [o["Key"] for o in v1["Contents"]] == ["a/1", "a/2", "b"]
+    assert "Delimiter" not in s3.list_objects_v2(Bucket="boto-edges", Delimiter="")
+    for listing in (s3.list_objects(Bucket="boto-edges", MaxKeys=0), s3.list_objects_v2(Bucket="boto-edges", MaxKeys=0)):
+        assert listing["IsTruncated"] is False and "Contents" not in listing
+    empty_token = s3.list_objects_v2(Bucket="boto-edges", ContinuationToken="")
+    assert empty_token["ContinuationToken"] == "" and empty_token["KeyCount"] == 3
+    too_many = {"TagSet": [{"Key": f"k{i}", "Value": "v"} for i in range(11)]}
+    assert error_code(lambda: s3.put_object_tagging(Bucket="boto-edges", Key="b", Tagging=too_many)) == "InvalidTag"
+    long_key = {"TagSet": [{"Key": "k" * 129, "Value": "v"}]}
+    assert error_code(lambda: s3.put_object_tagging(Bucket="boto-edges", Key="b", Tagging=long_key)) == "InvalidTag"

@@ -61,6 +61,9 @@ pub enum Error {
     Conflict(String),
     #[error("{0}")]
     FileLockConflict(String),
+    /// Tags over S3's limits (S3 `InvalidTag`).
+    #[error("{0}")]
+    InvalidTag(String),
     /// The bucket's state does not allow the change (S3 `InvalidBucketState`).
     #[error("{0}")]
     InvalidBucketState(String),

@@ -823,7 +823,7 @@ impl S3 for StowageS3 {
         let bucket = self.core.bucket_for(Some(&principal), &input.bucket).await.s3()?;
         let max = max_keys(input.max_keys)?;
         let url = input.encoding_type.as_ref().is_some_and(|e| e.as_str() == EncodingType::URL);
-        let (start_name, exclusive_start) = match (&input.continuation_token, &input.start_after) {
+        let (start_name, exclusive_start) = match (input.continuation_token.as_ref().filter(|t| !t.is_empty()), &input.start_after) {
             (Some(token), _) => (Some(decode_token(token)?.0), false),
             (None, Some(after)) if !after.is_empty() => (Some(after.clone()), true),
             _ => (None, false),
@@ -849,7 +849,7 @@ impl S3 for StowageS3 {
         Ok(S3Response::new(ListObjectsV2Output {
             name: Some(input.bucket),
             prefix: input.prefix,
-            delimiter: input.delimiter,
+            delimiter: input.delimiter.filter(|d| !d.is_empty()),
             max_keys: Some(max as i32),
             key_count: Some(key_count),
             continuation_token: input.continuation_token,
@@ -879,7 +879,8 @@ impl S3 for StowageS3 {
             all_versions: false,
             exclusive_start: true,
         };
-        let page = self.core.list_files(&principal, &list).await.s3()?;
+        // max-keys=0 asks for nothing, and nothing is left out.
+        let page = if max == 0 { Default::default() } else { self.core.list_files(&principal, &list).await.s3()? };
         let (contents, prefixes) = list_entries(&page, url);
         let enc = |s: &str| if url { url_encode_key(s) } else { s.to_string() };
         let truncated = page.next_name.is_some();
@@ -888,8 +889,9 @@ impl S3 for StowageS3 {
         Ok(S3Response::new(ListObjectsOutput {
             name: Some(input.bucket),
             prefix: input.prefix,
-            delimiter: input.delimiter,
-            marker: input.marker,
+            // An empty delimiter is no delimiter, and is not echoed; the marker always is, empty or not.
+            delimiter: input.delimiter.filter(|d| !d.is_empty()),
+            marker: Some(input.marker.unwrap_or_default()),
             max_keys: Some(max as i32),
             is_truncated: Some(truncated),
             next_marker,

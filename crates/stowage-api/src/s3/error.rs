@@ -20,6 +20,7 @@ pub fn to_s3(err: Error) -> S3Error {
         Error::FileNotPresent(_) => C::NoSuchVersion,
         Error::AlreadyHidden(_) | Error::SourceTooLarge(_) | Error::FileLockConflict(_) => C::InvalidRequest,
         Error::InvalidBucketState(_) => C::InvalidBucketState,
+        Error::InvalidTag(_) => C::InvalidTag,
         Error::MissingPart(_) | Error::InvalidPart(_) => C::InvalidPart,
         Error::InvalidPartOrder(_) => C::InvalidPartOrder,
         Error::NoSuchUpload(_) => C::NoSuchUpload,

@@ -251,11 +251,11 @@ pub fn bucket_id_of_file(file_id: &str) -> Option<&str> {
 /// S3's tag limits: keys 1-128 and values up to 256 characters, at most `max` tags.
 pub fn check_tags(tags: &BTreeMap<String, String>, max: usize) -> Result<()> {
     if tags.len() > max {
-        return Err(Error::invalid(format!("at most {max} tags are allowed")));
+        return Err(Error::InvalidTag(format!("at most {max} tags are allowed")));
     }
     for (k, v) in tags {
         if k.is_empty() || k.chars().count() > 128 || v.chars().count() > 256 {
-            return Err(Error::invalid("tag keys must be 1 to 128 characters and values at most 256"));
+            return Err(Error::InvalidTag("tag keys must be 1 to 128 characters and values at most 256".into()));
         }
     }
     Ok(())
