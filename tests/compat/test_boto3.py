@@ -226,6 +226,16 @@ def test_same_objects_through_both_apis(server):
     assert s3.get_object(Bucket="cross-api-bucket", Key="kept.txt", VersionId="null")["Body"].read() == b"v3"
     s3.delete_object(Bucket="cross-api-bucket", Key="kept.txt", VersionId="null")
     assert s3.get_object(Bucket="cross-api-bucket", Key="kept.txt", VersionId=first["VersionId"])["Body"].read() == b"v1"
+    # A key's older null version is replaced even behind many versions with ids.
+    s3.put_object(Bucket="cross-api-bucket", Key="many.txt", Body=b"old null")
+    s3.put_bucket_versioning(Bucket="cross-api-bucket", VersioningConfiguration={"Status": "Enabled"})
+    for i in range(20):
+        s3.put_object(Bucket="cross-api-bucket", Key="many.txt", Body=b"%d" % i)
+    s3.put_bucket_versioning(Bucket="cross-api-bucket", VersioningConfiguration={"Status": "Suspended"})
+    s3.put_object(Bucket="cross-api-bucket", Key="many.txt", Body=b"new null")
+    listed = s3.list_object_versions(Bucket="cross-api-bucket", Prefix="many.txt")["Versions"]
+    assert len(listed) == 21 and [v["VersionId"] for v in listed].count("null") == 1
+    assert s3.get_object(Bucket="cross-api-bucket", Key="many.txt", VersionId="null")["Body"].read() == b"new null"
     # Object lock keeps versioning enabled.
     s3.create_bucket(Bucket="locked-versioning", ObjectLockEnabledForBucket=True)
     assert s3.get_bucket_versioning(Bucket="locked-versioning")["Status"] == "Enabled"

@@ -418,13 +418,16 @@ impl Stowage {
         }
     }
 
-    /// Every version of one key (unfinished large files included), newest first.
+    /// Every version of one key (unfinished large files included), newest first. Small pages: the
+    /// listing runs on past the key into longer names that start with it (a folder marker `photos/`
+    /// and everything under it), and a key usually has one version.
     pub(crate) async fn versions_of(&self, bucket_id: &str, name: &str) -> Result<Vec<FileVersion>> {
+        const PAGE: usize = 16;
         let mut cursor = ListCursor { start_name: name.to_string(), start_file_id: None, prefix: name.to_string() };
         let mut out: Vec<FileVersion> = Vec::new();
         loop {
-            let batch = self.meta.list_versions(bucket_id, &cursor, false, 1000).await?;
-            let full = batch.len() == 1000;
+            let batch = self.meta.list_versions(bucket_id, &cursor, false, PAGE).await?;
+            let full = batch.len() == PAGE;
             let mut last = None;
             for v in batch {
                 if v.name != name {
