@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::types::{BucketVersioningStatus, CompletedMultipartUpload, CompletedPart, VersioningConfiguration};
+use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
 use common::{B2, Server, sha1_hex};
 use serde_json::{Value, json};
 
@@ -207,12 +207,7 @@ async fn s3_complete_races_upload_part_and_abort() {
     let s3 = common::s3_client(&server.url, common::ROOT_ID, common::ROOT_KEY);
     s3.create_bucket().bucket("race-s3").send().await.expect("create bucket");
     // Every completed upload is its own version (as in a B2 bucket) so each can be checked by id.
-    s3.put_bucket_versioning()
-        .bucket("race-s3")
-        .versioning_configuration(VersioningConfiguration::builder().status(BucketVersioningStatus::Enabled).build())
-        .send()
-        .await
-        .expect("enable versioning");
+    common::enable_versioning(&s3, "race-s3").await;
     let gc = GcLoop::start(&server.url);
     let mut expectations = Vec::new();
 

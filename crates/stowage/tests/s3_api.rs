@@ -7,9 +7,7 @@ use std::time::{Duration, SystemTime};
 
 use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::types::{
-    BucketVersioningStatus, ChecksumAlgorithm, ChecksumMode, CompletedMultipartUpload, CompletedPart, VersioningConfiguration,
-};
+use aws_sdk_s3::types::{ChecksumAlgorithm, ChecksumMode, CompletedMultipartUpload, CompletedPart};
 use common::Server;
 
 fn client_at(server: &Server, key_id: &str, secret: &str) -> aws_sdk_s3::Client {
@@ -30,12 +28,7 @@ async fn sdk_objects_multipart_and_listing() {
     let s3 = client(&server);
     s3.create_bucket().bucket("sdk-bucket").send().await.expect("create bucket");
     // Versions with ids, as B2 keeps them (a bucket created through S3 starts unversioned).
-    s3.put_bucket_versioning()
-        .bucket("sdk-bucket")
-        .versioning_configuration(VersioningConfiguration::builder().status(BucketVersioningStatus::Enabled).build())
-        .send()
-        .await
-        .expect("enable versioning");
+    common::enable_versioning(&s3, "sdk-bucket").await;
 
     // The SDK's defaults: CRC32 checksums (as trailers on streamed bodies), SigV4.
     let body = vec![7u8; 300_000];

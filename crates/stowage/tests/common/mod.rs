@@ -185,6 +185,18 @@ pub fn s3_client(url: &str, key_id: &str, secret: &str) -> aws_sdk_s3::Client {
     aws_sdk_s3::Client::from_conf(config)
 }
 
+/// Turns versioning on for a bucket created through S3 (which starts unversioned), so every upload keeps
+/// its own version id, as in a B2 bucket.
+pub async fn enable_versioning(s3: &aws_sdk_s3::Client, bucket: &str) {
+    use aws_sdk_s3::types::{BucketVersioningStatus, VersioningConfiguration};
+    s3.put_bucket_versioning()
+        .bucket(bucket)
+        .versioning_configuration(VersioningConfiguration::builder().status(BucketVersioningStatus::Enabled).build())
+        .send()
+        .await
+        .expect("enable versioning");
+}
+
 /// Status and `<Code>` of an S3 `<Error>` answer (panics if the body is not one).
 pub async fn s3_error_code(resp: reqwest::Response) -> (u16, String) {
     let status = resp.status().as_u16();
