@@ -576,3 +576,22 @@ def test_listing_edges_and_tag_limits(server):
     assert error_code(lambda: s3.put_object_tagging(Bucket="boto-edges", Key="b", Tagging=too_many)) == "InvalidTag"
     long_key = {"TagSet": [{"Key": "k" * 129, "Value": "v"}]}
     assert error_code(lambda: s3.put_object_tagging(Bucket="boto-edges", Key="b", Tagging=long_key)) == "InvalidTag"
+
+
+def test_copy_and_digest_refusals(server):
+    s3 = client(server)
+    s3.create_bucket(Bucket="boto-refusals")
+    s3.put_object(Bucket="boto-refusals", Key="src", Body=b"12345")
+    # Copying an object onto itself must change something.
+    same = {"Bucket": "boto-refusals", "Key": "src"}
+    assert error_code(lambda: s3.copy_object(Bucket="boto-refusals", Key="src", CopySource=same)) == "InvalidRequest"
+    s3.copy_object(Bucket="boto-refusals", Key="src", CopySource=same, MetadataDirective="REPLACE", Metadata={"k": "v"})
+    assert s3.head_object(Bucket="boto-refusals", Key="src")["Metadata"] == {"k": "v"}
+    # A part copied from a range past the end of the source is refused.
+    upload = s3.create_multipart_upload(Bucket="boto-refusals", Key="dest")["UploadId"]
+    assert error_code(lambda: s3.upload_part_copy(Bucket="boto-refusals", Key="dest", UploadId=upload, PartNumber=1,
+                                                  CopySource=same, CopySourceRange="bytes=0-21")) == "InvalidRange"
+    # An empty Content-MD5 is not a digest.
+    signed = s3.generate_presigned_url("put_object", Params={"Bucket": "boto-refusals", "Key": "empty-md5"}, ExpiresIn=60)
+    assert "InvalidDigest" in requests.put(signed, data=b"x", headers={"Content-MD5": ""}).text
+    assert error_code(lambda: s3.head_object(Bucket="boto-refusals", Key="empty-md5")) == "404"

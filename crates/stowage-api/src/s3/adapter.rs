@@ -605,6 +605,9 @@ impl S3 for StowageS3 {
         let input = req.input;
         let bucket = self.core.bucket_for(Some(&principal), &input.bucket).await.s3()?;
         let mut file = new_file_from!(&bucket, input.key, input);
+        if headers.get("content-md5").is_some_and(|v| v.is_empty()) {
+            return Err(s3_error!(InvalidDigest, "Content-MD5 is empty"));
+        }
         file.expected_md5 = content_md5_hex(input.content_md5.as_ref())?;
         file.tags = tagging_header(input.tagging.as_ref());
         let length = input.content_length.and_then(|n| u64::try_from(n).ok());
@@ -759,6 +762,21 @@ impl S3 for StowageS3 {
         let source = self.copy_source(&principal, &input.copy_source, copy_conditions!(input)).await?;
         let bucket = self.core.bucket_for(Some(&principal), &input.bucket).await.s3()?;
         let replace = input.metadata_directive.as_ref().is_some_and(|d| d.as_str() == MetadataDirective::REPLACE);
+        let changes_something = replace
+            || input.server_side_encryption.is_some()
+            || input.sse_customer_algorithm.is_some()
+            || input.storage_class.is_some()
+            || input.website_redirect_location.is_some()
+            || input.tagging_directive.as_ref().is_some_and(|d| d.as_str() == TaggingDirective::REPLACE);
+        // Copying an older version over its key restores it, which is a change.
+        let names_version = matches!(&input.copy_source, CopySource::Bucket { version_id: Some(_), .. });
+        if source.bucket_id == bucket.id && source.name == input.key && !changes_something && !names_version {
+            return Err(s3_error!(
+                InvalidRequest,
+                "This copy request is illegal because it is trying to copy an object to itself without changing the object's \
+                 metadata, storage class, website redirect location or encryption attributes."
+            ));
+        }
         let directive = if replace {
             let info = file_info(
                 input.metadata.as_ref(),
@@ -1054,6 +1072,12 @@ impl S3 for StowageS3 {
             }
             None => None,
         };
+        // S3 refuses a range reaching past the source (B2's copy part clamps it, as HTTP ranges do).
+        if let Some(ByteRange::Bounded(_, last)) = range
+            && last >= source.size
+        {
+            return Err(s3_error!(InvalidRange, "The range specified is not valid for the source object of size: {}", source.size));
+        }
         let copy = CopyPart {
             source_file_id: source.file_id.clone(),
             large_file_id: input.upload_id,
