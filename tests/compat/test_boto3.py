@@ -595,3 +595,28 @@ def test_copy_and_digest_refusals(server):
     signed = s3.generate_presigned_url("put_object", Params={"Bucket": "boto-refusals", "Key": "empty-md5"}, ExpiresIn=60)
     assert "InvalidDigest" in requests.put(signed, data=b"x", headers={"Content-MD5": ""}).text
     assert error_code(lambda: s3.head_object(Bucket="boto-refusals", Key="empty-md5")) == "404"
+
+
+def test_object_lock_validation_in_aws_order(server):
+    s3 = client(server)
+    s3.create_bucket(Bucket="lock-checks", ObjectLockEnabledForBucket=True)
+    s3.create_bucket(Bucket="no-lock-checks")
+    s3.put_object(Bucket="lock-checks", Key="k", Body=b"x")
+    s3.put_object(Bucket="no-lock-checks", Key="k", Body=b"x")
+
+    def lock_config(**retention):
+        return lambda: s3.put_object_lock_configuration(Bucket="lock-checks", ObjectLockConfiguration={
+            "ObjectLockEnabled": "Enabled", "Rule": {"DefaultRetention": retention}})
+    assert error_code(lock_config(Mode="GOVERNANCE", Days=0)) == "InvalidRetentionPeriod"
+    assert error_code(lock_config(Mode="GOVERNANCE", Years=-1)) == "InvalidRetentionPeriod"
+    assert error_code(lock_config(Mode="governance", Days=1)) == "MalformedXML"
+    until = datetime.datetime(2030, 1, 1, tzinfo=datetime.timezone.utc)
+    assert error_code(lambda: s3.put_object_retention(Bucket="lock-checks", Key="k",
+                                                      Retention={"Mode": "abc", "RetainUntilDate": until})) == "MalformedXML"
+    assert error_code(lambda: s3.put_object_legal_hold(Bucket="lock-checks", Key="k", LegalHold={"Status": "abc"})) == "MalformedXML"
+    # A bucket without object lock: InvalidRequest before the body is looked at; a missing bucket first.
+    assert error_code(lambda: s3.get_object_retention(Bucket="no-lock-checks", Key="k")) == "InvalidRequest"
+    assert error_code(lambda: s3.get_object_legal_hold(Bucket="no-lock-checks", Key="k")) == "InvalidRequest"
+    assert error_code(lambda: s3.put_object_legal_hold(Bucket="no-lock-checks", Key="k", LegalHold={"Status": "ON"})) == "InvalidRequest"
+    assert error_code(lambda: s3.put_object_retention(Bucket="missing-lock-bucket", Key="k",
+                                                      Retention={"Mode": "abc", "RetainUntilDate": until})) == "NoSuchBucket"

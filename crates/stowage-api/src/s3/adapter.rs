@@ -413,6 +413,24 @@ fn shown<T>(value: Readable<Option<T>>) -> Option<T> {
     }
 }
 
+/// S3's object lock modes, spelled as S3 spells them (B2's lowercase names are B2's).
+fn s3_lock_mode(mode: &str) -> Option<RetentionMode> {
+    match mode {
+        "GOVERNANCE" => Some(RetentionMode::Governance),
+        "COMPLIANCE" => Some(RetentionMode::Compliance),
+        _ => None,
+    }
+}
+
+/// Object retention and legal holds exist only in buckets with object lock (checked after the bucket is
+/// found, before the request body, in AWS's order).
+fn require_object_lock(bucket: &StoredBucket) -> S3Result<()> {
+    if bucket.file_lock_enabled {
+        return Ok(());
+    }
+    Err(s3_error!(InvalidRequest, "Bucket is missing Object Lock Configuration"))
+}
+
 /// The version id an S3 answer names in its `x-amz-version-id`: none for a null version (as AWS answers
 /// in unversioned and suspended buckets), else the file id. Listings call null versions `null`.
 fn version_id_out(v: &FileVersion) -> Option<String> {
@@ -1471,17 +1489,22 @@ impl S3 for StowageS3 {
                 let mode = d
                     .mode
                     .as_ref()
-                    .and_then(|m| RetentionMode::parse(m.as_str()))
-                    .ok_or_else(|| s3_error!(MalformedXML, "DefaultRetention needs a Mode"))?;
-                let period = match (d.days, d.years) {
-                    (Some(days), None) if days > 0 => {
-                        stowage_core::model::RetentionPeriod { duration: i64::from(days), unit: stowage_core::model::PeriodUnit::Days }
-                    }
-                    (None, Some(years)) if years > 0 => {
-                        stowage_core::model::RetentionPeriod { duration: i64::from(years), unit: stowage_core::model::PeriodUnit::Years }
-                    }
-                    _ => return Err(s3_error!(MalformedXML, "DefaultRetention needs exactly one of a positive Days or Years")),
+                    .and_then(|m| s3_lock_mode(m.as_str()))
+                    .ok_or_else(|| s3_error!(MalformedXML, "DefaultRetention needs a Mode, GOVERNANCE or COMPLIANCE"))?;
+                let (duration, unit) = match (d.days, d.years) {
+                    (Some(days), None) => (days, stowage_core::model::PeriodUnit::Days),
+                    (None, Some(years)) => (years, stowage_core::model::PeriodUnit::Years),
+                    _ => return Err(s3_error!(MalformedXML, "DefaultRetention needs exactly one of Days or Years")),
                 };
+                if duration <= 0 {
+                    let mut err = s3s::S3Error::with_message(
+                        s3s::S3ErrorCode::Custom("InvalidRetentionPeriod".into()),
+                        "the default retention period must be a positive whole number",
+                    );
+                    err.set_status_code(axum::http::StatusCode::BAD_REQUEST);
+                    return Err(err);
+                }
+                let period = stowage_core::model::RetentionPeriod { duration: i64::from(duration), unit };
                 Some(stowage_core::model::DefaultRetention { mode, period })
             }
         };
@@ -1494,6 +1517,7 @@ impl S3 for StowageS3 {
         let principal = self.signed(req.credentials.as_ref()).await?;
         let input = req.input;
         let bucket = self.core.bucket_for(Some(&principal), &input.bucket).await.s3()?;
+        require_object_lock(&bucket)?;
         let version = self.core.object_version(Some(&principal), &bucket, &input.key, input.version_id.as_deref()).await.s3()?;
         let Readable::Shown(retention) = LockView::of(Some(&principal), &version).retention else {
             return Err(s3_error!(AccessDenied, "reading retention needs the readFileRetentions capability"));
@@ -1512,10 +1536,11 @@ impl S3 for StowageS3 {
         let principal = self.signed(req.credentials.as_ref()).await?;
         let input = req.input;
         let bucket = self.core.bucket_for(Some(&principal), &input.bucket).await.s3()?;
+        require_object_lock(&bucket)?;
         let version = self.core.addressed_version(&bucket, &input.key, input.version_id.as_deref()).await.s3()?;
         let retention = match input.retention {
             Some(ObjectLockRetention { mode: Some(mode), retain_until_date: Some(until) }) => {
-                let mode = RetentionMode::parse(mode.as_str()).ok_or_else(|| s3_error!(MalformedXML, "unknown retention mode"))?;
+                let mode = s3_lock_mode(mode.as_str()).ok_or_else(|| s3_error!(MalformedXML, "unknown retention mode"))?;
                 Some(Retention { mode, retain_until: millis(&until) })
             }
             _ => None,
@@ -1529,6 +1554,7 @@ impl S3 for StowageS3 {
         let principal = self.signed(req.credentials.as_ref()).await?;
         let input = req.input;
         let bucket = self.core.bucket_for(Some(&principal), &input.bucket).await.s3()?;
+        require_object_lock(&bucket)?;
         let version = self.core.object_version(Some(&principal), &bucket, &input.key, input.version_id.as_deref()).await.s3()?;
         let Readable::Shown(legal_hold) = LockView::of(Some(&principal), &version).legal_hold else {
             return Err(s3_error!(AccessDenied, "reading a legal hold needs the readFileLegalHolds capability"));
@@ -1543,8 +1569,13 @@ impl S3 for StowageS3 {
         let principal = self.signed(req.credentials.as_ref()).await?;
         let input = req.input;
         let bucket = self.core.bucket_for(Some(&principal), &input.bucket).await.s3()?;
+        require_object_lock(&bucket)?;
         let version = self.core.addressed_version(&bucket, &input.key, input.version_id.as_deref()).await.s3()?;
-        let on = input.legal_hold.and_then(|h| h.status).is_some_and(|s| s.as_str() == ObjectLockLegalHoldStatus::ON);
+        let on = match input.legal_hold.and_then(|h| h.status).as_ref().map(ObjectLockLegalHoldStatus::as_str) {
+            Some(ObjectLockLegalHoldStatus::ON) => true,
+            Some(ObjectLockLegalHoldStatus::OFF) => false,
+            _ => return Err(s3_error!(MalformedXML, "the legal hold status must be ON or OFF")),
+        };
         self.core.update_file_legal_hold(&principal, &version.file_id, &version.name, on).await.s3()?;
         Ok(S3Response::new(PutObjectLegalHoldOutput::default()))
     }
