@@ -620,3 +620,18 @@ def test_object_lock_validation_in_aws_order(server):
     assert error_code(lambda: s3.put_object_legal_hold(Bucket="no-lock-checks", Key="k", LegalHold={"Status": "ON"})) == "InvalidRequest"
     assert error_code(lambda: s3.put_object_retention(Bucket="missing-lock-bucket", Key="k",
                                                       Retention={"Mode": "abc", "RetainUntilDate": until})) == "NoSuchBucket"
+
+
+def test_lifecycle_rules_are_validated(server):
+    s3 = client(server)
+    s3.create_bucket(Bucket="lifecycle-checks")
+
+    def put(*rules):
+        return lambda: s3.put_bucket_lifecycle_configuration(Bucket="lifecycle-checks", LifecycleConfiguration={"Rules": list(rules)})
+    rule = {"ID": "r1", "Filter": {"Prefix": "logs/"}, "Status": "Enabled", "Expiration": {"Days": 3}}
+    assert error_code(put({**rule, "ID": "x" * 256})) == "InvalidArgument"
+    assert error_code(put(rule, {**rule, "Filter": {"Prefix": "tmp/"}})) == "InvalidArgument"
+    assert error_code(put({**rule, "Status": "enabled"})) == "MalformedXML"
+    put(rule, {**rule, "ID": "r2", "Filter": {"Prefix": "old/"}, "Status": "Disabled"})()
+    rules = s3.get_bucket_lifecycle_configuration(Bucket="lifecycle-checks")["Rules"]
+    assert [r["Filter"]["Prefix"] for r in rules] == ["logs/"]

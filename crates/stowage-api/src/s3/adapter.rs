@@ -1318,9 +1318,20 @@ impl S3 for StowageS3 {
         let input = req.input;
         let bucket = self.core.bucket_for(Some(&principal), &input.bucket).await.s3()?;
         let mut rules = Vec::new();
+        let mut ids = std::collections::HashSet::new();
         for rule in input.lifecycle_configuration.map(|c| c.rules).unwrap_or_default() {
-            if rule.status.as_str() != ExpirationStatus::ENABLED {
-                continue;
+            if let Some(id) = rule.id.as_deref() {
+                if id.chars().count() > 255 {
+                    return Err(s3_error!(InvalidArgument, "a lifecycle rule ID is at most 255 characters"));
+                }
+                if !ids.insert(id.to_string()) {
+                    return Err(s3_error!(InvalidArgument, "lifecycle rule IDs must be unique: {id}"));
+                }
+            }
+            match rule.status.as_str() {
+                ExpirationStatus::ENABLED => {}
+                ExpirationStatus::DISABLED => continue,
+                _ => return Err(s3_error!(MalformedXML, "a lifecycle rule's Status is Enabled or Disabled")),
             }
             if rule.transitions.as_ref().is_some_and(|t| !t.is_empty()) || rule.expiration.as_ref().is_some_and(|e| e.date.is_some()) {
                 return Err(s3_error!(NotImplemented, "lifecycle transitions and expiration dates are not supported; use days"));
