@@ -16,7 +16,7 @@ use stowage_core::model::{
     Action, Bucket as StoredBucket, BucketType, Encryption, FileVersion, Millis, Retention, RetentionMode, Versioning,
 };
 use stowage_core::service::{
-    BucketFilter, BucketSettings, ByteRange, CopyPart, CopyRequest, EncryptionRequest, ListEntry, ListRequest,
+    BucketFilter, BucketSettings, ByteRange, CopyPart, CopyRequest, Deleted, EncryptionRequest, ListEntry, ListRequest,
     MetadataDirective as Directive, NULL_VERSION, NewFile, PartUpload, PendingUploads, Sha1Check,
 };
 use stowage_core::store::ByteStream;
@@ -431,6 +431,15 @@ fn require_object_lock(bucket: &StoredBucket) -> S3Result<()> {
     Err(s3_error!(InvalidRequest, "Bucket is missing Object Lock Configuration"))
 }
 
+/// What an S3 delete answers with: (version id, delete marker). A delete without a version id in an
+/// unversioned bucket names no version (AWS sends none there) and says `DeleteMarker` only if it left one.
+fn delete_answer(bucket: &StoredBucket, requested: Option<&str>, deleted: Deleted) -> (Option<String>, Option<bool>) {
+    if bucket.versioning == Versioning::Unversioned && requested.is_none() {
+        return (None, deleted.delete_marker.then_some(true));
+    }
+    (Some(deleted.version_id), Some(deleted.delete_marker))
+}
+
 /// The version id an S3 answer names in its `x-amz-version-id`: none for a null version (as AWS answers
 /// in unversioned and suspended buckets), else the file id. Listings call null versions `null`.
 fn version_id_out(v: &FileVersion) -> Option<String> {
@@ -722,12 +731,8 @@ impl S3 for StowageS3 {
         let bucket = self.core.bucket_for(Some(&principal), &input.bucket).await.s3()?;
         let bypass = input.bypass_governance_retention.unwrap_or(false);
         let deleted = self.core.delete_object(&principal, &bucket, &input.key, input.version_id.as_deref(), bypass).await.s3()?;
-        let unversioned = bucket.versioning == Versioning::Unversioned;
-        Ok(S3Response::new(DeleteObjectOutput {
-            delete_marker: (!unversioned || deleted.delete_marker).then_some(deleted.delete_marker),
-            version_id: (!unversioned).then_some(deleted.version_id),
-            ..DeleteObjectOutput::default()
-        }))
+        let (version_id, delete_marker) = delete_answer(&bucket, input.version_id.as_deref(), deleted);
+        Ok(S3Response::new(DeleteObjectOutput { delete_marker, version_id, ..DeleteObjectOutput::default() }))
     }
 
     async fn delete_objects(&self, req: S3Request<DeleteObjectsInput>) -> S3Result<S3Response<DeleteObjectsOutput>> {
@@ -744,18 +749,14 @@ impl S3 for StowageS3 {
             match self.core.delete_object(&principal, &bucket, &object.key, object.version_id.as_deref(), bypass).await {
                 Ok(d) => {
                     if !quiet {
-                        let unversioned = bucket.versioning == Versioning::Unversioned && object.version_id.is_none();
-                        let (version_id, marker_id) = if unversioned {
-                            (None, None)
-                        } else if d.delete_marker && object.version_id.is_none() {
-                            (None, Some(d.version_id))
-                        } else {
-                            (Some(d.version_id), None)
-                        };
+                        let made_marker = d.delete_marker && object.version_id.is_none();
+                        let (version_id, delete_marker) = delete_answer(&bucket, object.version_id.as_deref(), d);
+                        // A marker this delete made is named as such, not as the version deleted.
+                        let (version_id, marker_id) = if made_marker { (None, version_id) } else { (version_id, None) };
                         deleted.push(DeletedObject {
                             key: Some(object.key),
                             version_id,
-                            delete_marker: (!unversioned || d.delete_marker).then_some(d.delete_marker),
+                            delete_marker,
                             delete_marker_version_id: marker_id,
                         });
                     }

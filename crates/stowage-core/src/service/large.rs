@@ -31,6 +31,14 @@ pub struct PartUpload {
     pub expected_md5: Option<String>,
 }
 
+/// A delete's check that the version is still an unfinished large file (not finished meanwhile).
+pub(crate) fn still_unfinished() -> VersionCheck {
+    Box::new(|v| match v.action {
+        Action::Start => Ok(()),
+        _ => Err(Error::NoSuchUpload(format!("No active upload for: {}", v.file_id))),
+    })
+}
+
 impl Stowage {
     /// The unfinished large file `file_id`, after checking the caller may write to it.
     async fn unfinished(&self, principal: &Principal, file_id: &str) -> Result<FileVersion> {
@@ -244,12 +252,8 @@ impl Stowage {
 
     pub async fn cancel_large_file(&self, principal: &Principal, file_id: &str) -> Result<FileVersion> {
         self.unfinished(principal, file_id).await?;
-        let still_unfinished: VersionCheck = Box::new(|v| match v.action {
-            Action::Start => Ok(()),
-            _ => Err(Error::NoSuchUpload(format!("No active upload for: {}", v.file_id))),
-        });
         self.meta
-            .delete_version(file_id, still_unfinished)
+            .delete_version(file_id, still_unfinished())
             .await?
             .ok_or_else(|| Error::NoSuchUpload(format!("No active upload for: {file_id}")))
     }

@@ -10,10 +10,10 @@ use crate::error::{Error, Result};
 use std::collections::BTreeMap;
 
 use crate::model::{Action, Bucket, BucketType, FileVersion, Versioning};
+use crate::store::VersionCheck;
 
 /// The version id S3 gives a key's null version.
 pub const NULL_VERSION: &str = "null";
-use crate::store::VersionCheck;
 
 /// Where a cross-origin request is going, as far as CORS is concerned.
 #[derive(Debug, Clone, Copy)]
