@@ -74,7 +74,11 @@ pub fn router(state: Arc<AppState>) -> Router {
             if let Some(refusal) = s3::screen_sigv4_dates(&request) {
                 return Ok(refusal.map(axum::body::Body::new));
             }
-            let response = tower::ServiceExt::oneshot(s3s, s3::bound_xml_body(request)).await?;
+            let head = request.method() == axum::http::Method::HEAD;
+            let mut response = tower::ServiceExt::oneshot(s3s, s3::bound_xml_body(request)).await?;
+            if head {
+                s3::partial_head_status(&mut response);
+            }
             Ok(response.map(axum::body::Body::new))
         }
     });

@@ -276,6 +276,24 @@ pub enum Readable<T> {
     Withheld,
 }
 
+impl<T> Readable<T> {
+    /// The value, or `Unauthorized` naming the capability that reading it needs.
+    pub fn required(self, capability: &str) -> crate::error::Result<T> {
+        match self {
+            Readable::Shown(value) => Ok(value),
+            Readable::Withheld => Err(crate::error::Error::unauthorized(format!("reading this needs the {capability} capability"))),
+        }
+    }
+
+    /// The value, or nothing when withheld.
+    pub fn shown(self) -> Option<T> {
+        match self {
+            Readable::Shown(value) => Some(value),
+            Readable::Withheld => None,
+        }
+    }
+}
+
 /// What of a version's object lock a caller may read, decided here once for both APIs: retention needs
 /// `readFileRetentions`, legal hold `readFileLegalHolds`. Anonymous readers of a public bucket see both,
 /// as on B2's download URLs.

@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod capacity;
+pub mod conditions;
 pub mod cors;
 pub mod error;
 pub mod events;

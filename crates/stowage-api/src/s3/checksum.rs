@@ -15,10 +15,114 @@ use stowage_core::model::{Checksums, Content, FileVersion, PartRef};
 use stowage_core::service::BodyCheck;
 use stowage_core::store::ByteStream;
 
-const ALGORITHMS: [&str; 5] = ["crc32", "crc32c", "crc64nvme", "sha1", "sha256"];
+/// The checksum algorithms S3 defines; `name()` is how they are stored and how S3 spells them after
+/// `x-amz-checksum-`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Algorithm {
+    Crc32,
+    Crc32c,
+    Crc64Nvme,
+    Sha1,
+    Sha256,
+}
 
-/// Checksum values a request carries as headers (name without the `x-amz-checksum-` prefix → base64).
-pub struct Declared(pub Vec<(&'static str, Option<String>)>);
+impl Algorithm {
+    pub const ALL: [Algorithm; 5] = [Algorithm::Crc32, Algorithm::Crc32c, Algorithm::Crc64Nvme, Algorithm::Sha1, Algorithm::Sha256];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Algorithm::Crc32 => "crc32",
+            Algorithm::Crc32c => "crc32c",
+            Algorithm::Crc64Nvme => "crc64nvme",
+            Algorithm::Sha1 => "sha1",
+            Algorithm::Sha256 => "sha256",
+        }
+    }
+
+    fn header(self) -> String {
+        format!("x-amz-checksum-{}", self.name())
+    }
+
+    fn start(self, hasher: &mut ChecksumHasher) {
+        match self {
+            Algorithm::Crc32 => hasher.crc32 = Some(Crc32::new()),
+            Algorithm::Crc32c => hasher.crc32c = Some(Crc32c::new()),
+            Algorithm::Crc64Nvme => hasher.crc64nvme = Some(Crc64Nvme::new()),
+            Algorithm::Sha1 => hasher.sha1 = Some(Sha1::new()),
+            Algorithm::Sha256 => hasher.sha256 = Some(Sha256::new()),
+        }
+    }
+
+    fn computed(self, c: &s3s::dto::Checksum) -> Option<String> {
+        match self {
+            Algorithm::Crc32 => c.checksum_crc32.clone(),
+            Algorithm::Crc32c => c.checksum_crc32c.clone(),
+            Algorithm::Crc64Nvme => c.checksum_crc64nvme.clone(),
+            Algorithm::Sha1 => c.checksum_sha1.clone(),
+            Algorithm::Sha256 => c.checksum_sha256.clone(),
+        }
+    }
+
+    fn digest(self, data: &[u8]) -> Vec<u8> {
+        match self {
+            Algorithm::Crc32 => Crc32::checksum(data).to_vec(),
+            Algorithm::Crc32c => Crc32c::checksum(data).to_vec(),
+            Algorithm::Crc64Nvme => Crc64Nvme::checksum(data).to_vec(),
+            Algorithm::Sha1 => Sha1::checksum(data).as_ref().to_vec(),
+            Algorithm::Sha256 => Sha256::checksum(data).as_ref().to_vec(),
+        }
+    }
+}
+
+/// Checksum values a request carries (as headers, or per part in a CompleteMultipartUpload), by algorithm.
+#[derive(Debug, Default)]
+pub struct Declared(pub Vec<(Algorithm, String)>);
+
+impl Declared {
+    fn get(&self, alg: Algorithm) -> Option<&String> {
+        self.0.iter().find(|(a, _)| *a == alg).map(|(_, v)| v)
+    }
+
+    /// As stored checksums (algorithm name → base64).
+    pub fn into_checksums(self) -> Checksums {
+        self.0.into_iter().map(|(alg, value)| (alg.name().to_string(), value)).collect()
+    }
+}
+
+/// The five `checksum_*` fields every s3s input spells the same way, as `Declared`.
+macro_rules! declared_checksums {
+    ($input:expr) => {{
+        use $crate::s3::checksum::Algorithm as A;
+        $crate::s3::checksum::Declared(
+            [
+                (A::Crc32, $input.checksum_crc32.clone()),
+                (A::Crc32c, $input.checksum_crc32c.clone()),
+                (A::Crc64Nvme, $input.checksum_crc64nvme.clone()),
+                (A::Sha1, $input.checksum_sha1.clone()),
+                (A::Sha256, $input.checksum_sha256.clone()),
+            ]
+            .into_iter()
+            .filter_map(|(alg, value)| value.map(|v| (alg, v)))
+            .collect(),
+        )
+    }};
+}
+pub(super) use declared_checksums;
+
+/// Copies reported checksums into the five `checksum_*` fields every s3s output spells the same way;
+/// evaluates to the checksum type to report.
+macro_rules! set_checksums {
+    ($out:expr, $reported:expr) => {{
+        let r: $crate::s3::checksum::Reported = $reported;
+        $out.checksum_crc32 = r.crc32;
+        $out.checksum_crc32c = r.crc32c;
+        $out.checksum_crc64nvme = r.crc64nvme;
+        $out.checksum_sha1 = r.sha1;
+        $out.checksum_sha256 = r.sha256;
+        r.kind.map(s3s::dto::ChecksumType::from_static)
+    }};
+}
+pub(super) use set_checksums;
 
 /// Wraps `body` so it is hashed with every algorithm the request declares (as a header value or as an
 /// announced trailer); returns the wrapped body and the check to run once it is stored.
@@ -33,24 +137,14 @@ pub fn verify(
         .and_then(|v| v.to_str().ok())
         .map(|v| v.split(',').map(|t| t.trim().to_ascii_lowercase()).collect())
         .unwrap_or_default();
-    let wanted: Vec<&'static str> = ALGORITHMS
-        .into_iter()
-        .filter(|alg| {
-            declared.0.iter().any(|(a, v)| a == alg && v.is_some()) || announced.iter().any(|t| *t == format!("x-amz-checksum-{alg}"))
-        })
-        .collect();
+    let wanted: Vec<Algorithm> =
+        Algorithm::ALL.into_iter().filter(|alg| declared.get(*alg).is_some() || announced.contains(&alg.header())).collect();
     if wanted.is_empty() {
         return (body, None);
     }
     let mut hasher = ChecksumHasher::default();
     for alg in &wanted {
-        match *alg {
-            "crc32" => hasher.crc32 = Some(Crc32::new()),
-            "crc32c" => hasher.crc32c = Some(Crc32c::new()),
-            "crc64nvme" => hasher.crc64nvme = Some(Crc64Nvme::new()),
-            "sha1" => hasher.sha1 = Some(Sha1::new()),
-            _ => hasher.sha256 = Some(Sha256::new()),
-        }
+        alg.start(&mut hasher);
     }
     let state = Arc::new(Mutex::new(Some(hasher)));
     let tee = state.clone();
@@ -62,37 +156,31 @@ pub fn verify(
         }
         chunk
     }));
-    let check: BodyCheck =
-        Box::new(move || {
-            let computed = state.lock().ok().and_then(|mut g| g.take()).map(ChecksumHasher::finalize).unwrap_or_default();
-            let trailing = trailers.and_then(|t| t.take()).unwrap_or_default();
-            let mut verified = Checksums::new();
-            for alg in wanted {
-                let expected =
-                    declared.0.iter().find(|(a, _)| *a == alg).and_then(|(_, v)| v.clone()).or_else(|| {
-                        trailing.get(format!("x-amz-checksum-{alg}").as_str()).and_then(|v| v.to_str().ok()).map(str::to_string)
-                    });
-                let actual = match alg {
-                    "crc32" => computed.checksum_crc32.clone(),
-                    "crc32c" => computed.checksum_crc32c.clone(),
-                    "crc64nvme" => computed.checksum_crc64nvme.clone(),
-                    "sha1" => computed.checksum_sha1.clone(),
-                    _ => computed.checksum_sha256.clone(),
-                };
-                match expected {
-                    Some(expected) if Some(&expected) != actual.as_ref() => {
-                        return Err(stowage_core::Error::BadDigest(format!(
-                            "The x-amz-checksum-{alg} you specified did not match the calculated checksum"
-                        )));
-                    }
-                    None => return Err(stowage_core::Error::invalid(format!("x-amz-checksum-{alg} was announced but not sent"))),
-                    Some(expected) => {
-                        verified.insert(alg.to_string(), expected);
-                    }
+    let check: BodyCheck = Box::new(move || {
+        let computed = state.lock().ok().and_then(|mut g| g.take()).map(ChecksumHasher::finalize).unwrap_or_default();
+        let trailing = trailers.and_then(|t| t.take()).unwrap_or_default();
+        let mut verified = Checksums::new();
+        for alg in wanted {
+            let expected = declared
+                .get(alg)
+                .cloned()
+                .or_else(|| trailing.get(alg.header().as_str()).and_then(|v| v.to_str().ok()).map(str::to_string));
+            let actual = alg.computed(&computed);
+            match expected {
+                Some(expected) if Some(&expected) != actual.as_ref() => {
+                    return Err(stowage_core::Error::BadDigest(format!(
+                        "The {} you specified did not match the calculated checksum",
+                        alg.header()
+                    )));
+                }
+                None => return Err(stowage_core::Error::invalid(format!("{} was announced but not sent", alg.header()))),
+                Some(expected) => {
+                    verified.insert(alg.name().to_string(), expected);
                 }
             }
-            Ok(verified)
-        });
+        }
+        Ok(verified)
+    });
     (body, Some(check))
 }
 
@@ -121,13 +209,13 @@ pub fn reported(version: &FileVersion) -> Reported {
 
 /// Reports a part's verified checksums (ListParts, UploadPart).
 pub fn of_part(checksums: &Checksums) -> Reported {
-    let get = |alg: &str| checksums.get(alg).cloned();
+    let get = |alg: Algorithm| checksums.get(alg.name()).cloned();
     Reported {
-        crc32: get("crc32"),
-        crc32c: get("crc32c"),
-        crc64nvme: get("crc64nvme"),
-        sha1: get("sha1"),
-        sha256: get("sha256"),
+        crc32: get(Algorithm::Crc32),
+        crc32c: get(Algorithm::Crc32c),
+        crc64nvme: get(Algorithm::Crc64Nvme),
+        sha1: get(Algorithm::Sha1),
+        sha256: get(Algorithm::Sha256),
         kind: None,
     }
 }
@@ -137,18 +225,11 @@ fn composite(parts: &[PartRef]) -> Checksums {
     if parts.is_empty() {
         return out;
     }
-    for alg in ALGORITHMS {
-        let raw: Option<Vec<Vec<u8>>> = parts.iter().map(|p| p.checksums.get(alg).and_then(|b| BASE64.decode(b).ok())).collect();
+    for alg in Algorithm::ALL {
+        let raw: Option<Vec<Vec<u8>>> = parts.iter().map(|p| p.checksums.get(alg.name()).and_then(|b| BASE64.decode(b).ok())).collect();
         let Some(raw) = raw else { continue };
-        let joined = raw.concat();
-        let digest: Vec<u8> = match alg {
-            "crc32" => Crc32::checksum(&joined).to_vec(),
-            "crc32c" => Crc32c::checksum(&joined).to_vec(),
-            "crc64nvme" => Crc64Nvme::checksum(&joined).to_vec(),
-            "sha1" => Sha1::checksum(&joined).as_ref().to_vec(),
-            _ => Sha256::checksum(&joined).as_ref().to_vec(),
-        };
-        out.insert(alg.to_string(), format!("{}-{}", BASE64.encode(digest), parts.len()));
+        let digest = alg.digest(&raw.concat());
+        out.insert(alg.name().to_string(), format!("{}-{}", BASE64.encode(digest), parts.len()));
     }
     out
 }

@@ -346,10 +346,10 @@ impl FormUploads {
     /// S3's answer to a stored form: a redirect when asked, else 200, 201 (with the XML) or 204.
     fn answer(&self, fields: &Fields, bucket: &str, version: &stowage_core::model::FileVersion) -> Response {
         let etag = format!("\"{}\"", version.etag());
-        let location = format!("{}/{}/{}", self.core.config().public_url, bucket, super::adapter::url_encode_key(&version.name));
+        let location = format!("{}/{}/{}", self.core.config().public_url, bucket, super::values::url_encode_key(&version.name));
         let redirect = fields.get("success_action_redirect").or_else(|| fields.get("redirect")).filter(|r| !r.is_empty());
         let mut response = if let Some(target) = redirect {
-            let enc = |s: &str| super::adapter::url_encode_key(s).replace('/', "%2F");
+            let enc = |s: &str| super::values::url_encode_key(s).replace('/', "%2F");
             let sep = if target.contains('?') { '&' } else { '?' };
             let url = format!("{target}{sep}bucket={}&key={}&etag={}", enc(bucket), enc(&version.name), enc(&etag));
             let mut r = StatusCode::SEE_OTHER.into_response();

@@ -2,9 +2,18 @@
 //! SigV2, aws-chunked bodies, XML); it is imported only inside this module.
 
 mod adapter;
+mod bucket_config;
+mod buckets;
 mod checksum;
+mod context;
+mod copy;
 mod error;
 mod form_upload;
+mod listings;
+mod multipart;
+mod object_config;
+mod objects;
+mod values;
 
 pub use form_upload::FormUploads;
 #[cfg(feature = "fuzzing")]
@@ -217,7 +226,7 @@ impl S3Access for RequestChecks {
 }
 
 pub fn service(core: Arc<Stowage>, options: &crate::S3Options) -> S3Service {
-    let mut builder = S3ServiceBuilder::new(adapter::StowageS3 { core: core.clone(), region: options.region.clone() });
+    let mut builder = S3ServiceBuilder::new(context::StowageS3 { core: core.clone(), region: options.region.clone() });
     builder.set_auth(KeyAuth { core });
     let mut config = s3s::config::S3Config::default();
     config.post_object_max_file_size = MAX_S3S_FORM_FILE;
@@ -263,6 +272,14 @@ where
     match s3.oneshot(request).await {
         Ok(response) => response.into_response(),
         Err(never) => match never {},
+    }
+}
+
+/// A HEAD with a Range (or partNumber) answers 206 as GET does; s3s's HeadObject always answers 200, so
+/// the status follows the Content-Range the handler set.
+pub fn partial_head_status<B>(response: &mut axum::http::Response<B>) {
+    if response.status() == axum::http::StatusCode::OK && response.headers().contains_key(axum::http::header::CONTENT_RANGE) {
+        *response.status_mut() = axum::http::StatusCode::PARTIAL_CONTENT;
     }
 }
 

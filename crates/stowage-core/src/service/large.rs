@@ -215,15 +215,16 @@ impl Stowage {
         .await
     }
 
-    /// S3 CompleteMultipartUpload: the listed parts (number, ETag) must be the uploaded ones, in ascending
-    /// order; parts not listed are dropped. Unlike B2, S3 allows a single part.
-    pub async fn complete_multipart(&self, principal: &Principal, upload_id: &str, listed: &[(u32, String)]) -> Result<FileVersion> {
+    /// S3 CompleteMultipartUpload: the listed parts (number, ETag, and any checksums) must be the uploaded
+    /// ones, in ascending order, checked against the parts as the committing transaction sees them; parts
+    /// not listed are dropped. Unlike B2, S3 allows a single part.
+    pub async fn complete_multipart(&self, principal: &Principal, upload_id: &str, listed: &[ListedPart]) -> Result<FileVersion> {
         // Completing an upload again (a client retrying) answers with the object it made, when the parts
         // listed are the ones it was made of, as S3 does.
         if let Some(done) = self.meta.get_version(upload_id).await?.filter(|v| v.action == Action::Upload) {
             principal.authorize(Capability::WriteFiles, Some(&done.bucket_id), NameScope::File(&done.name))?;
             let same_parts = matches!(&done.content, Content::Parts(refs)
-                if refs.len() == listed.len() && refs.iter().zip(listed).all(|(r, (_, etag))| etag.trim_matches('"').eq_ignore_ascii_case(&r.md5)));
+                if refs.len() == listed.len() && refs.iter().zip(listed).all(|(r, part)| part.etag_matches(&r.md5)));
             if same_parts {
                 return Ok(done);
             }
@@ -232,10 +233,10 @@ impl Stowage {
         if listed.is_empty() {
             return Err(Error::invalid("the multipart upload lists no parts"));
         }
-        if listed.windows(2).any(|pair| pair[1].0 <= pair[0].0) {
+        if listed.windows(2).any(|pair| pair[1].number <= pair[0].number) {
             return Err(Error::InvalidPartOrder("parts must be listed in ascending order".into()));
         }
-        let chosen: Vec<(u32, PartMatch)> = listed.iter().map(|(n, etag)| (*n, PartMatch::Etag(etag.clone()))).collect();
+        let chosen: Vec<(u32, PartMatch)> = listed.iter().map(|part| (part.number, PartMatch::Listed(part.clone()))).collect();
         let min_size = self.config.absolute_minimum_part_size;
         self.commit_finish(upload_id, Box::new(move |version, uploaded| finished_version(version, uploaded, chosen, 1, min_size))).await
     }
@@ -279,10 +280,27 @@ impl Stowage {
     }
 }
 
-/// How a finish names each part it wants: B2 by SHA-1, S3 by ETag (the part's MD5).
+/// A part as S3 CompleteMultipartUpload lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListedPart {
+    pub number: u32,
+    /// The part's ETag (its MD5), quoted or not.
+    pub etag: String,
+    /// `x-amz-checksum-*` values the client lists for the part; each must be the one verified when the
+    /// part was uploaded.
+    pub checksums: Checksums,
+}
+
+impl ListedPart {
+    fn etag_matches(&self, md5: &str) -> bool {
+        self.etag.trim_matches('"').eq_ignore_ascii_case(md5)
+    }
+}
+
+/// How a finish names each part it wants: B2 by SHA-1, S3 by ETag (the part's MD5) and checksums.
 enum PartMatch {
     Sha1(String),
-    Etag(String),
+    Listed(ListedPart),
 }
 
 /// The finished version made of the `chosen` parts of `uploaded`, in that order, after checking each is
@@ -302,12 +320,15 @@ fn finished_version(
         let part = uploaded.iter().find(|p| p.part_number == *number);
         match (part, wanted) {
             (None, PartMatch::Sha1(_)) => return Err(Error::MissingPart(format!("Part number {number} is missing"))),
-            (None, PartMatch::Etag(_)) => return Err(Error::InvalidPart(format!("part {number} was not uploaded"))),
+            (None, PartMatch::Listed(_)) => return Err(Error::InvalidPart(format!("part {number} was not uploaded"))),
             (Some(p), PartMatch::Sha1(sha1)) if !p.sha1.eq_ignore_ascii_case(sha1) => {
                 return Err(Error::invalid(format!("Sha1 of part {number} does not match partSha1Array")));
             }
-            (Some(p), PartMatch::Etag(etag)) if !etag.trim_matches('"').eq_ignore_ascii_case(&p.md5) => {
-                return Err(Error::InvalidPart(format!("part {number} has ETag {}, not {etag}", p.md5)));
+            (Some(p), PartMatch::Listed(listed)) if !listed.etag_matches(&p.md5) => {
+                return Err(Error::InvalidPart(format!("part {number} has ETag {}, not {}", p.md5, listed.etag)));
+            }
+            (Some(p), PartMatch::Listed(listed)) if listed.checksums.iter().any(|(alg, value)| p.checksums.get(alg) != Some(value)) => {
+                return Err(Error::InvalidPart(format!("the checksums listed for part {number} are not the ones it was uploaded with")));
             }
             (Some(p), _) => parts.push(p),
         }

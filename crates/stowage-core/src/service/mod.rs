@@ -18,7 +18,7 @@ pub use buckets::{BucketFilter, BucketSettings, PendingUploads};
 pub use download::{ByteRange, Download};
 pub use files::{BodyCheck, CopyRequest, EncryptionRequest, MetadataDirective, NewFile, Sha1Check};
 pub use keys::NewKey;
-pub use large::{CopyPart, PartUpload};
+pub use large::{CopyPart, ListedPart, PartUpload};
 pub use list::{ListEntry, ListPage, ListRequest};
 pub use objects::{CorsTarget, Deleted, NULL_VERSION, bucket_id_of_file};
 

@@ -4,12 +4,13 @@
 use super::Stowage;
 use super::download::{ByteRange, Download};
 use super::files::EncryptionRequest;
+use super::list::{ListEntry, ListPage};
 use crate::auth::{Capability, NameScope, Principal, TokenScope};
 use crate::cors::{self, CorsGrant, CorsRequest};
 use crate::error::{Error, Result};
 use std::collections::BTreeMap;
 
-use crate::model::{Action, Bucket, BucketType, FileVersion, Versioning};
+use crate::model::{Action, Bucket, BucketType, Content, FileVersion, Versioning};
 use crate::store::VersionCheck;
 
 /// The version id S3 gives a key's null version.
@@ -164,9 +165,40 @@ impl Stowage {
         Ok(self.meta.latest_version(&bucket.id, key).await?.is_some_and(|v| v.action == Action::Hide))
     }
 
-    /// Whether `v` is the newest upload-or-hide version of its name.
-    pub async fn is_latest(&self, v: &FileVersion) -> Result<bool> {
-        Ok(self.meta.latest_version(&v.bucket_id, &v.name).await?.is_some_and(|l| l.file_id == v.file_id))
+    /// The bytes S3's `partNumber` addresses on GET/HEAD: part `n` of a multipart object, or (`None`) the
+    /// whole of any other object, which is its own part 1.
+    pub fn part_range(version: &FileVersion, n: u32) -> Result<Option<ByteRange>> {
+        let missing = |count: usize| Error::InvalidPart(format!("part {n} does not exist: the object has {count} part(s)"));
+        match &version.content {
+            Content::Parts(parts) => {
+                let index = (n as usize).checked_sub(1).filter(|i| *i < parts.len()).ok_or_else(|| missing(parts.len()))?;
+                let offset: u64 = parts[..index].iter().map(|p| p.size).sum();
+                let size = parts[index].size;
+                Ok((size > 0).then(|| ByteRange::Bounded(offset, offset + size - 1)))
+            }
+            _ if n == 1 => Ok(None),
+            _ => Err(missing(1)),
+        }
+    }
+
+    /// For each entry of a versions listing, whether it is its key's current version (S3's `IsLatest`).
+    /// Versions of a key come newest first, so only the first of each key in the page can be current, and
+    /// only that one is looked up (the newest may be on an earlier page).
+    pub async fn latest_flags(&self, page: &ListPage) -> Result<Vec<bool>> {
+        let mut flags = Vec::with_capacity(page.entries.len());
+        let mut previous: Option<&str> = None;
+        for entry in &page.entries {
+            let latest = match entry {
+                // Unfinished large files are never current, and do not hide the key's newest version.
+                ListEntry::Version(v) if v.action != Action::Start && previous != Some(v.name.as_str()) => {
+                    previous = Some(v.name.as_str());
+                    self.meta.latest_version(&v.bucket_id, &v.name).await?.is_some_and(|l| l.file_id == v.file_id)
+                }
+                _ => false,
+            };
+            flags.push(latest);
+        }
+        Ok(flags)
     }
 
     /// S3 DeleteObject: without a version id, a delete marker (hide marker) is added, even for a key that

@@ -1,0 +1,137 @@
+//! Multipart uploads: create, upload part, complete, abort, list parts, list uploads.
+
+use s3s::dto::*;
+use s3s::{S3Request, S3Response, S3Result, s3_error};
+use stowage_core::service::{ListedPart, PartUpload, Sha1Check};
+
+use super::checksum::{self, declared_checksums, set_checksums};
+use super::context::{OrS3, StowageS3};
+use super::objects::new_file_from;
+use super::values::*;
+
+pub async fn create(s3: &StowageS3, req: S3Request<CreateMultipartUploadInput>) -> S3Result<S3Response<CreateMultipartUploadOutput>> {
+    let cx = s3.bucket_request(req.credentials.as_ref(), &req.input.bucket).await?;
+    let input = req.input;
+    let file = new_file_from!(&cx.bucket, input.key.clone(), input);
+    let started = s3.core.start_large_file(&cx.principal, file).await.s3()?;
+    Ok(S3Response::new(CreateMultipartUploadOutput {
+        bucket: Some(input.bucket),
+        key: Some(input.key),
+        upload_id: Some(started.file_id),
+        ..CreateMultipartUploadOutput::default()
+    }))
+}
+
+pub async fn upload_part(s3: &StowageS3, req: S3Request<UploadPartInput>) -> S3Result<S3Response<UploadPartOutput>> {
+    let cx = s3.bucket_request(req.credentials.as_ref(), &req.input.bucket).await?;
+    let (headers, trailers) = (req.headers, req.trailing_headers);
+    let input = req.input;
+    let declared = declared_checksums!(input);
+    let upload = PartUpload {
+        file_id: input.upload_id,
+        part_number: part_number(input.part_number)?,
+        sha1: Sha1Check::Compute,
+        content_length: input.content_length.and_then(|n| u64::try_from(n).ok()),
+        sse: sse_c!(input)?,
+        expected_md5: content_md5_hex(input.content_md5.as_ref())?,
+    };
+    let (body, check) = checksum::verify(body_stream(input.body), declared, &headers, trailers);
+    let part = s3.core.upload_part(&cx.principal, upload, body, check).await.s3()?;
+    let mut out = UploadPartOutput { e_tag: Some(ETag::Strong(part.md5)), ..UploadPartOutput::default() };
+    set_checksums!(out, checksum::of_part(&part.checksums));
+    Ok(S3Response::new(out))
+}
+
+pub async fn complete(s3: &StowageS3, req: S3Request<CompleteMultipartUploadInput>) -> S3Result<S3Response<CompleteMultipartUploadOutput>> {
+    let cx = s3.bucket_request(req.credentials.as_ref(), &req.input.bucket).await?;
+    let input = req.input;
+    let parts = input.multipart_upload.and_then(|m| m.parts).unwrap_or_default();
+    let mut listed = Vec::with_capacity(parts.len());
+    for p in parts {
+        let number =
+            p.part_number.and_then(|n| u32::try_from(n).ok()).ok_or_else(|| s3_error!(InvalidPart, "each part needs a PartNumber"))?;
+        let checksums = declared_checksums!(p).into_checksums();
+        let etag = p.e_tag.map(ETag::into_value).ok_or_else(|| s3_error!(InvalidPart, "each part needs an ETag"))?;
+        listed.push(ListedPart { number, etag, checksums });
+    }
+    let version = s3.core.complete_multipart(&cx.principal, &input.upload_id, &listed).await.s3()?;
+    let mut out = CompleteMultipartUploadOutput {
+        bucket: Some(input.bucket.clone()),
+        key: Some(input.key.clone()),
+        e_tag: Some(etag(&version)),
+        location: Some(format!("{}/{}/{}", s3.core.config().public_url, input.bucket, url_encode_key(&input.key))),
+        version_id: version_id_out(&version),
+        ..CompleteMultipartUploadOutput::default()
+    };
+    out.checksum_type = set_checksums!(out, checksum::reported(&version));
+    Ok(S3Response::new(out))
+}
+
+pub async fn abort(s3: &StowageS3, req: S3Request<AbortMultipartUploadInput>) -> S3Result<S3Response<AbortMultipartUploadOutput>> {
+    let cx = s3.bucket_request(req.credentials.as_ref(), &req.input.bucket).await?;
+    s3.core.cancel_large_file(&cx.principal, &req.input.upload_id).await.s3()?;
+    Ok(S3Response::new(AbortMultipartUploadOutput::default()))
+}
+
+pub async fn list_parts(s3: &StowageS3, req: S3Request<ListPartsInput>) -> S3Result<S3Response<ListPartsOutput>> {
+    let cx = s3.bucket_request(req.credentials.as_ref(), &req.input.bucket).await?;
+    let input = req.input;
+    let max = i64::from(input.max_parts.unwrap_or(1000).clamp(1, 1000));
+    let start = input.part_number_marker.map(|m| i64::from(m) + 1);
+    let (parts, next) = s3.core.list_parts(&cx.principal, &input.upload_id, start, Some(max)).await.s3()?;
+    let last = parts.last().map(|p| p.part_number as i32);
+    let parts = parts
+        .into_iter()
+        .map(|p| {
+            let mut part = Part {
+                part_number: Some(p.part_number as i32),
+                e_tag: Some(ETag::Strong(p.md5)),
+                size: Some(p.size as i64),
+                last_modified: Some(timestamp(p.upload_timestamp)),
+                ..Part::default()
+            };
+            set_checksums!(part, checksum::of_part(&p.checksums));
+            part
+        })
+        .collect();
+    Ok(S3Response::new(ListPartsOutput {
+        bucket: Some(input.bucket),
+        key: Some(input.key),
+        upload_id: Some(input.upload_id),
+        max_parts: Some(max as i32),
+        part_number_marker: input.part_number_marker,
+        is_truncated: Some(next.is_some()),
+        next_part_number_marker: next.and(last),
+        parts: Some(parts),
+        ..ListPartsOutput::default()
+    }))
+}
+
+pub async fn list_uploads(s3: &StowageS3, req: S3Request<ListMultipartUploadsInput>) -> S3Result<S3Response<ListMultipartUploadsOutput>> {
+    let cx = s3.bucket_request(req.credentials.as_ref(), &req.input.bucket).await?;
+    let input = req.input;
+    let max = i64::from(input.max_uploads.unwrap_or(100).clamp(1, 100));
+    let prefix = input.prefix.clone().unwrap_or_default();
+    let start = input.upload_id_marker.clone().filter(|m| !m.is_empty());
+    let (files, next) =
+        s3.core.list_unfinished_large_files(&cx.principal, &cx.bucket.id, &prefix, start.as_deref(), Some(max)).await.s3()?;
+    let uploads = files
+        .into_iter()
+        .filter(|f| start.as_deref() != Some(f.file_id.as_str()))
+        .map(|f| MultipartUpload {
+            key: Some(f.name),
+            upload_id: Some(f.file_id),
+            initiated: Some(timestamp(f.upload_timestamp)),
+            ..MultipartUpload::default()
+        })
+        .collect();
+    Ok(S3Response::new(ListMultipartUploadsOutput {
+        bucket: Some(input.bucket),
+        prefix: input.prefix,
+        max_uploads: Some(max as i32),
+        is_truncated: Some(next.is_some()),
+        next_upload_id_marker: next,
+        uploads: Some(uploads),
+        ..ListMultipartUploadsOutput::default()
+    }))
+}

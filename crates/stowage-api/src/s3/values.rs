@@ -1,0 +1,274 @@
+//! Small conversions between s3s's wire values and the core's, each written once: times, ETags, metadata,
+//! encryption, object lock, tags, digests, version ids.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, UNIX_EPOCH};
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use futures::TryStreamExt;
+use s3s::dto::*;
+use s3s::{S3Result, s3_error};
+use stowage_core::conditions::EtagCondition;
+use stowage_core::model::{Bucket as StoredBucket, Encryption, FileVersion, Millis, Retention, RetentionMode};
+use stowage_core::service::EncryptionRequest;
+use stowage_core::store::ByteStream;
+
+pub fn timestamp(ms: Millis) -> Timestamp {
+    Timestamp::from(UNIX_EPOCH + Duration::from_millis(ms.max(0) as u64))
+}
+
+pub fn millis(ts: &Timestamp) -> Millis {
+    let t: time::OffsetDateTime = ts.clone().into();
+    (t.unix_timestamp_nanos() / 1_000_000) as Millis
+}
+
+pub fn http_date(ts: &Timestamp) -> String {
+    let mut buf = Vec::new();
+    let _ = ts.format(TimestampFormat::HttpDate, &mut buf);
+    String::from_utf8(buf).unwrap_or_default()
+}
+
+pub fn etag(v: &FileVersion) -> ETag {
+    ETag::Strong(v.etag())
+}
+
+pub fn etag_condition(condition: &ETagCondition) -> EtagCondition {
+    match condition {
+        ETagCondition::Any => EtagCondition::Any,
+        ETagCondition::ETag(tag) => EtagCondition::Etag(tag.value().to_string()),
+    }
+}
+
+pub fn body_stream(blob: Option<StreamingBlob>) -> ByteStream {
+    match blob {
+        Some(blob) => Box::pin(blob.map_err(std::io::Error::other)),
+        None => Box::pin(futures::stream::empty()),
+    }
+}
+
+/// `x-amz-server-side-encryption` / SSE-C request headers as a core encryption request.
+pub fn encryption_request(
+    sse: Option<&ServerSideEncryption>,
+    algorithm: Option<&str>,
+    key: Option<&str>,
+    key_md5: Option<&str>,
+) -> S3Result<Option<EncryptionRequest>> {
+    if let (Some(key), Some(key_md5)) = (key, key_md5) {
+        if algorithm.is_some_and(|a| a != "AES256") {
+            return Err(s3_error!(InvalidArgument, "SSE-C algorithm must be AES256"));
+        }
+        return Ok(Some(EncryptionRequest::SseC { key_b64: key.to_string(), key_md5_b64: key_md5.to_string() }));
+    }
+    match sse.map(ServerSideEncryption::as_str) {
+        None => Ok(None),
+        Some("AES256") => Ok(Some(EncryptionRequest::SseB2)),
+        Some(other) => Err(s3_error!(InvalidArgument, "unsupported server-side encryption {other}: use AES256 or SSE-C")),
+    }
+}
+
+/// The SSE-C headers (`x-amz-server-side-encryption-customer-*`) every s3s input names the same way.
+macro_rules! sse_c {
+    ($input:expr) => {
+        $crate::s3::values::encryption_request(
+            None,
+            $input.sse_customer_algorithm.as_deref(),
+            $input.sse_customer_key.as_deref(),
+            $input.sse_customer_key_md5.as_deref(),
+        )
+    };
+}
+pub(super) use sse_c;
+
+/// The SSE-C headers naming a copy source's key (`x-amz-copy-source-server-side-encryption-customer-*`).
+macro_rules! copy_source_sse_c {
+    ($input:expr) => {
+        $crate::s3::values::encryption_request(
+            None,
+            $input.copy_source_sse_customer_algorithm.as_deref(),
+            $input.copy_source_sse_customer_key.as_deref(),
+            $input.copy_source_sse_customer_key_md5.as_deref(),
+        )
+    };
+}
+pub(super) use copy_source_sse_c;
+
+/// How a version is encrypted, as S3 reports it: (`x-amz-server-side-encryption`, SSE-C algorithm, SSE-C key MD5).
+pub fn sse_out(v: &FileVersion) -> (Option<ServerSideEncryption>, Option<String>, Option<String>) {
+    match &v.encryption {
+        Encryption::None => (None, None, None),
+        Encryption::SseB2 => (Some(ServerSideEncryption::from_static(ServerSideEncryption::AES256)), None, None),
+        Encryption::SseC { key_md5 } => (None, Some("AES256".into()), Some(key_md5.clone())),
+    }
+}
+
+/// Standard headers kept in B2 file info under their `b2-*` names, as B2's S3 endpoint does.
+pub struct StandardHeaders<'a> {
+    pub cache_control: Option<&'a String>,
+    pub content_disposition: Option<&'a String>,
+    pub content_encoding: Option<&'a String>,
+    pub content_language: Option<&'a String>,
+    pub expires: Option<&'a Timestamp>,
+}
+
+/// The file info a PutObject, CreateMultipartUpload or replacing CopyObject describes: user metadata and
+/// the standard headers, from the fields those inputs all name the same way.
+macro_rules! file_info_from {
+    ($input:expr) => {
+        $crate::s3::values::file_info(
+            $input.metadata.as_ref(),
+            $crate::s3::values::StandardHeaders {
+                cache_control: $input.cache_control.as_ref(),
+                content_disposition: $input.content_disposition.as_ref(),
+                content_encoding: $input.content_encoding.as_ref(),
+                content_language: $input.content_language.as_ref(),
+                expires: $input.expires.as_ref(),
+            },
+        )
+    };
+}
+pub(super) use file_info_from;
+
+pub fn file_info(metadata: Option<&Metadata>, headers: StandardHeaders<'_>) -> BTreeMap<String, String> {
+    let mut info: BTreeMap<String, String> = metadata.into_iter().flatten().map(|(k, v)| (k.to_ascii_lowercase(), v.clone())).collect();
+    let pairs = [
+        ("b2-cache-control", headers.cache_control.cloned()),
+        ("b2-content-disposition", headers.content_disposition.cloned()),
+        ("b2-content-encoding", headers.content_encoding.cloned()),
+        ("b2-content-language", headers.content_language.cloned()),
+        ("b2-expires", headers.expires.map(http_date)),
+    ];
+    for (key, value) in pairs {
+        if let Some(value) = value {
+            info.insert(key.to_string(), value);
+        }
+    }
+    info
+}
+
+pub fn user_metadata(v: &FileVersion) -> Option<Metadata> {
+    let meta: Metadata = v.info.iter().filter(|(k, _)| !k.starts_with("b2-")).map(|(k, v)| (k.clone(), v.clone())).collect();
+    (!meta.is_empty()).then_some(meta)
+}
+
+/// S3's object lock modes, spelled as S3 spells them (B2's lowercase names are B2's).
+pub fn s3_lock_mode(mode: &str) -> Option<RetentionMode> {
+    match mode {
+        "GOVERNANCE" => Some(RetentionMode::Governance),
+        "COMPLIANCE" => Some(RetentionMode::Compliance),
+        _ => None,
+    }
+}
+
+pub fn lock_mode_name(mode: RetentionMode) -> String {
+    mode.as_str().to_ascii_uppercase()
+}
+
+pub fn legal_hold_status(on: bool) -> ObjectLockLegalHoldStatus {
+    ObjectLockLegalHoldStatus::from_static(if on { ObjectLockLegalHoldStatus::ON } else { ObjectLockLegalHoldStatus::OFF })
+}
+
+/// The `x-amz-object-lock-*` headers of a write: (retention, legal hold).
+macro_rules! lock_from {
+    ($input:expr) => {
+        $crate::s3::values::lock_in(
+            $input.object_lock_mode.as_ref(),
+            $input.object_lock_retain_until_date.as_ref(),
+            $input.object_lock_legal_hold_status.as_ref(),
+        )
+    };
+}
+pub(super) use lock_from;
+
+pub fn lock_in(
+    mode: Option<&ObjectLockMode>,
+    until: Option<&Timestamp>,
+    hold: Option<&ObjectLockLegalHoldStatus>,
+) -> S3Result<(Option<Retention>, Option<bool>)> {
+    let retention = match (mode, until) {
+        (Some(mode), Some(until)) => {
+            let mode = RetentionMode::parse(mode.as_str()).ok_or_else(|| s3_error!(InvalidArgument, "unknown object lock mode"))?;
+            Some(Retention { mode, retain_until: millis(until) })
+        }
+        (None, None) => None,
+        _ => return Err(s3_error!(InvalidArgument, "x-amz-object-lock-mode and x-amz-object-lock-retain-until-date go together")),
+    };
+    Ok((retention, hold.map(|h| h.as_str() == ObjectLockLegalHoldStatus::ON)))
+}
+
+/// Object retention and legal holds exist only in buckets with object lock (checked after the bucket is
+/// found, before the request body, in AWS's order).
+pub fn require_object_lock(bucket: &StoredBucket) -> S3Result<()> {
+    if bucket.file_lock_enabled {
+        return Ok(());
+    }
+    Err(s3_error!(InvalidRequest, "Bucket is missing Object Lock Configuration"))
+}
+
+/// An error whose code s3s does not name.
+pub fn custom_error(code: &str, status: axum::http::StatusCode, message: &str) -> s3s::S3Error {
+    let mut err = s3s::S3Error::with_message(s3s::S3ErrorCode::Custom(code.to_string().into()), message.to_string());
+    err.set_status_code(status);
+    err
+}
+
+pub fn part_number(n: i32) -> S3Result<u32> {
+    u32::try_from(n)
+        .ok()
+        .filter(|n| (1..=10_000).contains(n))
+        .ok_or_else(|| s3_error!(InvalidArgument, "Part number must be an integer between 1 and 10000"))
+}
+
+pub fn url_encode_key(key: &str) -> String {
+    use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+    const KEY: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~').remove(b'/');
+    utf8_percent_encode(key, KEY).to_string()
+}
+
+pub fn tag_map(tags: Vec<Tag>) -> S3Result<BTreeMap<String, String>> {
+    let mut out = BTreeMap::new();
+    for tag in tags {
+        let key = tag.key.ok_or_else(|| s3_error!(MalformedXML, "a tag needs a Key"))?;
+        if out.insert(key, tag.value.unwrap_or_default()).is_some() {
+            return Err(s3_error!(InvalidTag, "tag keys must be unique"));
+        }
+    }
+    Ok(out)
+}
+
+pub fn tag_set(tags: &BTreeMap<String, String>) -> Vec<Tag> {
+    tags.iter().map(|(k, v)| Tag { key: Some(k.clone()), value: Some(v.clone()) }).collect()
+}
+
+/// `x-amz-tagging: k1=v1&k2=v2` (URL-encoded).
+pub fn tagging_header(header: Option<&String>) -> BTreeMap<String, String> {
+    let decode = |s: &str| percent_encoding::percent_decode_str(&s.replace('+', " ")).decode_utf8_lossy().into_owned();
+    header
+        .map(|h| {
+            h.split('&')
+                .filter(|p| !p.is_empty())
+                .map(|p| p.split_once('=').unwrap_or((p, "")))
+                .map(|(k, v)| (decode(k), decode(v)))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// A `Content-MD5` header (base64) as the lowercase hex the core compares.
+pub fn content_md5_hex(md5: Option<&String>) -> S3Result<Option<String>> {
+    md5.map(|b64| {
+        STANDARD
+            .decode(b64)
+            .ok()
+            .filter(|d| d.len() == 16)
+            .map(|d| d.iter().map(|b| format!("{b:02x}")).collect())
+            .ok_or_else(|| s3_error!(InvalidDigest, "Content-MD5 is not a base64 MD5"))
+    })
+    .transpose()
+}
+
+/// The version id an S3 answer names in its `x-amz-version-id`: none for a null version (as AWS answers
+/// in unversioned and suspended buckets), else the file id. Listings call null versions `null`.
+pub fn version_id_out(v: &FileVersion) -> Option<String> {
+    (!v.null_version).then(|| v.file_id.clone())
+}

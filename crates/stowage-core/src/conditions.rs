@@ -1,0 +1,140 @@
+//! HTTP preconditions on an object version (`If-Match`, `If-None-Match`, `If-Modified-Since`,
+//! `If-Unmodified-Since`), evaluated in one place as RFC 9110 orders them, so reads, copies and
+//! (later) conditional writes decide alike.
+
+use crate::model::{FileVersion, Millis};
+
+/// An entity-tag condition: `*` or one ETag (unquoted).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EtagCondition {
+    Any,
+    Etag(String),
+}
+
+impl EtagCondition {
+    fn matches(&self, version: &FileVersion) -> bool {
+        match self {
+            EtagCondition::Any => true,
+            EtagCondition::Etag(tag) => tag.trim_matches('"') == version.etag(),
+        }
+    }
+}
+
+/// The preconditions a request carries. Dates compare at whole seconds, as HTTP dates carry them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Preconditions {
+    pub if_match: Option<EtagCondition>,
+    pub if_none_match: Option<EtagCondition>,
+    pub if_modified_since: Option<Millis>,
+    pub if_unmodified_since: Option<Millis>,
+}
+
+/// What the preconditions say about a version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Met,
+    /// `If-None-Match` matched or `If-Modified-Since` failed: a read answers 304, a write 412.
+    NotModified,
+    /// `If-Match` or `If-Unmodified-Since` failed: 412.
+    Failed,
+}
+
+impl Preconditions {
+    pub fn is_empty(&self) -> bool {
+        *self == Preconditions::default()
+    }
+
+    /// RFC 9110 §13.2.2: `If-Match` before `If-Unmodified-Since` (which is ignored when `If-Match` is
+    /// present), then `If-None-Match` before `If-Modified-Since` (likewise).
+    pub fn evaluate(&self, version: &FileVersion) -> Outcome {
+        let seconds = |ms: Millis| ms.div_euclid(1000);
+        let uploaded = seconds(version.upload_timestamp);
+        if let Some(condition) = &self.if_match {
+            if !condition.matches(version) {
+                return Outcome::Failed;
+            }
+        } else if let Some(since) = self.if_unmodified_since
+            && uploaded > seconds(since)
+        {
+            return Outcome::Failed;
+        }
+        if let Some(condition) = &self.if_none_match {
+            if condition.matches(version) {
+                return Outcome::NotModified;
+            }
+        } else if let Some(since) = self.if_modified_since
+            && uploaded <= seconds(since)
+        {
+            return Outcome::NotModified;
+        }
+        Outcome::Met
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn version(md5: &str, uploaded: Millis) -> FileVersion {
+        use crate::model::{Action, Content, Encryption};
+        FileVersion {
+            file_id: "f".into(),
+            bucket_id: "b".into(),
+            name: "k".into(),
+            action: Action::Upload,
+            size: 0,
+            sha1: None,
+            md5: Some(md5.into()),
+            content_type: "text/plain".into(),
+            info: Default::default(),
+            upload_timestamp: uploaded,
+            encryption: Encryption::None,
+            retention: None,
+            legal_hold: None,
+            content: Content::Empty,
+            tags: Default::default(),
+            checksums: Default::default(),
+            null_version: false,
+        }
+    }
+
+    #[test]
+    fn if_match_wins_over_if_unmodified_since() {
+        let v = version("abc", 10_000);
+        let p = Preconditions {
+            if_match: Some(EtagCondition::Etag("\"abc\"".into())),
+            if_unmodified_since: Some(1_000),
+            ..Preconditions::default()
+        };
+        assert_eq!(p.evaluate(&v), Outcome::Met);
+        let p = Preconditions { if_unmodified_since: Some(1_000), ..Preconditions::default() };
+        assert_eq!(p.evaluate(&v), Outcome::Failed);
+    }
+
+    #[test]
+    fn if_none_match_wins_over_if_modified_since() {
+        let v = version("abc", 10_000);
+        let p = Preconditions {
+            if_none_match: Some(EtagCondition::Etag("other".into())),
+            if_modified_since: Some(20_000),
+            ..Preconditions::default()
+        };
+        assert_eq!(p.evaluate(&v), Outcome::Met);
+        let p = Preconditions { if_none_match: Some(EtagCondition::Any), ..Preconditions::default() };
+        assert_eq!(p.evaluate(&v), Outcome::NotModified);
+        // Same second: not modified since.
+        let p = Preconditions { if_modified_since: Some(10_999), ..Preconditions::default() };
+        assert_eq!(p.evaluate(&v), Outcome::NotModified);
+    }
+
+    #[test]
+    fn a_failed_match_is_reported_before_not_modified() {
+        let v = version("abc", 10_000);
+        let p = Preconditions {
+            if_match: Some(EtagCondition::Etag("zzz".into())),
+            if_none_match: Some(EtagCondition::Any),
+            ..Preconditions::default()
+        };
+        assert_eq!(p.evaluate(&v), Outcome::Failed);
+    }
+}
