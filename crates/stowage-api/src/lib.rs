@@ -1,6 +1,11 @@
 //! Stowage's HTTP front-ends over one router: the B2 Native API now; S3 and the console mount here too.
 
 pub mod b2;
+/// The client's address as the listener saw the connection, set on every request it serves (bucket
+/// policies' `aws:SourceIp`). Behind a proxy this is the proxy's address.
+#[derive(Debug, Clone, Copy)]
+pub struct PeerAddr(pub std::net::SocketAddr);
+
 mod console;
 mod cors;
 #[cfg(feature = "fuzzing")]

@@ -165,6 +165,29 @@ pub enum NameScope<'a> {
 }
 
 impl Principal {
+    /// An unsigned caller to whom a bucket policy or ACL grants `capabilities` in one bucket: it acts as a
+    /// key restricted to that bucket holding exactly those, so every later check applies to it unchanged.
+    pub fn granted(bucket_id: &str, capabilities: &[Capability]) -> Principal {
+        Principal {
+            key: AppKey {
+                key_id: String::new(),
+                secret: String::new(),
+                name: "anonymous (granted by the bucket's policy or ACL)".into(),
+                capabilities: capabilities.iter().map(|c| c.as_str().to_string()).collect(),
+                bucket_ids: Some(vec![bucket_id.to_string()]),
+                name_prefix: None,
+                expires: None,
+                created: 0,
+            },
+            scope: TokenScope::Account,
+        }
+    }
+
+    /// Whether this is an unsigned caller acting on a grant (see `granted`).
+    pub fn is_anonymous(&self) -> bool {
+        self.key.key_id.is_empty()
+    }
+
     pub fn has(&self, cap: Capability) -> bool {
         self.key.capabilities.iter().any(|c| c == cap.as_str())
     }

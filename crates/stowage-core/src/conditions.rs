@@ -95,6 +95,7 @@ mod tests {
             tags: Default::default(),
             checksums: Default::default(),
             null_version: false,
+            grants: Vec::new(),
         }
     }
 

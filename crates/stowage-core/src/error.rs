@@ -61,6 +61,15 @@ pub enum Error {
     Conflict(String),
     #[error("{0}")]
     FileLockConflict(String),
+    /// Bucket ownership cannot be enforced while the bucket's ACL grants access to others.
+    #[error("{0}")]
+    AclConflictsWithOwnership(String),
+    /// ACLs are off in this bucket (object ownership `BucketOwnerEnforced`).
+    #[error("This bucket does not allow ACLs")]
+    AclNotSupported,
+    /// A bucket policy that is not valid JSON or not a valid policy (S3 `MalformedPolicy`).
+    #[error("{0}")]
+    MalformedPolicy(String),
     /// Tags over S3's limits (S3 `InvalidTag`).
     #[error("{0}")]
     InvalidTag(String),

@@ -10,6 +10,7 @@ pub mod events;
 pub mod hashing;
 pub mod model;
 pub mod names;
+pub mod policy;
 pub mod request;
 pub mod service;
 pub mod store;

@@ -196,6 +196,112 @@ impl Versioning {
     }
 }
 
+/// Who an ACL grant is for. The owner's full control is implicit and never stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", tag = "type", content = "id")]
+pub enum Grantee {
+    /// Everyone, signed or not (S3's AllUsers group).
+    AllUsers,
+    /// Any caller with a valid key (S3's AuthenticatedUsers group).
+    AuthenticatedUsers,
+    /// S3's LogDelivery group (accepted and kept; nothing here writes logs).
+    LogDelivery,
+    /// A canonical user id: this server's account id (its keys) or any other id a client names.
+    CanonicalUser(String),
+    /// A grantee named by e-mail address.
+    Email(String),
+}
+
+/// What an ACL grant allows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum AclPermission {
+    FullControl,
+    Read,
+    Write,
+    ReadAcp,
+    WriteAcp,
+}
+
+impl AclPermission {
+    /// Whether holding this permission includes `wanted`.
+    pub fn includes(self, wanted: AclPermission) -> bool {
+        self == wanted || self == AclPermission::FullControl
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Grant {
+    pub grantee: Grantee,
+    pub permission: AclPermission,
+}
+
+/// S3's PublicAccessBlock configuration of a bucket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct PublicAccessBlock {
+    /// Refuse requests that set public ACLs.
+    pub block_public_acls: bool,
+    /// Public ACLs grant nothing.
+    pub ignore_public_acls: bool,
+    /// Refuse bucket policies that are public.
+    pub block_public_policy: bool,
+    /// A public policy grants anonymous callers nothing.
+    pub restrict_public_buckets: bool,
+}
+
+/// S3's object ownership setting (OwnershipControls).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ObjectOwnership {
+    /// ACLs are disabled: only the bucket owner's full control.
+    BucketOwnerEnforced,
+    BucketOwnerPreferred,
+    ObjectWriter,
+}
+
+impl ObjectOwnership {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ObjectOwnership::BucketOwnerEnforced => "BucketOwnerEnforced",
+            ObjectOwnership::BucketOwnerPreferred => "BucketOwnerPreferred",
+            ObjectOwnership::ObjectWriter => "ObjectWriter",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "BucketOwnerEnforced" => Some(ObjectOwnership::BucketOwnerEnforced),
+            "BucketOwnerPreferred" => Some(ObjectOwnership::BucketOwnerPreferred),
+            "ObjectWriter" => Some(ObjectOwnership::ObjectWriter),
+            _ => None,
+        }
+    }
+}
+
+/// A bucket's access settings that only the S3 API speaks of: its policy, public access block, object
+/// ownership and ACL grants. (Public reads, B2's `allPublic`, stay the bucket type: an AllUsers READ grant
+/// on the bucket is that type, never a stored grant.)
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct BucketAccess {
+    /// The policy document as the client sent it, returned as sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_access_block: Option<PublicAccessBlock>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub object_ownership: Option<ObjectOwnership>,
+    /// ACL grants besides the owner's full control and the bucket type's public reads.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub grants: Vec<Grant>,
+}
+
+impl BucketAccess {
+    pub fn blocks(&self, check: impl Fn(&PublicAccessBlock) -> bool) -> bool {
+        self.public_access_block.as_ref().is_some_and(check)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Bucket {
     pub id: String,
@@ -214,6 +320,9 @@ pub struct Bucket {
     pub tags: BTreeMap<String, String>,
     #[serde(default)]
     pub versioning: Versioning,
+    /// S3 policy, public access block, ownership and ACL grants.
+    #[serde(default)]
+    pub access: BucketAccess,
     pub revision: i64,
     pub created: Millis,
 }
@@ -318,6 +427,9 @@ pub struct FileVersion {
     /// `null` and the next such write replaces it. B2 sees it under its file id like any other version.
     #[serde(default)]
     pub null_version: bool,
+    /// S3 object ACL grants besides the owner's full control.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub grants: Vec<Grant>,
 }
 
 impl FileVersion {

@@ -24,6 +24,7 @@ pub(crate) fn bucket(id: &str, name: &str) -> Bucket {
         notification_rules: vec![],
         tags: Default::default(),
         versioning: Default::default(),
+        access: Default::default(),
         revision: 1,
         created: 0,
     }
@@ -48,6 +49,7 @@ pub(crate) fn version(bucket_id: &str, name: &str, file_id: &str, action: Action
         tags: BTreeMap::new(),
         checksums: Checksums::new(),
         null_version: false,
+        grants: Vec::new(),
     }
 }
 

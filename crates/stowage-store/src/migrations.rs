@@ -20,12 +20,14 @@ pub const SQLITE: &[Migration] = &[
     migration!("sqlite", 2, "0002_shared_state"),
     migration!("sqlite", 3, "0003_record_columns"),
     migration!("sqlite", 4, "0004_versioning_states"),
+    migration!("sqlite", 5, "0005_s3_access"),
 ];
 
 pub const POSTGRES: &[Migration] = &[
     migration!("postgres", 1, "0001_initial"),
     migration!("postgres", 2, "0002_record_columns"),
     migration!("postgres", 3, "0003_versioning_states"),
+    migration!("postgres", 4, "0004_s3_access"),
 ];
 
 /// The migrations a store at `current` still needs, or an error when it is newer than this build.

@@ -61,6 +61,7 @@ pub(crate) static BUCKETS: Table = Table {
         ("revision", "bigint"),
         ("created", "bigint"),
         ("versioning", "text"),
+        ("access", "json"),
     ],
 };
 
@@ -89,6 +90,7 @@ pub(crate) static VERSIONS: Table = Table {
         ("tags", "json"),
         ("checksums", "json"),
         ("null_version", "boolean"),
+        ("grants", "json"),
     ],
 };
 
@@ -316,6 +318,7 @@ pub(crate) fn bucket_values(bucket: &Bucket) -> Result<Vec<Value<'_>>> {
         Value::Int(bucket.revision),
         Value::Int(bucket.created),
         Value::text(bucket.versioning.as_str()),
+        Value::doc(&bucket.access)?,
     ])
 }
 
@@ -366,6 +369,7 @@ pub(crate) fn bucket_from(row: &impl Columns) -> Result<Bucket> {
             let state = r.text()?;
             Versioning::parse(&state).ok_or_else(|| corrupt("buckets", format!("versioning {state:?}")))?
         },
+        access: r.doc()?,
     };
     r.done(bucket)
 }
@@ -426,6 +430,7 @@ pub(crate) fn version_values(v: &FileVersion) -> Result<Vec<Value<'_>>> {
         Value::doc(&v.tags)?,
         Value::doc(&v.checksums)?,
         Value::Bool(v.null_version),
+        Value::doc(&v.grants)?,
     ])
 }
 
@@ -480,6 +485,7 @@ pub(crate) fn version_from(row: &impl Columns) -> Result<FileVersion> {
         tags: r.doc()?,
         checksums: r.doc()?,
         null_version: r.opt_bool()?.unwrap_or(false),
+        grants: r.doc()?,
     };
     r.done(version)
 }
@@ -522,7 +528,10 @@ pub(crate) fn part_from(row: &impl Columns) -> Result<Part> {
 #[allow(clippy::unwrap_used)]
 pub(crate) mod tests {
     use super::*;
-    use stowage_core::model::{CorsRule, LifecycleRule, NotificationHeader, NotificationRule, NotificationTarget};
+    use stowage_core::model::{
+        AclPermission, BucketAccess, CorsRule, Grant, Grantee, LifecycleRule, NotificationHeader, NotificationRule, NotificationTarget,
+        ObjectOwnership, PublicAccessBlock,
+    };
 
     /// A row read back from values, the way a database hands them over.
     struct Row(Vec<Value<'static>>);
@@ -625,6 +634,19 @@ pub(crate) mod tests {
             }],
             tags: [("team".to_string(), "storage".to_string())].into(),
             versioning: Versioning::Suspended,
+            access: BucketAccess {
+                policy: Some(r#"{"Statement":[]}"#.into()),
+                public_access_block: Some(PublicAccessBlock {
+                    block_public_acls: true,
+                    restrict_public_buckets: true,
+                    ..Default::default()
+                }),
+                object_ownership: Some(ObjectOwnership::BucketOwnerPreferred),
+                grants: vec![
+                    Grant { grantee: Grantee::AllUsers, permission: AclPermission::Write },
+                    Grant { grantee: Grantee::CanonicalUser("user-1".into()), permission: AclPermission::ReadAcp },
+                ],
+            },
             revision: 4,
             created: 1_700_000_000_000,
         }
@@ -659,6 +681,7 @@ pub(crate) mod tests {
             tags: [("k".to_string(), "v".to_string())].into(),
             checksums: [("sha256".to_string(), "abc=".to_string())].into(),
             null_version: true,
+            grants: vec![Grant { grantee: Grantee::Email("a@example.com".into()), permission: AclPermission::FullControl }],
         }
     }
 
@@ -738,6 +761,7 @@ pub(crate) mod tests {
                 r#"lifecycle_rules=[{"fileNamePrefix":"logs/","daysFromUploadingToHiding":7,"daysFromHidingToDeleting":1,"daysFromStartingToCancelingUnfinishedLargeFiles":null}]"#,
                 r#"notification_rules=[{"name":"hook","eventTypes":["b2:ObjectCreated:*"],"isEnabled":true,"objectNamePrefix":"in/","targetConfiguration":{"targetType":"webhook","url":"https://example.com/hook","customHeaders":[{"name":"X-A","value":"1"}],"hmacSha256SigningSecret":"ssssssssssssssssssssssssssssssss"},"maxEventsPerBatch":10}]"#,
                 r#"tags={"team":"storage"}"#,
+                r#"access={"policy":"{\"Statement\":[]}","publicAccessBlock":{"blockPublicAcls":true,"ignorePublicAcls":false,"blockPublicPolicy":false,"restrictPublicBuckets":true},"objectOwnership":"BucketOwnerPreferred","grants":[{"grantee":{"type":"allUsers"},"permission":"write"},{"grantee":{"type":"canonicalUser","id":"user-1"},"permission":"readAcp"}]}"#,
             ]
         );
         assert_eq!(
@@ -747,6 +771,7 @@ pub(crate) mod tests {
                 r#"large_parts=[{"blob_id":"blob-1","size":20,"md5":"00ff","salt":"salt1","checksums":{"crc32":"AAAAAA=="}},{"blob_id":"blob-2","size":10,"md5":"ff00","salt":null}]"#,
                 r#"tags={"k":"v"}"#,
                 r#"checksums={"sha256":"abc="}"#,
+                r#"grants=[{"grantee":{"type":"email","id":"a@example.com"},"permission":"fullControl"}]"#,
             ]
         );
         assert_eq!(docs(part_values(&full_part("f")).unwrap(), &PARTS), [r#"checksums={"crc32c":"x=="}"#]);
@@ -779,10 +804,12 @@ INSERT INTO parts (file_id, part_number, blob_id, body) VALUES ('f3', 10000, 'bl
             created: 5,
         };
         assert_eq!(store.get_key("0002abc").await.unwrap(), Some(bare_key));
-        let bucket = Bucket { versioning: Versioning::Enabled, ..full_bucket("b1", "Mixed-Case") };
+        // Rows from before versioning states and S3 access settings: every version kept, no S3 access settings.
+        let bucket = Bucket { versioning: Versioning::Enabled, access: BucketAccess::default(), ..full_bucket("b1", "Mixed-Case") };
         assert_eq!(store.get_bucket("b1").await.unwrap(), Some(bucket));
         assert_eq!(store.get_bucket_by_name("BARE").await.unwrap(), Some(crate::conformance::bucket("b2", "bare")));
-        let full_version = |bucket_id: &str, file_id: &str| FileVersion { null_version: false, ..full_version(bucket_id, file_id) };
+        let full_version =
+            |bucket_id: &str, file_id: &str| FileVersion { null_version: false, grants: Vec::new(), ..full_version(bucket_id, file_id) };
         assert_eq!(store.get_version("f1").await.unwrap(), Some(full_version("b1", "f1")));
         let sealed = FileVersion {
             content: Content::Blob { id: "blob-s".into(), salt: Some("salty".into()) },

@@ -96,7 +96,7 @@ pub async fn serve(listener: TcpListener, app: Router, limits: Limits, shutdown:
     let timed_out = Arc::new(RateLimitedLog { routine: true, ..RateLimitedLog::default() });
     tokio::pin!(shutdown);
     loop {
-        let (tcp, _peer) = tokio::select! {
+        let (tcp, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(conn) => conn,
                 Err(err) => {
@@ -115,7 +115,11 @@ pub async fn serve(listener: TcpListener, app: Router, limits: Limits, shutdown:
             tokio::spawn(refuse(tcp));
             continue;
         };
-        let connection = http.serve_connection(TokioIo::new(tcp), TowerToHyperService::new(app.clone()));
+        let app = tower::ServiceExt::map_request(app.clone(), move |mut request: hyper::Request<hyper::body::Incoming>| {
+            request.extensions_mut().insert(stowage_api::PeerAddr(peer));
+            request
+        });
+        let connection = http.serve_connection(TokioIo::new(tcp), TowerToHyperService::new(app));
         let connection = graceful.watch(connection);
         let timed_out = timed_out.clone();
         let header_timeout = limits.header_read_timeout;

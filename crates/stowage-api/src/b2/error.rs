@@ -55,7 +55,11 @@ impl From<Error> for B2Error {
             Error::RangeNotSatisfiable => (S::RANGE_NOT_SATISFIABLE, "range_not_satisfiable"),
             Error::Conflict(_) => (S::CONFLICT, "conflict"),
             Error::FileLockConflict(_) => (S::BAD_REQUEST, "file_lock_conflict"),
-            Error::InvalidBucketState(_) | Error::InvalidTag(_) => (S::BAD_REQUEST, "bad_request"),
+            Error::InvalidBucketState(_)
+            | Error::InvalidTag(_)
+            | Error::MalformedPolicy(_)
+            | Error::AclNotSupported
+            | Error::AclConflictsWithOwnership(_) => (S::BAD_REQUEST, "bad_request"),
             Error::InvalidNotificationRules(code, _) => (S::BAD_REQUEST, code),
             Error::Unauthorized(_) | Error::BadCredentials(_) => (S::UNAUTHORIZED, "unauthorized"),
             Error::BadAuthToken(_) => (S::UNAUTHORIZED, "bad_auth_token"),

@@ -168,8 +168,8 @@ fn new_file(p: &Params, bucket_id: String, name: String) -> B2Result<NewFile> {
         legal_hold: p.str("legalHold")?.map(|s| convert::legal_hold(&s)).transpose()?,
         custom_timestamp: custom,
         expected_md5: None,
-        tags: Default::default(),
-        null_version: false,
+        // S3-only fields (tags, ACL grants, null versions) stay empty for B2 uploads.
+        ..NewFile::default()
     })
 }
 
@@ -248,7 +248,10 @@ async fn copy_file(c: Call<'_>) -> B2Result<Value> {
             .transpose()?,
         retention: p.raw("fileRetention").filter(|v| !v.is_null()).map(convert::file_retention).transpose()?.flatten(),
         legal_hold: p.str("legalHold")?.map(|s| convert::legal_hold(&s)).transpose()?,
+        // B2 copies keep B2's model: a new version, the source's S3 tags, no S3 ACL.
         null_version: false,
+        grants: Vec::new(),
+        tags: None,
     };
     let version = c.state.core.copy_file(c.principal, req).await?;
     let mut out = c.file(&version);

@@ -103,8 +103,8 @@ pub async fn upload_file(
             .map(|v| v.parse::<i64>().map_err(|_| B2Error::bad_request("X-Bz-Custom-Upload-Timestamp must be an integer")))
             .transpose()?,
         expected_md5: None,
-        tags: Default::default(),
-        null_version: false,
+        // S3-only fields (tags, ACL grants, null versions) stay empty for B2 uploads.
+        ..NewFile::default()
     };
     let sha1 = Sha1Check::parse(required(headers, "x-bz-content-sha1")?)?;
     let length = content_length(headers)?;

@@ -10,7 +10,7 @@ use stowage_core::model::{
 };
 use stowage_core::service::BucketSettings;
 
-use super::context::{BucketRequest, OrS3, StowageS3};
+use super::context::{Act, BucketRequest, OrS3, StowageS3};
 use super::values::*;
 
 async fn update(s3: &StowageS3, cx: &BucketRequest, settings: BucketSettings) -> S3Result<()> {
@@ -18,7 +18,7 @@ async fn update(s3: &StowageS3, cx: &BucketRequest, settings: BucketSettings) ->
 }
 
 pub async fn put_cors(s3: &StowageS3, req: S3Request<PutBucketCorsInput>) -> S3Result<S3Response<PutBucketCorsOutput>> {
-    let cx = s3.bucket_request(req.credentials.as_ref(), &req.input.bucket).await?;
+    let cx = s3.bucket_request(&req, &req.input.bucket, Act::bucket("s3:PutBucketCORS")).await?;
     let mut rules = Vec::new();
     for (i, rule) in req.input.cors_configuration.cors_rules.into_iter().enumerate() {
         let mut operations = Vec::new();
@@ -48,7 +48,7 @@ pub async fn put_cors(s3: &StowageS3, req: S3Request<PutBucketCorsInput>) -> S3R
 }
 
 pub async fn get_cors(s3: &StowageS3, req: S3Request<GetBucketCorsInput>) -> S3Result<S3Response<GetBucketCorsOutput>> {
-    let cx = s3.bucket_request(req.credentials.as_ref(), &req.input.bucket).await?;
+    let cx = s3.bucket_request(&req, &req.input.bucket, Act::bucket("s3:GetBucketCORS")).await?;
     let rules: Vec<CORSRule> = cx
         .bucket
         .cors_rules
@@ -73,7 +73,7 @@ pub async fn get_cors(s3: &StowageS3, req: S3Request<GetBucketCorsInput>) -> S3R
 }
 
 pub async fn delete_cors(s3: &StowageS3, req: S3Request<DeleteBucketCorsInput>) -> S3Result<S3Response<DeleteBucketCorsOutput>> {
-    let cx = s3.bucket_request(req.credentials.as_ref(), &req.input.bucket).await?;
+    let cx = s3.bucket_request(&req, &req.input.bucket, Act::bucket("s3:PutBucketCORS")).await?;
     update(s3, &cx, BucketSettings { cors_rules: Some(Vec::new()), ..BucketSettings::default() }).await?;
     Ok(S3Response::new(DeleteBucketCorsOutput::default()))
 }
@@ -82,7 +82,7 @@ pub async fn put_lifecycle(
     s3: &StowageS3,
     req: S3Request<PutBucketLifecycleConfigurationInput>,
 ) -> S3Result<S3Response<PutBucketLifecycleConfigurationOutput>> {
-    let cx = s3.bucket_request(req.credentials.as_ref(), &req.input.bucket).await?;
+    let cx = s3.bucket_request(&req, &req.input.bucket, Act::bucket("s3:PutLifecycleConfiguration")).await?;
     let mut rules = Vec::new();
     let mut ids = std::collections::HashSet::new();
     for rule in req.input.lifecycle_configuration.map(|c| c.rules).unwrap_or_default() {
@@ -127,7 +127,7 @@ pub async fn get_lifecycle(
     s3: &StowageS3,
     req: S3Request<GetBucketLifecycleConfigurationInput>,
 ) -> S3Result<S3Response<GetBucketLifecycleConfigurationOutput>> {
-    let cx = s3.bucket_request(req.credentials.as_ref(), &req.input.bucket).await?;
+    let cx = s3.bucket_request(&req, &req.input.bucket, Act::bucket("s3:GetLifecycleConfiguration")).await?;
     if cx.bucket.lifecycle_rules.is_empty() {
         return Err(s3_error!(NoSuchLifecycleConfiguration, "The lifecycle configuration does not exist"));
     }
@@ -159,19 +159,19 @@ pub async fn delete_lifecycle(
     s3: &StowageS3,
     req: S3Request<DeleteBucketLifecycleInput>,
 ) -> S3Result<S3Response<DeleteBucketLifecycleOutput>> {
-    let cx = s3.bucket_request(req.credentials.as_ref(), &req.input.bucket).await?;
+    let cx = s3.bucket_request(&req, &req.input.bucket, Act::bucket("s3:PutLifecycleConfiguration")).await?;
     update(s3, &cx, BucketSettings { lifecycle_rules: Some(Vec::new()), ..BucketSettings::default() }).await?;
     Ok(S3Response::new(DeleteBucketLifecycleOutput::default()))
 }
 
 pub async fn put_tagging(s3: &StowageS3, req: S3Request<PutBucketTaggingInput>) -> S3Result<S3Response<PutBucketTaggingOutput>> {
-    let cx = s3.bucket_request(req.credentials.as_ref(), &req.input.bucket).await?;
+    let cx = s3.bucket_request(&req, &req.input.bucket, Act::bucket("s3:PutBucketTagging")).await?;
     s3.core.set_bucket_tags(&cx.principal, &cx.bucket.id, tag_map(req.input.tagging.tag_set)?).await.s3()?;
     Ok(S3Response::new(PutBucketTaggingOutput::default()))
 }
 
 pub async fn get_tagging(s3: &StowageS3, req: S3Request<GetBucketTaggingInput>) -> S3Result<S3Response<GetBucketTaggingOutput>> {
-    let cx = s3.bucket_request(req.credentials.as_ref(), &req.input.bucket).await?;
+    let cx = s3.bucket_request(&req, &req.input.bucket, Act::bucket("s3:GetBucketTagging")).await?;
     if cx.bucket.tags.is_empty() {
         return Err(s3_error!(NoSuchTagSet, "The TagSet does not exist"));
     }
@@ -179,7 +179,7 @@ pub async fn get_tagging(s3: &StowageS3, req: S3Request<GetBucketTaggingInput>) 
 }
 
 pub async fn delete_tagging(s3: &StowageS3, req: S3Request<DeleteBucketTaggingInput>) -> S3Result<S3Response<DeleteBucketTaggingOutput>> {
-    let cx = s3.bucket_request(req.credentials.as_ref(), &req.input.bucket).await?;
+    let cx = s3.bucket_request(&req, &req.input.bucket, Act::bucket("s3:PutBucketTagging")).await?;
     s3.core.set_bucket_tags(&cx.principal, &cx.bucket.id, BTreeMap::new()).await.s3()?;
     Ok(S3Response::new(DeleteBucketTaggingOutput::default()))
 }
@@ -188,7 +188,7 @@ pub async fn get_object_lock(
     s3: &StowageS3,
     req: S3Request<GetObjectLockConfigurationInput>,
 ) -> S3Result<S3Response<GetObjectLockConfigurationOutput>> {
-    let cx = s3.bucket_request(req.credentials.as_ref(), &req.input.bucket).await?;
+    let cx = s3.bucket_request(&req, &req.input.bucket, Act::bucket("s3:GetBucketObjectLockConfiguration")).await?;
     if !cx.bucket.file_lock_enabled {
         return Err(s3_error!(ObjectLockConfigurationNotFoundError, "Object Lock configuration does not exist for this bucket"));
     }
@@ -209,7 +209,7 @@ pub async fn put_object_lock(
     s3: &StowageS3,
     req: S3Request<PutObjectLockConfigurationInput>,
 ) -> S3Result<S3Response<PutObjectLockConfigurationOutput>> {
-    let cx = s3.bucket_request(req.credentials.as_ref(), &req.input.bucket).await?;
+    let cx = s3.bucket_request(&req, &req.input.bucket, Act::bucket("s3:PutBucketObjectLockConfiguration")).await?;
     let config = req.input.object_lock_configuration.ok_or_else(|| s3_error!(MalformedXML, "ObjectLockConfiguration is required"))?;
     if config.object_lock_enabled.as_ref().map(ObjectLockEnabled::as_str) != Some(ObjectLockEnabled::ENABLED) {
         return Err(s3_error!(MalformedXML, "ObjectLockEnabled must be Enabled"));

@@ -2,16 +2,12 @@
 
 use s3s::dto::*;
 use s3s::{S3Request, S3Response, S3Result, s3_error};
-use stowage_core::model::{BucketType, Versioning};
+use stowage_core::model::{AclPermission, BucketAccess, BucketType, Grant, Grantee, Versioning};
 use stowage_core::service::{BucketFilter, BucketSettings, PendingUploads};
 
-use super::context::{OrS3, StowageS3};
+use super::acl::requested_acl;
+use super::context::{Act, OrS3, StowageS3};
 use super::values::*;
-
-fn owner(s3: &StowageS3) -> Owner {
-    let id = s3.core.account_id().to_string();
-    Owner { id: Some(id.clone()), display_name: Some(id) }
-}
 
 pub async fn list(s3: &StowageS3, req: S3Request<ListBucketsInput>) -> S3Result<S3Response<ListBucketsOutput>> {
     let principal = s3.signed(req.credentials.as_ref()).await?;
@@ -20,7 +16,11 @@ pub async fn list(s3: &StowageS3, req: S3Request<ListBucketsInput>) -> S3Result<
         .into_iter()
         .map(|b| Bucket { name: Some(b.name), creation_date: Some(timestamp(b.created)), ..Bucket::default() })
         .collect();
-    Ok(S3Response::new(ListBucketsOutput { buckets: Some(buckets), owner: Some(owner(s3)), ..ListBucketsOutput::default() }))
+    Ok(S3Response::new(ListBucketsOutput {
+        buckets: Some(buckets),
+        owner: Some(super::acl::owner(s3.core.account_id())),
+        ..ListBucketsOutput::default()
+    }))
 }
 
 pub async fn create(s3: &StowageS3, req: S3Request<CreateBucketInput>) -> S3Result<S3Response<CreateBucketOutput>> {
@@ -29,11 +29,18 @@ pub async fn create(s3: &StowageS3, req: S3Request<CreateBucketInput>) -> S3Resu
     if input.bucket.chars().any(|c| c.is_ascii_uppercase()) {
         return Err(s3_error!(InvalidBucketName, "S3 bucket names must be lowercase"));
     }
-    let public = input.acl.as_ref().is_some_and(|acl| acl.as_str() == BucketCannedACL::PUBLIC_READ);
+    // An AllUsers READ grant is the bucket's public type (B2's allPublic); other grants are kept as its ACL.
+    let grants = requested_acl!(bucket input).grants(s3.core.account_id())?.unwrap_or_default();
+    let public_read = |g: &Grant| g.grantee == Grantee::AllUsers && g.permission == AclPermission::Read;
+    let public = grants.iter().any(public_read);
+    let object_ownership = input.object_ownership.as_ref().map(|o| super::access::ownership_in(o.as_str())).transpose()?;
+    let access =
+        BucketAccess { grants: grants.into_iter().filter(|g| !public_read(g)).collect(), object_ownership, ..BucketAccess::default() };
     let settings = BucketSettings {
         bucket_type: Some(if public { BucketType::AllPublic } else { BucketType::AllPrivate }),
         file_lock_enabled: input.object_lock_enabled_for_bucket.filter(|on| *on),
         versioning: Some(if s3.core.config().s3_buckets_versioned { Versioning::Enabled } else { Versioning::Unversioned }),
+        access: Some(access),
         ..BucketSettings::default()
     };
     s3.core.create_bucket(&principal, &input.bucket, settings).await.s3()?;
@@ -41,25 +48,25 @@ pub async fn create(s3: &StowageS3, req: S3Request<CreateBucketInput>) -> S3Resu
 }
 
 pub async fn head(s3: &StowageS3, req: S3Request<HeadBucketInput>) -> S3Result<S3Response<HeadBucketOutput>> {
-    s3.read_request(req.credentials.as_ref(), &req.input.bucket).await?;
+    s3.resolve(&req, &req.input.bucket, Act::bucket("s3:ListBucket")).await?;
     Ok(S3Response::new(HeadBucketOutput::default()))
 }
 
 pub async fn delete(s3: &StowageS3, req: S3Request<DeleteBucketInput>) -> S3Result<S3Response<DeleteBucketOutput>> {
-    let cx = s3.bucket_request(req.credentials.as_ref(), &req.input.bucket).await?;
+    let cx = s3.bucket_request(&req, &req.input.bucket, Act::bucket("s3:DeleteBucket")).await?;
     s3.core.delete_bucket(&cx.principal, &cx.bucket.id, PendingUploads::Abort).await.s3()?;
     Ok(S3Response::new(DeleteBucketOutput::default()))
 }
 
 pub async fn location(s3: &StowageS3, req: S3Request<GetBucketLocationInput>) -> S3Result<S3Response<GetBucketLocationOutput>> {
-    s3.bucket_request(req.credentials.as_ref(), &req.input.bucket).await?;
+    s3.bucket_request(&req, &req.input.bucket, Act::bucket("s3:GetBucketLocation")).await?;
     // us-east-1 is reported as an empty LocationConstraint, as AWS does.
     let location = s3.region.clone().filter(|r| r != "us-east-1").map(BucketLocationConstraint::from);
     Ok(S3Response::new(GetBucketLocationOutput { location_constraint: location }))
 }
 
 pub async fn get_versioning(s3: &StowageS3, req: S3Request<GetBucketVersioningInput>) -> S3Result<S3Response<GetBucketVersioningOutput>> {
-    let cx = s3.bucket_request(req.credentials.as_ref(), &req.input.bucket).await?;
+    let cx = s3.bucket_request(&req, &req.input.bucket, Act::bucket("s3:GetBucketVersioning")).await?;
     let status = match cx.bucket.versioning {
         Versioning::Enabled => Some(BucketVersioningStatus::ENABLED),
         Versioning::Suspended => Some(BucketVersioningStatus::SUSPENDED),
@@ -72,7 +79,7 @@ pub async fn get_versioning(s3: &StowageS3, req: S3Request<GetBucketVersioningIn
 }
 
 pub async fn put_versioning(s3: &StowageS3, req: S3Request<PutBucketVersioningInput>) -> S3Result<S3Response<PutBucketVersioningOutput>> {
-    let cx = s3.bucket_request(req.credentials.as_ref(), &req.input.bucket).await?;
+    let cx = s3.bucket_request(&req, &req.input.bucket, Act::bucket("s3:PutBucketVersioning")).await?;
     let state = match req.input.versioning_configuration.status.as_ref().map(BucketVersioningStatus::as_str) {
         Some(BucketVersioningStatus::ENABLED) => Versioning::Enabled,
         Some(BucketVersioningStatus::SUSPENDED) => Versioning::Suspended,
@@ -81,45 +88,4 @@ pub async fn put_versioning(s3: &StowageS3, req: S3Request<PutBucketVersioningIn
     let settings = BucketSettings { versioning: Some(state), ..BucketSettings::default() };
     s3.core.update_bucket(&cx.principal, &cx.bucket.id, settings, None).await.s3()?;
     Ok(S3Response::new(PutBucketVersioningOutput::default()))
-}
-
-pub async fn get_acl(s3: &StowageS3, req: S3Request<GetBucketAclInput>) -> S3Result<S3Response<GetBucketAclOutput>> {
-    let cx = s3.bucket_request(req.credentials.as_ref(), &req.input.bucket).await?;
-    let owner = owner(s3);
-    let mut grants = vec![Grant {
-        grantee: Some(Grantee {
-            id: owner.id.clone(),
-            display_name: owner.display_name.clone(),
-            type_: Type::from_static(Type::CANONICAL_USER),
-            email_address: None,
-            uri: None,
-        }),
-        permission: Some(Permission::from_static(Permission::FULL_CONTROL)),
-    }];
-    if cx.bucket.bucket_type == BucketType::AllPublic {
-        grants.push(Grant {
-            grantee: Some(Grantee {
-                type_: Type::from_static(Type::GROUP),
-                uri: Some("http://acs.amazonaws.com/groups/global/AllUsers".into()),
-                id: None,
-                display_name: None,
-                email_address: None,
-            }),
-            permission: Some(Permission::from_static(Permission::READ)),
-        });
-    }
-    Ok(S3Response::new(GetBucketAclOutput { grants: Some(grants), owner: Some(owner) }))
-}
-
-pub async fn put_acl(s3: &StowageS3, req: S3Request<PutBucketAclInput>) -> S3Result<S3Response<PutBucketAclOutput>> {
-    let cx = s3.bucket_request(req.credentials.as_ref(), &req.input.bucket).await?;
-    // Like B2: a bucket is private or public-read; canned ACLs choose between the two.
-    let bucket_type = match req.input.acl.as_ref().map(BucketCannedACL::as_str) {
-        Some(BucketCannedACL::PRIVATE) => BucketType::AllPrivate,
-        Some(BucketCannedACL::PUBLIC_READ) => BucketType::AllPublic,
-        _ => return Err(s3_error!(NotImplemented, "only the canned ACLs private and public-read are supported")),
-    };
-    let settings = BucketSettings { bucket_type: Some(bucket_type), ..BucketSettings::default() };
-    s3.core.update_bucket(&cx.principal, &cx.bucket.id, settings, None).await.s3()?;
-    Ok(S3Response::new(PutBucketAclOutput::default()))
 }

@@ -1,15 +1,17 @@
-//! What every S3 operation starts from, resolved once per request: the caller behind the signature and,
-//! for bucket and object operations, the bucket addressed.
+//! What every S3 operation starts from, resolved once per request: the caller behind the signature, the
+//! bucket addressed, and what the bucket's policy and ACL make of the caller.
 
 use std::sync::Arc;
 
 use s3s::auth::Credentials;
-use s3s::{S3Result, s3_error};
+use s3s::{S3Request, S3Result, s3_error};
 use stowage_core::Stowage;
 use stowage_core::auth::Principal;
-use stowage_core::model::Bucket;
+use stowage_core::model::{Bucket, BucketType};
+use stowage_core::policy::{Caller, PolicyRequest};
 
 use super::error::to_s3;
+use crate::PeerAddr;
 
 pub struct StowageS3 {
     pub core: Arc<Stowage>,
@@ -28,15 +30,33 @@ impl<T> OrS3<T> for stowage_core::Result<T> {
     }
 }
 
-/// A signed request about one bucket: who asks, and the bucket they may see.
-pub struct BucketRequest {
-    pub principal: Principal,
+/// What an operation does, as bucket policies name it: the policy action and the object key, if any.
+#[derive(Debug, Clone, Copy)]
+pub struct Act<'a> {
+    pub action: &'static str,
+    pub key: Option<&'a str>,
+}
+
+impl<'a> Act<'a> {
+    pub fn bucket(action: &'static str) -> Self {
+        Act { action, key: None }
+    }
+
+    pub fn object(action: &'static str, key: &'a str) -> Self {
+        Act { action, key: Some(key) }
+    }
+}
+
+/// A request about one bucket: who it acts as (nobody for an unsigned read of a public bucket), and the
+/// bucket.
+pub struct RequestContext {
+    pub principal: Option<Principal>,
     pub bucket: Bucket,
 }
 
-/// A request that may be anonymous (reads of public buckets): who asks, if anyone, and the bucket.
-pub struct ReadRequest {
-    pub principal: Option<Principal>,
+/// A request that acts as someone: a signed caller, or an unsigned one the bucket's policy or ACL grants.
+pub struct BucketRequest {
+    pub principal: Principal,
     pub bucket: Bucket,
 }
 
@@ -49,22 +69,122 @@ impl StowageS3 {
         }
     }
 
-    /// The caller of an operation that needs a signature.
+    /// The caller of an operation that is about no bucket (ListBuckets, CreateBucket), which needs a signature.
     pub async fn signed(&self, credentials: Option<&Credentials>) -> S3Result<Principal> {
         self.caller(credentials).await?.ok_or_else(|| s3_error!(AccessDenied, "Anonymous access is not allowed; sign the request"))
     }
 
-    /// The caller of a signed operation and the bucket it names.
-    pub async fn bucket_request(&self, credentials: Option<&Credentials>, bucket: &str) -> S3Result<BucketRequest> {
-        let principal = self.signed(credentials).await?;
-        let bucket = self.core.bucket_for(Some(&principal), bucket).await.s3()?;
-        Ok(BucketRequest { principal, bucket })
+    /// Resolves the caller and the bucket, and lets the bucket's policy and ACL decide who the request acts
+    /// as. An unsigned request nothing grants goes on only to read a public bucket, or an object whose ACL
+    /// the core may find public.
+    pub async fn resolve<T>(&self, req: &S3Request<T>, bucket: &str, act: Act<'_>) -> S3Result<RequestContext> {
+        let signed = self.caller(req.credentials.as_ref()).await?;
+        let bucket = match &signed {
+            Some(principal) => self.core.bucket_for(Some(principal), bucket).await.s3()?,
+            None => self.core.bucket_by_name(bucket).await.s3()?,
+        };
+        let account_id = self.core.account_id();
+        let secure = self.core.config().public_url.starts_with("https://");
+        let principal = self
+            .core
+            .s3_caller(signed.clone(), &bucket, || policy_request(req, signed.as_ref(), account_id, &bucket.name, act, secure))
+            .s3()?;
+        let anonymous_read = matches!(act.action, "s3:GetObject" | "s3:GetObjectVersion");
+        if principal.is_none() && bucket.bucket_type != BucketType::AllPublic && !anonymous_read {
+            return Err(s3_error!(AccessDenied, "this bucket is private: a signed request is required"));
+        }
+        Ok(RequestContext { principal, bucket })
     }
 
-    /// The caller, if any, of an operation anonymous callers may make on public buckets, and the bucket.
-    pub async fn read_request(&self, credentials: Option<&Credentials>, bucket: &str) -> S3Result<ReadRequest> {
-        let principal = self.caller(credentials).await?;
-        let bucket = self.core.bucket_for(principal.as_ref(), bucket).await.s3()?;
-        Ok(ReadRequest { principal, bucket })
+    /// Another bucket the same request reads from (a copy's source), under that bucket's policy.
+    pub async fn source_bucket<T>(&self, req: &S3Request<T>, principal: &Principal, bucket: &str, act: Act<'_>) -> S3Result<Bucket> {
+        let bucket = self.core.bucket_for(Some(principal), bucket).await.s3()?;
+        let account_id = self.core.account_id();
+        let secure = self.core.config().public_url.starts_with("https://");
+        self.core
+            .s3_caller(Some(principal.clone()), &bucket, || policy_request(req, Some(principal), account_id, &bucket.name, act, secure))
+            .s3()?;
+        Ok(bucket)
     }
+
+    /// `resolve` for an operation that must act as someone.
+    pub async fn bucket_request<T>(&self, req: &S3Request<T>, bucket: &str, act: Act<'_>) -> S3Result<BucketRequest> {
+        let cx = self.resolve(req, bucket, act).await?;
+        let principal = cx.principal.ok_or_else(|| s3_error!(AccessDenied, "Anonymous access is not allowed; sign the request"))?;
+        Ok(BucketRequest { principal, bucket: cx.bucket })
+    }
+}
+
+/// The request as a bucket policy sees it: caller, action, resource, and the condition keys it carries.
+fn policy_request<'a, T>(
+    req: &S3Request<T>,
+    signed: Option<&'a Principal>,
+    account_id: &'a str,
+    bucket: &str,
+    act: Act<'_>,
+    secure: bool,
+) -> PolicyRequest<'a> {
+    let caller = match signed {
+        Some(p) => Caller::Key { account_id, key_id: &p.key.key_id },
+        None => Caller::Anonymous,
+    };
+    let mut request = PolicyRequest::new(caller, act.action, bucket, act.key);
+    let now = time::OffsetDateTime::now_utc();
+    request = request
+        .with("aws:SecureTransport", secure.to_string())
+        .with("aws:EpochTime", now.unix_timestamp().to_string())
+        .with("aws:PrincipalType", if signed.is_some() { "User" } else { "Anonymous" });
+    if let Ok(current) = now.format(&time::format_description::well_known::Rfc3339) {
+        request = request.with("aws:CurrentTime", current);
+    }
+    if let Some(PeerAddr(peer)) = req.extensions.get::<PeerAddr>() {
+        request = request.with("aws:SourceIp", peer.ip().to_canonical().to_string());
+    }
+    if let Some(p) = signed {
+        request = request.with("aws:userid", p.key.key_id.clone()).with("aws:username", p.key.name.clone());
+    }
+    let header = |name: &str| req.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
+    for (header_name, key) in [
+        ("referer", "aws:Referer"),
+        ("user-agent", "aws:UserAgent"),
+        ("x-amz-acl", "s3:x-amz-acl"),
+        ("x-amz-copy-source", "s3:x-amz-copy-source"),
+        ("x-amz-metadata-directive", "s3:x-amz-metadata-directive"),
+        ("x-amz-server-side-encryption", "s3:x-amz-server-side-encryption"),
+        ("x-amz-server-side-encryption-aws-kms-key-id", "s3:x-amz-server-side-encryption-aws-kms-key-id"),
+        ("x-amz-server-side-encryption-customer-algorithm", "s3:x-amz-server-side-encryption-customer-algorithm"),
+        ("x-amz-storage-class", "s3:x-amz-storage-class"),
+        ("x-amz-grant-read", "s3:x-amz-grant-read"),
+        ("x-amz-grant-write", "s3:x-amz-grant-write"),
+        ("x-amz-grant-read-acp", "s3:x-amz-grant-read-acp"),
+        ("x-amz-grant-write-acp", "s3:x-amz-grant-write-acp"),
+        ("x-amz-grant-full-control", "s3:x-amz-grant-full-control"),
+        ("x-amz-object-lock-mode", "s3:object-lock-mode"),
+        ("x-amz-object-lock-retain-until-date", "s3:object-lock-retain-until-date"),
+        ("x-amz-object-lock-legal-hold", "s3:object-lock-legal-hold"),
+    ] {
+        if let Some(value) = header(header_name) {
+            // A copy source is named without its leading slash in policies.
+            let value = if header_name == "x-amz-copy-source" { value.trim_start_matches('/').to_string() } else { value };
+            request = request.with(key, value);
+        }
+    }
+    if let Some(tagging) = header("x-amz-tagging") {
+        for (k, v) in super::values::tagging_header(Some(&tagging)) {
+            request = request.with(&format!("s3:RequestObjectTag/{k}"), v).with("s3:RequestObjectTagKeys", k);
+        }
+    }
+    let query = req.uri.query().unwrap_or("");
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+        let key = match name {
+            "prefix" => "s3:prefix",
+            "delimiter" => "s3:delimiter",
+            "max-keys" => "s3:max-keys",
+            "versionId" => "s3:VersionId",
+            _ => continue,
+        };
+        request = request.with(key, percent_encoding::percent_decode_str(&value.replace('+', " ")).decode_utf8_lossy().into_owned());
+    }
+    request
 }

@@ -7,17 +7,24 @@ use stowage_core::conditions::{Outcome, Preconditions};
 use stowage_core::model::FileVersion;
 use stowage_core::service::{ByteRange, CopyPart, CopyRequest, MetadataDirective as Directive};
 
-use super::context::{OrS3, StowageS3};
+use super::context::{Act, BucketRequest, OrS3, StowageS3};
 use super::objects::preconditions_from;
 use super::values::*;
 
 /// Resolves an `x-amz-copy-source` to the version it names, if its `x-amz-copy-source-if-*` hold (every
 /// failed condition is a 412: there is no "not modified" for a write).
-async fn copy_source(s3: &StowageS3, principal: &Principal, source: &CopySource, conditions: &Preconditions) -> S3Result<FileVersion> {
+async fn copy_source<T>(
+    s3: &StowageS3,
+    req: &S3Request<T>,
+    principal: &Principal,
+    source: &CopySource,
+    conditions: &Preconditions,
+) -> S3Result<FileVersion> {
     let CopySource::Bucket { bucket, key, version_id } = source else {
         return Err(s3_error!(NotImplemented, "access point copy sources are not supported"));
     };
-    let bucket = s3.core.bucket_for(Some(principal), bucket).await.s3()?;
+    let action = if version_id.is_some() { "s3:GetObjectVersion" } else { "s3:GetObject" };
+    let bucket = s3.source_bucket(req, principal, bucket, Act::object(action, key)).await?;
     let version = s3.core.object_version(Some(principal), &bucket, key, version_id.as_deref()).await.s3()?;
     match conditions.evaluate(&version) {
         Outcome::Met => Ok(version),
@@ -26,17 +33,17 @@ async fn copy_source(s3: &StowageS3, principal: &Principal, source: &CopySource,
 }
 
 pub async fn copy_object(s3: &StowageS3, req: S3Request<CopyObjectInput>) -> S3Result<S3Response<CopyObjectOutput>> {
-    let principal = s3.signed(req.credentials.as_ref()).await?;
-    let input = req.input;
+    let BucketRequest { principal, bucket } =
+        s3.bucket_request(&req, &req.input.bucket, Act::object("s3:PutObject", &req.input.key)).await?;
     let conditions = preconditions_from!(
-        input,
+        req.input,
         copy_source_if_match,
         copy_source_if_none_match,
         copy_source_if_modified_since,
         copy_source_if_unmodified_since
     );
-    let source = copy_source(s3, &principal, &input.copy_source, &conditions).await?;
-    let bucket = s3.core.bucket_for(Some(&principal), &input.bucket).await.s3()?;
+    let source = copy_source(s3, &req, &principal, &req.input.copy_source, &conditions).await?;
+    let input = req.input;
     let replace = input.metadata_directive.as_ref().is_some_and(|d| d.as_str() == MetadataDirective::REPLACE);
     let changes_something = replace
         || input.server_side_encryption.is_some()
@@ -78,6 +85,12 @@ pub async fn copy_object(s3: &StowageS3, req: S3Request<CopyObjectInput>) -> S3R
         retention,
         legal_hold,
         null_version: bucket.versioning.writes_null_versions(),
+        grants: super::acl::requested_acl!(object input).grants(s3.core.account_id())?.unwrap_or_default(),
+        tags: match input.tagging_directive.as_ref().map(TaggingDirective::as_str) {
+            Some(TaggingDirective::REPLACE) => Some(tagging_header(input.tagging.as_ref())),
+            Some(TaggingDirective::COPY) | None => None,
+            Some(other) => return Err(s3_error!(InvalidArgument, "Unknown tagging directive: {other}")),
+        },
     };
     let version = s3.core.copy_file(&principal, copy).await.s3()?;
     let result = CopyObjectResult {
@@ -94,16 +107,16 @@ pub async fn copy_object(s3: &StowageS3, req: S3Request<CopyObjectInput>) -> S3R
 }
 
 pub async fn upload_part_copy(s3: &StowageS3, req: S3Request<UploadPartCopyInput>) -> S3Result<S3Response<UploadPartCopyOutput>> {
-    let principal = s3.signed(req.credentials.as_ref()).await?;
-    let input = req.input;
+    let BucketRequest { principal, .. } = s3.bucket_request(&req, &req.input.bucket, Act::object("s3:PutObject", &req.input.key)).await?;
     let conditions = preconditions_from!(
-        input,
+        req.input,
         copy_source_if_match,
         copy_source_if_none_match,
         copy_source_if_modified_since,
         copy_source_if_unmodified_since
     );
-    let source = copy_source(s3, &principal, &input.copy_source, &conditions).await?;
+    let source = copy_source(s3, &req, &principal, &req.input.copy_source, &conditions).await?;
+    let input = req.input;
     let part_number = part_number(input.part_number)?;
     let range = match &input.copy_source_range {
         Some(r) => Some(ByteRange::parse(r).ok_or_else(|| s3_error!(InvalidArgument, "x-amz-copy-source-range must be bytes=first-last"))?),

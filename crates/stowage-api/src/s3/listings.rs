@@ -7,7 +7,7 @@ use s3s::{S3Request, S3Response, S3Result, s3_error};
 use stowage_core::model::Action;
 use stowage_core::service::{ListEntry, ListPage, ListRequest, NULL_VERSION};
 
-use super::context::{OrS3, StowageS3};
+use super::context::{Act, OrS3, StowageS3};
 use super::values::*;
 
 /// Continuation tokens are opaque: the next name, base64url-encoded.
@@ -56,7 +56,7 @@ fn list_entries(page: &ListPage, enc: &impl Fn(&str) -> String) -> (Vec<Object>,
 }
 
 pub async fn list_objects_v2(s3: &StowageS3, req: S3Request<ListObjectsV2Input>) -> S3Result<S3Response<ListObjectsV2Output>> {
-    let cx = s3.bucket_request(req.credentials.as_ref(), &req.input.bucket).await?;
+    let cx = s3.bucket_request(&req, &req.input.bucket, Act::bucket("s3:ListBucket")).await?;
     let input = req.input;
     let max = max_keys(input.max_keys)?;
     let enc = url_encoding(input.encoding_type.as_ref());
@@ -101,7 +101,7 @@ pub async fn list_objects_v2(s3: &StowageS3, req: S3Request<ListObjectsV2Input>)
 }
 
 pub async fn list_objects(s3: &StowageS3, req: S3Request<ListObjectsInput>) -> S3Result<S3Response<ListObjectsOutput>> {
-    let cx = s3.bucket_request(req.credentials.as_ref(), &req.input.bucket).await?;
+    let cx = s3.bucket_request(&req, &req.input.bucket, Act::bucket("s3:ListBucket")).await?;
     let input = req.input;
     let max = max_keys(input.max_keys)?;
     let enc = url_encoding(input.encoding_type.as_ref());
@@ -141,7 +141,7 @@ pub async fn list_object_versions(
     s3: &StowageS3,
     req: S3Request<ListObjectVersionsInput>,
 ) -> S3Result<S3Response<ListObjectVersionsOutput>> {
-    let cx = s3.bucket_request(req.credentials.as_ref(), &req.input.bucket).await?;
+    let cx = s3.bucket_request(&req, &req.input.bucket, Act::bucket("s3:ListBucketVersions")).await?;
     let input = req.input;
     let max = max_keys(input.max_keys)?.max(1);
     let enc = url_encoding(input.encoding_type.as_ref());

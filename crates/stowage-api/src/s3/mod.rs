@@ -1,6 +1,8 @@
 //! The S3-compatible API over the same buckets and files. `s3s` does the wire work (routing, SigV4 and
 //! SigV2, aws-chunked bodies, XML); it is imported only inside this module.
 
+mod access;
+mod acl;
 mod adapter;
 mod bucket_config;
 mod buckets;

@@ -5,14 +5,14 @@ use s3s::{S3Request, S3Response, S3Result, s3_error};
 use stowage_core::service::{ListedPart, PartUpload, Sha1Check};
 
 use super::checksum::{self, declared_checksums, set_checksums};
-use super::context::{OrS3, StowageS3};
+use super::context::{Act, OrS3, StowageS3};
 use super::objects::new_file_from;
 use super::values::*;
 
 pub async fn create(s3: &StowageS3, req: S3Request<CreateMultipartUploadInput>) -> S3Result<S3Response<CreateMultipartUploadOutput>> {
-    let cx = s3.bucket_request(req.credentials.as_ref(), &req.input.bucket).await?;
+    let cx = s3.bucket_request(&req, &req.input.bucket, Act::object("s3:PutObject", &req.input.key)).await?;
     let input = req.input;
-    let file = new_file_from!(&cx.bucket, input.key.clone(), input);
+    let file = new_file_from!(&cx.bucket, s3.core.account_id(), input.key.clone(), input);
     let started = s3.core.start_large_file(&cx.principal, file).await.s3()?;
     Ok(S3Response::new(CreateMultipartUploadOutput {
         bucket: Some(input.bucket),
@@ -23,7 +23,7 @@ pub async fn create(s3: &StowageS3, req: S3Request<CreateMultipartUploadInput>) 
 }
 
 pub async fn upload_part(s3: &StowageS3, req: S3Request<UploadPartInput>) -> S3Result<S3Response<UploadPartOutput>> {
-    let cx = s3.bucket_request(req.credentials.as_ref(), &req.input.bucket).await?;
+    let cx = s3.bucket_request(&req, &req.input.bucket, Act::object("s3:PutObject", &req.input.key)).await?;
     let (headers, trailers) = (req.headers, req.trailing_headers);
     let input = req.input;
     let declared = declared_checksums!(input);
@@ -43,7 +43,7 @@ pub async fn upload_part(s3: &StowageS3, req: S3Request<UploadPartInput>) -> S3R
 }
 
 pub async fn complete(s3: &StowageS3, req: S3Request<CompleteMultipartUploadInput>) -> S3Result<S3Response<CompleteMultipartUploadOutput>> {
-    let cx = s3.bucket_request(req.credentials.as_ref(), &req.input.bucket).await?;
+    let cx = s3.bucket_request(&req, &req.input.bucket, Act::object("s3:PutObject", &req.input.key)).await?;
     let input = req.input;
     let parts = input.multipart_upload.and_then(|m| m.parts).unwrap_or_default();
     let mut listed = Vec::with_capacity(parts.len());
@@ -68,13 +68,13 @@ pub async fn complete(s3: &StowageS3, req: S3Request<CompleteMultipartUploadInpu
 }
 
 pub async fn abort(s3: &StowageS3, req: S3Request<AbortMultipartUploadInput>) -> S3Result<S3Response<AbortMultipartUploadOutput>> {
-    let cx = s3.bucket_request(req.credentials.as_ref(), &req.input.bucket).await?;
+    let cx = s3.bucket_request(&req, &req.input.bucket, Act::object("s3:AbortMultipartUpload", &req.input.key)).await?;
     s3.core.cancel_large_file(&cx.principal, &req.input.upload_id).await.s3()?;
     Ok(S3Response::new(AbortMultipartUploadOutput::default()))
 }
 
 pub async fn list_parts(s3: &StowageS3, req: S3Request<ListPartsInput>) -> S3Result<S3Response<ListPartsOutput>> {
-    let cx = s3.bucket_request(req.credentials.as_ref(), &req.input.bucket).await?;
+    let cx = s3.bucket_request(&req, &req.input.bucket, Act::object("s3:ListMultipartUploadParts", &req.input.key)).await?;
     let input = req.input;
     let max = i64::from(input.max_parts.unwrap_or(1000).clamp(1, 1000));
     let start = input.part_number_marker.map(|m| i64::from(m) + 1);
@@ -108,7 +108,7 @@ pub async fn list_parts(s3: &StowageS3, req: S3Request<ListPartsInput>) -> S3Res
 }
 
 pub async fn list_uploads(s3: &StowageS3, req: S3Request<ListMultipartUploadsInput>) -> S3Result<S3Response<ListMultipartUploadsOutput>> {
-    let cx = s3.bucket_request(req.credentials.as_ref(), &req.input.bucket).await?;
+    let cx = s3.bucket_request(&req, &req.input.bucket, Act::bucket("s3:ListBucketMultipartUploads")).await?;
     let input = req.input;
     let max = i64::from(input.max_uploads.unwrap_or(100).clamp(1, 100));
     let prefix = input.prefix.clone().unwrap_or_default();

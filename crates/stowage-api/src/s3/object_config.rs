@@ -7,11 +7,11 @@ use s3s::{S3Request, S3Response, S3Result, s3_error};
 use stowage_core::auth::LockView;
 use stowage_core::model::Retention;
 
-use super::context::{OrS3, StowageS3};
+use super::context::{Act, OrS3, StowageS3};
 use super::values::*;
 
 pub async fn put_tagging(s3: &StowageS3, req: S3Request<PutObjectTaggingInput>) -> S3Result<S3Response<PutObjectTaggingOutput>> {
-    let cx = s3.bucket_request(req.credentials.as_ref(), &req.input.bucket).await?;
+    let cx = s3.bucket_request(&req, &req.input.bucket, Act::object("s3:PutObjectTagging", &req.input.key)).await?;
     let input = req.input;
     let version = s3.core.addressed_version(&cx.bucket, &input.key, input.version_id.as_deref()).await.s3()?;
     let version = s3.core.set_object_tags(&cx.principal, version, tag_map(input.tagging.tag_set)?).await.s3()?;
@@ -19,7 +19,7 @@ pub async fn put_tagging(s3: &StowageS3, req: S3Request<PutObjectTaggingInput>) 
 }
 
 pub async fn get_tagging(s3: &StowageS3, req: S3Request<GetObjectTaggingInput>) -> S3Result<S3Response<GetObjectTaggingOutput>> {
-    let cx = s3.bucket_request(req.credentials.as_ref(), &req.input.bucket).await?;
+    let cx = s3.bucket_request(&req, &req.input.bucket, Act::object("s3:GetObjectTagging", &req.input.key)).await?;
     let input = req.input;
     let version = s3.core.addressed_version(&cx.bucket, &input.key, input.version_id.as_deref()).await.s3()?;
     let tags = s3.core.object_tags(&cx.principal, &version).s3()?;
@@ -27,7 +27,7 @@ pub async fn get_tagging(s3: &StowageS3, req: S3Request<GetObjectTaggingInput>) 
 }
 
 pub async fn delete_tagging(s3: &StowageS3, req: S3Request<DeleteObjectTaggingInput>) -> S3Result<S3Response<DeleteObjectTaggingOutput>> {
-    let cx = s3.bucket_request(req.credentials.as_ref(), &req.input.bucket).await?;
+    let cx = s3.bucket_request(&req, &req.input.bucket, Act::object("s3:DeleteObjectTagging", &req.input.key)).await?;
     let input = req.input;
     let version = s3.core.addressed_version(&cx.bucket, &input.key, input.version_id.as_deref()).await.s3()?;
     let version = s3.core.set_object_tags(&cx.principal, version, BTreeMap::new()).await.s3()?;
@@ -35,7 +35,7 @@ pub async fn delete_tagging(s3: &StowageS3, req: S3Request<DeleteObjectTaggingIn
 }
 
 pub async fn get_retention(s3: &StowageS3, req: S3Request<GetObjectRetentionInput>) -> S3Result<S3Response<GetObjectRetentionOutput>> {
-    let cx = s3.bucket_request(req.credentials.as_ref(), &req.input.bucket).await?;
+    let cx = s3.bucket_request(&req, &req.input.bucket, Act::object("s3:GetObjectRetention", &req.input.key)).await?;
     require_object_lock(&cx.bucket)?;
     let input = req.input;
     let version = s3.core.object_version(Some(&cx.principal), &cx.bucket, &input.key, input.version_id.as_deref()).await.s3()?;
@@ -51,7 +51,7 @@ pub async fn get_retention(s3: &StowageS3, req: S3Request<GetObjectRetentionInpu
 }
 
 pub async fn put_retention(s3: &StowageS3, req: S3Request<PutObjectRetentionInput>) -> S3Result<S3Response<PutObjectRetentionOutput>> {
-    let cx = s3.bucket_request(req.credentials.as_ref(), &req.input.bucket).await?;
+    let cx = s3.bucket_request(&req, &req.input.bucket, Act::object("s3:PutObjectRetention", &req.input.key)).await?;
     require_object_lock(&cx.bucket)?;
     let input = req.input;
     let version = s3.core.addressed_version(&cx.bucket, &input.key, input.version_id.as_deref()).await.s3()?;
@@ -68,7 +68,7 @@ pub async fn put_retention(s3: &StowageS3, req: S3Request<PutObjectRetentionInpu
 }
 
 pub async fn get_legal_hold(s3: &StowageS3, req: S3Request<GetObjectLegalHoldInput>) -> S3Result<S3Response<GetObjectLegalHoldOutput>> {
-    let cx = s3.bucket_request(req.credentials.as_ref(), &req.input.bucket).await?;
+    let cx = s3.bucket_request(&req, &req.input.bucket, Act::object("s3:GetObjectLegalHold", &req.input.key)).await?;
     require_object_lock(&cx.bucket)?;
     let input = req.input;
     let version = s3.core.object_version(Some(&cx.principal), &cx.bucket, &input.key, input.version_id.as_deref()).await.s3()?;
@@ -78,7 +78,7 @@ pub async fn get_legal_hold(s3: &StowageS3, req: S3Request<GetObjectLegalHoldInp
 }
 
 pub async fn put_legal_hold(s3: &StowageS3, req: S3Request<PutObjectLegalHoldInput>) -> S3Result<S3Response<PutObjectLegalHoldOutput>> {
-    let cx = s3.bucket_request(req.credentials.as_ref(), &req.input.bucket).await?;
+    let cx = s3.bucket_request(&req, &req.input.bucket, Act::object("s3:PutObjectLegalHold", &req.input.key)).await?;
     require_object_lock(&cx.bucket)?;
     let input = req.input;
     let version = s3.core.addressed_version(&cx.bucket, &input.key, input.version_id.as_deref()).await.s3()?;

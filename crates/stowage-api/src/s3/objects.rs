@@ -9,7 +9,7 @@ use stowage_core::model::{Bucket as StoredBucket, Content, FileVersion, Versioni
 use stowage_core::service::{ByteRange, Deleted, Download, EncryptionRequest, NewFile, Sha1Check};
 
 use super::checksum::{self, declared_checksums, set_checksums};
-use super::context::{OrS3, StowageS3};
+use super::context::{Act, OrS3, RequestContext, StowageS3};
 use super::error::to_s3;
 use super::values::*;
 
@@ -40,7 +40,6 @@ struct Overrides {
 
 /// A GET or HEAD, parsed once from either input (s3s names their fields alike).
 struct ObjectRead {
-    bucket: String,
     key: String,
     version_id: Option<String>,
     preconditions: Preconditions,
@@ -72,7 +71,6 @@ macro_rules! object_read {
                 content_language: input.response_content_language,
                 expires: input.response_expires,
             },
-            bucket: input.bucket,
             key: input.key,
             version_id: input.version_id,
         }
@@ -131,13 +129,7 @@ fn content_range(download: &Download) -> Option<String> {
 }
 
 /// The shared part of GET and HEAD: find the version the caller may read, check preconditions, open it.
-async fn read_object(
-    s3: &StowageS3,
-    credentials: Option<&s3s::auth::Credentials>,
-    read: &ObjectRead,
-    with_body: bool,
-) -> S3Result<(Download, LockView)> {
-    let cx = s3.read_request(credentials, &read.bucket).await?;
+async fn read_object(s3: &StowageS3, cx: RequestContext, read: &ObjectRead, with_body: bool) -> S3Result<(Download, LockView)> {
     let version = match s3.core.object_version(cx.principal.as_ref(), &cx.bucket, &read.key, read.version_id.as_deref()).await {
         Ok(version) => version,
         Err(e @ stowage_core::Error::FileNotFound(_)) if read.version_id.is_none() => {
@@ -177,9 +169,21 @@ async fn read_object(
     Ok((s3.core.open_object(cx.bucket, version, range, read.sse.as_ref(), with_body).await.s3()?, lock))
 }
 
+/// The policy action of a read: a named version is `GetObjectVersion`.
+fn read_action(version_id: Option<&str>) -> &'static str {
+    if version_id.is_some() { "s3:GetObjectVersion" } else { "s3:GetObject" }
+}
+
+/// The policy action of a delete: a named version is `DeleteObjectVersion`.
+fn delete_action(version_id: Option<&str>) -> &'static str {
+    if version_id.is_some() { "s3:DeleteObjectVersion" } else { "s3:DeleteObject" }
+}
+
 pub async fn get(s3: &StowageS3, req: S3Request<GetObjectInput>) -> S3Result<S3Response<GetObjectOutput>> {
+    let act = Act::object(read_action(req.input.version_id.as_deref()), &req.input.key);
+    let cx = s3.resolve(&req, &req.input.bucket, act).await?;
     let read = object_read!(req.input);
-    let (download, lock) = read_object(s3, req.credentials.as_ref(), &read, true).await?;
+    let (download, lock) = read_object(s3, cx, &read, true).await?;
     let mut out = object_headers!(GetObjectOutput, &download, lock, read);
     out.content_range = content_range(&download);
     out.tag_count = (!download.version.tags.is_empty()).then_some(download.version.tags.len() as i32);
@@ -190,8 +194,10 @@ pub async fn get(s3: &StowageS3, req: S3Request<GetObjectInput>) -> S3Result<S3R
 
 /// HEAD is GET without the body: the same checks, the same headers, 206 for a range or part.
 pub async fn head(s3: &StowageS3, req: S3Request<HeadObjectInput>) -> S3Result<S3Response<HeadObjectOutput>> {
+    let act = Act::object(read_action(req.input.version_id.as_deref()), &req.input.key);
+    let cx = s3.resolve(&req, &req.input.bucket, act).await?;
     let read = object_read!(req.input);
-    let (download, lock) = read_object(s3, req.credentials.as_ref(), &read, false).await?;
+    let (download, lock) = read_object(s3, cx, &read, false).await?;
     let range = content_range(&download);
     let tag_count = download.version.tags.len();
     let mut response = S3Response::new(object_headers!(HeadObjectOutput, &download, lock, read));
@@ -207,9 +213,9 @@ pub async fn head(s3: &StowageS3, req: S3Request<HeadObjectInput>) -> S3Result<S
 }
 
 /// The new version a PutObject or CreateMultipartUpload describes: both inputs carry the same metadata,
-/// encryption, tagging and object-lock fields under the same names.
+/// encryption, tagging, ACL and object-lock fields under the same names.
 macro_rules! new_file_from {
-    ($bucket:expr, $key:expr, $input:ident) => {{
+    ($bucket:expr, $account_id:expr, $key:expr, $input:ident) => {{
         let mut file = $crate::s3::objects::new_file($bucket, $key, $input.content_type.as_ref(), file_info_from!($input));
         file.encryption = encryption_request(
             $input.server_side_encryption.as_ref(),
@@ -219,6 +225,7 @@ macro_rules! new_file_from {
         )?;
         (file.retention, file.legal_hold) = lock_from!($input)?;
         file.tags = tagging_header($input.tagging.as_ref());
+        file.grants = $crate::s3::acl::requested_acl!(object $input).grants($account_id)?.unwrap_or_default();
         file
     }};
 }
@@ -250,11 +257,11 @@ pub async fn put(s3: &StowageS3, req: S3Request<PutObjectInput>) -> S3Result<S3R
         // Header and query signatures are checked in `RequestChecks`; a form carries its credential in a field.
         return Err(s3_error!(AuthorizationQueryParametersError, "the region '{}' is wrong; expecting '{expected}'", region.as_str()));
     }
-    let cx = s3.bucket_request(req.credentials.as_ref(), &req.input.bucket).await?;
+    let cx = s3.bucket_request(&req, &req.input.bucket, Act::object("s3:PutObject", &req.input.key)).await?;
     let (headers, trailers) = (req.headers, req.trailing_headers);
     let input = req.input;
     let declared = declared_checksums!(input);
-    let mut file = new_file_from!(&cx.bucket, input.key, input);
+    let mut file = new_file_from!(&cx.bucket, s3.core.account_id(), input.key, input);
     if headers.get("content-md5").is_some_and(|v| v.is_empty()) {
         return Err(s3_error!(InvalidDigest, "Content-MD5 is empty"));
     }
@@ -295,7 +302,8 @@ fn delete_answer(bucket: &StoredBucket, requested: Option<&str>, deleted: Delete
 }
 
 pub async fn delete(s3: &StowageS3, req: S3Request<DeleteObjectInput>) -> S3Result<S3Response<DeleteObjectOutput>> {
-    let cx = s3.bucket_request(req.credentials.as_ref(), &req.input.bucket).await?;
+    let cx =
+        s3.bucket_request(&req, &req.input.bucket, Act::object(delete_action(req.input.version_id.as_deref()), &req.input.key)).await?;
     let input = req.input;
     let bypass = input.bypass_governance_retention.unwrap_or(false);
     let deleted = s3.core.delete_object(&cx.principal, &cx.bucket, &input.key, input.version_id.as_deref(), bypass).await.s3()?;
@@ -304,7 +312,7 @@ pub async fn delete(s3: &StowageS3, req: S3Request<DeleteObjectInput>) -> S3Resu
 }
 
 pub async fn delete_many(s3: &StowageS3, req: S3Request<DeleteObjectsInput>) -> S3Result<S3Response<DeleteObjectsOutput>> {
-    let cx = s3.bucket_request(req.credentials.as_ref(), &req.input.bucket).await?;
+    let cx = s3.bucket_request(&req, &req.input.bucket, Act::bucket("s3:DeleteObject")).await?;
     let input = req.input;
     if input.delete.objects.len() > 1000 {
         return Err(s3_error!(MalformedXML, "at most 1000 keys per DeleteObjects request"));
@@ -337,7 +345,7 @@ pub async fn delete_many(s3: &StowageS3, req: S3Request<DeleteObjectsInput>) -> 
 }
 
 pub async fn attributes(s3: &StowageS3, req: S3Request<GetObjectAttributesInput>) -> S3Result<S3Response<GetObjectAttributesOutput>> {
-    let cx = s3.bucket_request(req.credentials.as_ref(), &req.input.bucket).await?;
+    let cx = s3.bucket_request(&req, &req.input.bucket, Act::object("s3:GetObjectAttributes", &req.input.key)).await?;
     let input = req.input;
     let v: FileVersion = s3.core.object_version(Some(&cx.principal), &cx.bucket, &input.key, input.version_id.as_deref()).await.s3()?;
     // The header is a comma-separated list; s3s may hand it over as one entry.

@@ -2,7 +2,7 @@ use super::large::still_unfinished;
 use super::{Stowage, random_hex};
 use crate::auth::{Capability, NameScope, Principal, TokenScope};
 use crate::error::{Error, Result};
-use crate::model::{Bucket, BucketType, CorsRule, DefaultRetention, Encryption, LifecycleRule, NotificationRule, Versioning};
+use crate::model::{Bucket, BucketAccess, BucketType, CorsRule, DefaultRetention, Encryption, LifecycleRule, NotificationRule, Versioning};
 use crate::names::check_bucket_name;
 
 /// What deleting a bucket does with its unfinished large files (multipart uploads).
@@ -27,6 +27,9 @@ pub struct BucketSettings {
     pub default_retention: Option<Option<DefaultRetention>>,
     /// S3 versioning state (PutBucketVersioning sets `Enabled` or `Suspended`).
     pub versioning: Option<Versioning>,
+    /// S3 access settings at creation (a CreateBucket's ACL and object ownership); changed afterwards
+    /// through their own methods.
+    pub access: Option<BucketAccess>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -258,6 +261,7 @@ impl Stowage {
             tags: Default::default(),
             // Object lock needs every version kept.
             versioning: if file_lock_enabled { Versioning::Enabled } else { settings.versioning.unwrap_or_default() },
+            access: settings.access.unwrap_or_default(),
             revision: 1,
             created: self.now(),
         };

@@ -9,7 +9,7 @@ use super::{MAX_SIMPLE_FILE, Stowage, random_hex};
 use crate::auth::{Capability, NameScope, Principal, TokenScope};
 use crate::error::{Error, Result};
 use crate::hashing::{Digests, hashing, hold_back_tail};
-use crate::model::{Action, Bucket, BucketType, Checksums, Content, Encryption, FileVersion, Millis, Retention, RetentionMode};
+use crate::model::{Action, Bucket, BucketType, Checksums, Content, Encryption, FileVersion, Grant, Millis, Retention, RetentionMode};
 use crate::names::{check_file_info, check_file_name};
 use crate::sealing::BlobKey;
 use crate::store::{ByteStream, ListCursor, VersionChange, VersionCheck};
@@ -92,6 +92,8 @@ pub struct NewFile {
     /// Written as the key's S3 null version, replacing the one there (an S3 write to a bucket whose
     /// versioning is not enabled; see `Versioning::writes_null_versions`).
     pub null_version: bool,
+    /// S3 object ACL grants (`x-amz-acl`, `x-amz-grant-*`).
+    pub grants: Vec<Grant>,
 }
 
 #[derive(Debug, Clone)]
@@ -113,6 +115,10 @@ pub struct CopyRequest {
     pub legal_hold: Option<bool>,
     /// The copy is the destination key's S3 null version (see `NewFile::null_version`).
     pub null_version: bool,
+    /// S3 object ACL grants of the copy (a copy never takes the source's ACL).
+    pub grants: Vec<Grant>,
+    /// The copy's S3 tags; `None` keeps the source's (S3 `x-amz-tagging-directive: COPY`).
+    pub tags: Option<BTreeMap<String, String>>,
 }
 
 /// A null version of its key: an unfinished large file is none yet (it becomes one when it finishes, and
@@ -316,6 +322,7 @@ impl Stowage {
     pub(crate) fn prepare_new_file(&self, bucket: &Bucket, req: &NewFile, now: Millis) -> Result<PreparedFile> {
         check_file_name(&req.name)?;
         check_file_info(&req.name, &req.info)?;
+        Self::check_acl(bucket, &req.grants)?;
         let content_type = resolve_content_type(&req.content_type, &req.name)?;
         let encryption = match &req.encryption {
             Some(e) => e.resolve()?,
@@ -376,6 +383,7 @@ impl Stowage {
             tags: req.tags,
             checksums,
             null_version: req.null_version,
+            grants: req.grants,
         };
         self.commit_new_version(&version).await?;
         self.emit("b2:ObjectCreated:Upload", &version).await;
@@ -500,6 +508,7 @@ impl Stowage {
             tags: BTreeMap::new(),
             checksums: Checksums::new(),
             null_version,
+            grants: Vec::new(),
         };
         self.meta.insert_version(&version).await?;
         self.replace_null_versions(&version).await;
@@ -619,8 +628,9 @@ impl Stowage {
             legal_hold: req.legal_hold,
             custom_timestamp: None,
             expected_md5: None,
-            tags: BTreeMap::new(),
+            tags: req.tags.unwrap_or_else(|| source.tags.clone()),
             null_version: req.null_version,
+            grants: req.grants,
         };
         let now = self.now();
         let PreparedFile { content_type, encryption, retention, legal_hold, timestamp } = self.prepare_new_file(&dest, &new_file, now)?;
@@ -643,10 +653,11 @@ impl Stowage {
             retention,
             legal_hold,
             content: Content::Blob { id: blob_id, salt },
-            tags: source.tags.clone(),
+            tags: new_file.tags,
             // A whole-object copy has the source's bytes, so the source's verified checksums still hold.
             checksums: if whole { source.checksums.clone() } else { Checksums::new() },
             null_version: new_file.null_version,
+            grants: new_file.grants,
         };
         self.commit_new_version(&version).await?;
         self.emit("b2:ObjectCreated:Copy", &version).await;

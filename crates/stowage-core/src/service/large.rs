@@ -80,6 +80,7 @@ impl Stowage {
             tags: req.tags,
             checksums: Checksums::new(),
             null_version: req.null_version,
+            grants: req.grants,
         };
         self.meta.insert_version(&version).await?;
         Ok(version)

@@ -1,6 +1,7 @@
 //! The operations both APIs share. Each public method checks access through [`Principal::authorize`]
 //! first, so no front-end has to.
 
+mod access;
 mod buckets;
 mod cluster;
 mod download;

@@ -73,7 +73,16 @@ impl Stowage {
         version_id: Option<&str>,
     ) -> Result<FileVersion> {
         if bucket.bucket_type != BucketType::AllPublic {
-            let p = principal.ok_or_else(|| Error::unauthorized("this bucket is private: a signed request is required"))?;
+            let Some(p) = principal else {
+                // An unsigned read of a private bucket needs the object's ACL to allow it; without that
+                // the caller learns nothing, not even whether the key exists.
+                let denied = || Error::unauthorized("this bucket is private: a signed request is required");
+                let version = match self.find_version(bucket, key, version_id, true).await {
+                    Err(Error::FileNotFound(_)) => return Err(denied()),
+                    other => other?,
+                };
+                return if Self::acl_allows_anonymous_read(bucket, &version) { Ok(version) } else { Err(denied()) };
+            };
             p.authorize(Capability::ReadFiles, Some(&bucket.id), NameScope::File(key))?;
         }
         // An explicit version id may name a delete marker (GET answers for it); `open_object` refuses it.
