@@ -665,3 +665,33 @@ def test_part_and_range_reads_and_version_listing_encoding(server):
     s3.put_object(Bucket="part-reads", Key="a key+with/odd\u00e9", Body=b"x")
     listed = s3.list_object_versions(Bucket="part-reads", Prefix="a key", EncodingType="url")
     assert listed["EncodingType"] == "url" and [v["Key"] for v in listed["Versions"]] == ["a%20key%2Bwith/odd%C3%A9"]
+
+
+def test_s3_cors_rules_as_aws_accepts_them(server):
+    s3 = client(server)
+    s3.create_bucket(Bucket="s3-cors-origins", ACL="public-read")
+    s3.put_object(Bucket="s3-cors-origins", Key="k", Body=b"v")
+    url = f"{server.url}/s3-cors-origins/k"
+    # OPTIONS that is not a complete preflight is a 400, with or without rules.
+    assert requests.options(url).status_code == 400
+    assert requests.options(url, headers={"Origin": "foo.suffix"}).status_code == 400
+    # Origins without a scheme, a wildcard anywhere, and a day-plus MaxAgeSeconds: S3 accepts them.
+    s3.put_bucket_cors(Bucket="s3-cors-origins", CORSConfiguration={"CORSRules": [
+        {"AllowedMethods": ["GET"], "AllowedOrigins": ["*suffix", "start*end"], "MaxAgeSeconds": 172800},
+        {"AllowedMethods": ["PUT"], "AllowedOrigins": ["*.put"]}]})
+    for origin, allowed in [("foo.suffix", True), ("start12end", True), ("0start12end", False), ("foo.bar", False)]:
+        got = requests.get(url, headers={"Origin": origin})
+        assert got.status_code == 200
+        assert got.headers.get("access-control-allow-origin") == (origin if allowed else None)
+        assert got.headers.get("access-control-allow-methods") == ("GET" if allowed else None)
+        pre = requests.options(url, headers={"Origin": origin, "Access-Control-Request-Method": "GET"})
+        assert pre.status_code == (200 if allowed else 403)
+    assert requests.options(url, headers={"Origin": "a.put", "Access-Control-Request-Method": "PUT"}).status_code == 200
+    assert error_code(lambda: s3.put_bucket_cors(Bucket="s3-cors-origins", CORSConfiguration={"CORSRules": [
+        {"AllowedMethods": ["GET"], "AllowedOrigins": ["*two*wildcards"]}]})) == "InvalidArgument"
+    # B2 clients read the same rules.
+    rules = b2api(server).get_bucket_by_name("s3-cors-origins").cors_rules
+    assert rules[0]["allowedOrigins"] == ["*suffix", "start*end"] and rules[0]["maxAgeSeconds"] == 172800
+    # A public-read bucket can be listed by anyone through S3.
+    listing = requests.get(f"{server.url}/s3-cors-origins?list-type=2")
+    assert listing.status_code == 200 and "<Key>k</Key>" in listing.text

@@ -175,3 +175,27 @@ def test_copy_tagging_directive(server):
     s3.copy_object(Bucket="copy-tags", Key="replaced", CopySource={"Bucket": "copy-tags", "Key": "src"},
                    TaggingDirective="REPLACE", Tagging="c=3")
     assert s3.get_object_tagging(Bucket="copy-tags", Key="replaced")["TagSet"] == [{"Key": "c", "Value": "3"}]
+
+
+def test_owners_in_listings_and_ignored_public_acls(server):
+    s3, anon = client(server), anonymous(server)
+    account = b2api(server).account_info.get_account_id()
+    s3.create_bucket(Bucket="owners-bucket", ACL="public-read")
+    s3.put_object(Bucket="owners-bucket", Key="k", Body=b"v")
+    owner = {"ID": account, "DisplayName": account}
+    assert s3.list_objects(Bucket="owners-bucket")["Contents"][0]["Owner"] == owner
+    assert "Owner" not in s3.list_objects_v2(Bucket="owners-bucket")["Contents"][0]
+    assert s3.list_objects_v2(Bucket="owners-bucket", FetchOwner=True)["Contents"][0]["Owner"] == owner
+    assert s3.list_object_versions(Bucket="owners-bucket")["Versions"][0]["Owner"] == owner
+    upload = s3.create_multipart_upload(Bucket="owners-bucket", Key="big")["UploadId"]
+    parts = s3.list_parts(Bucket="owners-bucket", Key="big", UploadId=upload)
+    assert parts["Owner"] == owner and parts["Initiator"] == owner and parts["StorageClass"] == "STANDARD"
+    listed = s3.list_multipart_uploads(Bucket="owners-bucket")["Uploads"][0]
+    assert listed["Owner"] == owner and listed["StorageClass"] == "STANDARD"
+    # IgnorePublicAcls: the public-read bucket is private to S3's anonymous callers.
+    assert anon.get_object(Bucket="owners-bucket", Key="k")["Body"].read() == b"v"
+    assert anon.list_objects_v2(Bucket="owners-bucket")["KeyCount"] == 1
+    s3.put_public_access_block(Bucket="owners-bucket", PublicAccessBlockConfiguration={
+        "BlockPublicAcls": False, "IgnorePublicAcls": True, "BlockPublicPolicy": False, "RestrictPublicBuckets": False})
+    assert error_code(lambda: anon.get_object(Bucket="owners-bucket", Key="k")) == "AccessDenied"
+    assert error_code(lambda: anon.list_objects_v2(Bucket="owners-bucket")) == "AccessDenied"

@@ -62,11 +62,29 @@ fn refused(is_s3: bool) -> Response {
     }
 }
 
+/// Whether a request goes to S3's bucket or object URLs (path-style or virtual-hosted).
+fn addresses_s3_bucket(state: &AppState, request: &Request) -> bool {
+    let host = request.headers().get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("");
+    state.s3.bucket_from_host(host).is_some() || classify(request.uri().path(), None, "GET").is_some_and(|c| c.is_s3)
+}
+
+/// S3 answers an `OPTIONS` that is not a complete preflight (no Origin, or no Access-Control-Request-Method)
+/// with 400.
+fn incomplete_preflight() -> Response {
+    let body = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>BadRequest</Code><Message>Insufficient information. \
+                Origin request header and Access-Control-Request-Method are needed.</Message></Error>";
+    (StatusCode::BAD_REQUEST, [(header::CONTENT_TYPE, "application/xml")], body).into_response()
+}
+
 pub async fn bucket_cors(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
-    let Some(origin) = request.headers().get(header::ORIGIN).and_then(|v| v.to_str().ok()).map(str::to_string) else {
+    let requested_method = request.headers().get(header::ACCESS_CONTROL_REQUEST_METHOD).and_then(|v| v.to_str().ok()).map(str::to_string);
+    let origin = request.headers().get(header::ORIGIN).and_then(|v| v.to_str().ok()).map(str::to_string);
+    if request.method() == Method::OPTIONS && (origin.is_none() || requested_method.is_none()) && addresses_s3_bucket(&state, &request) {
+        return incomplete_preflight();
+    }
+    let Some(origin) = origin else {
         return next.run(request).await;
     };
-    let requested_method = request.headers().get(header::ACCESS_CONTROL_REQUEST_METHOD).and_then(|v| v.to_str().ok()).map(str::to_string);
     let preflight = request.method() == Method::OPTIONS && requested_method.is_some();
     let method = if preflight { requested_method.unwrap_or_default() } else { request.method().as_str().to_string() };
     let host = request.headers().get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("");
@@ -105,6 +123,8 @@ pub async fn bucket_cors(State(state): State<Arc<AppState>>, request: Request, n
     if let Some(grant) = grant {
         let h = response.headers_mut();
         put(h, header::ACCESS_CONTROL_ALLOW_ORIGIN, &grant.allow_origin);
+        // S3 names the rule's methods on actual responses too.
+        put(h, header::ACCESS_CONTROL_ALLOW_METHODS, &grant.allow_methods.join(", "));
         if !grant.expose_headers.is_empty() {
             put(h, header::ACCESS_CONTROL_EXPOSE_HEADERS, &grant.expose_headers.join(", "));
         }

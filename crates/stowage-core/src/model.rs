@@ -327,6 +327,14 @@ pub struct Bucket {
     pub created: Millis,
 }
 
+impl Bucket {
+    /// Whether S3 lets anyone read this bucket: B2's `allPublic` (S3's public-read ACL), unless the public
+    /// access block says to ignore public ACLs. (B2's own download URLs follow the bucket type alone.)
+    pub fn s3_public_read(&self) -> bool {
+        self.bucket_type == BucketType::AllPublic && !self.access.blocks(|b| b.ignore_public_acls)
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Action {
     /// A stored file (simple upload, copy or finished large file).

@@ -43,7 +43,7 @@ pub async fn put_cors(s3: &StowageS3, req: S3Request<PutBucketCorsInput>) -> S3R
             max_age_seconds: i64::from(rule.max_age_seconds.unwrap_or(0)),
         });
     }
-    update(s3, &cx, BucketSettings { cors_rules: Some(rules), ..BucketSettings::default() }).await?;
+    update(s3, &cx, BucketSettings { cors_rules: Some(rules), s3_cors: true, ..BucketSettings::default() }).await?;
     Ok(S3Response::new(PutBucketCorsOutput::default()))
 }
 

@@ -7,7 +7,7 @@ use s3s::auth::Credentials;
 use s3s::{S3Request, S3Result, s3_error};
 use stowage_core::Stowage;
 use stowage_core::auth::Principal;
-use stowage_core::model::{Bucket, BucketType};
+use stowage_core::model::Bucket;
 use stowage_core::policy::{Caller, PolicyRequest};
 
 use super::error::to_s3;
@@ -87,10 +87,11 @@ impl StowageS3 {
         let secure = self.core.config().public_url.starts_with("https://");
         let principal = self
             .core
-            .s3_caller(signed.clone(), &bucket, || policy_request(req, signed.as_ref(), account_id, &bucket.name, act, secure))
+            .s3_caller(signed.clone(), &bucket, act.action, || policy_request(req, signed.as_ref(), account_id, &bucket.name, act, secure))
             .s3()?;
+        // Unsigned object reads go on: the core decides them by bucket type and object ACL.
         let anonymous_read = matches!(act.action, "s3:GetObject" | "s3:GetObjectVersion");
-        if principal.is_none() && bucket.bucket_type != BucketType::AllPublic && !anonymous_read {
+        if principal.is_none() && !bucket.s3_public_read() && !anonymous_read {
             return Err(s3_error!(AccessDenied, "this bucket is private: a signed request is required"));
         }
         Ok(RequestContext { principal, bucket })
@@ -102,7 +103,9 @@ impl StowageS3 {
         let account_id = self.core.account_id();
         let secure = self.core.config().public_url.starts_with("https://");
         self.core
-            .s3_caller(Some(principal.clone()), &bucket, || policy_request(req, Some(principal), account_id, &bucket.name, act, secure))
+            .s3_caller(Some(principal.clone()), &bucket, act.action, || {
+                policy_request(req, Some(principal), account_id, &bucket.name, act, secure)
+            })
             .s3()?;
         Ok(bucket)
     }

@@ -7,6 +7,7 @@ use s3s::{S3Request, S3Response, S3Result, s3_error};
 use stowage_core::model::Action;
 use stowage_core::service::{ListEntry, ListPage, ListRequest, NULL_VERSION};
 
+use super::acl::owner;
 use super::context::{Act, OrS3, StowageS3};
 use super::values::*;
 
@@ -36,8 +37,9 @@ fn url_encoding(encoding: Option<&EncodingType>) -> impl Fn(&str) -> String + us
     move |s: &str| if url { url_encode_key(s) } else { s.to_string() }
 }
 
-/// A listing page as S3 `Contents` and `CommonPrefixes`, keys encoded as asked.
-fn list_entries(page: &ListPage, enc: &impl Fn(&str) -> String) -> (Vec<Object>, Vec<CommonPrefix>) {
+/// A listing page as S3 `Contents` and `CommonPrefixes`, keys encoded as asked, each object naming its
+/// owner when asked.
+fn list_entries(page: &ListPage, enc: &impl Fn(&str) -> String, owner: Option<&Owner>) -> (Vec<Object>, Vec<CommonPrefix>) {
     let (mut contents, mut prefixes) = (Vec::new(), Vec::new());
     for entry in &page.entries {
         match entry {
@@ -47,6 +49,7 @@ fn list_entries(page: &ListPage, enc: &impl Fn(&str) -> String) -> (Vec<Object>,
                 size: Some(v.size as i64),
                 last_modified: Some(timestamp(v.upload_timestamp)),
                 storage_class: Some(ObjectStorageClass::from_static(ObjectStorageClass::STANDARD)),
+                owner: owner.cloned(),
                 ..Object::default()
             }),
             ListEntry::Folder(f) => prefixes.push(CommonPrefix { prefix: Some(enc(f)) }),
@@ -79,7 +82,9 @@ pub async fn list_objects_v2(s3: &StowageS3, req: S3Request<ListObjectsV2Input>)
             exclusive_start,
         };
         let page = s3.core.list_files(&cx.principal, &list).await.s3()?;
-        let (contents, prefixes) = list_entries(&page, &enc);
+        // ListObjectsV2 names owners only when asked to.
+        let owner = input.fetch_owner.unwrap_or(false).then(|| owner(s3.core.account_id()));
+        let (contents, prefixes) = list_entries(&page, &enc, owner.as_ref());
         (contents, prefixes, page.next_name.map(|n| encode_token(&n)))
     };
     let key_count = (contents.len() + prefixes.len()) as i32;
@@ -117,7 +122,7 @@ pub async fn list_objects(s3: &StowageS3, req: S3Request<ListObjectsInput>) -> S
     };
     // max-keys=0 asks for nothing, and nothing is left out.
     let page = if max == 0 { ListPage::default() } else { s3.core.list_files(&cx.principal, &list).await.s3()? };
-    let (contents, prefixes) = list_entries(&page, &enc);
+    let (contents, prefixes) = list_entries(&page, &enc, Some(&owner(s3.core.account_id())));
     let truncated = page.next_name.is_some();
     // NextMarker is the last key or prefix returned; markers are exclusive.
     let next_marker = truncated.then(|| page.entries.last().map(|e| enc(e.name()))).flatten();
@@ -169,6 +174,7 @@ pub async fn list_object_versions(
     };
     let page = s3.core.list_files(&cx.principal, &list).await.s3()?;
     let latest = s3.core.latest_flags(&page).await.s3()?;
+    let owner = owner(s3.core.account_id());
     let (mut versions, mut markers, mut prefixes) = (Vec::new(), Vec::new(), Vec::new());
     let mut last: Option<(String, String)> = None;
     for (entry, is_latest) in page.entries.iter().zip(latest) {
@@ -182,7 +188,7 @@ pub async fn list_object_versions(
                         version_id: Some(v.s3_version_id().to_string()),
                         is_latest: Some(is_latest),
                         last_modified: Some(timestamp(v.upload_timestamp)),
-                        ..DeleteMarkerEntry::default()
+                        owner: Some(owner.clone()),
                     });
                 } else {
                     versions.push(ObjectVersion {
@@ -193,6 +199,7 @@ pub async fn list_object_versions(
                         size: Some(v.size as i64),
                         last_modified: Some(timestamp(v.upload_timestamp)),
                         storage_class: Some(ObjectVersionStorageClass::from_static(ObjectVersionStorageClass::STANDARD)),
+                        owner: Some(owner.clone()),
                         ..ObjectVersion::default()
                     });
                 }

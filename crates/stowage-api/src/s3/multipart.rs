@@ -4,6 +4,7 @@ use s3s::dto::*;
 use s3s::{S3Request, S3Response, S3Result, s3_error};
 use stowage_core::service::{ListedPart, PartUpload, Sha1Check};
 
+use super::acl::owner;
 use super::checksum::{self, declared_checksums, set_checksums};
 use super::context::{Act, OrS3, StowageS3};
 use super::objects::new_file_from;
@@ -103,6 +104,9 @@ pub async fn list_parts(s3: &StowageS3, req: S3Request<ListPartsInput>) -> S3Res
         is_truncated: Some(next.is_some()),
         next_part_number_marker: next.and(last),
         parts: Some(parts),
+        owner: Some(owner(s3.core.account_id())),
+        initiator: Some(initiator(s3.core.account_id())),
+        storage_class: Some(StorageClass::from_static(StorageClass::STANDARD)),
         ..ListPartsOutput::default()
     }))
 }
@@ -122,6 +126,9 @@ pub async fn list_uploads(s3: &StowageS3, req: S3Request<ListMultipartUploadsInp
             key: Some(f.name),
             upload_id: Some(f.file_id),
             initiated: Some(timestamp(f.upload_timestamp)),
+            owner: Some(owner(s3.core.account_id())),
+            initiator: Some(initiator(s3.core.account_id())),
+            storage_class: Some(StorageClass::from_static(StorageClass::STANDARD)),
             ..MultipartUpload::default()
         })
         .collect();
@@ -134,4 +141,9 @@ pub async fn list_uploads(s3: &StowageS3, req: S3Request<ListMultipartUploadsInp
         uploads: Some(uploads),
         ..ListMultipartUploadsOutput::default()
     }))
+}
+
+/// Who started an upload: the account, as for every object here.
+fn initiator(account_id: &str) -> Initiator {
+    Initiator { id: Some(account_id.to_string()), display_name: Some(account_id.to_string()) }
 }

@@ -34,46 +34,52 @@ fn is_public(grant: &Grant) -> bool {
 impl Stowage {
     /// Who a request acts as after the bucket's policy and ACL have had their say: a signed caller as
     /// itself unless a policy denies it; an unsigned one as a grant if a public policy or ACL allows the
-    /// action, else as nobody (public buckets are still readable by nobody).
-    /// `request` is built only when the bucket has a policy or ACL grants to evaluate.
+    /// `action`, else as nobody (public buckets are still readable by nobody). `request` (the policy's
+    /// view of the request) is built only when the bucket has a policy to evaluate.
     pub fn s3_caller<'a>(
         &self,
         principal: Option<Principal>,
         bucket: &Bucket,
+        action: &str,
         request: impl FnOnce() -> PolicyRequest<'a>,
     ) -> Result<Option<Principal>> {
         let access = &bucket.access;
-        if access.policy.is_none() && access.grants.is_empty() {
-            return Ok(principal);
-        }
-        let request = request();
-        let request = &request;
-        let policy = match access.policy.as_deref().map(|doc| Policy::parse(doc, &bucket.name)) {
-            Some(Ok(policy)) => Some(policy),
-            Some(Err(e)) => {
+        let granted = |capabilities: &[Capability]| Some(Principal::granted(&bucket.id, capabilities));
+        // Public ACLs: a public-read bucket (B2's allPublic) may be listed by anyone, a public-read-write one
+        // written to by anyone.
+        let acl_grant = || {
+            let listing = matches!(action, "s3:ListBucket" | "s3:ListBucketVersions");
+            let writing = matches!(action, "s3:PutObject" | "s3:DeleteObject" | "s3:DeleteObjectVersion");
+            let public_write = !access.blocks(|b| b.ignore_public_acls)
+                && access.grants.iter().any(|g| g.grantee == Grantee::AllUsers && g.permission.includes(AclPermission::Write));
+            if listing && bucket.s3_public_read() {
+                granted(&[Capability::ListFiles])
+            } else if writing && public_write {
+                granted(capabilities_for(action))
+            } else {
+                None
+            }
+        };
+        let Some(document) = access.policy.as_deref() else {
+            return Ok(principal.or_else(acl_grant));
+        };
+        let policy = match Policy::parse(document, &bucket.name) {
+            Ok(policy) => Some(policy),
+            Err(e) => {
                 // Stored policies were checked when stored; one that no longer parses decides nothing.
                 tracing::warn!(bucket = %bucket.name, error = %e, "ignoring a stored bucket policy that does not parse");
                 None
             }
-            None => None,
         };
-        let decision = policy.as_ref().map_or(Decision::Silent, |p| p.evaluate(request));
-        let manages_policy = POLICY_MANAGEMENT.contains(&request.action);
+        let decision = policy.as_ref().map_or(Decision::Silent, |p| p.evaluate(&request()));
+        let manages_policy = POLICY_MANAGEMENT.contains(&action);
+        let restricted = access.blocks(|b| b.restrict_public_buckets) && policy.as_ref().is_some_and(Policy::is_public);
         match (principal, decision) {
             (Some(p), Decision::Deny) if manages_policy && p.has(Capability::WriteBuckets) => Ok(Some(p)),
             (_, Decision::Deny) => Err(Error::AccessDenied("Access Denied by the bucket policy".into())),
             (Some(p), _) => Ok(Some(p)),
-            (None, Decision::Allow)
-                if !(access.blocks(|b| b.restrict_public_buckets) && policy.as_ref().is_some_and(Policy::is_public)) =>
-            {
-                Ok(Some(Principal::granted(&bucket.id, capabilities_for(request.action))))
-            }
-            (None, _) => {
-                let acl_write = !access.blocks(|b| b.ignore_public_acls)
-                    && access.grants.iter().any(|g| g.grantee == Grantee::AllUsers && g.permission.includes(AclPermission::Write));
-                let writes = matches!(request.action, "s3:PutObject" | "s3:DeleteObject" | "s3:DeleteObjectVersion");
-                Ok((acl_write && writes).then(|| Principal::granted(&bucket.id, capabilities_for(request.action))))
-            }
+            (None, Decision::Allow) if !restricted => Ok(granted(capabilities_for(action))),
+            (None, _) => Ok(acl_grant()),
         }
     }
 

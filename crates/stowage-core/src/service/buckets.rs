@@ -27,6 +27,9 @@ pub struct BucketSettings {
     pub default_retention: Option<Option<DefaultRetention>>,
     /// S3 versioning state (PutBucketVersioning sets `Enabled` or `Suspended`).
     pub versioning: Option<Versioning>,
+    /// The CORS rules come from S3's PutBucketCors, which accepts what B2 refuses: origins without a scheme
+    /// (one `*` anywhere) and a `MaxAgeSeconds` above a day.
+    pub s3_cors: bool,
     /// S3 access settings at creation (a CreateBucket's ACL and object ownership); changed afterwards
     /// through their own methods.
     pub access: Option<BucketAccess>,
@@ -52,7 +55,7 @@ pub const CORS_OPERATIONS: &[&str] = &[
     "s3_put",
 ];
 
-fn check_cors_rules(rules: &[CorsRule]) -> Result<()> {
+fn check_cors_rules(rules: &[CorsRule], s3: bool) -> Result<()> {
     if rules.len() > 100 {
         return Err(Error::invalid("at most 100 CORS rules per bucket"));
     }
@@ -72,7 +75,8 @@ fn check_cors_rules(rules: &[CorsRule]) -> Result<()> {
             return Err(Error::invalid(format!("CORS rule {label:?} needs at least one allowedOrigins entry")));
         }
         for origin in &rule.allowed_origins {
-            if origin != "*" && (origin.matches('*').count() > 1 || !(origin.contains("://") || origin.starts_with('*'))) {
+            let scheme_ok = s3 || origin.contains("://") || origin.starts_with('*');
+            if origin != "*" && (origin.matches('*').count() > 1 || !scheme_ok) {
                 return Err(Error::invalid(format!("Invalid allowedOrigins entry {origin:?}")));
             }
         }
@@ -82,7 +86,7 @@ fn check_cors_rules(rules: &[CorsRule]) -> Result<()> {
         if let Some(op) = rule.allowed_operations.iter().find(|op| !CORS_OPERATIONS.contains(&op.as_str())) {
             return Err(Error::invalid(format!("Invalid allowedOperations entry {op:?}")));
         }
-        if !(0..=86_400).contains(&rule.max_age_seconds) {
+        if rule.max_age_seconds < 0 || (!s3 && rule.max_age_seconds > 86_400) {
             return Err(Error::invalid("maxAgeSeconds must be between 0 and 86400"));
         }
         let size: usize = rule.cors_rule_name.len()
@@ -224,7 +228,7 @@ impl Stowage {
             check_bucket_info(info)?;
         }
         if let Some(rules) = &s.cors_rules {
-            check_cors_rules(rules)?;
+            check_cors_rules(rules, s.s3_cors)?;
         }
         if let Some(rules) = &s.lifecycle_rules {
             check_lifecycle_rules(rules)?;
@@ -474,10 +478,16 @@ mod tests {
             expose_headers: None,
             max_age_seconds: 3600,
         };
-        assert!(check_cors_rules(std::slice::from_ref(&good)).is_ok());
+        assert!(check_cors_rules(std::slice::from_ref(&good), false).is_ok());
         let mut bad_op = good.clone();
         bad_op.allowed_operations = vec!["s3_bogus".into()];
-        assert!(check_cors_rules(&[bad_op]).is_err());
-        assert!(check_cors_rules(&[good.clone(), good]).is_err());
+        assert!(check_cors_rules(&[bad_op], false).is_err());
+        assert!(check_cors_rules(&[good.clone(), good.clone()], false).is_err());
+        // S3 accepts origins without a scheme, with the wildcard anywhere; B2 does not.
+        let bare = CorsRule { allowed_origins: vec!["start*end".into(), "example.com".into()], ..good };
+        assert!(check_cors_rules(std::slice::from_ref(&bare), true).is_ok());
+        assert!(check_cors_rules(std::slice::from_ref(&bare), false).is_err());
+        let two_wildcards = CorsRule { allowed_origins: vec!["*a*".into()], ..bare };
+        assert!(check_cors_rules(&[two_wildcards], true).is_err());
     }
 }

@@ -72,7 +72,7 @@ impl Stowage {
         key: &str,
         version_id: Option<&str>,
     ) -> Result<FileVersion> {
-        if bucket.bucket_type != BucketType::AllPublic {
+        if principal.is_some() || !bucket.s3_public_read() {
             let Some(p) = principal else {
                 // An unsigned read of a private bucket needs the object's ACL to allow it; without that
                 // the caller learns nothing, not even whether the key exists.
