@@ -695,3 +695,41 @@ def test_s3_cors_rules_as_aws_accepts_them(server):
     # A public-read bucket can be listed by anyone through S3.
     listing = requests.get(f"{server.url}/s3-cors-origins?list-type=2")
     assert listing.status_code == 200 and "<Key>k</Key>" in listing.text
+
+
+def test_conditional_writes(server):
+    from concurrent.futures import ThreadPoolExecutor
+    s3 = client(server)
+    s3.create_bucket(Bucket="conditional-writes")
+    first = s3.put_object(Bucket="conditional-writes", Key="k", Body=b"one", IfNoneMatch="*")
+    assert error_code(lambda: s3.put_object(Bucket="conditional-writes", Key="k", Body=b"two", IfNoneMatch="*")) == "PreconditionFailed"
+    assert error_code(lambda: s3.put_object(Bucket="conditional-writes", Key="k", Body=b"two", IfMatch='"0000"')) == "PreconditionFailed"
+    s3.put_object(Bucket="conditional-writes", Key="k", Body=b"two", IfMatch=first["ETag"])
+    assert s3.get_object(Bucket="conditional-writes", Key="k")["Body"].read() == b"two"
+    assert error_code(lambda: s3.put_object(Bucket="conditional-writes", Key="absent", Body=b"x", IfMatch=first["ETag"])) == "NoSuchKey"
+    # After a delete the key is free again.
+    s3.delete_object(Bucket="conditional-writes", Key="k")
+    s3.put_object(Bucket="conditional-writes", Key="k", Body=b"three", IfNoneMatch="*")
+
+    # Racing writers with If-None-Match: * — exactly one creates the key.
+    def create(i):
+        try:
+            s3.put_object(Bucket="conditional-writes", Key="race", Body=f"writer {i}".encode(), IfNoneMatch="*")
+            return i
+        except botocore.exceptions.ClientError as e:
+            assert e.response["Error"]["Code"] in ("PreconditionFailed", "ConditionalRequestConflict")
+            return None
+    with ThreadPoolExecutor(8) as pool:
+        winners = [w for w in pool.map(create, range(8)) if w is not None]
+    assert len(winners) == 1
+    assert s3.get_object(Bucket="conditional-writes", Key="race")["Body"].read() == f"writer {winners[0]}".encode()
+
+    # CompleteMultipartUpload takes the same conditions, checked as the object commits.
+    upload = s3.create_multipart_upload(Bucket="conditional-writes", Key="race")["UploadId"]
+    etag = s3.upload_part(Bucket="conditional-writes", Key="race", UploadId=upload, PartNumber=1, Body=b"part")["ETag"]
+    parts = {"Parts": [{"PartNumber": 1, "ETag": etag}]}
+    assert error_code(lambda: s3.complete_multipart_upload(Bucket="conditional-writes", Key="race", UploadId=upload,
+                                                           MultipartUpload=parts, IfNoneMatch="*")) == "PreconditionFailed"
+    s3.complete_multipart_upload(Bucket="conditional-writes", Key="race", UploadId=upload, MultipartUpload=parts,
+                                 IfMatch=s3.head_object(Bucket="conditional-writes", Key="race")["ETag"])
+    assert s3.get_object(Bucket="conditional-writes", Key="race")["Body"].read() == b"part"

@@ -71,6 +71,33 @@ impl Preconditions {
     }
 }
 
+/// An S3 conditional write: what the key's current object must be for the write to happen. Checked by the
+/// store inside the transaction that commits the write, so concurrent writers cannot both pass.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WriteCondition {
+    /// `If-None-Match: *`: the key has no current object (a delete marker counts as none).
+    NoObject,
+    /// `If-Match`: the key's current object has this ETag (`*`: any current object).
+    Matches(EtagCondition),
+}
+
+impl WriteCondition {
+    pub fn check(&self, latest: Option<&FileVersion>) -> crate::Result<()> {
+        let current = latest.filter(|v| v.action == crate::model::Action::Upload);
+        match (self, current) {
+            (WriteCondition::NoObject, None) => Ok(()),
+            (WriteCondition::NoObject, Some(_)) => {
+                Err(crate::Error::PreconditionFailed("the key already has an object (If-None-Match: *)".into()))
+            }
+            (WriteCondition::Matches(_), None) => Err(crate::Error::FileNotFound("the key has no object to match (If-Match)".into())),
+            (WriteCondition::Matches(condition), Some(v)) if condition.matches(v) => Ok(()),
+            (WriteCondition::Matches(_), Some(_)) => {
+                Err(crate::Error::PreconditionFailed("the key's object has another ETag (If-Match)".into()))
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -126,6 +153,20 @@ mod tests {
         // Same second: not modified since.
         let p = Preconditions { if_modified_since: Some(10_999), ..Preconditions::default() };
         assert_eq!(p.evaluate(&v), Outcome::NotModified);
+    }
+
+    #[test]
+    fn write_conditions() {
+        let v = version("abc", 10_000);
+        assert!(WriteCondition::NoObject.check(None).is_ok());
+        assert!(matches!(WriteCondition::NoObject.check(Some(&v)), Err(crate::Error::PreconditionFailed(_))));
+        let marker = FileVersion { action: crate::model::Action::Hide, ..v.clone() };
+        assert!(WriteCondition::NoObject.check(Some(&marker)).is_ok());
+        let same = WriteCondition::Matches(EtagCondition::Etag("\"abc\"".into()));
+        assert!(same.check(Some(&v)).is_ok());
+        assert!(matches!(same.check(None), Err(crate::Error::FileNotFound(_))));
+        let other = WriteCondition::Matches(EtagCondition::Etag("zzz".into()));
+        assert!(matches!(other.check(Some(&v)), Err(crate::Error::PreconditionFailed(_))));
     }
 
     #[test]

@@ -61,6 +61,9 @@ pub enum Error {
     Conflict(String),
     #[error("{0}")]
     FileLockConflict(String),
+    /// A conditional write's condition does not hold (S3 `PreconditionFailed`, 412).
+    #[error("{0}")]
+    PreconditionFailed(String),
     /// Bucket ownership cannot be enforced while the bucket's ACL grants access to others.
     #[error("{0}")]
     AclConflictsWithOwnership(String),

@@ -18,6 +18,10 @@ use crate::model::{AppKey, Bucket, FileVersion, Millis, Part};
 /// A decision the store runs on a version's current state, inside the transaction that changes it, so no
 /// concurrent change can slip between the check and the write (object lock, large-file state).
 pub type VersionCheck = Box<dyn FnOnce(&FileVersion) -> Result<()> + Send>;
+/// A decision on a name's newest upload-or-hide version (`None` when it has none), run inside the
+/// transaction that adds a version of that name, with concurrent conditional writers to the name
+/// serialized (S3 conditional writes: `If-None-Match: *`, `If-Match`).
+pub type LatestCheck = Box<dyn FnOnce(Option<&FileVersion>) -> Result<()> + Send>;
 /// A change to a stored version, computed from its current state inside the transaction that writes it.
 pub type VersionChange = Box<dyn FnOnce(FileVersion) -> Result<FileVersion> + Send>;
 /// Builds a finished large file from its unfinished version and every uploaded part (by part number),
@@ -67,6 +71,10 @@ pub trait MetadataStore: Send + Sync {
 
     // File versions.
     async fn insert_version(&self, version: &FileVersion) -> Result<()>;
+    /// `insert_version` if `check` accepts the name's newest version as it is in the inserting
+    /// transaction; the check's error otherwise, with nothing written. Two conditional inserts of one
+    /// name never both see the state before the other.
+    async fn insert_version_if(&self, version: &FileVersion, check: LatestCheck) -> Result<()>;
     async fn get_version(&self, file_id: &str) -> Result<Option<FileVersion>>;
     /// Atomically reads a version, applies `change` to it and stores the result (tags, retention, legal
     /// hold). Fails with `FileNotPresent` when the version is gone, or with the error `change` returns;
@@ -100,7 +108,8 @@ pub trait MetadataStore: Send + Sync {
     /// Turns an unfinished large file into the finished version `plan` builds from it and its parts, links
     /// the blobs the finished version uses, queues the other parts' blobs for collection and drops the part
     /// rows, all in one transaction. `NoSuchUpload` when the file is no longer unfinished.
-    async fn finish_large_file(&self, file_id: &str, plan: FinishPlan) -> Result<FileVersion>;
+    /// `check` runs on the name's newest version first, as in `insert_version_if`.
+    async fn finish_large_file(&self, file_id: &str, plan: FinishPlan, check: Option<LatestCheck>) -> Result<FileVersion>;
 
     // Blob collection.
     /// Queues blobs for deletion (blobs whose write never committed, or that a failed step left behind).

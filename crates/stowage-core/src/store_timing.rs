@@ -10,7 +10,9 @@ use async_trait::async_trait;
 
 use crate::error::Result;
 use crate::model::{AppKey, Bucket, FileVersion, Millis, Part};
-use crate::store::{BlobStore, ByteStream, FinishPlan, ListCursor, MetadataStore, ServerIdentity, VersionChange, VersionCheck};
+use crate::store::{
+    BlobStore, ByteStream, FinishPlan, LatestCheck, ListCursor, MetadataStore, ServerIdentity, VersionChange, VersionCheck,
+};
 
 /// Upper bounds (seconds) of the latency histogram's buckets.
 pub const LATENCY_BUCKETS: [f64; 10] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 2.5];
@@ -135,6 +137,10 @@ impl MetadataStore for TimedMetadataStore {
         timed!(self, "metadata", "insert_version", self.inner.insert_version(version))
     }
 
+    async fn insert_version_if(&self, version: &FileVersion, check: LatestCheck) -> Result<()> {
+        timed!(self, "metadata", "insert_version_if", self.inner.insert_version_if(version, check))
+    }
+
     async fn get_version(&self, file_id: &str) -> Result<Option<FileVersion>> {
         timed!(self, "metadata", "get_version", self.inner.get_version(file_id))
     }
@@ -177,8 +183,8 @@ impl MetadataStore for TimedMetadataStore {
         timed!(self, "metadata", "list_parts", self.inner.list_parts(file_id, start_part, limit))
     }
 
-    async fn finish_large_file(&self, file_id: &str, plan: FinishPlan) -> Result<FileVersion> {
-        timed!(self, "metadata", "finish_large_file", self.inner.finish_large_file(file_id, plan))
+    async fn finish_large_file(&self, file_id: &str, plan: FinishPlan, check: Option<LatestCheck>) -> Result<FileVersion> {
+        timed!(self, "metadata", "finish_large_file", self.inner.finish_large_file(file_id, plan, check))
     }
 
     async fn queue_blob_deletes(&self, blob_ids: &[String]) -> Result<()> {

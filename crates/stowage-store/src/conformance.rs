@@ -6,9 +6,9 @@ use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::Arc;
 
-use stowage_core::Error;
 use stowage_core::model::{Action, Bucket, BucketType, Checksums, Content, Encryption, FileVersion, Part, PartRef};
-use stowage_core::store::{ListCursor, MetadataStore};
+use stowage_core::store::{FinishPlan, LatestCheck, ListCursor, MetadataStore};
+use stowage_core::{Error, Result};
 
 pub(crate) fn bucket(id: &str, name: &str) -> Bucket {
     Bucket {
@@ -81,7 +81,43 @@ where
     large_file_states(fresh().await).await;
     shared_state(fresh().await).await;
     inserts_fail_alone(fresh().await).await;
+    conditional_inserts(fresh().await).await;
     every_field_is_kept(fresh().await).await;
+}
+
+/// `insert_version_if` and a checked finish: the check sees the name's newest version inside the write,
+/// and of writers racing with "no object yet" exactly one wins.
+async fn conditional_inserts<S: MetadataStore + 'static>(store: Arc<S>) {
+    store.create_bucket(&bucket("b", "conditional"), 100).await.expect("create");
+    let no_object = || -> LatestCheck {
+        Box::new(|latest: Option<&FileVersion>| match latest {
+            Some(v) if v.action == Action::Upload => Err(Error::PreconditionFailed(format!("{} exists", v.file_id))),
+            _ => Ok(()),
+        })
+    };
+    let racers = (0..8).map(|i| {
+        let store = store.clone();
+        let check = no_object();
+        tokio::spawn(async move { store.insert_version_if(&version("b", "once", &format!("c{i}"), Action::Upload), check).await })
+    });
+    let outcomes: Vec<Result<()>> = futures::future::join_all(racers).await.into_iter().map(|r| r.expect("task")).collect();
+    assert_eq!(outcomes.iter().filter(|o| o.is_ok()).count(), 1, "exactly one conditional writer wins: {outcomes:?}");
+    assert!(outcomes.iter().filter(|o| o.is_err()).all(|o| matches!(o, Err(Error::PreconditionFailed(_)))));
+    assert_eq!(store.list_versions("b", &ListCursor::default(), false, 20).await.expect("list").len(), 1, "losers write nothing");
+    // A hide marker as the newest version counts as no object; the check sees it.
+    store.insert_version(&version("b", "once", "z-hide", Action::Hide)).await.expect("hide");
+    store.insert_version_if(&version("b", "once", "z-new", Action::Upload), no_object()).await.expect("after a delete marker");
+    // A finish checked the same way: refused while the name has an object, leaving the upload as it was.
+    store.insert_version(&version("b", "once", "L", Action::Start)).await.expect("start");
+    store.put_part(&part("L", 1, "lp1")).await.expect("part");
+    let plan: FinishPlan = Box::new(|mut v, _| {
+        v.action = Action::Upload;
+        Ok(v)
+    });
+    let refused = store.finish_large_file("L", plan, Some(no_object())).await;
+    assert!(matches!(refused, Err(Error::PreconditionFailed(_))), "{refused:?}");
+    assert_eq!(store.get_version("L").await.expect("get").map(|v| v.action), Some(Action::Start));
+    assert_eq!(store.list_parts("L", 1, 10).await.expect("parts").len(), 1);
 }
 
 /// Every field of every record comes back as stored, through each way in and out.
@@ -368,6 +404,7 @@ async fn large_file_states<S: MetadataStore + 'static>(store: Arc<S>) {
                     v.content = Content::Parts(used);
                     Ok(v)
                 }),
+                None,
             )
             .await
     };

@@ -181,13 +181,25 @@ impl std::fmt::Display for Failure {
 }
 
 async fn write_together(pool: &Pool, batch: &[Job]) -> std::result::Result<(), Failure> {
+    let client = pooled(pool).await.map_err(Failure::Other)?;
+    let inserts: Vec<&Insert> = batch.iter().map(|job| &job.insert).collect();
+    write_rows(&client, &inserts).await
+}
+
+/// Writes one insert inside a transaction the caller holds (a conditional insert, which must check and
+/// write in one transaction), with the errors a batched insert would give.
+pub(crate) async fn write_in(client: &impl GenericClient, insert: &Insert) -> Result<()> {
+    write_rows(client, &[insert]).await.map_err(|e| failure(e, insert))
+}
+
+async fn write_rows(client: &impl GenericClient, batch: &[&Insert]) -> std::result::Result<(), Failure> {
     let (mut blob_ids, mut written, mut data) = (Vec::new(), Vec::new(), Vec::new());
     // The versions' values column by column: each column is bound as one array.
     let mut columns: Vec<Vec<Value<'_>>> = vec![Vec::new(); VERSIONS.columns.len()];
     let (mut linked_blobs, mut linked_files) = (Vec::new(), Vec::new());
     let now = wall_clock();
-    for job in batch {
-        match &job.insert {
+    for insert in batch {
+        match insert {
             Insert::SmallBlob { blob_id, data: bytes } => {
                 blob_ids.push(blob_id.as_str());
                 written.push(now);
@@ -210,7 +222,6 @@ async fn write_together(pool: &Pool, batch: &[Job]) -> std::result::Result<(), F
         }
     }
     // One statement (one round trip, one commit); a part with no rows inserts nothing.
-    let client = pooled(pool).await.map_err(Failure::Other)?;
     // A body written alone by the flusher may be claimed by a version meanwhile: written once either way.
     let links = 4 + columns.len();
     let sql = format!(

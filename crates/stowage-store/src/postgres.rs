@@ -20,7 +20,7 @@ use deadpool_postgres::{GenericClient, Object, Pool, Runtime};
 use stowage_core::model::{Action, AppKey, Bucket, FileVersion, Millis, Part};
 use stowage_core::names::prefix_upper_bound;
 use stowage_core::service::wall_clock;
-use stowage_core::store::{FinishPlan, ListCursor, MetadataStore, ServerIdentity, VersionChange, VersionCheck};
+use stowage_core::store::{FinishPlan, LatestCheck, ListCursor, MetadataStore, ServerIdentity, VersionChange, VersionCheck};
 use stowage_core::{Error, Result};
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::{IsNull, Json, ToSql, Type, to_sql_checked};
@@ -391,6 +391,22 @@ async fn lock_version(client: &impl GenericClient, file_id: &str) -> Result<Opti
     client.query_opt(&stmt, &[&file_id]).await.map_err(pg_err)?.as_ref().map(records::version_from).transpose()
 }
 
+/// Runs a conditional write's check on a name's newest version inside the transaction that writes it.
+/// A transaction-scoped advisory lock on the name serializes conditional writers of one name, and the
+/// newest version is read after taking it (each statement sees what committed before it), so two of them
+/// never both pass on the same state.
+async fn check_latest(tx: &impl GenericClient, bucket_id: &str, name: &str, check: LatestCheck) -> Result<()> {
+    let lock = tx.prepare_cached("SELECT pg_advisory_xact_lock(hashtextextended($1, 7013))").await.map_err(pg_err)?;
+    tx.execute(&lock, &[&format!("{bucket_id}/{name}")]).await.map_err(pg_err)?;
+    let sql = format!(
+        "SELECT {} FROM versions WHERE bucket_id = $1 AND name = $2 AND action <> 'start' ORDER BY file_id DESC LIMIT 1",
+        VERSIONS.list()
+    );
+    let stmt = tx.prepare_cached(&sql).await.map_err(pg_err)?;
+    let latest = tx.query_opt(&stmt, &[&bucket_id, &name]).await.map_err(pg_err)?.as_ref().map(records::version_from).transpose()?;
+    check(latest.as_ref())
+}
+
 async fn part_blobs(client: &impl GenericClient, file_id: &str) -> Result<Vec<String>> {
     let stmt = client.prepare_cached("SELECT blob_id FROM parts WHERE file_id = $1").await.map_err(pg_err)?;
     Ok(client.query(&stmt, &[&file_id]).await.map_err(pg_err)?.iter().map(|r| r.get(0)).collect())
@@ -532,6 +548,16 @@ impl MetadataStore for PostgresStore {
         self.inserts.insert(Insert::Version { version: Box::new(version.clone()), bodies }).await
     }
 
+    async fn insert_version_if(&self, version: &FileVersion, check: LatestCheck) -> Result<()> {
+        // Not batched: the check and the write share one transaction of their own.
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(pg_err)?;
+        check_latest(&tx, &version.bucket_id, &version.name, check).await?;
+        let bodies = self.pending.claim(&version.content.blob_ids());
+        crate::pg_batch::write_in(&tx, &Insert::Version { version: Box::new(version.clone()), bodies }).await?;
+        tx.commit().await.map_err(pg_err)
+    }
+
     async fn get_version(&self, file_id: &str) -> Result<Option<FileVersion>> {
         let sql = format!("SELECT {} FROM versions WHERE file_id = $1", VERSIONS.list());
         self.query_opt(&sql, &[&file_id]).await?.as_ref().map(records::version_from).transpose()
@@ -656,13 +682,16 @@ impl MetadataStore for PostgresStore {
         decode_all(self.query(&sql, &[&file_id, &(start_part.min(i32::MAX as u32) as i32), &(limit as i64)]).await?, records::part_from)
     }
 
-    async fn finish_large_file(&self, file_id: &str, plan: FinishPlan) -> Result<FileVersion> {
+    async fn finish_large_file(&self, file_id: &str, plan: FinishPlan, check: Option<LatestCheck>) -> Result<FileVersion> {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(pg_err)?;
         let unfinished = lock_version(&tx, file_id)
             .await?
             .filter(|v| v.action == Action::Start)
             .ok_or_else(|| Error::NoSuchUpload(format!("No active upload for: {file_id}")))?;
+        if let Some(check) = check {
+            check_latest(&tx, &unfinished.bucket_id, &unfinished.name, check).await?;
+        }
         let sql = format!("SELECT {} FROM parts WHERE file_id = $1 ORDER BY part_number", PARTS.list());
         let parts: Vec<Part> = decode_all(tx.query(&sql, &[&file_id]).await.map_err(pg_err)?, records::part_from)?;
         let all_blobs: Vec<String> = parts.iter().map(|p| p.blob_id.clone()).collect();

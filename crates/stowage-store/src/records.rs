@@ -840,6 +840,7 @@ INSERT INTO parts (file_id, part_number, blob_id, body) VALUES ('f3', 10000, 'bl
                     v.content = Content::Parts(parts.iter().map(Part::as_part_ref).collect());
                     Ok(v)
                 }),
+                None,
             )
             .await
             .unwrap();

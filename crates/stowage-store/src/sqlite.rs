@@ -14,7 +14,7 @@ use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 use stowage_core::model::{Action, AppKey, Bucket, FileVersion, Millis, Part};
 use stowage_core::names::prefix_upper_bound;
 use stowage_core::service::wall_clock;
-use stowage_core::store::{FinishPlan, ListCursor, MetadataStore, ServerIdentity, VersionChange, VersionCheck};
+use stowage_core::store::{FinishPlan, LatestCheck, ListCursor, MetadataStore, ServerIdentity, VersionChange, VersionCheck};
 use stowage_core::{Error, Result};
 
 use crate::cache::RowCache;
@@ -144,6 +144,27 @@ fn open_connection(path: &Path) -> Result<Connection> {
 }
 
 impl SqliteStore {
+    /// Inserts a version (after `check`, if any, accepts the name's newest version) in one write
+    /// transaction; SQLite's single writer makes the check and the insert one step.
+    async fn insert_checked(&self, version: &FileVersion, check: Option<LatestCheck>) -> Result<()> {
+        let v = version.clone();
+        self.write(move |tx| {
+            let bucket_exists: bool = tx
+                .prepare_cached("SELECT EXISTS(SELECT 1 FROM buckets WHERE bucket_id = ?1)")
+                .and_then(|mut stmt| stmt.query_row([&v.bucket_id], |r| r.get(0)))
+                .map_err(db_err)?;
+            if !bucket_exists {
+                return Err(Error::BucketNotFound(v.bucket_id.clone()));
+            }
+            if let Some(check) = check {
+                check(latest_version_tx(tx, &v.bucket_id, &v.name)?.as_ref())?;
+            }
+            execute_values(tx, &VERSIONS.insert('?'), &records::version_values(&v)?)?;
+            link_blobs(tx, &v)
+        })
+        .await
+    }
+
     fn invalidate_buckets(&self) {
         self.buckets_by_id.invalidate();
         self.buckets_by_name.invalidate();
@@ -326,6 +347,15 @@ fn run_writer(mut conn: Connection, queue: std::sync::mpsc::Receiver<WriteJob>) 
 
 fn get_version_tx(conn: &Connection, file_id: &str) -> Result<Option<FileVersion>> {
     first_row(conn, &format!("SELECT {} FROM versions WHERE file_id = ?1", VERSIONS.list()), &[&file_id], version_row)
+}
+
+/// The newest upload-or-hide version of a name (unfinished large files never count).
+fn latest_version_tx(conn: &Connection, bucket_id: &str, name: &str) -> Result<Option<FileVersion>> {
+    let sql = format!(
+        "SELECT {} FROM versions WHERE bucket_id = ?1 AND name = ?2 AND action != 'start' ORDER BY file_id DESC LIMIT 1",
+        VERSIONS.list()
+    );
+    first_row(conn, &sql, &[&bucket_id, &name], version_row)
 }
 
 fn bucket_where(conn: &Connection, column: &str, value: &str) -> Result<Option<Bucket>> {
@@ -533,19 +563,11 @@ impl MetadataStore for SqliteStore {
     }
 
     async fn insert_version(&self, version: &FileVersion) -> Result<()> {
-        let v = version.clone();
-        self.write(move |tx| {
-            let bucket_exists: bool = tx
-                .prepare_cached("SELECT EXISTS(SELECT 1 FROM buckets WHERE bucket_id = ?1)")
-                .and_then(|mut stmt| stmt.query_row([&v.bucket_id], |r| r.get(0)))
-                .map_err(db_err)?;
-            if !bucket_exists {
-                return Err(Error::BucketNotFound(v.bucket_id.clone()));
-            }
-            execute_values(tx, &VERSIONS.insert('?'), &records::version_values(&v)?)?;
-            link_blobs(tx, &v)
-        })
-        .await
+        self.insert_checked(version, None).await
+    }
+
+    async fn insert_version_if(&self, version: &FileVersion, check: LatestCheck) -> Result<()> {
+        self.insert_checked(version, Some(check)).await
     }
 
     async fn get_version(&self, file_id: &str) -> Result<Option<FileVersion>> {
@@ -586,14 +608,7 @@ impl MetadataStore for SqliteStore {
 
     async fn latest_version(&self, bucket_id: &str, name: &str) -> Result<Option<FileVersion>> {
         let (b, n) = (bucket_id.to_string(), name.to_string());
-        self.lookup(move |c| {
-            let sql = format!(
-                "SELECT {} FROM versions WHERE bucket_id = ?1 AND name = ?2 AND action != 'start' ORDER BY file_id DESC LIMIT 1",
-                VERSIONS.list()
-            );
-            first_row(c, &sql, &[&b, &n], version_row)
-        })
-        .await
+        self.lookup(move |c| latest_version_tx(c, &b, &n)).await
     }
 
     async fn list_versions(&self, bucket_id: &str, cursor: &ListCursor, latest_only: bool, limit: usize) -> Result<Vec<FileVersion>> {
@@ -678,12 +693,15 @@ impl MetadataStore for SqliteStore {
         .await
     }
 
-    async fn finish_large_file(&self, file_id: &str, plan: FinishPlan) -> Result<FileVersion> {
+    async fn finish_large_file(&self, file_id: &str, plan: FinishPlan, check: Option<LatestCheck>) -> Result<FileVersion> {
         let id = file_id.to_string();
         self.write(move |tx| {
             let unfinished = get_version_tx(tx, &id)?
                 .filter(|v| v.action == Action::Start)
                 .ok_or_else(|| Error::NoSuchUpload(format!("No active upload for: {id}")))?;
+            if let Some(check) = check {
+                check(latest_version_tx(tx, &unfinished.bucket_id, &unfinished.name)?.as_ref())?;
+            }
             let parts = rows(tx, &format!("SELECT {} FROM parts WHERE file_id = ?1 ORDER BY part_number", PARTS.list()), &[&id], part_row)?;
             let all_blobs: Vec<String> = parts.iter().map(|p| p.blob_id.clone()).collect();
             let v = plan(unfinished, parts)?;

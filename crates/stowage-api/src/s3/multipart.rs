@@ -55,7 +55,8 @@ pub async fn complete(s3: &StowageS3, req: S3Request<CompleteMultipartUploadInpu
         let etag = p.e_tag.map(ETag::into_value).ok_or_else(|| s3_error!(InvalidPart, "each part needs an ETag"))?;
         listed.push(ListedPart { number, etag, checksums });
     }
-    let version = s3.core.complete_multipart(&cx.principal, &input.upload_id, &listed).await.s3()?;
+    let condition = write_condition(input.if_none_match.as_ref(), input.if_match.as_ref())?;
+    let version = s3.core.complete_multipart(&cx.principal, &input.upload_id, &listed, condition).await.s3()?;
     let mut out = CompleteMultipartUploadOutput {
         bucket: Some(input.bucket.clone()),
         key: Some(input.key.clone()),

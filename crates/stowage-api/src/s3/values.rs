@@ -9,7 +9,7 @@ use base64::engine::general_purpose::STANDARD;
 use futures::TryStreamExt;
 use s3s::dto::*;
 use s3s::{S3Result, s3_error};
-use stowage_core::conditions::EtagCondition;
+use stowage_core::conditions::{EtagCondition, WriteCondition};
 use stowage_core::model::{Bucket as StoredBucket, Encryption, FileVersion, Millis, Retention, RetentionMode};
 use stowage_core::service::EncryptionRequest;
 use stowage_core::store::ByteStream;
@@ -37,6 +37,17 @@ pub fn etag_condition(condition: &ETagCondition) -> EtagCondition {
     match condition {
         ETagCondition::Any => EtagCondition::Any,
         ETagCondition::ETag(tag) => EtagCondition::Etag(tag.value().to_string()),
+    }
+}
+
+/// A write's `If-None-Match` / `If-Match` as a core write condition: `If-None-Match` takes only `*`.
+pub fn write_condition(if_none_match: Option<&ETagCondition>, if_match: Option<&ETagCondition>) -> S3Result<Option<WriteCondition>> {
+    match (if_none_match, if_match) {
+        (Some(ETagCondition::Any), None) => Ok(Some(WriteCondition::NoObject)),
+        (Some(_), None) => Err(s3_error!(NotImplemented, "If-None-Match on a write takes only *")),
+        (None, Some(condition)) => Ok(Some(WriteCondition::Matches(etag_condition(condition)))),
+        (None, None) => Ok(None),
+        (Some(_), Some(_)) => Err(s3_error!(NotImplemented, "a write takes If-None-Match or If-Match, not both")),
     }
 }
 

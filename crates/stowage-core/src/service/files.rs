@@ -7,6 +7,7 @@ use md5::{Digest, Md5};
 use super::download::ByteRange;
 use super::{MAX_SIMPLE_FILE, Stowage, random_hex};
 use crate::auth::{Capability, NameScope, Principal, TokenScope};
+use crate::conditions::WriteCondition;
 use crate::error::{Error, Result};
 use crate::hashing::{Digests, hashing, hold_back_tail};
 use crate::model::{Action, Bucket, BucketType, Checksums, Content, Encryption, FileVersion, Grant, Millis, Retention, RetentionMode};
@@ -94,6 +95,8 @@ pub struct NewFile {
     pub null_version: bool,
     /// S3 object ACL grants (`x-amz-acl`, `x-amz-grant-*`).
     pub grants: Vec<Grant>,
+    /// An S3 conditional write (`If-None-Match: *`, `If-Match`), checked as the version commits.
+    pub condition: Option<WriteCondition>,
 }
 
 #[derive(Debug, Clone)]
@@ -385,15 +388,19 @@ impl Stowage {
             null_version: req.null_version,
             grants: req.grants,
         };
-        self.commit_new_version(&version).await?;
+        self.commit_new_version(&version, req.condition).await?;
         self.emit("b2:ObjectCreated:Upload", &version).await;
         Ok(version)
     }
 
     /// Inserts a version whose blobs are already durable; on failure the blobs are queued for collection.
     /// A new null version then replaces the key's older one.
-    pub(crate) async fn commit_new_version(&self, version: &FileVersion) -> Result<()> {
-        if let Err(err) = self.note_full(self.meta.insert_version(version).await) {
+    pub(crate) async fn commit_new_version(&self, version: &FileVersion, condition: Option<WriteCondition>) -> Result<()> {
+        let inserted = match condition {
+            None => self.meta.insert_version(version).await,
+            Some(condition) => self.meta.insert_version_if(version, Box::new(move |latest| condition.check(latest))).await,
+        };
+        if let Err(err) = self.note_full(inserted) {
             self.discard_uncommitted(&version.content.blob_ids(), &err).await;
             return Err(err);
         }
@@ -631,6 +638,7 @@ impl Stowage {
             tags: req.tags.unwrap_or_else(|| source.tags.clone()),
             null_version: req.null_version,
             grants: req.grants,
+            condition: None,
         };
         let now = self.now();
         let PreparedFile { content_type, encryption, retention, legal_hold, timestamp } = self.prepare_new_file(&dest, &new_file, now)?;
@@ -659,7 +667,7 @@ impl Stowage {
             null_version: new_file.null_version,
             grants: new_file.grants,
         };
-        self.commit_new_version(&version).await?;
+        self.commit_new_version(&version, None).await?;
         self.emit("b2:ObjectCreated:Copy", &version).await;
         Ok(version)
     }

@@ -2,9 +2,10 @@ use super::download::ByteRange;
 use super::files::{BodyCheck, EncryptionRequest, NewFile, PreparedFile, Sha1Check, StoredBlob, UPLOAD_TOKEN_TTL, expected_body_len};
 use super::{MAX_SIMPLE_FILE, Stowage};
 use crate::auth::{Capability, NameScope, Principal, TokenScope};
+use crate::conditions::WriteCondition;
 use crate::error::{Error, Result};
 use crate::model::{Action, Checksums, Content, FileVersion, Part};
-use crate::store::{ByteStream, FinishPlan, VersionCheck};
+use crate::store::{ByteStream, FinishPlan, LatestCheck, VersionCheck};
 
 pub const MAX_PARTS: u32 = 10_000;
 
@@ -212,6 +213,7 @@ impl Stowage {
                 let chosen = uploaded.iter().zip(sha1s).map(|(p, sha1)| (p.part_number, PartMatch::Sha1(sha1))).collect();
                 finished_version(version, uploaded, chosen, 2, min_size)
             }),
+            None,
         )
         .await
     }
@@ -219,7 +221,14 @@ impl Stowage {
     /// S3 CompleteMultipartUpload: the listed parts (number, ETag, and any checksums) must be the uploaded
     /// ones, in ascending order, checked against the parts as the committing transaction sees them; parts
     /// not listed are dropped. Unlike B2, S3 allows a single part.
-    pub async fn complete_multipart(&self, principal: &Principal, upload_id: &str, listed: &[ListedPart]) -> Result<FileVersion> {
+    /// `condition` (S3 `If-None-Match: *` / `If-Match` on the completion) is checked as the file commits.
+    pub async fn complete_multipart(
+        &self,
+        principal: &Principal,
+        upload_id: &str,
+        listed: &[ListedPart],
+        condition: Option<WriteCondition>,
+    ) -> Result<FileVersion> {
         // Completing an upload again (a client retrying) answers with the object it made, when the parts
         // listed are the ones it was made of, as S3 does.
         if let Some(done) = self.meta.get_version(upload_id).await?.filter(|v| v.action == Action::Upload) {
@@ -239,14 +248,16 @@ impl Stowage {
         }
         let chosen: Vec<(u32, PartMatch)> = listed.iter().map(|part| (part.number, PartMatch::Listed(part.clone()))).collect();
         let min_size = self.config.absolute_minimum_part_size;
-        self.commit_finish(upload_id, Box::new(move |version, uploaded| finished_version(version, uploaded, chosen, 1, min_size))).await
+        let plan: FinishPlan = Box::new(move |version, uploaded| finished_version(version, uploaded, chosen, 1, min_size));
+        self.commit_finish(upload_id, plan, condition).await
     }
 
     /// Commits a finish the store checks against the parts as they are in the committing transaction, so a
     /// part re-uploaded or a cancel racing the finish can never leave a finished file pointing at a
     /// collected blob.
-    async fn commit_finish(&self, file_id: &str, plan: FinishPlan) -> Result<FileVersion> {
-        let version = self.meta.finish_large_file(file_id, plan).await?;
+    async fn commit_finish(&self, file_id: &str, plan: FinishPlan, condition: Option<WriteCondition>) -> Result<FileVersion> {
+        let check = condition.map(|c| -> LatestCheck { Box::new(move |latest| c.check(latest)) });
+        let version = self.meta.finish_large_file(file_id, plan, check).await?;
         self.replace_null_versions(&version).await;
         self.emit("b2:ObjectCreated:MultipartUpload", &version).await;
         Ok(version)
