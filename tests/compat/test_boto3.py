@@ -733,3 +733,41 @@ def test_conditional_writes(server):
     s3.complete_multipart_upload(Bucket="conditional-writes", Key="race", UploadId=upload, MultipartUpload=parts,
                                  IfMatch=s3.head_object(Bucket="conditional-writes", Key="race")["ETag"])
     assert s3.get_object(Bucket="conditional-writes", Key="race")["Body"].read() == b"part"
+
+
+def test_sse_c_requests_are_validated(server):
+    import base64
+    s3 = client(server)
+    s3.create_bucket(Bucket="sse-c-checks")
+    key = os.urandom(32)
+    sse = {"SSECustomerAlgorithm": "AES256", "SSECustomerKey": base64.b64encode(key).decode(),
+           "SSECustomerKeyMD5": base64.b64encode(hashlib.md5(key).digest()).decode()}
+    put = s3.put_object(Bucket="sse-c-checks", Key="secret", Body=b"sealed", **sse)
+    assert put["SSECustomerAlgorithm"] == "AES256"
+    assert s3.get_object(Bucket="sse-c-checks", Key="secret", **sse)["Body"].read() == b"sealed"
+    # Reading without the key, with another key, or asking attributes without it: 400 InvalidRequest.
+    assert error_code(lambda: s3.get_object(Bucket="sse-c-checks", Key="secret")) == "InvalidRequest"
+    assert error_code(lambda: s3.head_object(Bucket="sse-c-checks", Key="secret")) == "400"
+    other = os.urandom(32)
+    wrong = {**sse, "SSECustomerKey": base64.b64encode(other).decode(),
+             "SSECustomerKeyMD5": base64.b64encode(hashlib.md5(other).digest()).decode()}
+    assert error_code(lambda: s3.get_object(Bucket="sse-c-checks", Key="secret", **wrong)) == "InvalidRequest"
+    assert error_code(lambda: s3.get_object_attributes(Bucket="sse-c-checks", Key="secret", ObjectAttributes=["ETag"])) == "InvalidRequest"
+    assert s3.get_object_attributes(Bucket="sse-c-checks", Key="secret", ObjectAttributes=["ETag"], **sse)["ETag"]
+    # Incomplete SSE-C headers, or SSE-C with another kind of encryption, are refused before anything is stored.
+    raw = {"x-amz-server-side-encryption-customer-algorithm": "AES256",
+           "x-amz-server-side-encryption-customer-key": sse["SSECustomerKey"],
+           "x-amz-server-side-encryption-customer-key-md5": sse["SSECustomerKeyMD5"]}
+    for missing in raw:
+        partial = client(server)
+        headers = {k: v for k, v in raw.items() if k != missing}
+        partial.meta.events.register("before-call.s3.PutObject", lambda params, headers=headers, **_: params["headers"].update(headers))
+        assert error_code(lambda: partial.put_object(Bucket="sse-c-checks", Key="partial", Body=b"x")) == "InvalidArgument"
+    assert error_code(lambda: s3.put_object(Bucket="sse-c-checks", Key="both", Body=b"x", ServerSideEncryption="AES256", **sse)) == "InvalidArgument"
+    assert error_code(lambda: s3.head_object(Bucket="sse-c-checks", Key="partial")) == "404"
+    # A copy between SSE-C keys reports the destination's key.
+    copied = s3.copy_object(Bucket="sse-c-checks", Key="copy", CopySource={"Bucket": "sse-c-checks", "Key": "secret"},
+                            CopySourceSSECustomerAlgorithm="AES256", CopySourceSSECustomerKey=sse["SSECustomerKey"],
+                            CopySourceSSECustomerKeyMD5=sse["SSECustomerKeyMD5"], **wrong)
+    assert copied["SSECustomerKeyMD5"] == wrong["SSECustomerKeyMD5"]
+    assert s3.get_object(Bucket="sse-c-checks", Key="copy", **wrong)["Body"].read() == b"sealed"

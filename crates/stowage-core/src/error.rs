@@ -61,6 +61,10 @@ pub enum Error {
     Conflict(String),
     #[error("{0}")]
     FileLockConflict(String),
+    /// An SSE-C object read without its key, with another key, or SSE-C headers on an object stored
+    /// without them.
+    #[error("{0}")]
+    SseCKey(String),
     /// A conditional write's condition does not hold (S3 `PreconditionFailed`, 412).
     #[error("{0}")]
     PreconditionFailed(String),

@@ -66,7 +66,8 @@ impl From<Error> for B2Error {
             Error::BadAuthToken(_) => (S::UNAUTHORIZED, "bad_auth_token"),
             Error::ExpiredAuthToken => (S::UNAUTHORIZED, "expired_auth_token"),
             Error::AccessDenied(_) => (S::UNAUTHORIZED, "access_denied"),
-            Error::Forbidden(_) => (S::FORBIDDEN, "access_denied"),
+            // B2 answers a download of an SSE-C file without its key as a refusal.
+            Error::Forbidden(_) | Error::SseCKey(_) => (S::FORBIDDEN, "access_denied"),
             Error::CapExceeded => (S::FORBIDDEN, "cap_exceeded"),
             Error::ServiceUnavailable(_) => (S::SERVICE_UNAVAILABLE, "service_unavailable"),
             Error::StorageFull(_) => (S::INSUFFICIENT_STORAGE, "storage_full"),

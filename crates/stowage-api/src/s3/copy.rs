@@ -98,8 +98,12 @@ pub async fn copy_object(s3: &StowageS3, req: S3Request<CopyObjectInput>) -> S3R
         last_modified: Some(timestamp(version.upload_timestamp)),
         ..CopyObjectResult::default()
     };
+    let (server_side_encryption, sse_customer_algorithm, sse_customer_key_md5) = sse_out(&version);
     Ok(S3Response::new(CopyObjectOutput {
         copy_object_result: Some(result),
+        server_side_encryption,
+        sse_customer_algorithm,
+        sse_customer_key_md5,
         version_id: version_id_out(&version),
         copy_source_version_id: Some(source.s3_version_id().to_string()),
         ..CopyObjectOutput::default()

@@ -24,6 +24,7 @@ pub fn to_s3(err: Error) -> S3Error {
         Error::MalformedPolicy(_) => C::MalformedPolicy,
         Error::AclNotSupported => C::AccessControlListNotSupported,
         Error::PreconditionFailed(_) => C::PreconditionFailed,
+        Error::SseCKey(_) => C::InvalidRequest,
         Error::AclConflictsWithOwnership(_) => C::InvalidBucketAclWithObjectOwnership,
         Error::MissingPart(_) | Error::InvalidPart(_) => C::InvalidPart,
         Error::InvalidPartOrder(_) => C::InvalidPartOrder,

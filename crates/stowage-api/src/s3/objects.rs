@@ -180,6 +180,7 @@ fn delete_action(version_id: Option<&str>) -> &'static str {
 }
 
 pub async fn get(s3: &StowageS3, req: S3Request<GetObjectInput>) -> S3Result<S3Response<GetObjectOutput>> {
+    refuse_sse_on_read(&req.headers)?;
     let act = Act::object(read_action(req.input.version_id.as_deref()), &req.input.key);
     let cx = s3.resolve(&req, &req.input.bucket, act).await?;
     let read = object_read!(req.input);
@@ -194,6 +195,7 @@ pub async fn get(s3: &StowageS3, req: S3Request<GetObjectInput>) -> S3Result<S3R
 
 /// HEAD is GET without the body: the same checks, the same headers, 206 for a range or part.
 pub async fn head(s3: &StowageS3, req: S3Request<HeadObjectInput>) -> S3Result<S3Response<HeadObjectOutput>> {
+    refuse_sse_on_read(&req.headers)?;
     let act = Act::object(read_action(req.input.version_id.as_deref()), &req.input.key);
     let cx = s3.resolve(&req, &req.input.bucket, act).await?;
     let read = object_read!(req.input);
@@ -349,6 +351,8 @@ pub async fn attributes(s3: &StowageS3, req: S3Request<GetObjectAttributesInput>
     let cx = s3.bucket_request(&req, &req.input.bucket, Act::object("s3:GetObjectAttributes", &req.input.key)).await?;
     let input = req.input;
     let v: FileVersion = s3.core.object_version(Some(&cx.principal), &cx.bucket, &input.key, input.version_id.as_deref()).await.s3()?;
+    // An SSE-C object's attributes are read with its key, as its bytes are.
+    s3.core.check_sse_c(&v, sse_c!(input)?.as_ref()).s3()?;
     // The header is a comma-separated list; s3s may hand it over as one entry.
     let wants = |a: &str| input.object_attributes.iter().flat_map(|x| x.as_str().split(',')).any(|x| x.trim() == a);
     let parts = match &v.content {

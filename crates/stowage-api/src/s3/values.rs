@@ -58,17 +58,42 @@ pub fn body_stream(blob: Option<StreamingBlob>) -> ByteStream {
     }
 }
 
-/// `x-amz-server-side-encryption` / SSE-C request headers as a core encryption request.
+/// `x-amz-server-side-encryption` / SSE-C request headers as a core encryption request, refused as AWS
+/// refuses them: SSE-C needs its algorithm (AES256), key and key MD5 together, and excludes the other kinds.
 pub fn encryption_request(
     sse: Option<&ServerSideEncryption>,
     algorithm: Option<&str>,
     key: Option<&str>,
     key_md5: Option<&str>,
 ) -> S3Result<Option<EncryptionRequest>> {
-    if let (Some(key), Some(key_md5)) = (key, key_md5) {
-        if algorithm.is_some_and(|a| a != "AES256") {
-            return Err(s3_error!(InvalidArgument, "SSE-C algorithm must be AES256"));
+    if algorithm.is_some() || key.is_some() || key_md5.is_some() {
+        if sse.is_some() {
+            return Err(s3_error!(
+                InvalidArgument,
+                "Server Side Encryption with Customer provided key is incompatible with the encryption method specified"
+            ));
         }
+        let Some(algorithm) = algorithm else {
+            return Err(s3_error!(
+                InvalidArgument,
+                "Requests specifying Server Side Encryption with Customer provided keys must provide a valid encryption algorithm"
+            ));
+        };
+        if algorithm != "AES256" {
+            return Err(s3_error!(InvalidEncryptionAlgorithmError, "The encryption algorithm specified is not valid: use AES256"));
+        }
+        let Some(key) = key else {
+            return Err(s3_error!(
+                InvalidArgument,
+                "Requests specifying Server Side Encryption with Customer provided keys must provide an appropriate secret key"
+            ));
+        };
+        let Some(key_md5) = key_md5 else {
+            return Err(s3_error!(
+                InvalidArgument,
+                "Requests specifying Server Side Encryption with Customer provided keys must provide the client calculated MD5 of the secret key"
+            ));
+        };
         return Ok(Some(EncryptionRequest::SseC { key_b64: key.to_string(), key_md5_b64: key_md5.to_string() }));
     }
     match sse.map(ServerSideEncryption::as_str) {
@@ -76,6 +101,15 @@ pub fn encryption_request(
         Some("AES256") => Ok(Some(EncryptionRequest::SseB2)),
         Some(other) => Err(s3_error!(InvalidArgument, "unsupported server-side encryption {other}: use AES256 or SSE-C")),
     }
+}
+
+/// A read names no server-side encryption (only SSE-C keys): AWS refuses `x-amz-server-side-encryption` on
+/// GET and HEAD.
+pub fn refuse_sse_on_read(headers: &axum::http::HeaderMap) -> S3Result<()> {
+    if headers.contains_key("x-amz-server-side-encryption") || headers.contains_key("x-amz-server-side-encryption-aws-kms-key-id") {
+        return Err(s3_error!(InvalidArgument, "x-amz-server-side-encryption is not allowed on a read"));
+    }
+    Ok(())
 }
 
 /// The SSE-C headers (`x-amz-server-side-encryption-customer-*`) every s3s input names the same way.

@@ -597,14 +597,20 @@ impl Stowage {
         Ok((source, bucket))
     }
 
-    pub(crate) fn check_sse_c(&self, version: &FileVersion, sse: Option<&EncryptionRequest>) -> Result<()> {
-        if let Encryption::SseC { key_md5 } = &version.encryption {
-            match sse.map(EncryptionRequest::resolve).transpose()? {
-                Some(Encryption::SseC { key_md5: given }) if given == *key_md5 => {}
-                _ => return Err(Error::Forbidden("The SSE-C key does not match the file's key".into())),
+    /// An SSE-C object is read only with its key, and SSE-C keys only read SSE-C objects.
+    pub fn check_sse_c(&self, version: &FileVersion, sse: Option<&EncryptionRequest>) -> Result<()> {
+        let given = sse.map(EncryptionRequest::resolve).transpose()?;
+        match (&version.encryption, given) {
+            (Encryption::SseC { key_md5 }, Some(Encryption::SseC { key_md5: given })) if given == *key_md5 => Ok(()),
+            (Encryption::SseC { .. }, Some(Encryption::SseC { .. })) => {
+                Err(Error::SseCKey("The SSE-C key does not match the file's key".into()))
             }
+            (Encryption::SseC { .. }, _) => {
+                Err(Error::SseCKey("The file is encrypted with a customer key (SSE-C): send it to read the file".into()))
+            }
+            (_, Some(Encryption::SseC { .. })) => Err(Error::SseCKey("The file is not encrypted with a customer key (SSE-C)".into())),
+            _ => Ok(()),
         }
-        Ok(())
     }
 
     pub async fn copy_file(&self, principal: &Principal, req: CopyRequest) -> Result<FileVersion> {
