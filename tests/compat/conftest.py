@@ -58,14 +58,24 @@ def wait_until_answering(url, proc, log_path, seconds=30):
 class Server:
     def __init__(self, data_dir, extra_args=(), extra_env=None):
         self.data_dir = data_dir
-        self.extra_args = metadata_args(data_dir) + list(extra_args)
+        self.meta_args = metadata_args(data_dir)
+        self.extra_args = self.meta_args + list(extra_args)
         self.extra_env = extra_env or {}
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc = None
 
+    @staticmethod
+    def binary():
+        return os.environ.get("STOWAGE_BIN", os.path.join(os.path.dirname(__file__), "../../target/debug/stowage"))
+
+    def admin(self, *args):
+        """Runs an administrative command (`kms create …`) on this server's deployment, as an operator would."""
+        meta = [a for a in self.meta_args[:2]] if self.meta_args[:1] == ["--meta"] else []
+        return subprocess.run([self.binary(), *args, "--data", self.data_dir, *meta], capture_output=True, text=True, timeout=60)
+
     def start(self):
-        binary = os.environ.get("STOWAGE_BIN", os.path.join(os.path.dirname(__file__), "../../target/debug/stowage"))
+        binary = self.binary()
         env = dict(os.environ, STOWAGE_ROOT_KEY_ID=ROOT_ID, STOWAGE_ROOT_KEY=ROOT_KEY, **self.extra_env)
         self.log = open(os.path.join(self.data_dir, "server.log"), "w")
         self.proc = subprocess.Popen(

@@ -771,3 +771,61 @@ def test_sse_c_requests_are_validated(server):
                             CopySourceSSECustomerKeyMD5=sse["SSECustomerKeyMD5"], **wrong)
     assert copied["SSECustomerKeyMD5"] == wrong["SSECustomerKeyMD5"]
     assert s3.get_object(Bucket="sse-c-checks", Key="copy", **wrong)["Body"].read() == b"sealed"
+
+
+def test_sse_kms_with_keys_stowage_keeps(server):
+    s3 = client(server)
+    created = server.admin("kms", "create", "app-key-1")
+    assert created.returncode == 0, created.stderr
+    assert server.admin("kms", "create", "app-key-1").returncode != 0, "a key id is created once"
+    assert "app-key-1" in server.admin("kms", "list").stdout
+    s3.create_bucket(Bucket="kms-bucket")
+    body = os.urandom(200_000)
+    put = s3.put_object(Bucket="kms-bucket", Key="k", Body=body, ServerSideEncryption="aws:kms", SSEKMSKeyId="app-key-1")
+    assert (put["ServerSideEncryption"], put["SSEKMSKeyId"]) == ("aws:kms", "app-key-1")
+    got = s3.get_object(Bucket="kms-bucket", Key="k", Range="bytes=70000-70009")
+    assert got["Body"].read() == body[70000:70010] and got["SSEKMSKeyId"] == "app-key-1"
+    assert s3.head_object(Bucket="kms-bucket", Key="k")["ServerSideEncryption"] == "aws:kms"
+    # The stored bytes are not the plaintext.
+    blobs = [os.path.join(root, f) for root, _, files in os.walk(server.data_dir) for f in files]
+    assert not any(body[:4096] in open(path, "rb").read() for path in blobs if os.path.getsize(path) > 100_000)
+    # Without a key id, the default key; an unknown key or a key id without aws:kms is refused.
+    assert s3.put_object(Bucket="kms-bucket", Key="d", Body=b"x", ServerSideEncryption="aws:kms")["SSEKMSKeyId"] == "stowage/default"
+    assert error_code(lambda: s3.put_object(Bucket="kms-bucket", Key="u", Body=b"x", ServerSideEncryption="aws:kms",
+                                            SSEKMSKeyId="no-such-key")) == "KMS.NotFoundException"
+    bare = client(server)
+    bare.meta.events.register("before-call.s3.PutObject",
+                              lambda params, **_: params["headers"].update({"x-amz-server-side-encryption-aws-kms-key-id": "app-key-1"}))
+    assert error_code(lambda: bare.put_object(Bucket="kms-bucket", Key="u", Body=b"x")) == "InvalidArgument"
+    # Multipart uploads and copies under a key.
+    upload = s3.create_multipart_upload(Bucket="kms-bucket", Key="big", ServerSideEncryption="aws:kms", SSEKMSKeyId="app-key-1")
+    assert upload["SSEKMSKeyId"] == "app-key-1"
+    chunks = [os.urandom(5 * 1024 * 1024), b"end"]
+    parts = [{"PartNumber": n + 1, "ETag": s3.upload_part(Bucket="kms-bucket", Key="big", UploadId=upload["UploadId"], PartNumber=n + 1,
+                                                          Body=c)["ETag"]} for n, c in enumerate(chunks)]
+    s3.complete_multipart_upload(Bucket="kms-bucket", Key="big", UploadId=upload["UploadId"], MultipartUpload={"Parts": parts})
+    assert s3.get_object(Bucket="kms-bucket", Key="big")["Body"].read() == b"".join(chunks)
+    copied = s3.copy_object(Bucket="kms-bucket", Key="copy", CopySource={"Bucket": "kms-bucket", "Key": "k"},
+                            ServerSideEncryption="aws:kms", SSEKMSKeyId="app-key-1")
+    assert copied["SSEKMSKeyId"] == "app-key-1" and s3.get_object(Bucket="kms-bucket", Key="copy")["Body"].read() == body
+
+    # Bucket default encryption: new objects take it; B2 clients see server-side encryption and read them.
+    assert error_code(lambda: s3.get_bucket_encryption(Bucket="kms-bucket")) == "ServerSideEncryptionConfigurationNotFoundError"
+    rule = {"Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": "app-key-1"}}]}
+    s3.put_bucket_encryption(Bucket="kms-bucket", ServerSideEncryptionConfiguration=rule)
+    got_rule = s3.get_bucket_encryption(Bucket="kms-bucket")["ServerSideEncryptionConfiguration"]["Rules"][0]
+    assert got_rule["ApplyServerSideEncryptionByDefault"] == {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": "app-key-1"}
+    assert s3.put_object(Bucket="kms-bucket", Key="by-default", Body=b"defaulted")["SSEKMSKeyId"] == "app-key-1"
+    missing = {"Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": "no-such-key"}}]}
+    assert error_code(lambda: s3.put_bucket_encryption(Bucket="kms-bucket", ServerSideEncryptionConfiguration=missing)) \
+        == "KMS.NotFoundException"
+    api = b2api(server)
+    b2_bucket = api.get_bucket_by_name("kms-bucket")
+    assert b2_bucket.default_server_side_encryption.mode.value == "SSE-B2"
+    b2_file = b2_bucket.get_file_info_by_name("by-default")
+    assert b2_file.server_side_encryption.mode.value == "SSE-B2"
+    out = io.BytesIO()
+    b2_bucket.download_file_by_name("by-default").save(out)
+    assert out.getvalue() == b"defaulted"
+    s3.delete_bucket_encryption(Bucket="kms-bucket")
+    assert "ServerSideEncryption" not in s3.put_object(Bucket="kms-bucket", Key="plain", Body=b"p")

@@ -65,6 +65,9 @@ pub enum Error {
     /// without them.
     #[error("{0}")]
     SseCKey(String),
+    /// An SSE-KMS request names a key that does not exist.
+    #[error("KMS key not found: {0}")]
+    KmsKeyNotFound(String),
     /// A conditional write's condition does not hold (S3 `PreconditionFailed`, 412).
     #[error("{0}")]
     PreconditionFailed(String),

@@ -158,6 +158,19 @@ pub enum Encryption {
     SseB2,
     /// SSE-C: the client holds the key; we keep only its MD5 (base64) to check later requests.
     SseC { key_md5: String },
+    /// SSE-KMS: encrypted under a key Stowage keeps (see `KmsKey`), named by its id.
+    SseKms { key_id: String },
+}
+
+/// A key for SSE-KMS, kept by Stowage itself: random key material sealed under the master key. Created by
+/// an administrator; objects name it by `key_id`. Deleting it would make those objects unreadable, so
+/// keys are never deleted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KmsKey {
+    pub key_id: String,
+    /// Base64 of nonce and AES-256-GCM ciphertext of the 32-byte key material.
+    pub sealed: String,
+    pub created: Millis,
 }
 
 /// A bucket's S3 versioning state. Buckets created through B2 keep every version (`Enabled`, B2's model);

@@ -184,32 +184,54 @@ const SECRET_SALT: usize = 16;
 /// Seals an application key secret for the metadata store: AES-256-GCM under a key derived from the
 /// master key and a random salt, bound to the key id (so a sealed secret cannot be moved to another key).
 pub fn seal_secret(master: &[u8], key_id: &str, secret: &str) -> String {
-    use base64::Engine;
-    let salt: [u8; SECRET_SALT] = rand::random();
-    let key = BlobKey::derive(master, "app-key-secret", &salt);
-    let mut sealed = secret.as_bytes().to_vec();
-    // One message per derived key, so a fixed nonce is safe; encryption into a Vec cannot run out of room.
-    if key.0.encrypt_in_place(&nonce(0), key_id.as_bytes(), &mut sealed).is_err() {
-        return secret.to_string();
+    match seal_bytes(master, "app-key-secret", key_id, secret.as_bytes()) {
+        Some(sealed) => format!("{SECRET_PREFIX}{sealed}"),
+        None => secret.to_string(),
     }
-    let mut stored = salt.to_vec();
-    stored.extend_from_slice(&sealed);
-    format!("{SECRET_PREFIX}{}", base64::engine::general_purpose::STANDARD_NO_PAD.encode(stored))
 }
 
 /// The secret of a stored key: opens a sealed one, passes an unsealed (older) one through.
 pub fn open_secret(master: &[u8], key_id: &str, stored: &str) -> Option<String> {
-    use base64::Engine;
     let Some(encoded) = stored.strip_prefix(SECRET_PREFIX) else { return Some(stored.to_string()) };
+    String::from_utf8(open_bytes(master, "app-key-secret", key_id, encoded)?).ok()
+}
+
+/// Seals a KMS key's material under the master key, bound to the key id.
+pub fn seal_kms_key(master: &[u8], key_id: &str, material: &[u8]) -> crate::Result<String> {
+    seal_bytes(master, "kms-key", key_id, material).ok_or_else(|| crate::Error::internal("sealing a KMS key failed"))
+}
+
+/// Opens what `seal_kms_key` sealed; fails under another master key or key id.
+pub fn open_kms_key(master: &[u8], key_id: &str, sealed: &str) -> crate::Result<Vec<u8>> {
+    open_bytes(master, "kms-key", key_id, sealed)
+        .ok_or_else(|| crate::Error::internal(format!("KMS key {key_id} does not open with this server's master key")))
+}
+
+/// AES-256-GCM under a key derived from the master key, a purpose and a random salt, with `id` as
+/// associated data: base64 (no padding) of salt and ciphertext.
+fn seal_bytes(master: &[u8], purpose: &str, id: &str, plain: &[u8]) -> Option<String> {
+    use base64::Engine;
+    let salt: [u8; SECRET_SALT] = rand::random();
+    let key = BlobKey::derive(master, purpose, &salt);
+    let mut sealed = plain.to_vec();
+    // One message per derived key, so a fixed nonce is safe; encryption into a Vec cannot run out of room.
+    key.0.encrypt_in_place(&nonce(0), id.as_bytes(), &mut sealed).ok()?;
+    let mut stored = salt.to_vec();
+    stored.extend_from_slice(&sealed);
+    Some(base64::engine::general_purpose::STANDARD_NO_PAD.encode(stored))
+}
+
+fn open_bytes(master: &[u8], purpose: &str, id: &str, encoded: &str) -> Option<Vec<u8>> {
+    use base64::Engine;
     let bytes = base64::engine::general_purpose::STANDARD_NO_PAD.decode(encoded).ok()?;
     if bytes.len() < SECRET_SALT + TAG {
         return None;
     }
     let (salt, sealed) = bytes.split_at(SECRET_SALT);
-    let key = BlobKey::derive(master, "app-key-secret", salt);
+    let key = BlobKey::derive(master, purpose, salt);
     let mut plain = sealed.to_vec();
-    key.0.decrypt_in_place(&nonce(0), key_id.as_bytes(), &mut plain).ok()?;
-    String::from_utf8(plain).ok()
+    key.0.decrypt_in_place(&nonce(0), id.as_bytes(), &mut plain).ok()?;
+    Some(plain)
 }
 
 /// Whether a stored secret is sealed.
@@ -231,5 +253,18 @@ mod secret_tests {
         assert_eq!(open_secret(&master, "005other", &sealed), None, "bound to the key id");
         assert_eq!(open_secret(&[8u8; 32], "005abc", &sealed), None, "needs the same master key");
         assert_eq!(open_secret(&master, "005abc", "plain-old-secret").as_deref(), Some("plain-old-secret"));
+    }
+}
+
+#[cfg(test)]
+mod kms_key_tests {
+    use super::*;
+
+    #[test]
+    fn sealed_kms_keys_open_only_with_their_master_key_and_id() {
+        let sealed = seal_kms_key(b"master", "key-1", &[7u8; 32]).expect("seal");
+        assert_eq!(open_kms_key(b"master", "key-1", &sealed).expect("open"), vec![7u8; 32]);
+        assert!(open_kms_key(b"other master", "key-1", &sealed).is_err());
+        assert!(open_kms_key(b"master", "key-2", &sealed).is_err());
     }
 }

@@ -13,7 +13,7 @@ use bytes::Bytes;
 use futures::Stream;
 
 use crate::error::Result;
-use crate::model::{AppKey, Bucket, FileVersion, Millis, Part};
+use crate::model::{AppKey, Bucket, FileVersion, KmsKey, Millis, Part};
 
 /// A decision the store runs on a version's current state, inside the transaction that changes it, so no
 /// concurrent change can slip between the check and the write (object lock, large-file state).
@@ -68,6 +68,13 @@ pub trait MetadataStore: Send + Sync {
     async fn update_bucket(&self, bucket: &Bucket, expected_revision: i64) -> Result<bool>;
     /// Deletes the bucket if it holds no versions at all; fails with `BucketNotEmpty` otherwise.
     async fn delete_bucket(&self, bucket_id: &str) -> Result<()>;
+
+    // SSE-KMS keys (never deleted: objects encrypted under a key need it).
+    /// Stores a new key; `false`, with nothing written, when a key with its id exists.
+    async fn insert_kms_key(&self, key: &KmsKey) -> Result<bool>;
+    async fn get_kms_key(&self, key_id: &str) -> Result<Option<KmsKey>>;
+    /// Every key, ordered by id.
+    async fn list_kms_keys(&self) -> Result<Vec<KmsKey>>;
 
     // File versions.
     async fn insert_version(&self, version: &FileVersion) -> Result<()>;

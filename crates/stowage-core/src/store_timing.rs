@@ -9,7 +9,7 @@ use std::time::Instant;
 use async_trait::async_trait;
 
 use crate::error::Result;
-use crate::model::{AppKey, Bucket, FileVersion, Millis, Part};
+use crate::model::{AppKey, Bucket, FileVersion, KmsKey, Millis, Part};
 use crate::store::{
     BlobStore, ByteStream, FinishPlan, LatestCheck, ListCursor, MetadataStore, ServerIdentity, VersionChange, VersionCheck,
 };
@@ -135,6 +135,18 @@ impl MetadataStore for TimedMetadataStore {
 
     async fn insert_version(&self, version: &FileVersion) -> Result<()> {
         timed!(self, "metadata", "insert_version", self.inner.insert_version(version))
+    }
+
+    async fn insert_kms_key(&self, key: &KmsKey) -> Result<bool> {
+        timed!(self, "metadata", "insert_kms_key", self.inner.insert_kms_key(key))
+    }
+
+    async fn get_kms_key(&self, key_id: &str) -> Result<Option<KmsKey>> {
+        timed!(self, "metadata", "get_kms_key", self.inner.get_kms_key(key_id))
+    }
+
+    async fn list_kms_keys(&self) -> Result<Vec<KmsKey>> {
+        timed!(self, "metadata", "list_kms_keys", self.inner.list_kms_keys())
     }
 
     async fn insert_version_if(&self, version: &FileVersion, check: LatestCheck) -> Result<()> {

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::Arc;
 
-use stowage_core::model::{Action, Bucket, BucketType, Checksums, Content, Encryption, FileVersion, Part, PartRef};
+use stowage_core::model::{Action, Bucket, BucketType, Checksums, Content, Encryption, FileVersion, KmsKey, Part, PartRef};
 use stowage_core::store::{FinishPlan, LatestCheck, ListCursor, MetadataStore};
 use stowage_core::{Error, Result};
 
@@ -82,7 +82,19 @@ where
     shared_state(fresh().await).await;
     inserts_fail_alone(fresh().await).await;
     conditional_inserts(fresh().await).await;
+    kms_keys(fresh().await).await;
     every_field_is_kept(fresh().await).await;
+}
+
+/// SSE-KMS keys: created once per id (a second insert writes nothing), read back and listed by id.
+async fn kms_keys<S: MetadataStore + 'static>(store: Arc<S>) {
+    let key = |id: &str, sealed: &str| KmsKey { key_id: id.into(), sealed: sealed.into(), created: 7 };
+    assert!(store.insert_kms_key(&key("k2", "sealed-2")).await.expect("insert"));
+    assert!(store.insert_kms_key(&key("k1", "sealed-1")).await.expect("insert"));
+    assert!(!store.insert_kms_key(&key("k1", "other")).await.expect("insert again"), "an existing key is kept");
+    assert_eq!(store.get_kms_key("k1").await.expect("get"), Some(key("k1", "sealed-1")));
+    assert_eq!(store.get_kms_key("nope").await.expect("get"), None);
+    assert_eq!(store.list_kms_keys().await.expect("list"), vec![key("k1", "sealed-1"), key("k2", "sealed-2")]);
 }
 
 /// `insert_version_if` and a checked finish: the check sees the name's newest version inside the write,
@@ -134,6 +146,7 @@ async fn every_field_is_kept<S: MetadataStore + 'static>(store: Arc<S>) {
     assert_eq!(store.get_bucket_by_name("full-bucket").await.expect("by name"), Some(b.clone()));
     b.default_retention = None;
     b.tags.clear();
+    b.default_encryption = Encryption::SseKms { key_id: "kms-key-1".into() };
     b.revision += 1;
     assert!(store.update_bucket(&b, b.revision - 1).await.expect("update"));
     assert_eq!(store.list_buckets().await.expect("buckets"), vec![b.clone()]);
@@ -162,6 +175,10 @@ async fn every_field_is_kept<S: MetadataStore + 'static>(store: Arc<S>) {
         .expect("modify");
     assert_eq!(changed.legal_hold, Some(true));
     assert_eq!(store.get_version("f1").await.expect("get"), Some(changed));
+    let kms =
+        FileVersion { name: "kms.bin".into(), encryption: Encryption::SseKms { key_id: "kms-key-1".into() }, ..full_version("full", "f4") };
+    store.insert_version(&kms).await.expect("insert");
+    assert_eq!(store.get_version("f4").await.expect("get"), Some(kms));
 
     let mut started = version("full", "big", "f3", Action::Start);
     started.info.insert("large_file_sha1".into(), "abc".into());

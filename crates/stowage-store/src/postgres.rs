@@ -17,7 +17,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use bytes::Bytes;
 use deadpool_postgres::{GenericClient, Object, Pool, Runtime};
-use stowage_core::model::{Action, AppKey, Bucket, FileVersion, Millis, Part};
+use stowage_core::model::{Action, AppKey, Bucket, FileVersion, KmsKey, Millis, Part};
 use stowage_core::names::prefix_upper_bound;
 use stowage_core::service::wall_clock;
 use stowage_core::store::{FinishPlan, LatestCheck, ListCursor, MetadataStore, ServerIdentity, VersionChange, VersionCheck};
@@ -546,6 +546,21 @@ impl MetadataStore for PostgresStore {
     async fn insert_version(&self, version: &FileVersion) -> Result<()> {
         let bodies = self.pending.claim(&version.content.blob_ids());
         self.inserts.insert(Insert::Version { version: Box::new(version.clone()), bodies }).await
+    }
+
+    async fn insert_kms_key(&self, key: &KmsKey) -> Result<bool> {
+        let sql = "INSERT INTO kms_keys (key_id, sealed, created) VALUES ($1, $2, $3) ON CONFLICT (key_id) DO NOTHING";
+        Ok(self.execute(sql, &[&key.key_id, &key.sealed, &key.created]).await? == 1)
+    }
+
+    async fn get_kms_key(&self, key_id: &str) -> Result<Option<KmsKey>> {
+        let row = self.query_opt("SELECT key_id, sealed, created FROM kms_keys WHERE key_id = $1", &[&key_id]).await?;
+        Ok(row.map(|r| KmsKey { key_id: r.get(0), sealed: r.get(1), created: r.get(2) }))
+    }
+
+    async fn list_kms_keys(&self) -> Result<Vec<KmsKey>> {
+        let rows = self.query("SELECT key_id, sealed, created FROM kms_keys ORDER BY key_id", &[]).await?;
+        Ok(rows.iter().map(|r| KmsKey { key_id: r.get(0), sealed: r.get(1), created: r.get(2) }).collect())
     }
 
     async fn insert_version_if(&self, version: &FileVersion, check: LatestCheck) -> Result<()> {

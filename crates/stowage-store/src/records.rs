@@ -62,6 +62,7 @@ pub(crate) static BUCKETS: Table = Table {
         ("created", "bigint"),
         ("versioning", "text"),
         ("access", "json"),
+        ("default_kms_key_id", "text"),
     ],
 };
 
@@ -91,6 +92,7 @@ pub(crate) static VERSIONS: Table = Table {
         ("checksums", "json"),
         ("null_version", "boolean"),
         ("grants", "json"),
+        ("kms_key_id", "text"),
     ],
 };
 
@@ -279,11 +281,13 @@ pub(crate) fn key_from(row: &impl Columns) -> Result<AppKey> {
 
 // --- buckets ---
 
-fn encryption_kind(e: &Encryption) -> (&'static str, Option<&str>) {
+/// (kind, SSE-C key MD5, SSE-KMS key id): how an encryption is stored.
+fn encryption_kind(e: &Encryption) -> (&'static str, Option<&str>, Option<&str>) {
     match e {
-        Encryption::None => ("none", None),
-        Encryption::SseB2 => ("sse-b2", None),
-        Encryption::SseC { key_md5 } => ("sse-c", Some(key_md5)),
+        Encryption::None => ("none", None, None),
+        Encryption::SseB2 => ("sse-b2", None, None),
+        Encryption::SseC { key_md5 } => ("sse-c", Some(key_md5), None),
+        Encryption::SseKms { key_id } => ("sse-kms", None, Some(key_id)),
     }
 }
 
@@ -295,9 +299,9 @@ fn unit_name(unit: PeriodUnit) -> &'static str {
 }
 
 pub(crate) fn bucket_values(bucket: &Bucket) -> Result<Vec<Value<'_>>> {
-    let default_encryption = match &bucket.default_encryption {
+    let (default_encryption, _, default_kms_key_id) = match &bucket.default_encryption {
         Encryption::SseC { .. } => return Err(Error::internal("a bucket's default encryption cannot be SSE-C")),
-        other => encryption_kind(other).0,
+        other => encryption_kind(other),
     };
     let retention = bucket.default_retention.as_ref();
     Ok(vec![
@@ -319,6 +323,7 @@ pub(crate) fn bucket_values(bucket: &Bucket) -> Result<Vec<Value<'_>>> {
         Value::Int(bucket.created),
         Value::text(bucket.versioning.as_str()),
         Value::doc(&bucket.access)?,
+        Value::opt_text(default_kms_key_id),
     ])
 }
 
@@ -330,11 +335,7 @@ pub(crate) fn bucket_from(row: &impl Columns) -> Result<Bucket> {
     let bucket_type = r.text()?;
     let bucket_type = BucketType::parse(&bucket_type).ok_or_else(|| corrupt("buckets", format!("bucket type {bucket_type:?}")))?;
     let (info, cors_rules, lifecycle_rules, notification_rules) = (r.doc()?, r.doc()?, r.doc()?, r.doc()?);
-    let default_encryption = match r.text()?.as_str() {
-        "none" => Encryption::None,
-        "sse-b2" => Encryption::SseB2,
-        other => return Err(corrupt("buckets", format!("default encryption {other:?}"))),
-    };
+    let default_encryption = r.text()?;
     let file_lock_enabled = r.opt_bool()?.unwrap_or(false);
     let default_retention = match (r.opt_text()?, r.opt_int()?, r.opt_text()?) {
         (None, None, None) => None,
@@ -358,7 +359,7 @@ pub(crate) fn bucket_from(row: &impl Columns) -> Result<Bucket> {
         info,
         cors_rules,
         lifecycle_rules,
-        default_encryption,
+        default_encryption: Encryption::None,
         file_lock_enabled,
         default_retention,
         notification_rules,
@@ -370,6 +371,15 @@ pub(crate) fn bucket_from(row: &impl Columns) -> Result<Bucket> {
             Versioning::parse(&state).ok_or_else(|| corrupt("buckets", format!("versioning {state:?}")))?
         },
         access: r.doc()?,
+    };
+    let bucket = Bucket {
+        default_encryption: match (default_encryption.as_str(), r.opt_text()?) {
+            ("none", None) => Encryption::None,
+            ("sse-b2", None) => Encryption::SseB2,
+            ("sse-kms", Some(key_id)) => Encryption::SseKms { key_id },
+            (other, _) => return Err(corrupt("buckets", format!("default encryption {other:?}"))),
+        },
+        ..bucket
     };
     r.done(bucket)
 }
@@ -390,7 +400,7 @@ struct StoredPartRef {
 }
 
 pub(crate) fn version_values(v: &FileVersion) -> Result<Vec<Value<'_>>> {
-    let (encryption, sse_c_key_md5) = encryption_kind(&v.encryption);
+    let (encryption, sse_c_key_md5, kms_key_id) = encryption_kind(&v.encryption);
     let (blob_id, blob_salt, large_parts) = match &v.content {
         Content::Empty => (None, None, Value::Null),
         Content::Blob { id, salt } => (Some(id.as_str()), salt.as_deref(), Value::Null),
@@ -431,6 +441,7 @@ pub(crate) fn version_values(v: &FileVersion) -> Result<Vec<Value<'_>>> {
         Value::doc(&v.checksums)?,
         Value::Bool(v.null_version),
         Value::doc(&v.grants)?,
+        Value::opt_text(kms_key_id),
     ])
 }
 
@@ -441,12 +452,8 @@ pub(crate) fn version_from(row: &impl Columns) -> Result<FileVersion> {
     let action = Action::parse(&action).ok_or_else(|| corrupt("versions", format!("{file_id}: action {action:?}")))?;
     let (size, upload_timestamp) = (r.int()? as u64, r.int()?);
     let (sha1, md5, content_type, info) = (r.opt_text()?, r.opt_text()?, r.text()?, r.doc()?);
-    let encryption = match (r.text()?.as_str(), r.opt_text()?) {
-        ("none", None) => Encryption::None,
-        ("sse-b2", None) => Encryption::SseB2,
-        ("sse-c", Some(key_md5)) => Encryption::SseC { key_md5 },
-        (kind, _) => return Err(corrupt("versions", format!("{file_id}: encryption {kind:?}"))),
-    };
+    // The SSE-KMS key id is the last column: the encryption is settled once it is read.
+    let (encryption_kind, sse_c_key_md5) = (r.text()?, r.opt_text()?);
     let retention = match (r.opt_text()?, r.opt_int()?) {
         (None, None) => None,
         (Some(mode), Some(retain_until)) => Some(Retention {
@@ -478,7 +485,7 @@ pub(crate) fn version_from(row: &impl Columns) -> Result<FileVersion> {
         content_type,
         info,
         upload_timestamp,
-        encryption,
+        encryption: Encryption::None,
         retention,
         legal_hold,
         content,
@@ -487,7 +494,14 @@ pub(crate) fn version_from(row: &impl Columns) -> Result<FileVersion> {
         null_version: r.opt_bool()?.unwrap_or(false),
         grants: r.doc()?,
     };
-    r.done(version)
+    let encryption = match (encryption_kind.as_str(), sse_c_key_md5, r.opt_text()?) {
+        ("none", None, None) => Encryption::None,
+        ("sse-b2", None, None) => Encryption::SseB2,
+        ("sse-c", Some(key_md5), None) => Encryption::SseC { key_md5 },
+        ("sse-kms", None, Some(key_id)) => Encryption::SseKms { key_id },
+        (kind, ..) => return Err(corrupt("versions", format!("{}: encryption {kind:?}", version.file_id))),
+    };
+    r.done(FileVersion { encryption, ..version })
 }
 
 // --- parts of unfinished large files ---

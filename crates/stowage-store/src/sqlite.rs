@@ -11,7 +11,7 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
-use stowage_core::model::{Action, AppKey, Bucket, FileVersion, Millis, Part};
+use stowage_core::model::{Action, AppKey, Bucket, FileVersion, KmsKey, Millis, Part};
 use stowage_core::names::prefix_upper_bound;
 use stowage_core::service::wall_clock;
 use stowage_core::store::{FinishPlan, LatestCheck, ListCursor, MetadataStore, ServerIdentity, VersionChange, VersionCheck};
@@ -97,6 +97,10 @@ fn bucket_row(row: &rusqlite::Row<'_>) -> Result<Bucket> {
 
 fn key_row(row: &rusqlite::Row<'_>) -> Result<AppKey> {
     records::key_from(row)
+}
+
+fn kms_key_row(row: &rusqlite::Row<'_>) -> Result<KmsKey> {
+    Ok(KmsKey { key_id: row.get(0).map_err(db_err)?, sealed: row.get(1).map_err(db_err)?, created: row.get(2).map_err(db_err)? })
 }
 
 fn part_row(row: &rusqlite::Row<'_>) -> Result<Part> {
@@ -568,6 +572,28 @@ impl MetadataStore for SqliteStore {
 
     async fn insert_version_if(&self, version: &FileVersion, check: LatestCheck) -> Result<()> {
         self.insert_checked(version, Some(check)).await
+    }
+
+    async fn insert_kms_key(&self, key: &KmsKey) -> Result<bool> {
+        let k = key.clone();
+        self.write(move |tx| {
+            tx.execute(
+                "INSERT INTO kms_keys (key_id, sealed, created) VALUES (?1, ?2, ?3) ON CONFLICT (key_id) DO NOTHING",
+                rusqlite::params![k.key_id, k.sealed, k.created],
+            )
+            .map(|inserted| inserted == 1)
+            .map_err(db_err)
+        })
+        .await
+    }
+
+    async fn get_kms_key(&self, key_id: &str) -> Result<Option<KmsKey>> {
+        let id = key_id.to_string();
+        self.lookup(move |c| first_row(c, "SELECT key_id, sealed, created FROM kms_keys WHERE key_id = ?1", &[&id], kms_key_row)).await
+    }
+
+    async fn list_kms_keys(&self) -> Result<Vec<KmsKey>> {
+        self.read(move |c| rows(c, "SELECT key_id, sealed, created FROM kms_keys ORDER BY key_id", &[], kms_key_row)).await
     }
 
     async fn get_version(&self, file_id: &str) -> Result<Option<FileVersion>> {

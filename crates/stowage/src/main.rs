@@ -36,6 +36,9 @@ enum Command {
     /// Administer the metadata database.
     #[command(subcommand)]
     Db(DbCommand),
+    /// Administer the keys SSE-KMS encrypts with (they are kept by Stowage, sealed under the master key).
+    #[command(subcommand)]
+    Kms(KmsCommand),
     /// Copy an embedded deployment's metadata into an empty PostgreSQL database, so nodes on it serve the
     /// same keys, buckets and files without re-uploading (stop the embedded server first).
     MigrateMeta {
@@ -50,6 +53,35 @@ enum Command {
         #[arg(long)]
         copy_blobs_to: Option<PathBuf>,
     },
+}
+
+#[derive(Subcommand)]
+enum KmsCommand {
+    /// Create a key for SSE-KMS (`x-amz-server-side-encryption: aws:kms` with this key id): random key
+    /// material sealed under the master key. Keys are never deleted: objects encrypted under one need it.
+    Create {
+        key_id: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// List the SSE-KMS keys.
+    List {
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+/// Which deployment an administrative command works on: the same settings as `serve`.
+#[derive(clap::Args)]
+struct StoreArgs {
+    /// The metadata store: postgres://… (default: the SQLite file under --data).
+    #[arg(long, env = "STOWAGE_META")]
+    meta: Option<String>,
+    #[arg(long, env = "STOWAGE_DATA", default_value = "./stowage-data")]
+    data: PathBuf,
+    /// The master key (default: <data>/master.key).
+    #[arg(long, env = "STOWAGE_MASTER_KEY", hide_env_values = true)]
+    master_key: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -343,6 +375,26 @@ async fn open_metadata(meta: Option<&str>, data: &Path, pool: usize) -> anyhow::
     }
 }
 
+async fn kms(command: KmsCommand) -> anyhow::Result<()> {
+    let (KmsCommand::Create { store, .. } | KmsCommand::List { store }) = &command;
+    let (meta, _) = open_metadata(store.meta.as_deref(), &store.data, 2).await?;
+    match &command {
+        KmsCommand::Create { key_id, store } => {
+            let master = load_or_create_master_key(&store.data, store.master_key.as_deref())?;
+            let now = stowage_core::service::wall_clock();
+            let key =
+                stowage_core::service::create_kms_key(meta.as_ref(), &master.0, key_id, now).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("created KMS key {}", key.key_id);
+        }
+        KmsCommand::List { .. } => {
+            for key in meta.list_kms_keys().await.map_err(|e| anyhow::anyhow!("{e}"))? {
+                println!("{}\tcreated {}", key.key_id, key.created);
+            }
+        }
+    }
+    Ok(())
+}
+
 async fn migrate_metadata(meta: Option<&str>, data: &Path) -> anyhow::Result<()> {
     let applied = match meta {
         Some(url) if is_postgres(url) => stowage_store::postgres::migrate(url).await.map_err(|e| anyhow::anyhow!("{e}"))?,
@@ -454,6 +506,7 @@ fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => runtime.block_on(serve(*args)),
         Command::Db(DbCommand::Migrate { meta, data }) => runtime.block_on(migrate_metadata(meta.as_deref(), &data)),
+        Command::Kms(command) => runtime.block_on(kms(command)),
         Command::MigrateMeta { data, meta, copy_blobs_to } => runtime.block_on(migrate_meta(&data, &meta, copy_blobs_to.as_deref())),
     }
 }

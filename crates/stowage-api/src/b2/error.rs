@@ -60,7 +60,8 @@ impl From<Error> for B2Error {
             | Error::MalformedPolicy(_)
             | Error::AclNotSupported
             | Error::AclConflictsWithOwnership(_)
-            | Error::PreconditionFailed(_) => (S::BAD_REQUEST, "bad_request"),
+            | Error::PreconditionFailed(_)
+            | Error::KmsKeyNotFound(_) => (S::BAD_REQUEST, "bad_request"),
             Error::InvalidNotificationRules(code, _) => (S::BAD_REQUEST, code),
             Error::Unauthorized(_) | Error::BadCredentials(_) => (S::UNAUTHORIZED, "unauthorized"),
             Error::BadAuthToken(_) => (S::UNAUTHORIZED, "bad_auth_token"),

@@ -10,7 +10,8 @@ use stowage_core::model::{Action, AppKey, Bucket, Encryption, FileVersion, Part}
 pub fn encryption_json(enc: &Encryption) -> Value {
     match enc {
         Encryption::None => json!({"mode": null, "algorithm": null}),
-        Encryption::SseB2 => json!({"mode": "SSE-B2", "algorithm": "AES256"}),
+        // B2 has no KMS mode: server-kept keys are what SSE-B2 means to B2 clients.
+        Encryption::SseB2 | Encryption::SseKms { .. } => json!({"mode": "SSE-B2", "algorithm": "AES256"}),
         Encryption::SseC { .. } => json!({"mode": "SSE-C", "algorithm": "AES256"}),
     }
 }
@@ -71,7 +72,7 @@ impl From<&Encryption> for EncryptionJson {
     fn from(enc: &Encryption) -> Self {
         match enc {
             Encryption::None => EncryptionJson { mode: None, algorithm: None },
-            Encryption::SseB2 => EncryptionJson { mode: Some("SSE-B2"), algorithm: Some("AES256") },
+            Encryption::SseB2 | Encryption::SseKms { .. } => EncryptionJson { mode: Some("SSE-B2"), algorithm: Some("AES256") },
             Encryption::SseC { .. } => EncryptionJson { mode: Some("SSE-C"), algorithm: Some("AES256") },
         }
     }

@@ -186,7 +186,7 @@ pub fn download_response(d: Download, principal: Option<&Principal>, query: &[(S
     }
     match &v.encryption {
         Encryption::None => {}
-        Encryption::SseB2 => put(&mut headers, "x-bz-server-side-encryption", "AES256"),
+        Encryption::SseB2 | Encryption::SseKms { .. } => put(&mut headers, "x-bz-server-side-encryption", "AES256"),
         Encryption::SseC { key_md5 } => {
             put(&mut headers, "x-bz-server-side-encryption-customer-algorithm", "AES256");
             put(&mut headers, "x-bz-server-side-encryption-customer-key-md5", key_md5);

@@ -5,10 +5,11 @@ use std::collections::BTreeMap;
 
 use s3s::dto::*;
 use s3s::{S3Request, S3Response, S3Result, s3_error};
+use stowage_core::model::Encryption;
 use stowage_core::model::{
     CorsRule, DefaultRetention as StoredDefaultRetention, LifecycleRule as StoredLifecycleRule, PeriodUnit, RetentionPeriod,
 };
-use stowage_core::service::BucketSettings;
+use stowage_core::service::{BucketSettings, DEFAULT_KMS_KEY, kms_key_id};
 
 use super::context::{Act, BucketRequest, OrS3, StowageS3};
 use super::values::*;
@@ -240,4 +241,57 @@ pub async fn put_object_lock(
     update(s3, &cx, BucketSettings { file_lock_enabled: Some(true), default_retention: Some(retention), ..BucketSettings::default() })
         .await?;
     Ok(S3Response::new(PutObjectLockConfigurationOutput::default()))
+}
+
+pub async fn put_encryption(s3: &StowageS3, req: S3Request<PutBucketEncryptionInput>) -> S3Result<S3Response<PutBucketEncryptionOutput>> {
+    let cx = s3.bucket_request(&req, &req.input.bucket, Act::bucket("s3:PutEncryptionConfiguration")).await?;
+    let [rule] = req.input.server_side_encryption_configuration.rules.as_slice() else {
+        return Err(s3_error!(MalformedXML, "the encryption configuration has exactly one rule"));
+    };
+    let default = rule
+        .apply_server_side_encryption_by_default
+        .as_ref()
+        .ok_or_else(|| s3_error!(MalformedXML, "the rule needs ApplyServerSideEncryptionByDefault"))?;
+    let encryption = match default.sse_algorithm.as_str() {
+        ServerSideEncryption::AES256 if default.kms_master_key_id.is_none() => Encryption::SseB2,
+        ServerSideEncryption::AWS_KMS => {
+            Encryption::SseKms { key_id: default.kms_master_key_id.as_deref().map_or(DEFAULT_KMS_KEY, kms_key_id).to_string() }
+        }
+        other => return Err(s3_error!(InvalidArgument, "unsupported default encryption {other}: use AES256 or aws:kms")),
+    };
+    update(s3, &cx, BucketSettings { default_encryption: Some(encryption), ..BucketSettings::default() }).await?;
+    Ok(S3Response::new(PutBucketEncryptionOutput::default()))
+}
+
+pub async fn get_encryption(s3: &StowageS3, req: S3Request<GetBucketEncryptionInput>) -> S3Result<S3Response<GetBucketEncryptionOutput>> {
+    let cx = s3.bucket_request(&req, &req.input.bucket, Act::bucket("s3:GetEncryptionConfiguration")).await?;
+    let default = match &cx.bucket.default_encryption {
+        Encryption::SseB2 => ServerSideEncryptionByDefault {
+            sse_algorithm: ServerSideEncryption::from_static(ServerSideEncryption::AES256),
+            kms_master_key_id: None,
+        },
+        Encryption::SseKms { key_id } => ServerSideEncryptionByDefault {
+            sse_algorithm: ServerSideEncryption::from_static(ServerSideEncryption::AWS_KMS),
+            kms_master_key_id: Some(key_id.clone()),
+        },
+        Encryption::None | Encryption::SseC { .. } => {
+            return Err(s3_error!(
+                ServerSideEncryptionConfigurationNotFoundError,
+                "The server side encryption configuration was not found"
+            ));
+        }
+    };
+    let rule = ServerSideEncryptionRule { apply_server_side_encryption_by_default: Some(default), bucket_key_enabled: None };
+    Ok(S3Response::new(GetBucketEncryptionOutput {
+        server_side_encryption_configuration: Some(ServerSideEncryptionConfiguration { rules: vec![rule] }),
+    }))
+}
+
+pub async fn delete_encryption(
+    s3: &StowageS3,
+    req: S3Request<DeleteBucketEncryptionInput>,
+) -> S3Result<S3Response<DeleteBucketEncryptionOutput>> {
+    let cx = s3.bucket_request(&req, &req.input.bucket, Act::bucket("s3:PutEncryptionConfiguration")).await?;
+    update(s3, &cx, BucketSettings { default_encryption: Some(Encryption::None), ..BucketSettings::default() }).await?;
+    Ok(S3Response::new(DeleteBucketEncryptionOutput::default()))
 }

@@ -78,6 +78,7 @@ pub async fn copy_object(s3: &StowageS3, req: S3Request<CopyObjectInput>) -> S3R
         source_encryption: copy_source_sse_c!(input)?,
         destination_encryption: encryption_request(
             input.server_side_encryption.as_ref(),
+            input.ssekms_key_id.as_deref(),
             input.sse_customer_algorithm.as_deref(),
             input.sse_customer_key.as_deref(),
             input.sse_customer_key_md5.as_deref(),
@@ -98,16 +99,14 @@ pub async fn copy_object(s3: &StowageS3, req: S3Request<CopyObjectInput>) -> S3R
         last_modified: Some(timestamp(version.upload_timestamp)),
         ..CopyObjectResult::default()
     };
-    let (server_side_encryption, sse_customer_algorithm, sse_customer_key_md5) = sse_out(&version);
-    Ok(S3Response::new(CopyObjectOutput {
+    let mut out = CopyObjectOutput {
         copy_object_result: Some(result),
-        server_side_encryption,
-        sse_customer_algorithm,
-        sse_customer_key_md5,
         version_id: version_id_out(&version),
         copy_source_version_id: Some(source.s3_version_id().to_string()),
         ..CopyObjectOutput::default()
-    }))
+    };
+    set_sse!(out, &version);
+    Ok(S3Response::new(out))
 }
 
 pub async fn upload_part_copy(s3: &StowageS3, req: S3Request<UploadPartCopyInput>) -> S3Result<S3Response<UploadPartCopyOutput>> {

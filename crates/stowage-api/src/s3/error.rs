@@ -39,6 +39,11 @@ pub fn to_s3(err: Error) -> S3Error {
         Error::BadCredentials(_) => C::InvalidAccessKeyId,
         Error::ExpiredAuthToken => C::ExpiredToken,
         Error::ServiceUnavailable(_) => C::ServiceUnavailable,
+        Error::KmsKeyNotFound(_) => {
+            let mut err = S3Error::with_message(C::Custom("KMS.NotFoundException".into()), message);
+            err.set_status_code(axum::http::StatusCode::BAD_REQUEST);
+            return err;
+        }
         Error::Internal(_) => return S3Error::with_message(C::InternalError, crate::observe::internal_message()),
         // No AWS code says this; 507 is not retried by SDKs, which is right for a full disk.
         Error::StorageFull(_) => {

@@ -15,12 +15,14 @@ pub async fn create(s3: &StowageS3, req: S3Request<CreateMultipartUploadInput>) 
     let input = req.input;
     let file = new_file_from!(&cx.bucket, s3.core.account_id(), input.key.clone(), input);
     let started = s3.core.start_large_file(&cx.principal, file).await.s3()?;
-    Ok(S3Response::new(CreateMultipartUploadOutput {
+    let mut out = CreateMultipartUploadOutput {
         bucket: Some(input.bucket),
         key: Some(input.key),
-        upload_id: Some(started.file_id),
+        upload_id: Some(started.file_id.clone()),
         ..CreateMultipartUploadOutput::default()
-    }))
+    };
+    set_sse!(out, &started);
+    Ok(S3Response::new(out))
 }
 
 pub async fn upload_part(s3: &StowageS3, req: S3Request<UploadPartInput>) -> S3Result<S3Response<UploadPartOutput>> {
@@ -66,6 +68,9 @@ pub async fn complete(s3: &StowageS3, req: S3Request<CompleteMultipartUploadInpu
         ..CompleteMultipartUploadOutput::default()
     };
     out.checksum_type = set_checksums!(out, checksum::reported(&version));
+    // The completion names server-side encryption only (SSE-C keys are not echoed here).
+    let sse = sse_out(&version);
+    (out.server_side_encryption, out.ssekms_key_id) = (sse.server_side_encryption, sse.kms_key_id);
     Ok(S3Response::new(out))
 }
 

@@ -85,7 +85,6 @@ macro_rules! object_headers {
         let read: ObjectRead = $read;
         let v = &download.version;
         let info = |key: &str| v.info.get(key).cloned();
-        let (server_side_encryption, sse_customer_algorithm, sse_customer_key_md5) = sse_out(v);
         let retention = lock.retention.shown().flatten();
         let mut out = $ty {
             accept_ranges: Some("bytes".into()),
@@ -103,9 +102,6 @@ macro_rules! object_headers {
             last_modified: Some(timestamp(v.upload_timestamp)),
             metadata: user_metadata(v),
             version_id: version_id_out(v),
-            server_side_encryption,
-            sse_customer_algorithm,
-            sse_customer_key_md5,
             object_lock_mode: retention.map(|r| ObjectLockMode::from(lock_mode_name(r.mode))),
             object_lock_retain_until_date: retention.map(|r| timestamp(r.retain_until)),
             object_lock_legal_hold_status: lock.legal_hold.shown().flatten().map(legal_hold_status),
@@ -115,6 +111,7 @@ macro_rules! object_headers {
             },
             ..$ty::default()
         };
+        set_sse!(out, v);
         // Checksums describe the whole object, so a ranged read does not carry them.
         if read.checksums && download.range.is_none() {
             out.checksum_type = set_checksums!(out, checksum::reported(v));
@@ -221,6 +218,7 @@ macro_rules! new_file_from {
         let mut file = $crate::s3::objects::new_file($bucket, $key, $input.content_type.as_ref(), file_info_from!($input));
         file.encryption = encryption_request(
             $input.server_side_encryption.as_ref(),
+            $input.ssekms_key_id.as_deref(),
             $input.sse_customer_algorithm.as_deref(),
             $input.sse_customer_key.as_deref(),
             $input.sse_customer_key_md5.as_deref(),
@@ -272,15 +270,8 @@ pub async fn put(s3: &StowageS3, req: S3Request<PutObjectInput>) -> S3Result<S3R
     let length = input.content_length.and_then(|n| u64::try_from(n).ok());
     let (body, check) = checksum::verify(body_stream(input.body), declared, &headers, trailers);
     let version = s3.core.upload_file(&cx.principal, file, Sha1Check::Compute, length, body, check).await.s3()?;
-    let (sse, sse_c_algorithm, sse_c_md5) = sse_out(&version);
-    let mut out = PutObjectOutput {
-        e_tag: Some(etag(&version)),
-        version_id: version_id_out(&version),
-        server_side_encryption: sse,
-        sse_customer_algorithm: sse_c_algorithm,
-        sse_customer_key_md5: sse_c_md5,
-        ..PutObjectOutput::default()
-    };
+    let mut out = PutObjectOutput { e_tag: Some(etag(&version)), version_id: version_id_out(&version), ..PutObjectOutput::default() };
+    set_sse!(out, &version);
     out.checksum_type = set_checksums!(out, checksum::reported(&version));
     let mut response = S3Response::new(out);
     if form_post {

@@ -62,10 +62,14 @@ pub fn body_stream(blob: Option<StreamingBlob>) -> ByteStream {
 /// refuses them: SSE-C needs its algorithm (AES256), key and key MD5 together, and excludes the other kinds.
 pub fn encryption_request(
     sse: Option<&ServerSideEncryption>,
+    kms_key_id: Option<&str>,
     algorithm: Option<&str>,
     key: Option<&str>,
     key_md5: Option<&str>,
 ) -> S3Result<Option<EncryptionRequest>> {
+    if kms_key_id.is_some() && sse.map(ServerSideEncryption::as_str) != Some(ServerSideEncryption::AWS_KMS) {
+        return Err(s3_error!(InvalidArgument, "x-amz-server-side-encryption-aws-kms-key-id needs x-amz-server-side-encryption: aws:kms"));
+    }
     if algorithm.is_some() || key.is_some() || key_md5.is_some() {
         if sse.is_some() {
             return Err(s3_error!(
@@ -98,8 +102,9 @@ pub fn encryption_request(
     }
     match sse.map(ServerSideEncryption::as_str) {
         None => Ok(None),
-        Some("AES256") => Ok(Some(EncryptionRequest::SseB2)),
-        Some(other) => Err(s3_error!(InvalidArgument, "unsupported server-side encryption {other}: use AES256 or SSE-C")),
+        Some(ServerSideEncryption::AES256) => Ok(Some(EncryptionRequest::SseB2)),
+        Some(ServerSideEncryption::AWS_KMS) => Ok(Some(EncryptionRequest::SseKms { key_id: kms_key_id.map(str::to_string) })),
+        Some(other) => Err(s3_error!(InvalidArgument, "unsupported server-side encryption {other}: use AES256, aws:kms or SSE-C")),
     }
 }
 
@@ -117,6 +122,7 @@ macro_rules! sse_c {
     ($input:expr) => {
         $crate::s3::values::encryption_request(
             None,
+            None,
             $input.sse_customer_algorithm.as_deref(),
             $input.sse_customer_key.as_deref(),
             $input.sse_customer_key_md5.as_deref(),
@@ -130,6 +136,7 @@ macro_rules! copy_source_sse_c {
     ($input:expr) => {
         $crate::s3::values::encryption_request(
             None,
+            None,
             $input.copy_source_sse_customer_algorithm.as_deref(),
             $input.copy_source_sse_customer_key.as_deref(),
             $input.copy_source_sse_customer_key_md5.as_deref(),
@@ -138,14 +145,43 @@ macro_rules! copy_source_sse_c {
 }
 pub(super) use copy_source_sse_c;
 
-/// How a version is encrypted, as S3 reports it: (`x-amz-server-side-encryption`, SSE-C algorithm, SSE-C key MD5).
-pub fn sse_out(v: &FileVersion) -> (Option<ServerSideEncryption>, Option<String>, Option<String>) {
+/// How a version is encrypted, as S3 reports it.
+pub struct SseOut {
+    pub server_side_encryption: Option<ServerSideEncryption>,
+    pub customer_algorithm: Option<String>,
+    pub customer_key_md5: Option<String>,
+    pub kms_key_id: Option<String>,
+}
+
+pub fn sse_out(v: &FileVersion) -> SseOut {
+    let none = SseOut { server_side_encryption: None, customer_algorithm: None, customer_key_md5: None, kms_key_id: None };
     match &v.encryption {
-        Encryption::None => (None, None, None),
-        Encryption::SseB2 => (Some(ServerSideEncryption::from_static(ServerSideEncryption::AES256)), None, None),
-        Encryption::SseC { key_md5 } => (None, Some("AES256".into()), Some(key_md5.clone())),
+        Encryption::None => none,
+        Encryption::SseB2 => {
+            SseOut { server_side_encryption: Some(ServerSideEncryption::from_static(ServerSideEncryption::AES256)), ..none }
+        }
+        Encryption::SseC { key_md5 } => {
+            SseOut { customer_algorithm: Some("AES256".into()), customer_key_md5: Some(key_md5.clone()), ..none }
+        }
+        Encryption::SseKms { key_id } => SseOut {
+            server_side_encryption: Some(ServerSideEncryption::from_static(ServerSideEncryption::AWS_KMS)),
+            kms_key_id: Some(key_id.clone()),
+            ..none
+        },
     }
 }
+
+/// Copies a version's encryption into the four fields every s3s output names the same way.
+macro_rules! set_sse {
+    ($out:expr, $version:expr) => {{
+        let sse = $crate::s3::values::sse_out($version);
+        $out.server_side_encryption = sse.server_side_encryption;
+        $out.sse_customer_algorithm = sse.customer_algorithm;
+        $out.sse_customer_key_md5 = sse.customer_key_md5;
+        $out.ssekms_key_id = sse.kms_key_id;
+    }};
+}
+pub(super) use set_sse;
 
 /// Standard headers kept in B2 file info under their `b2-*` names, as B2's S3 endpoint does.
 pub struct StandardHeaders<'a> {

@@ -281,6 +281,10 @@ impl Stowage {
         if_revision_is: Option<i64>,
     ) -> Result<Bucket> {
         self.authorize_settings(principal, Some(bucket_id), &settings)?;
+        if let Some(Encryption::SseKms { key_id }) = &settings.default_encryption {
+            // A default naming a key that does not exist would fail every upload: refuse it now.
+            self.kms_material(key_id).await?;
+        }
         let current = self.bucket(bucket_id).await?;
         if let Some(expected) = if_revision_is
             && expected != current.revision

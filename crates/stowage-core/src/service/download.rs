@@ -115,7 +115,10 @@ impl Stowage {
             if blob_end > offset && blob_start < end {
                 let from = offset.max(blob_start);
                 let to = end.min(blob_end);
-                let key = salt.map(|s| self.blob_key(&version.encryption, &s, customer_key)).transpose()?;
+                let key = match salt {
+                    Some(s) => Some(self.blob_key(&version.encryption, &s, customer_key).await?),
+                    None => None,
+                };
                 pieces.push(BlobPiece { blob_id, blob_size, offset: from - blob_start, len: to - from, key });
             }
             blob_start = blob_end;

@@ -44,7 +44,14 @@ impl Sha1Check {
 pub enum EncryptionRequest {
     None,
     SseB2,
-    SseC { key_b64: String, key_md5_b64: String },
+    SseC {
+        key_b64: String,
+        key_md5_b64: String,
+    },
+    /// SSE-KMS under a named key (an id or key ARN), or the default key.
+    SseKms {
+        key_id: Option<String>,
+    },
 }
 
 impl EncryptionRequest {
@@ -61,6 +68,9 @@ impl EncryptionRequest {
         match self {
             EncryptionRequest::None => Ok(Encryption::None),
             EncryptionRequest::SseB2 => Ok(Encryption::SseB2),
+            EncryptionRequest::SseKms { key_id } => {
+                Ok(Encryption::SseKms { key_id: key_id.as_deref().map_or(super::kms::DEFAULT_KMS_KEY, super::kms::kms_key_id).to_string() })
+            }
             EncryptionRequest::SseC { key_b64, key_md5_b64 } => {
                 let key = STANDARD.decode(key_b64).map_err(|_| Error::invalid("SSE-C key is not valid base64"))?;
                 if key.len() != 32 {
@@ -204,10 +214,11 @@ impl Stowage {
     }
 
     /// The key of one blob of a version encrypted this way (`salt` is the blob's, hex).
-    pub(crate) fn blob_key(&self, encryption: &Encryption, salt: &str, customer_key: Option<&[u8]>) -> Result<BlobKey> {
+    pub(crate) async fn blob_key(&self, encryption: &Encryption, salt: &str, customer_key: Option<&[u8]>) -> Result<BlobKey> {
         let salt = hex::decode(salt).map_err(|_| Error::internal("stored salt is not hex"))?;
         match encryption {
             Encryption::SseB2 | Encryption::None => Ok(BlobKey::derive(&self.config.master_key.0, "sse-b2", &salt)),
+            Encryption::SseKms { key_id } => Ok(BlobKey::derive(&self.kms_material(key_id).await?, "sse-kms", &salt)),
             Encryption::SseC { .. } => {
                 let key = customer_key
                     .ok_or_else(|| Error::Forbidden("this file is encrypted with SSE-C: the customer key is required".into()))?;
@@ -241,7 +252,7 @@ impl Stowage {
         } else {
             let salt = random_hex(16);
             let customer_key = sse.and_then(EncryptionRequest::customer_key);
-            Some((self.blob_key(encryption, &salt, customer_key.as_deref())?, salt))
+            Some((self.blob_key(encryption, &salt, customer_key.as_deref()).await?, salt))
         };
         let (body, trailer) = if sha1_at_end {
             let (stream, handle) = hold_back_tail(body, 40);

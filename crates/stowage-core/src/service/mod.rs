@@ -7,6 +7,7 @@ mod cluster;
 mod download;
 mod files;
 mod keys;
+mod kms;
 pub mod large;
 pub mod lifecycle;
 mod list;
@@ -19,6 +20,7 @@ pub use buckets::{BucketFilter, BucketSettings, PendingUploads};
 pub use download::{ByteRange, Download};
 pub use files::{BodyCheck, CopyRequest, EncryptionRequest, MetadataDirective, NewFile, Sha1Check};
 pub use keys::NewKey;
+pub use kms::{DEFAULT_KMS_KEY, create_kms_key, kms_key_id};
 pub use large::{CopyPart, ListedPart, PartUpload};
 pub use list::{ListEntry, ListPage, ListRequest};
 pub use objects::{CorsTarget, Deleted, NULL_VERSION, bucket_id_of_file};
@@ -110,6 +112,8 @@ pub struct Stowage {
     pub(crate) config: Config,
     pub(crate) capacity: Arc<Capacity>,
     last_sequence: AtomicI64,
+    /// Opened SSE-KMS keys by id (keys never change).
+    pub(crate) kms_cache: std::sync::Mutex<std::collections::HashMap<String, Vec<u8>>>,
 }
 
 /// Result of a successful `b2_authorize_account`.
@@ -132,6 +136,7 @@ impl Stowage {
             config,
             capacity: Arc::new(Capacity::default()),
             last_sequence: AtomicI64::new(0),
+            kms_cache: Default::default(),
         })
     }
 

@@ -1,4 +1,13 @@
--- S3 access settings: a bucket's policy, public access block, object ownership and ACL grants (one
+-- S3 access settings and SSE-KMS: a bucket's policy, public access block, object ownership and ACL grants (one
 -- document), and each version's object ACL grants.
 ALTER TABLE buckets ADD COLUMN access TEXT NOT NULL DEFAULT '{}';
 ALTER TABLE versions ADD COLUMN grants TEXT NOT NULL DEFAULT '[]';
+-- SSE-KMS: the key a version (or a bucket's default) is encrypted under, and the keys themselves, each a
+-- random key sealed under the master key.
+ALTER TABLE versions ADD COLUMN kms_key_id TEXT;
+ALTER TABLE buckets ADD COLUMN default_kms_key_id TEXT;
+CREATE TABLE kms_keys (
+    key_id TEXT PRIMARY KEY,
+    sealed TEXT NOT NULL,
+    created INTEGER NOT NULL
+);
