@@ -704,6 +704,9 @@ def test_conditional_writes(server):
     first = s3.put_object(Bucket="conditional-writes", Key="k", Body=b"one", IfNoneMatch="*")
     assert error_code(lambda: s3.put_object(Bucket="conditional-writes", Key="k", Body=b"two", IfNoneMatch="*")) == "PreconditionFailed"
     assert error_code(lambda: s3.put_object(Bucket="conditional-writes", Key="k", Body=b"two", IfMatch='"0000"')) == "PreconditionFailed"
+    # If-None-Match with an ETag: refused while the current object has that ETag.
+    assert error_code(lambda: s3.put_object(Bucket="conditional-writes", Key="k", Body=b"two", IfNoneMatch=first["ETag"])) == "PreconditionFailed"
+    s3.put_object(Bucket="conditional-writes", Key="k", Body=b"one", IfNoneMatch='"0000"')
     s3.put_object(Bucket="conditional-writes", Key="k", Body=b"two", IfMatch=first["ETag"])
     assert s3.get_object(Bucket="conditional-writes", Key="k")["Body"].read() == b"two"
     assert error_code(lambda: s3.put_object(Bucket="conditional-writes", Key="absent", Body=b"x", IfMatch=first["ETag"])) == "NoSuchKey"

@@ -71,30 +71,40 @@ impl Preconditions {
     }
 }
 
-/// An S3 conditional write: what the key's current object must be for the write to happen. Checked by the
-/// store inside the transaction that commits the write, so concurrent writers cannot both pass.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum WriteCondition {
-    /// `If-None-Match: *`: the key has no current object (a delete marker counts as none).
-    NoObject,
-    /// `If-Match`: the key's current object has this ETag (`*`: any current object).
-    Matches(EtagCondition),
+/// An S3 conditional write (`If-Match`, `If-None-Match`): what the key's current object must be for the
+/// write to happen. Checked by the store inside the transaction that commits the write, so concurrent
+/// writers cannot both pass.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct WriteCondition {
+    /// The key has a current object with this ETag (`*`: any); a key with none is `NoSuchKey`.
+    pub if_match: Option<EtagCondition>,
+    /// The key has no current object with this ETag (`*`: no current object at all).
+    pub if_none_match: Option<EtagCondition>,
 }
 
 impl WriteCondition {
+    /// Conditions on a write, if any.
+    pub fn of(if_match: Option<EtagCondition>, if_none_match: Option<EtagCondition>) -> Option<WriteCondition> {
+        (if_match.is_some() || if_none_match.is_some()).then_some(WriteCondition { if_match, if_none_match })
+    }
+
+    /// A delete marker as the newest version counts as no current object.
     pub fn check(&self, latest: Option<&FileVersion>) -> crate::Result<()> {
         let current = latest.filter(|v| v.action == crate::model::Action::Upload);
-        match (self, current) {
-            (WriteCondition::NoObject, None) => Ok(()),
-            (WriteCondition::NoObject, Some(_)) => {
-                Err(crate::Error::PreconditionFailed("the key already has an object (If-None-Match: *)".into()))
-            }
-            (WriteCondition::Matches(_), None) => Err(crate::Error::FileNotFound("the key has no object to match (If-Match)".into())),
-            (WriteCondition::Matches(condition), Some(v)) if condition.matches(v) => Ok(()),
-            (WriteCondition::Matches(_), Some(_)) => {
-                Err(crate::Error::PreconditionFailed("the key's object has another ETag (If-Match)".into()))
+        if let Some(condition) = &self.if_match {
+            let Some(v) = current else {
+                return Err(crate::Error::FileNotFound("the key has no object to match (If-Match)".into()));
+            };
+            if !condition.matches(v) {
+                return Err(crate::Error::PreconditionFailed("the key's object has another ETag (If-Match)".into()));
             }
         }
+        if let (Some(condition), Some(v)) = (&self.if_none_match, current)
+            && condition.matches(v)
+        {
+            return Err(crate::Error::PreconditionFailed("the key's object matches If-None-Match".into()));
+        }
+        Ok(())
     }
 }
 
@@ -158,15 +168,17 @@ mod tests {
     #[test]
     fn write_conditions() {
         let v = version("abc", 10_000);
-        assert!(WriteCondition::NoObject.check(None).is_ok());
-        assert!(matches!(WriteCondition::NoObject.check(Some(&v)), Err(crate::Error::PreconditionFailed(_))));
+        let none_match = |c| WriteCondition { if_none_match: Some(c), ..WriteCondition::default() };
+        let if_match = |c| WriteCondition { if_match: Some(c), ..WriteCondition::default() };
+        assert!(none_match(EtagCondition::Any).check(None).is_ok());
+        assert!(matches!(none_match(EtagCondition::Any).check(Some(&v)), Err(crate::Error::PreconditionFailed(_))));
         let marker = FileVersion { action: crate::model::Action::Hide, ..v.clone() };
-        assert!(WriteCondition::NoObject.check(Some(&marker)).is_ok());
-        let same = WriteCondition::Matches(EtagCondition::Etag("\"abc\"".into()));
-        assert!(same.check(Some(&v)).is_ok());
-        assert!(matches!(same.check(None), Err(crate::Error::FileNotFound(_))));
-        let other = WriteCondition::Matches(EtagCondition::Etag("zzz".into()));
-        assert!(matches!(other.check(Some(&v)), Err(crate::Error::PreconditionFailed(_))));
+        assert!(none_match(EtagCondition::Any).check(Some(&marker)).is_ok());
+        assert!(none_match(EtagCondition::Etag("other".into())).check(Some(&v)).is_ok());
+        assert!(none_match(EtagCondition::Etag("abc".into())).check(Some(&v)).is_err());
+        assert!(if_match(EtagCondition::Etag("\"abc\"".into())).check(Some(&v)).is_ok());
+        assert!(matches!(if_match(EtagCondition::Any).check(None), Err(crate::Error::FileNotFound(_))));
+        assert!(matches!(if_match(EtagCondition::Etag("zzz".into())).check(Some(&v)), Err(crate::Error::PreconditionFailed(_))));
     }
 
     #[test]

@@ -121,6 +121,7 @@ pub async fn upload_part_copy(s3: &StowageS3, req: S3Request<UploadPartCopyInput
     let source = copy_source(s3, &req, &principal, &req.input.copy_source, &conditions).await?;
     let input = req.input;
     let part_number = part_number(input.part_number)?;
+    let (sse_c_algorithm, sse_c_key_md5) = (input.sse_customer_algorithm.clone(), input.sse_customer_key_md5.clone());
     let range = match &input.copy_source_range {
         Some(r) => Some(ByteRange::parse(r).ok_or_else(|| s3_error!(InvalidArgument, "x-amz-copy-source-range must be bytes=first-last"))?),
         None => None,
@@ -148,6 +149,8 @@ pub async fn upload_part_copy(s3: &StowageS3, req: S3Request<UploadPartCopyInput
     Ok(S3Response::new(UploadPartCopyOutput {
         copy_part_result: Some(result),
         copy_source_version_id: Some(source.s3_version_id().to_string()),
+        sse_customer_algorithm: sse_c_algorithm,
+        sse_customer_key_md5: sse_c_key_md5,
         ..UploadPartCopyOutput::default()
     }))
 }

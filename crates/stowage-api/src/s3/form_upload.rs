@@ -19,7 +19,7 @@ use hmac::{Hmac, Mac};
 use s3s::{S3Error, S3ErrorCode, s3_error};
 use serde_json::Value;
 use stowage_core::Stowage;
-use stowage_core::service::{EncryptionRequest, NewFile, Sha1Check};
+use stowage_core::service::{NewFile, Sha1Check};
 use subtle::ConstantTimeEq;
 
 use super::error::to_s3;
@@ -243,11 +243,15 @@ impl FormUploads {
                 info.insert(info_key.to_string(), value.to_string());
             }
         }
-        let encryption = match fields.get("x-amz-server-side-encryption") {
-            None => None,
-            Some("AES256") => Some(EncryptionRequest::SseB2),
-            Some(other) => return Err(s3_error!(InvalidArgument, "server-side encryption {other} is not supported in forms")),
-        };
+        // The same encryption fields as a PutObject's headers: SSE-S3, SSE-KMS or SSE-C.
+        let sse = fields.get("x-amz-server-side-encryption").map(|v| s3s::dto::ServerSideEncryption::from(v.to_string()));
+        let encryption = super::values::encryption_request(
+            sse.as_ref(),
+            fields.get("x-amz-server-side-encryption-aws-kms-key-id"),
+            fields.get("x-amz-server-side-encryption-customer-algorithm"),
+            fields.get("x-amz-server-side-encryption-customer-key"),
+            fields.get("x-amz-server-side-encryption-customer-key-md5"),
+        )?;
         let new_file = NewFile {
             bucket_id: bucket.id.clone(),
             name: key,

@@ -30,6 +30,7 @@ pub async fn upload_part(s3: &StowageS3, req: S3Request<UploadPartInput>) -> S3R
     let (headers, trailers) = (req.headers, req.trailing_headers);
     let input = req.input;
     let declared = declared_checksums!(input);
+    let (sse_c_algorithm, sse_c_key_md5) = (input.sse_customer_algorithm.clone(), input.sse_customer_key_md5.clone());
     let upload = PartUpload {
         file_id: input.upload_id,
         part_number: part_number(input.part_number)?,
@@ -40,7 +41,13 @@ pub async fn upload_part(s3: &StowageS3, req: S3Request<UploadPartInput>) -> S3R
     };
     let (body, check) = checksum::verify(body_stream(input.body), declared, &headers, trailers);
     let part = s3.core.upload_part(&cx.principal, upload, body, check).await.s3()?;
-    let mut out = UploadPartOutput { e_tag: Some(ETag::Strong(part.md5)), ..UploadPartOutput::default() };
+    let mut out = UploadPartOutput {
+        e_tag: Some(ETag::Strong(part.md5)),
+        // A part sealed with a customer key names it, as the object will.
+        sse_customer_algorithm: sse_c_algorithm,
+        sse_customer_key_md5: sse_c_key_md5,
+        ..UploadPartOutput::default()
+    };
     set_checksums!(out, checksum::of_part(&part.checksums));
     Ok(S3Response::new(out))
 }
@@ -57,7 +64,7 @@ pub async fn complete(s3: &StowageS3, req: S3Request<CompleteMultipartUploadInpu
         let etag = p.e_tag.map(ETag::into_value).ok_or_else(|| s3_error!(InvalidPart, "each part needs an ETag"))?;
         listed.push(ListedPart { number, etag, checksums });
     }
-    let condition = write_condition(input.if_none_match.as_ref(), input.if_match.as_ref())?;
+    let condition = write_condition(input.if_none_match.as_ref(), input.if_match.as_ref());
     let version = s3.core.complete_multipart(&cx.principal, &input.upload_id, &listed, condition).await.s3()?;
     let mut out = CompleteMultipartUploadOutput {
         bucket: Some(input.bucket.clone()),

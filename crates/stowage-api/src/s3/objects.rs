@@ -266,7 +266,7 @@ pub async fn put(s3: &StowageS3, req: S3Request<PutObjectInput>) -> S3Result<S3R
         return Err(s3_error!(InvalidDigest, "Content-MD5 is empty"));
     }
     file.expected_md5 = content_md5_hex(input.content_md5.as_ref())?;
-    file.condition = write_condition(input.if_none_match.as_ref(), input.if_match.as_ref())?;
+    file.condition = write_condition(input.if_none_match.as_ref(), input.if_match.as_ref());
     let length = input.content_length.and_then(|n| u64::try_from(n).ok());
     let (body, check) = checksum::verify(body_stream(input.body), declared, &headers, trailers);
     let version = s3.core.upload_file(&cx.principal, file, Sha1Check::Compute, length, body, check).await.s3()?;

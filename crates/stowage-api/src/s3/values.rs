@@ -40,15 +40,9 @@ pub fn etag_condition(condition: &ETagCondition) -> EtagCondition {
     }
 }
 
-/// A write's `If-None-Match` / `If-Match` as a core write condition: `If-None-Match` takes only `*`.
-pub fn write_condition(if_none_match: Option<&ETagCondition>, if_match: Option<&ETagCondition>) -> S3Result<Option<WriteCondition>> {
-    match (if_none_match, if_match) {
-        (Some(ETagCondition::Any), None) => Ok(Some(WriteCondition::NoObject)),
-        (Some(_), None) => Err(s3_error!(NotImplemented, "If-None-Match on a write takes only *")),
-        (None, Some(condition)) => Ok(Some(WriteCondition::Matches(etag_condition(condition)))),
-        (None, None) => Ok(None),
-        (Some(_), Some(_)) => Err(s3_error!(NotImplemented, "a write takes If-None-Match or If-Match, not both")),
-    }
+/// A write's `If-Match` / `If-None-Match` as a core write condition.
+pub fn write_condition(if_none_match: Option<&ETagCondition>, if_match: Option<&ETagCondition>) -> Option<WriteCondition> {
+    WriteCondition::of(if_match.map(etag_condition), if_none_match.map(etag_condition))
 }
 
 pub fn body_stream(blob: Option<StreamingBlob>) -> ByteStream {
