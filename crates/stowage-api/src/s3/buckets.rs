@@ -7,6 +7,7 @@ use stowage_core::service::{BucketFilter, BucketSettings, PendingUploads};
 
 use super::acl::requested_acl;
 use super::context::{Act, OrS3, StowageS3};
+use super::error::to_s3;
 use super::values::*;
 
 pub async fn list(s3: &StowageS3, req: S3Request<ListBucketsInput>) -> S3Result<S3Response<ListBucketsOutput>> {
@@ -43,7 +44,16 @@ pub async fn create(s3: &StowageS3, req: S3Request<CreateBucketInput>) -> S3Resu
         access: Some(access),
         ..BucketSettings::default()
     };
-    s3.core.create_bucket(&principal, &input.bucket, settings).await.s3()?;
+    let bucket_type = settings.bucket_type;
+    match s3.core.create_bucket(&principal, &input.bucket, settings).await {
+        Ok(_) => {}
+        // us-east-1 answers the owner re-creating a bucket as it is with 200, changing nothing (as AWS does
+        // there); any other difference, or region, is BucketAlreadyOwnedByYou.
+        Err(stowage_core::Error::DuplicateBucketName(_))
+            if s3.region.as_deref().is_none_or(|r| r == "us-east-1")
+                && s3.core.bucket_for(Some(&principal), &input.bucket).await.is_ok_and(|b| Some(b.bucket_type) == bucket_type) => {}
+        Err(e) => return Err(to_s3(e)),
+    }
     Ok(S3Response::new(CreateBucketOutput { location: Some(format!("/{}", input.bucket)) }))
 }
 

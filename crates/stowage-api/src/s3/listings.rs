@@ -170,7 +170,8 @@ pub async fn list_object_versions(
         prefix: input.prefix.clone().unwrap_or_default(),
         delimiter: input.delimiter.clone().filter(|d| !d.is_empty()),
         all_versions: true,
-        exclusive_start: version_marker.is_some(),
+        // Markers name what was listed already (a key marker alone starts past every version of its key).
+        exclusive_start: key_marker.is_some(),
     };
     let page = s3.core.list_files(&cx.principal, &list).await.s3()?;
     let latest = s3.core.latest_flags(&page).await.s3()?;

@@ -122,7 +122,11 @@ impl Stowage {
                     let folder = format!("{}{}", req.prefix, &rest[..at + delimiter.len()]);
                     cursor.start_name = skip_past(&folder);
                     cursor.start_file_id = None;
-                    page.entries.push(ListEntry::Folder(folder));
+                    // A marker naming a folder (or a name in it) means that folder was listed already.
+                    let passed = req.exclusive_start && req.start_name.as_deref().is_some_and(|s| folder.as_str() <= s);
+                    if !passed {
+                        page.entries.push(ListEntry::Folder(folder));
+                    }
                     continue 'fetch;
                 }
                 page.entries.push(ListEntry::Version(Box::new(version)));
