@@ -429,20 +429,34 @@ def test_checksums_are_verified(server):
     assert "ChecksumSHA256" not in s3.head_object(Bucket="checksum-bucket", Key="good.bin")
     attrs = s3.get_object_attributes(Bucket="checksum-bucket", Key="good.bin", ObjectAttributes=["Checksum"])
     assert attrs["Checksum"]["ChecksumSHA256"] == sha256
-    upload = s3.create_multipart_upload(Bucket="checksum-bucket", Key="composite.bin", ChecksumAlgorithm="SHA256")["UploadId"]
+    created = s3.create_multipart_upload(Bucket="checksum-bucket", Key="composite.bin", ChecksumAlgorithm="SHA256")
+    assert created["ChecksumAlgorithm"] == "SHA256"
+    upload = created["UploadId"]
     chunks = [os.urandom(5_000_000), b"tail"]
     digests = [hashlib.sha256(c).digest() for c in chunks]
     etags = [s3.upload_part(Bucket="checksum-bucket", Key="composite.bin", UploadId=upload, PartNumber=n + 1, Body=c,
                             ChecksumAlgorithm="SHA256")["ETag"] for n, c in enumerate(chunks)]
-    listed = s3.list_parts(Bucket="checksum-bucket", Key="composite.bin", UploadId=upload)["Parts"]
+    listing = s3.list_parts(Bucket="checksum-bucket", Key="composite.bin", UploadId=upload)
+    assert listing["ChecksumAlgorithm"] == "SHA256"
+    listed = listing["Parts"]
     assert [p["ChecksumSHA256"] for p in listed] == [base64.b64encode(d).decode() for d in digests]
+    # The upload declared SHA-256: a completion listing parts without it, or stating another whole-object
+    # checksum than the composite of the parts', is refused.
+    bare = {"Parts": [{"PartNumber": n + 1, "ETag": e} for n, e in enumerate(etags)]}
+    assert error_code(lambda: s3.complete_multipart_upload(Bucket="checksum-bucket", Key="composite.bin", UploadId=upload,
+                                                           MultipartUpload=bare)) == "BadDigest"
+    good = {"Parts": [{"PartNumber": n + 1, "ETag": e, "ChecksumSHA256": base64.b64encode(d).decode()}
+                      for n, (e, d) in enumerate(zip(etags, digests))]}
+    assert error_code(lambda: s3.complete_multipart_upload(Bucket="checksum-bucket", Key="composite.bin", UploadId=upload,
+                                                           MultipartUpload=good, ChecksumSHA256="AAAA-2")) == "BadDigest"
     wrong = {"Parts": [{"PartNumber": n + 1, "ETag": e, "ChecksumSHA256": base64.b64encode(hashlib.sha256(b"other").digest()).decode()}
                        for n, e in enumerate(etags)]}
     assert error_code(lambda: s3.complete_multipart_upload(Bucket="checksum-bucket", Key="composite.bin", UploadId=upload,
                                                            MultipartUpload=wrong)) == "InvalidPart"
-    s3.complete_multipart_upload(Bucket="checksum-bucket", Key="composite.bin", UploadId=upload, MultipartUpload={"Parts": [
-        {"PartNumber": n + 1, "ETag": e, "ChecksumSHA256": base64.b64encode(d).decode()} for n, (e, d) in enumerate(zip(etags, digests))]})
     composite = base64.b64encode(hashlib.sha256(b"".join(digests)).digest()).decode() + "-2"
+    done = s3.complete_multipart_upload(Bucket="checksum-bucket", Key="composite.bin", UploadId=upload, MultipartUpload=good,
+                                        ChecksumSHA256=composite)
+    assert done["ChecksumSHA256"] == composite
     head = s3.head_object(Bucket="checksum-bucket", Key="composite.bin", ChecksumMode="ENABLED")
     assert head["ChecksumSHA256"] == composite and head["ChecksumType"] == "COMPOSITE"
 

@@ -133,6 +133,7 @@ mod tests {
             checksums: Default::default(),
             null_version: false,
             grants: Vec::new(),
+            checksum_algorithm: None,
         }
     }
 

@@ -451,6 +451,10 @@ pub struct FileVersion {
     /// S3 object ACL grants besides the owner's full control.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub grants: Vec<Grant>,
+    /// The checksum algorithm (`crc32`, `sha256`, …) an S3 multipart upload was started with: every part
+    /// must carry that checksum.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checksum_algorithm: Option<String>,
 }
 
 impl FileVersion {

@@ -50,6 +50,7 @@ pub(crate) fn version(bucket_id: &str, name: &str, file_id: &str, action: Action
         checksums: Checksums::new(),
         null_version: false,
         grants: Vec::new(),
+        checksum_algorithm: None,
     }
 }
 

@@ -93,6 +93,7 @@ pub(crate) static VERSIONS: Table = Table {
         ("null_version", "boolean"),
         ("grants", "json"),
         ("kms_key_id", "text"),
+        ("checksum_algorithm", "text"),
     ],
 };
 
@@ -442,6 +443,7 @@ pub(crate) fn version_values(v: &FileVersion) -> Result<Vec<Value<'_>>> {
         Value::Bool(v.null_version),
         Value::doc(&v.grants)?,
         Value::opt_text(kms_key_id),
+        Value::opt_text(v.checksum_algorithm.as_deref()),
     ])
 }
 
@@ -493,6 +495,7 @@ pub(crate) fn version_from(row: &impl Columns) -> Result<FileVersion> {
         checksums: r.doc()?,
         null_version: r.opt_bool()?.unwrap_or(false),
         grants: r.doc()?,
+        checksum_algorithm: None,
     };
     let encryption = match (encryption_kind.as_str(), sse_c_key_md5, r.opt_text()?) {
         ("none", None, None) => Encryption::None,
@@ -501,7 +504,8 @@ pub(crate) fn version_from(row: &impl Columns) -> Result<FileVersion> {
         ("sse-kms", None, Some(key_id)) => Encryption::SseKms { key_id },
         (kind, ..) => return Err(corrupt("versions", format!("{}: encryption {kind:?}", version.file_id))),
     };
-    r.done(FileVersion { encryption, ..version })
+    let checksum_algorithm = r.opt_text()?;
+    r.done(FileVersion { encryption, checksum_algorithm, ..version })
 }
 
 // --- parts of unfinished large files ---
@@ -696,6 +700,7 @@ pub(crate) mod tests {
             checksums: [("sha256".to_string(), "abc=".to_string())].into(),
             null_version: true,
             grants: vec![Grant { grantee: Grantee::Email("a@example.com".into()), permission: AclPermission::FullControl }],
+            checksum_algorithm: Some("sha256".into()),
         }
     }
 
@@ -822,8 +827,12 @@ INSERT INTO parts (file_id, part_number, blob_id, body) VALUES ('f3', 10000, 'bl
         let bucket = Bucket { versioning: Versioning::Enabled, access: BucketAccess::default(), ..full_bucket("b1", "Mixed-Case") };
         assert_eq!(store.get_bucket("b1").await.unwrap(), Some(bucket));
         assert_eq!(store.get_bucket_by_name("BARE").await.unwrap(), Some(crate::conformance::bucket("b2", "bare")));
-        let full_version =
-            |bucket_id: &str, file_id: &str| FileVersion { null_version: false, grants: Vec::new(), ..full_version(bucket_id, file_id) };
+        let full_version = |bucket_id: &str, file_id: &str| FileVersion {
+            null_version: false,
+            grants: Vec::new(),
+            checksum_algorithm: None,
+            ..full_version(bucket_id, file_id)
+        };
         assert_eq!(store.get_version("f1").await.unwrap(), Some(full_version("b1", "f1")));
         let sealed = FileVersion {
             content: Content::Blob { id: "blob-s".into(), salt: Some("salty".into()) },

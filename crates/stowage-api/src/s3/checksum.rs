@@ -39,6 +39,22 @@ impl Algorithm {
         }
     }
 
+    /// As S3 names it in `x-amz-checksum-algorithm` and `ChecksumAlgorithm`: `CRC32`, `SHA256`, …
+    pub fn s3_name(self) -> &'static str {
+        match self {
+            Algorithm::Crc32 => "CRC32",
+            Algorithm::Crc32c => "CRC32C",
+            Algorithm::Crc64Nvme => "CRC64NVME",
+            Algorithm::Sha1 => "SHA1",
+            Algorithm::Sha256 => "SHA256",
+        }
+    }
+
+    /// From S3's name (any case) or the stored one.
+    pub fn parse(name: &str) -> Option<Algorithm> {
+        Algorithm::ALL.into_iter().find(|a| a.s3_name().eq_ignore_ascii_case(name))
+    }
+
     fn header(self) -> String {
         format!("x-amz-checksum-{}", self.name())
     }
@@ -218,6 +234,12 @@ pub fn of_part(checksums: &Checksums) -> Reported {
         sha256: get(Algorithm::Sha256),
         kind: None,
     }
+}
+
+/// The composite checksum (`base64-N`) of parts' checksums of one algorithm, given in order.
+pub fn composite_of(alg: Algorithm, part_checksums: &[&str]) -> Option<String> {
+    let raw: Option<Vec<Vec<u8>>> = part_checksums.iter().map(|b| BASE64.decode(b).ok()).collect();
+    Some(format!("{}-{}", BASE64.encode(alg.digest(&raw?.concat())), part_checksums.len()))
 }
 
 fn composite(parts: &[PartRef]) -> Checksums {

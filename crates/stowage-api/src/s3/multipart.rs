@@ -5,7 +5,7 @@ use s3s::{S3Request, S3Response, S3Result, s3_error};
 use stowage_core::service::{ListedPart, PartUpload, Sha1Check};
 
 use super::acl::owner;
-use super::checksum::{self, declared_checksums, set_checksums};
+use super::checksum::{self, Algorithm, declared_checksums, set_checksums};
 use super::context::{Act, OrS3, StowageS3};
 use super::objects::new_file_from;
 use super::values::*;
@@ -13,12 +13,20 @@ use super::values::*;
 pub async fn create(s3: &StowageS3, req: S3Request<CreateMultipartUploadInput>) -> S3Result<S3Response<CreateMultipartUploadOutput>> {
     let cx = s3.bucket_request(&req, &req.input.bucket, Act::object("s3:PutObject", &req.input.key)).await?;
     let input = req.input;
-    let file = new_file_from!(&cx.bucket, s3.core.account_id(), input.key.clone(), input);
+    let mut file = new_file_from!(&cx.bucket, s3.core.account_id(), input.key.clone(), input);
+    let algorithm = match input.checksum_algorithm.as_ref() {
+        Some(name) => Some(
+            Algorithm::parse(name.as_str()).ok_or_else(|| s3_error!(InvalidArgument, "unknown checksum algorithm {}", name.as_str()))?,
+        ),
+        None => None,
+    };
+    file.checksum_algorithm = algorithm.map(|a| a.name().to_string());
     let started = s3.core.start_large_file(&cx.principal, file).await.s3()?;
     let mut out = CreateMultipartUploadOutput {
         bucket: Some(input.bucket),
         key: Some(input.key),
         upload_id: Some(started.file_id.clone()),
+        checksum_algorithm: algorithm.map(|a| ChecksumAlgorithm::from(a.s3_name().to_string())),
         ..CreateMultipartUploadOutput::default()
     };
     set_sse!(out, &started);
@@ -56,6 +64,13 @@ pub async fn complete(s3: &StowageS3, req: S3Request<CompleteMultipartUploadInpu
     let cx = s3.bucket_request(&req, &req.input.bucket, Act::object("s3:PutObject", &req.input.key)).await?;
     let input = req.input;
     let parts = input.multipart_upload.and_then(|m| m.parts).unwrap_or_default();
+    // Whole-object checksums a completion states, and the upload's algorithm, are checked against the
+    // checksums listed per part (which the core checks against the parts in the completing transaction).
+    let stated = declared_checksums!(input);
+    let declared_algorithm = match s3.core.unfinished_upload(&cx.principal, &input.upload_id).await {
+        Ok(upload) => upload.checksum_algorithm.as_deref().and_then(Algorithm::parse),
+        Err(_) => None, // a retried completion, or no such upload: the core answers
+    };
     let mut listed = Vec::with_capacity(parts.len());
     for p in parts {
         let number =
@@ -63,6 +78,18 @@ pub async fn complete(s3: &StowageS3, req: S3Request<CompleteMultipartUploadInpu
         let checksums = declared_checksums!(p).into_checksums();
         let etag = p.e_tag.map(ETag::into_value).ok_or_else(|| s3_error!(InvalidPart, "each part needs an ETag"))?;
         listed.push(ListedPart { number, etag, checksums });
+    }
+    let algorithms = declared_algorithm.into_iter().chain(stated.0.iter().map(|(alg, _)| *alg));
+    for alg in algorithms {
+        if listed.iter().any(|p| !p.checksums.contains_key(alg.name())) {
+            return Err(s3_error!(BadDigest, "every part must list its x-amz-checksum-{}", alg.name()));
+        }
+    }
+    for (alg, value) in &stated.0 {
+        let per_part: Vec<&str> = listed.iter().filter_map(|p| p.checksums.get(alg.name()).map(String::as_str)).collect();
+        if checksum::composite_of(*alg, &per_part).as_deref() != Some(value.as_str()) {
+            return Err(s3_error!(BadDigest, "The x-amz-checksum-{} you specified did not match the calculated checksum", alg.name()));
+        }
     }
     let condition = write_condition(input.if_none_match.as_ref(), input.if_match.as_ref());
     let version = s3.core.complete_multipart(&cx.principal, &input.upload_id, &listed, condition).await.s3()?;
@@ -92,6 +119,7 @@ pub async fn list_parts(s3: &StowageS3, req: S3Request<ListPartsInput>) -> S3Res
     let input = req.input;
     let max = i64::from(input.max_parts.unwrap_or(1000).clamp(1, 1000));
     let start = input.part_number_marker.map(|m| i64::from(m) + 1);
+    let upload = s3.core.unfinished_upload(&cx.principal, &input.upload_id).await.s3()?;
     let (parts, next) = s3.core.list_parts(&cx.principal, &input.upload_id, start, Some(max)).await.s3()?;
     let last = parts.last().map(|p| p.part_number as i32);
     let parts = parts
@@ -120,6 +148,7 @@ pub async fn list_parts(s3: &StowageS3, req: S3Request<ListPartsInput>) -> S3Res
         owner: Some(owner(s3.core.account_id())),
         initiator: Some(initiator(s3.core.account_id())),
         storage_class: Some(StorageClass::from_static(StorageClass::STANDARD)),
+        checksum_algorithm: algorithm_out(&upload),
         ..ListPartsOutput::default()
     }))
 }
@@ -136,6 +165,7 @@ pub async fn list_uploads(s3: &StowageS3, req: S3Request<ListMultipartUploadsInp
         .into_iter()
         .filter(|f| start.as_deref() != Some(f.file_id.as_str()))
         .map(|f| MultipartUpload {
+            checksum_algorithm: algorithm_out(&f),
             key: Some(f.name),
             upload_id: Some(f.file_id),
             initiated: Some(timestamp(f.upload_timestamp)),
@@ -154,6 +184,11 @@ pub async fn list_uploads(s3: &StowageS3, req: S3Request<ListMultipartUploadsInp
         uploads: Some(uploads),
         ..ListMultipartUploadsOutput::default()
     }))
+}
+
+/// The checksum algorithm an upload was started with, as S3 names it.
+fn algorithm_out(upload: &stowage_core::model::FileVersion) -> Option<ChecksumAlgorithm> {
+    upload.checksum_algorithm.as_deref().and_then(Algorithm::parse).map(|a| ChecksumAlgorithm::from(a.s3_name().to_string()))
 }
 
 /// Who started an upload: the account, as for every object here.

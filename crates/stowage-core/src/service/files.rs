@@ -107,6 +107,8 @@ pub struct NewFile {
     pub grants: Vec<Grant>,
     /// An S3 conditional write (`If-None-Match: *`, `If-Match`), checked as the version commits.
     pub condition: Option<WriteCondition>,
+    /// The checksum algorithm an S3 multipart upload declares (`sha256`, …).
+    pub checksum_algorithm: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -398,6 +400,7 @@ impl Stowage {
             checksums,
             null_version: req.null_version,
             grants: req.grants,
+            checksum_algorithm: None,
         };
         self.commit_new_version(&version, req.condition).await?;
         self.emit("b2:ObjectCreated:Upload", &version).await;
@@ -527,6 +530,7 @@ impl Stowage {
             checksums: Checksums::new(),
             null_version,
             grants: Vec::new(),
+            checksum_algorithm: None,
         };
         self.meta.insert_version(&version).await?;
         self.replace_null_versions(&version).await;
@@ -656,6 +660,7 @@ impl Stowage {
             null_version: req.null_version,
             grants: req.grants,
             condition: None,
+            checksum_algorithm: None,
         };
         let now = self.now();
         let PreparedFile { content_type, encryption, retention, legal_hold, timestamp } = self.prepare_new_file(&dest, &new_file, now)?;
@@ -683,6 +688,7 @@ impl Stowage {
             checksums: if whole { source.checksums.clone() } else { Checksums::new() },
             null_version: new_file.null_version,
             grants: new_file.grants,
+            checksum_algorithm: None,
         };
         self.commit_new_version(&version, None).await?;
         self.emit("b2:ObjectCreated:Copy", &version).await;

@@ -82,6 +82,7 @@ impl Stowage {
             checksums: Checksums::new(),
             null_version: req.null_version,
             grants: req.grants,
+            checksum_algorithm: req.checksum_algorithm,
         };
         self.meta.insert_version(&version).await?;
         Ok(version)
@@ -261,6 +262,11 @@ impl Stowage {
         self.replace_null_versions(&version).await;
         self.emit("b2:ObjectCreated:MultipartUpload", &version).await;
         Ok(version)
+    }
+
+    /// An unfinished large file (an S3 upload id) the caller may write to.
+    pub async fn unfinished_upload(&self, principal: &Principal, file_id: &str) -> Result<FileVersion> {
+        self.unfinished(principal, file_id).await
     }
 
     pub async fn cancel_large_file(&self, principal: &Principal, file_id: &str) -> Result<FileVersion> {

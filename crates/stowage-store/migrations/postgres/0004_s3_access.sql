@@ -11,3 +11,5 @@ CREATE TABLE kms_keys (
     sealed text NOT NULL,
     created bigint NOT NULL
 );
+-- The checksum algorithm a multipart upload was started with (S3's x-amz-checksum-algorithm).
+ALTER TABLE versions ADD COLUMN checksum_algorithm text;
