@@ -853,3 +853,15 @@ def test_sse_kms_with_keys_stowage_keeps(server):
     assert out.getvalue() == b"defaulted"
     s3.delete_bucket_encryption(Bucket="kms-bucket")
     assert "ServerSideEncryption" not in s3.put_object(Bucket="kms-bucket", Key="plain", Body=b"p")
+
+
+def test_sigv2_dates_refused_as_aws_refuses_them(server):
+    v2 = client(server, signature_version="s3")
+    client(server).create_bucket(Bucket="sigv2-dates")
+    v2.put_object(Bucket="sigv2-dates", Key="ok", Body=b"x")
+    for date, code in [("Bad Date", "AccessDenied"), ("", "AccessDenied"), ("Tue, 07 Jul 1950 21:53:04 GMT", "AccessDenied"),
+                       ("Tue, 07 Jul 2010 21:53:04 GMT", "RequestTimeTooSkewed"), ("Tue, 07 Jul 9999 21:53:04 GMT", "RequestTimeTooSkewed")]:
+        bad = client(server, signature_version="s3")
+        bad.meta.events.register("before-call.s3.PutObject", lambda params, date=date, **_: params["headers"].update({"x-amz-date": date}))
+        assert error_code(lambda: bad.put_object(Bucket="sigv2-dates", Key="bad", Body=b"x")) == code, date
+    assert error_code(lambda: v2.head_object(Bucket="sigv2-dates", Key="bad")) == "404"

@@ -76,7 +76,7 @@ pub fn router(state: Arc<AppState>) -> Router {
             if let Some(bucket) = forms.target(&request) {
                 return Ok::<_, std::convert::Infallible>(forms.handle(bucket, request).await);
             }
-            if let Some(refusal) = s3::screen_sigv4_dates(&request) {
+            if let Some(refusal) = s3::screen_sigv4_dates(&request).or_else(|| s3::screen_sigv2_dates(&request)) {
                 return Ok(refusal.map(axum::body::Body::new));
             }
             let head = request.method() == axum::http::Method::HEAD;

@@ -103,6 +103,43 @@ pub fn screen_sigv4_dates(request: &axum::extract::Request) -> Option<axum::http
     })
 }
 
+/// Refuses a SigV2 header-signed request whose date AWS would refuse before looking at the signature: an
+/// `x-amz-date` (or, without one, `Date`) that is not an HTTP date is AccessDenied, one more than 15
+/// minutes from now is RequestTimeTooSkewed. (s3s would only report a signature mismatch.)
+pub fn screen_sigv2_dates(request: &axum::extract::Request) -> Option<axum::http::Response<s3s::Body>> {
+    let headers = request.headers();
+    let v2 = headers.get(axum::http::header::AUTHORIZATION).is_some_and(|a| a.as_bytes().starts_with(b"AWS "));
+    if !v2 {
+        return None;
+    }
+    let date = headers.get("x-amz-date").or_else(|| headers.get(axum::http::header::DATE));
+    let Some(parsed) = date.and_then(|d| d.to_str().ok()).and_then(lenient_http_date) else {
+        return Some(xml_error(
+            axum::http::StatusCode::FORBIDDEN,
+            "AccessDenied",
+            "AWS authentication requires a valid Date or x-amz-date header",
+        ));
+    };
+    let now = std::time::SystemTime::now();
+    let skew = parsed.duration_since(now).or_else(|_| now.duration_since(parsed)).unwrap_or_default();
+    (skew > std::time::Duration::from_secs(15 * 60)).then(|| {
+        xml_error(
+            axum::http::StatusCode::FORBIDDEN,
+            "RequestTimeTooSkewed",
+            "The difference between the request time and the current time is too large.",
+        )
+    })
+}
+
+/// An HTTP date, whatever weekday it names (clients compute it; AWS does not check it).
+fn lenient_http_date(text: &str) -> Option<std::time::SystemTime> {
+    if let Ok(parsed) = httpdate::parse_http_date(text) {
+        return Some(parsed);
+    }
+    let (_, rest) = text.split_once(", ")?;
+    ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"].iter().find_map(|day| httpdate::parse_http_date(&format!("{day}, {rest}")).ok())
+}
+
 /// Subresources whose requests carry an XML (or JSON policy) body that s3s reads whole.
 const XML_SUBRESOURCES: &[&str] = &[
     "delete",
