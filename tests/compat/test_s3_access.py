@@ -199,3 +199,16 @@ def test_owners_in_listings_and_ignored_public_acls(server):
         "BlockPublicAcls": False, "IgnorePublicAcls": True, "BlockPublicPolicy": False, "RestrictPublicBuckets": False})
     assert error_code(lambda: anon.get_object(Bucket="owners-bucket", Key="k")) == "AccessDenied"
     assert error_code(lambda: anon.list_objects_v2(Bucket="owners-bucket")) == "AccessDenied"
+
+
+def test_anonymous_form_upload_to_a_public_write_bucket(server):
+    s3 = client(server)
+    s3.create_bucket(Bucket="form-dropbox", ACL="public-read-write")
+    dropped = requests.post(f"{server.url}/form-dropbox", data={"key": "drop.txt", "acl": "public-read", "success_action_status": "201"},
+                            files={"file": ("drop.txt", b"dropped")})
+    assert dropped.status_code == 201 and "<Key>drop.txt</Key>" in dropped.text
+    assert s3.get_object(Bucket="form-dropbox", Key="drop.txt")["Body"].read() == b"dropped"
+    assert [g["Permission"] for g in s3.get_object_acl(Bucket="form-dropbox", Key="drop.txt")["Grants"]] == ["FULL_CONTROL", "READ"]
+    s3.put_bucket_acl(Bucket="form-dropbox", ACL="public-read")
+    refused = requests.post(f"{server.url}/form-dropbox", data={"key": "again.txt"}, files={"file": ("again.txt", b"x")})
+    assert refused.status_code == 403 and "AccessDenied" in refused.text

@@ -56,8 +56,11 @@ impl Policy {
         let json = STANDARD.decode(base64_text.trim()).map_err(|_| bad("the policy is not base64"))?;
         let doc: Value = serde_json::from_slice(&json).map_err(|_| bad("the policy is not JSON"))?;
         let expiration = doc["expiration"].as_str().ok_or_else(|| bad("no expiration"))?;
+        // ISO 8601 as AWS takes it: a `T` between date and time (RFC 3339 would also take a space).
         let expiration = time::OffsetDateTime::parse(expiration, &time::format_description::well_known::Rfc3339)
-            .map_err(|_| bad("expiration is not an ISO 8601 time"))?;
+            .ok()
+            .filter(|_| expiration.contains('T'))
+            .ok_or_else(|| bad("expiration is not an ISO 8601 time"))?;
         let mut conditions = Vec::new();
         for c in doc["conditions"].as_array().ok_or_else(|| bad("no conditions"))? {
             let field = |v: &Value| v.as_str().map(|f| f.trim_start_matches('$').to_ascii_lowercase());
@@ -209,11 +212,6 @@ impl FormUploads {
             }
         };
 
-        let access_key = self.verify_signature(&fields).await?;
-        let policy = Policy::parse(fields.get("policy").unwrap_or(""))?;
-        if time::OffsetDateTime::now_utc() >= policy.expiration {
-            return Err(s3_error!(AccessDenied, "Invalid according to Policy: Policy expired."));
-        }
         // `${filename}` stands for the uploaded file's name, and the policy judges the key it makes.
         let file_name = file.file_name().map(|n| n.rsplit(['/', '\\']).next().unwrap_or(n).to_string()).unwrap_or_default();
         let key_field = fields.0.iter_mut().find(|(n, _)| n == "key");
@@ -222,9 +220,34 @@ impl FormUploads {
         };
         *key_value = key_value.replace(PLACEHOLDER, &file_name);
         let key = key_value.clone();
-        policy.check(&fields, bucket_name)?;
-        let principal = self.core.principal_for_key(&access_key).await.map_err(to_s3)?;
-        let bucket = self.core.bucket_for(Some(&principal), bucket_name).await.map_err(to_s3)?;
+        // A form with no policy and no signature is anonymous: the bucket's ACL or policy must let anyone write.
+        let signed =
+            ["policy", "signature", "x-amz-signature", "awsaccesskeyid", "x-amz-credential"].iter().any(|f| fields.get(f).is_some());
+        let (principal, bucket, (min, max)) = if signed {
+            let access_key = self.verify_signature(&fields).await?;
+            let policy = Policy::parse(fields.get("policy").unwrap_or(""))?;
+            if time::OffsetDateTime::now_utc() >= policy.expiration {
+                return Err(s3_error!(AccessDenied, "Invalid according to Policy: Policy expired."));
+            }
+            // The policy judges the fields as sent, the key with `${filename}` filled in.
+            policy.check(&fields, bucket_name)?;
+            let principal = self.core.principal_for_key(&access_key).await.map_err(to_s3)?;
+            let bucket = self.core.bucket_for(Some(&principal), bucket_name).await.map_err(to_s3)?;
+            (principal, bucket, policy.length_range())
+        } else {
+            let bucket = self.core.bucket_by_name(bucket_name).await.map_err(to_s3)?;
+            let request = || {
+                stowage_core::policy::PolicyRequest::new(stowage_core::policy::Caller::Anonymous, "s3:PutObject", bucket_name, Some(&key))
+            };
+            let granted = self.core.s3_caller(None, &bucket, "s3:PutObject", request).map_err(to_s3)?;
+            let principal =
+                granted.ok_or_else(|| s3_error!(AccessDenied, "Anonymous uploads need a bucket that lets anyone write; sign the form"))?;
+            (principal, bucket, (0, u64::MAX))
+        };
+        let grants = match fields.get("acl") {
+            Some(name) => super::acl::canned(name)?,
+            None => Vec::new(),
+        };
 
         let mut info = BTreeMap::new();
         for (name, value) in &fields.0 {
@@ -259,11 +282,11 @@ impl FormUploads {
             info,
             encryption,
             null_version: bucket.versioning.writes_null_versions(),
+            grants,
             ..NewFile::default()
         };
 
         // The file streams straight into storage, cut off past the policy's maximum.
-        let (min, max) = policy.length_range();
         let (seen, too_large) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicBool::new(false)));
         let (counter, flag) = (seen.clone(), too_large.clone());
         let body = file.map(move |chunk| {
