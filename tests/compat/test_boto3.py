@@ -865,3 +865,23 @@ def test_sigv2_dates_refused_as_aws_refuses_them(server):
         bad.meta.events.register("before-call.s3.PutObject", lambda params, date=date, **_: params["headers"].update({"x-amz-date": date}))
         assert error_code(lambda: bad.put_object(Bucket="sigv2-dates", Key="bad", Body=b"x")) == code, date
     assert error_code(lambda: v2.head_object(Bucket="sigv2-dates", Key="bad")) == "404"
+
+
+def test_bucket_pages_expected_owner_and_request_ids(server):
+    s3 = client(server)
+    for name in ("page-b", "page-a", "page-c"):
+        s3.create_bucket(Bucket=name)
+    first = s3.list_buckets(MaxBuckets=2, Prefix="page-")
+    assert [b["Name"] for b in first["Buckets"]] == ["page-a", "page-b"] and first["ContinuationToken"]
+    rest = s3.list_buckets(MaxBuckets=2, Prefix="page-", ContinuationToken=first["ContinuationToken"])
+    assert [b["Name"] for b in rest["Buckets"]] == ["page-c"] and "ContinuationToken" not in rest
+    account = b2api(server).account_info.get_account_id()
+    s3.put_object(Bucket="page-a", Key="k", Body=b"x", ExpectedBucketOwner=account)
+    assert error_code(lambda: s3.put_object(Bucket="page-a", Key="k", Body=b"x", ExpectedBucketOwner="someone-else")) == "AccessDenied"
+    # An error's body names the request as its x-amz-request-id header does.
+    missing = requests.get(s3.generate_presigned_url("get_object", Params={"Bucket": "page-a", "Key": "missing"}))
+    assert missing.status_code == 404
+    assert f"<RequestId>{missing.headers['x-amz-request-id']}</RequestId>" in missing.text
+    # aws-chunked is how a body was sent, not how the object is encoded.
+    s3.put_object(Bucket="page-a", Key="gz", Body=b"x", ContentEncoding="gzip, aws-chunked")
+    assert s3.head_object(Bucket="page-a", Key="gz")["ContentEncoding"] == "gzip"

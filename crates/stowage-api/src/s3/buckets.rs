@@ -11,16 +11,46 @@ use super::error::to_s3;
 use super::values::*;
 
 pub async fn list(s3: &StowageS3, req: S3Request<ListBucketsInput>) -> S3Result<S3Response<ListBucketsOutput>> {
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
     let principal = s3.signed(req.credentials.as_ref()).await?;
-    let buckets = s3.core.list_buckets(&principal, &BucketFilter::default(), false).await.s3()?;
-    let buckets = buckets
+    let input = req.input;
+    // Pages of MaxBuckets names, in name order; the token is the last name given (base64url).
+    let after = match input.continuation_token.as_deref().filter(|t| !t.is_empty()) {
+        Some(token) => Some(
+            URL_SAFE_NO_PAD
+                .decode(token)
+                .ok()
+                .and_then(|b| String::from_utf8(b).ok())
+                .ok_or_else(|| s3_error!(InvalidArgument, "The continuation token provided is incorrect"))?,
+        ),
+        None => None,
+    };
+    let max = match input.max_buckets {
+        Some(n) if !(1..=10_000).contains(&n) => return Err(s3_error!(InvalidArgument, "max-buckets must be between 1 and 10000")),
+        Some(n) => n as usize,
+        None => usize::MAX,
+    };
+    let mut buckets = s3.core.list_buckets(&principal, &BucketFilter::default(), false).await.s3()?;
+    buckets.sort_by(|a, b| a.name.cmp(&b.name));
+    let mut page: Vec<_> = buckets
         .into_iter()
-        .map(|b| Bucket { name: Some(b.name), creation_date: Some(timestamp(b.created)), ..Bucket::default() })
+        .filter(|b| after.as_ref().is_none_or(|a| b.name > *a) && input.prefix.as_ref().is_none_or(|p| b.name.starts_with(p.as_str())))
+        .take(max.saturating_add(1))
         .collect();
+    let next = if page.len() > max {
+        page.truncate(max);
+        page.last().map(|b| URL_SAFE_NO_PAD.encode(&b.name))
+    } else {
+        None
+    };
+    let buckets =
+        page.into_iter().map(|b| Bucket { name: Some(b.name), creation_date: Some(timestamp(b.created)), ..Bucket::default() }).collect();
     Ok(S3Response::new(ListBucketsOutput {
         buckets: Some(buckets),
         owner: Some(super::acl::owner(s3.core.account_id())),
-        ..ListBucketsOutput::default()
+        continuation_token: next,
+        prefix: input.prefix,
     }))
 }
 

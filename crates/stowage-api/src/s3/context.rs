@@ -79,6 +79,12 @@ impl StowageS3 {
     /// the core may find public.
     pub async fn resolve<T>(&self, req: &S3Request<T>, bucket: &str, act: Act<'_>) -> S3Result<RequestContext> {
         let signed = self.caller(req.credentials.as_ref()).await?;
+        // x-amz-expected-bucket-owner: every bucket here is the account's.
+        if let Some(expected) = req.headers.get("x-amz-expected-bucket-owner")
+            && expected.as_bytes() != self.core.account_id().as_bytes()
+        {
+            return Err(s3_error!(AccessDenied, "the bucket is not owned by the expected account"));
+        }
         let bucket = match &signed {
             Some(principal) => self.core.bucket_for(Some(principal), bucket).await.s3()?,
             None => self.core.bucket_by_name(bucket).await.s3()?,

@@ -4,6 +4,15 @@ use s3s::{S3Error, S3ErrorCode};
 use stowage_core::Error;
 
 pub fn to_s3(err: Error) -> S3Error {
+    let mut s3_error = to_s3_error(err);
+    // The body names the request as the x-amz-request-id header does.
+    if let Some(id) = crate::observe::request_id() {
+        s3_error.set_request_id(id);
+    }
+    s3_error
+}
+
+fn to_s3_error(err: Error) -> S3Error {
     use S3ErrorCode as C;
     let message = err.to_string();
     let code = match err {

@@ -209,7 +209,8 @@ pub fn file_info(metadata: Option<&Metadata>, headers: StandardHeaders<'_>) -> B
     let pairs = [
         ("b2-cache-control", headers.cache_control.cloned()),
         ("b2-content-disposition", headers.content_disposition.cloned()),
-        ("b2-content-encoding", headers.content_encoding.cloned()),
+        // aws-chunked describes how this request's body was sent, not the object.
+        ("b2-content-encoding", headers.content_encoding.and_then(|e| stored_content_encoding(e))),
         ("b2-content-language", headers.content_language.cloned()),
         ("b2-expires", headers.expires.map(http_date)),
     ];
@@ -219,6 +220,12 @@ pub fn file_info(metadata: Option<&Metadata>, headers: StandardHeaders<'_>) -> B
         }
     }
     info
+}
+
+/// A Content-Encoding without `aws-chunked` (none if nothing else is left).
+fn stored_content_encoding(encoding: &str) -> Option<String> {
+    let kept: Vec<&str> = encoding.split(',').map(str::trim).filter(|e| !e.is_empty() && !e.eq_ignore_ascii_case("aws-chunked")).collect();
+    (!kept.is_empty()).then(|| kept.join(", "))
 }
 
 pub fn user_metadata(v: &FileVersion) -> Option<Metadata> {
