@@ -885,3 +885,14 @@ def test_bucket_pages_expected_owner_and_request_ids(server):
     # aws-chunked is how a body was sent, not how the object is encoded.
     s3.put_object(Bucket="page-a", Key="gz", Body=b"x", ContentEncoding="gzip, aws-chunked")
     assert s3.head_object(Bucket="page-a", Key="gz")["ContentEncoding"] == "gzip"
+
+
+def test_presigned_expiry_bounds(server):
+    s3 = client(server, signature_version="s3v4")
+    s3.create_bucket(Bucket="presign-bounds")
+    s3.put_object(Bucket="presign-bounds", Key="k", Body=b"x")
+    params = {"Bucket": "presign-bounds", "Key": "k"}
+    assert requests.get(s3.generate_presigned_url("get_object", Params=params, ExpiresIn=604800)).status_code == 200
+    for expires in (604801, -1000):
+        refused = requests.get(s3.generate_presigned_url("get_object", Params=params, ExpiresIn=expires))
+        assert refused.status_code == 403 and "AuthorizationQueryParametersError" in refused.text

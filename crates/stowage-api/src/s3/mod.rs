@@ -63,7 +63,8 @@ pub async fn http_error(err: s3s::HttpError) -> axum::http::Response<s3s::Body> 
 /// Refuses, before s3s parses them, SigV4 dates that are not digits where digits belong: the `x-amz-date`
 /// (header or presigned query, `YYYYMMDDTHHMMSSZ`) and the credential scope's date (`YYYYMMDD`). s3s's digit
 /// parser underflows on bytes below '0' (a panic where overflow checks are on; found by fuzzing,
-/// `fuzz/fuzz_targets/http_request.rs`). Answers as s3s does for a bad date.
+/// `fuzz/fuzz_targets/http_request.rs`). Answers as s3s does for a bad date. Also refuses a presigned
+/// URL's `X-Amz-Expires` outside 0..=604800 seconds as AWS does (403 AuthorizationQueryParametersError).
 pub fn screen_sigv4_dates(request: &axum::extract::Request) -> Option<axum::http::Response<s3s::Body>> {
     let amz_date_ok = |v: &str| {
         let b = v.as_bytes();
@@ -93,14 +94,25 @@ pub fn screen_sigv4_dates(request: &axum::extract::Request) -> Option<axum::http
     let bad = (v4_header && header("x-amz-date").is_some_and(|v| !amz_date_ok(&v)))
         || (query_credential.is_some() && query_value("X-Amz-Date").is_some_and(|v| !amz_date_ok(&v)))
         || header_credential.is_some_and(|c| !scope_date_ok(c))
-        || query_credential.is_some_and(|c| !scope_date_ok(&c));
-    bad.then(|| {
-        xml_error(
+        || query_credential.as_deref().is_some_and(|c| !scope_date_ok(c));
+    if bad {
+        return Some(xml_error(
             axum::http::StatusCode::BAD_REQUEST,
             "InvalidRequest",
             "invalid SigV4 date: expected YYYYMMDDTHHMMSSZ and a YYYYMMDD scope",
-        )
-    })
+        ));
+    }
+    // A presigned URL lives between 0 seconds and a week, as AWS allows.
+    let expires = query_credential.is_some().then(|| query_value("X-Amz-Expires")).flatten()?;
+    let refusal = match expires.parse::<i64>() {
+        Ok(seconds) if seconds < 0 => "X-Amz-Expires must be non-negative",
+        Ok(seconds) if seconds > 604_800 => {
+            "X-Amz-Expires must be less than a week (in seconds); that is, the given X-Amz-Expires must be less than 604800 seconds"
+        }
+        Ok(_) => return None,
+        Err(_) => "X-Amz-Expires should be a number",
+    };
+    Some(xml_error(axum::http::StatusCode::FORBIDDEN, "AuthorizationQueryParametersError", refusal))
 }
 
 /// Refuses a SigV2 header-signed request whose date AWS would refuse before looking at the signature: an
