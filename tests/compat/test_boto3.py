@@ -440,11 +440,11 @@ def test_checksums_are_verified(server):
     assert listing["ChecksumAlgorithm"] == "SHA256"
     listed = listing["Parts"]
     assert [p["ChecksumSHA256"] for p in listed] == [base64.b64encode(d).decode() for d in digests]
-    # The upload declared SHA-256: a completion listing parts without it, or stating another whole-object
-    # checksum than the composite of the parts', is refused.
+    # A whole-object checksum a completion states must be the composite of the parts' listed ones.
+    composite = base64.b64encode(hashlib.sha256(b"".join(digests)).digest()).decode() + "-2"
     bare = {"Parts": [{"PartNumber": n + 1, "ETag": e} for n, e in enumerate(etags)]}
     assert error_code(lambda: s3.complete_multipart_upload(Bucket="checksum-bucket", Key="composite.bin", UploadId=upload,
-                                                           MultipartUpload=bare)) == "BadDigest"
+                                                           MultipartUpload=bare, ChecksumSHA256=composite)) == "BadDigest"
     good = {"Parts": [{"PartNumber": n + 1, "ETag": e, "ChecksumSHA256": base64.b64encode(d).decode()}
                       for n, (e, d) in enumerate(zip(etags, digests))]}
     assert error_code(lambda: s3.complete_multipart_upload(Bucket="checksum-bucket", Key="composite.bin", UploadId=upload,
@@ -453,12 +453,18 @@ def test_checksums_are_verified(server):
                        for n, e in enumerate(etags)]}
     assert error_code(lambda: s3.complete_multipart_upload(Bucket="checksum-bucket", Key="composite.bin", UploadId=upload,
                                                            MultipartUpload=wrong)) == "InvalidPart"
-    composite = base64.b64encode(hashlib.sha256(b"".join(digests)).digest()).decode() + "-2"
     done = s3.complete_multipart_upload(Bucket="checksum-bucket", Key="composite.bin", UploadId=upload, MultipartUpload=good,
                                         ChecksumSHA256=composite)
     assert done["ChecksumSHA256"] == composite
     head = s3.head_object(Bucket="checksum-bucket", Key="composite.bin", ChecksumMode="ENABLED")
     assert head["ChecksumSHA256"] == composite and head["ChecksumType"] == "COMPOSITE"
+    attrs = s3.get_object_attributes(Bucket="checksum-bucket", Key="composite.bin", ObjectAttributes=["ObjectParts"], MaxParts=1)
+    parts_page = attrs["ObjectParts"]
+    assert parts_page["TotalPartsCount"] == 2 and parts_page["IsTruncated"] and parts_page["NextPartNumberMarker"] == 1
+    assert parts_page["Parts"] == [{"PartNumber": 1, "Size": len(chunks[0]), "ChecksumSHA256": base64.b64encode(digests[0]).decode()}]
+    # Reading one part names that part's checksum.
+    part = s3.get_object(Bucket="checksum-bucket", Key="composite.bin", PartNumber=2)
+    assert part["ChecksumSHA256"] == base64.b64encode(digests[1]).decode() and part["ChecksumType"] == "COMPOSITE"
 
 
 def test_aws_chunked_trailing_checksums(server):

@@ -112,9 +112,19 @@ macro_rules! object_headers {
             ..$ty::default()
         };
         set_sse!(out, v);
-        // Checksums describe the whole object, so a ranged read does not carry them.
-        if read.checksums && download.range.is_none() {
-            out.checksum_type = set_checksums!(out, checksum::reported(v));
+        match (read.part_number, &v.content) {
+            // A part read names that part's checksums (with the object's checksum type), asked or not.
+            (Some(n), Content::Parts(parts)) => {
+                if let Some(part) = parts.get(n as usize - 1) {
+                    let reported = checksum::Reported { kind: checksum::reported(v).kind, ..checksum::of_part(&part.checksums) };
+                    out.checksum_type = set_checksums!(out, reported);
+                }
+            }
+            // Checksums describe the whole object, so another ranged read does not carry them.
+            _ if read.checksums && download.range.is_none() => {
+                out.checksum_type = set_checksums!(out, checksum::reported(v));
+            }
+            _ => {}
         }
         out
     }};
@@ -348,7 +358,30 @@ pub async fn attributes(s3: &StowageS3, req: S3Request<GetObjectAttributesInput>
     let wants = |a: &str| input.object_attributes.iter().flat_map(|x| x.as_str().split(',')).any(|x| x.trim() == a);
     let parts = match &v.content {
         Content::Parts(parts) if wants(ObjectAttributes::OBJECT_PARTS) => {
-            Some(GetObjectAttributesParts { total_parts_count: Some(parts.len() as i32), ..GetObjectAttributesParts::default() })
+            // A page of parts after PartNumberMarker, MaxParts (default 1000) long.
+            let max = input.max_parts.unwrap_or(1000).clamp(0, 1000) as usize;
+            let after = input.part_number_marker.unwrap_or(0).max(0) as usize;
+            let page: Vec<ObjectPart> = parts
+                .iter()
+                .enumerate()
+                .skip(after)
+                .take(max)
+                .map(|(i, p)| {
+                    let mut part = ObjectPart { part_number: Some(i as i32 + 1), size: Some(p.size as i64), ..ObjectPart::default() };
+                    set_checksums!(part, checksum::of_part(&p.checksums));
+                    part
+                })
+                .collect();
+            let last = page.last().and_then(|p| p.part_number);
+            let truncated = after + page.len() < parts.len();
+            Some(GetObjectAttributesParts {
+                total_parts_count: Some(parts.len() as i32),
+                part_number_marker: Some(after as i32),
+                next_part_number_marker: last,
+                max_parts: Some(max as i32),
+                is_truncated: Some(truncated),
+                parts: Some(page),
+            })
         }
         _ => None,
     };
