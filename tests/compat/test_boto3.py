@@ -42,6 +42,10 @@ def test_objects_listings_and_errors(server):
     s3.create_bucket(Bucket="boto-objects")
     assert error_code(lambda: s3.create_bucket(Bucket="boto-objects", ACL="public-read")) == "BucketAlreadyOwnedByYou"
     assert error_code(lambda: s3.create_bucket(Bucket="Upper-Case")) == "InvalidBucketName"
+    # S3 names may hold periods (B2's may not); B2 clients see such a bucket like any other.
+    s3.create_bucket(Bucket="dotted.bucket.name")
+    assert b2api(server).get_bucket_by_name("dotted.bucket.name").name == "dotted.bucket.name"
+    assert error_code(lambda: s3.create_bucket(Bucket="double..dot")) == "InvalidBucketName"
     s3.head_bucket(Bucket="boto-objects")
     assert error_code(lambda: s3.head_bucket(Bucket="missing-bucket")) in ("404", "NoSuchBucket")
     # A bucket created through S3 starts unversioned, as on AWS; this test keeps every version.

@@ -28,6 +28,29 @@ pub fn check_bucket_name(name: &str) -> Result<()> {
     Ok(())
 }
 
+/// A bucket name as S3 CreateBucket takes it: 3 to 63 lowercase letters, digits, '.' and '-', starting and
+/// ending with a letter or digit, no "..", not an IPv4 address; and not B2's reserved "b2-" prefix.
+pub fn check_s3_bucket_name(name: &str) -> Result<()> {
+    let bad = |why: &str| Err(Error::InvalidBucketName(format!("Invalid bucket name {name:?}: {why}")));
+    if name.len() < 3 || name.len() > 63 {
+        return bad("must be 3 to 63 characters long");
+    }
+    if !name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.') {
+        return bad("may contain only lowercase letters, digits, '.' and '-'");
+    }
+    let edge_ok = |b: Option<u8>| b.is_some_and(|b| b.is_ascii_alphanumeric());
+    if !edge_ok(name.bytes().next()) || !edge_ok(name.bytes().last()) {
+        return bad("must start and end with a letter or digit");
+    }
+    if name.contains("..") || name.parse::<std::net::Ipv4Addr>().is_ok() {
+        return bad("must not contain '..' or be an IP address");
+    }
+    if name.starts_with("b2-") {
+        return bad("must not start with 'b2-'");
+    }
+    Ok(())
+}
+
 pub fn check_file_name(name: &str) -> Result<()> {
     if name.is_empty() {
         return Err(Error::invalid("File names must contain at least one character"));
@@ -123,6 +146,12 @@ mod tests {
         assert!(check_bucket_name("has_underscore").is_err());
         assert!(check_bucket_name("b2-reserved").is_err());
         assert!(check_bucket_name(&"a".repeat(64)).is_err());
+        assert!(check_bucket_name("with.period").is_err());
+        assert!(check_s3_bucket_name("with.period").is_ok());
+        assert!(check_s3_bucket_name("abc").is_ok());
+        for bad in ["ab", "Upper", "a..b", ".start", "end-", "192.168.1.1", "b2-x", "under_score"] {
+            assert!(check_s3_bucket_name(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

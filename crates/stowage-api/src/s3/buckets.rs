@@ -57,9 +57,6 @@ pub async fn list(s3: &StowageS3, req: S3Request<ListBucketsInput>) -> S3Result<
 pub async fn create(s3: &StowageS3, req: S3Request<CreateBucketInput>) -> S3Result<S3Response<CreateBucketOutput>> {
     let principal = s3.signed(req.credentials.as_ref()).await?;
     let input = req.input;
-    if input.bucket.chars().any(|c| c.is_ascii_uppercase()) {
-        return Err(s3_error!(InvalidBucketName, "S3 bucket names must be lowercase"));
-    }
     // An AllUsers READ grant is the bucket's public type (B2's allPublic); other grants are kept as its ACL.
     let grants = requested_acl!(bucket input).grants(s3.core.account_id())?.unwrap_or_default();
     let public_read = |g: &Grant| g.grantee == Grantee::AllUsers && g.permission == AclPermission::Read;
@@ -72,6 +69,7 @@ pub async fn create(s3: &StowageS3, req: S3Request<CreateBucketInput>) -> S3Resu
         file_lock_enabled: input.object_lock_enabled_for_bucket.filter(|on| *on),
         versioning: Some(if s3.core.config().s3_buckets_versioned { Versioning::Enabled } else { Versioning::Unversioned }),
         access: Some(access),
+        s3_naming: true,
         ..BucketSettings::default()
     };
     let bucket_type = settings.bucket_type;

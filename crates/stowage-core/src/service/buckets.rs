@@ -3,7 +3,7 @@ use super::{Stowage, random_hex};
 use crate::auth::{Capability, NameScope, Principal, TokenScope};
 use crate::error::{Error, Result};
 use crate::model::{Bucket, BucketAccess, BucketType, CorsRule, DefaultRetention, Encryption, LifecycleRule, NotificationRule, Versioning};
-use crate::names::check_bucket_name;
+use crate::names::{check_bucket_name, check_s3_bucket_name};
 
 /// What deleting a bucket does with its unfinished large files (multipart uploads).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,6 +27,8 @@ pub struct BucketSettings {
     pub default_retention: Option<Option<DefaultRetention>>,
     /// S3 versioning state (PutBucketVersioning sets `Enabled` or `Suspended`).
     pub versioning: Option<Versioning>,
+    /// The bucket is created through S3, whose names may hold '.' and be 3 characters long (B2's may not).
+    pub s3_naming: bool,
     /// The CORS rules come from S3's PutBucketCors, which accepts what B2 refuses: origins without a scheme
     /// (one `*` anywhere) and a `MaxAgeSeconds` above a day.
     pub s3_cors: bool,
@@ -244,7 +246,11 @@ impl Stowage {
         if principal.key.bucket_ids.is_some() {
             return Err(Error::unauthorized("a bucket-restricted key cannot create buckets"));
         }
-        check_bucket_name(name)?;
+        if settings.s3_naming {
+            check_s3_bucket_name(name)?
+        } else {
+            check_bucket_name(name)?
+        }
         let bucket_type = settings.bucket_type.ok_or_else(|| Error::invalid("bucketType is required"))?;
         let file_lock_enabled = settings.file_lock_enabled.unwrap_or(false);
         let default_retention = settings.default_retention.flatten();
