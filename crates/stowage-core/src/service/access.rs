@@ -3,6 +3,8 @@
 //! them); for unsigned requests a public policy or a public ACL grant stands in for a key holding exactly
 //! what was granted, in that bucket only.
 
+use std::sync::Arc;
+
 use super::Stowage;
 use crate::auth::{Capability, NameScope, Principal};
 use crate::error::{Error, Result};
@@ -63,17 +65,10 @@ impl Stowage {
         let Some(document) = access.policy.as_deref() else {
             return Ok(principal.or_else(acl_grant));
         };
-        let policy = match Policy::parse(document, &bucket.name) {
-            Ok(policy) => Some(policy),
-            Err(e) => {
-                // Stored policies were checked when stored; one that no longer parses decides nothing.
-                tracing::warn!(bucket = %bucket.name, error = %e, "ignoring a stored bucket policy that does not parse");
-                None
-            }
-        };
+        let policy = self.parsed_policy(bucket, document);
         let decision = policy.as_ref().map_or(Decision::Silent, |p| p.evaluate(&request()));
         let manages_policy = POLICY_MANAGEMENT.contains(&action);
-        let restricted = access.blocks(|b| b.restrict_public_buckets) && policy.as_ref().is_some_and(Policy::is_public);
+        let restricted = access.blocks(|b| b.restrict_public_buckets) && policy.as_ref().is_some_and(|p| p.is_public());
         match (principal, decision) {
             (Some(p), Decision::Deny) if manages_policy && p.has(Capability::WriteBuckets) => Ok(Some(p)),
             (_, Decision::Deny) => Err(Error::AccessDenied("Access Denied by the bucket policy".into())),
@@ -81,6 +76,27 @@ impl Stowage {
             (None, Decision::Allow) if !restricted => Ok(granted(capabilities_for(action))),
             (None, _) => Ok(acl_grant()),
         }
+    }
+
+    /// A bucket's policy, parsed once per bucket revision (policies are checked when stored; one that no
+    /// longer parses decides nothing).
+    fn parsed_policy(&self, bucket: &Bucket, document: &str) -> Option<Arc<Policy>> {
+        if let Some((revision, policy)) = self.policy_cache.lock().ok().and_then(|cache| cache.get(&bucket.id).cloned())
+            && revision == bucket.revision
+        {
+            return Some(policy);
+        }
+        let policy = match Policy::parse(document, &bucket.name) {
+            Ok(policy) => Arc::new(policy),
+            Err(e) => {
+                tracing::warn!(bucket = %bucket.name, error = %e, "ignoring a stored bucket policy that does not parse");
+                return None;
+            }
+        };
+        if let Ok(mut cache) = self.policy_cache.lock() {
+            cache.insert(bucket.id.clone(), (bucket.revision, policy.clone()));
+        }
+        Some(policy)
     }
 
     /// Whether an unsigned caller may read this version of a private bucket through its object ACL.

@@ -114,6 +114,8 @@ pub struct Stowage {
     last_sequence: AtomicI64,
     /// Opened SSE-KMS keys by id (keys never change).
     pub(crate) kms_cache: std::sync::Mutex<std::collections::HashMap<String, Vec<u8>>>,
+    /// Parsed bucket policies by bucket id, with the bucket revision they were parsed at.
+    pub(crate) policy_cache: std::sync::Mutex<std::collections::HashMap<String, (i64, Arc<crate::policy::Policy>)>>,
 }
 
 /// Result of a successful `b2_authorize_account`.
@@ -137,6 +139,7 @@ impl Stowage {
             capacity: Arc::new(Capacity::default()),
             last_sequence: AtomicI64::new(0),
             kms_cache: Default::default(),
+            policy_cache: Default::default(),
         })
     }
 
