@@ -32,17 +32,25 @@ async fn copy_source<T>(
     }
 }
 
+/// The version a CopyObject or UploadPartCopy reads, under its `x-amz-copy-source-if-*` conditions (both
+/// inputs name them alike).
+macro_rules! copy_source {
+    ($s3:expr, $req:expr, $principal:expr) => {{
+        let conditions = preconditions_from!(
+            $req.input,
+            copy_source_if_match,
+            copy_source_if_none_match,
+            copy_source_if_modified_since,
+            copy_source_if_unmodified_since
+        );
+        copy_source($s3, &$req, &$principal, &$req.input.copy_source, &conditions).await
+    }};
+}
+
 pub async fn copy_object(s3: &StowageS3, req: S3Request<CopyObjectInput>) -> S3Result<S3Response<CopyObjectOutput>> {
     let BucketRequest { principal, bucket } =
         s3.bucket_request(&req, &req.input.bucket, Act::object("s3:PutObject", &req.input.key)).await?;
-    let conditions = preconditions_from!(
-        req.input,
-        copy_source_if_match,
-        copy_source_if_none_match,
-        copy_source_if_modified_since,
-        copy_source_if_unmodified_since
-    );
-    let source = copy_source(s3, &req, &principal, &req.input.copy_source, &conditions).await?;
+    let source = copy_source!(s3, req, principal)?;
     let input = req.input;
     let replace = input.metadata_directive.as_ref().is_some_and(|d| d.as_str() == MetadataDirective::REPLACE);
     let changes_something = replace
@@ -111,14 +119,7 @@ pub async fn copy_object(s3: &StowageS3, req: S3Request<CopyObjectInput>) -> S3R
 
 pub async fn upload_part_copy(s3: &StowageS3, req: S3Request<UploadPartCopyInput>) -> S3Result<S3Response<UploadPartCopyOutput>> {
     let BucketRequest { principal, .. } = s3.bucket_request(&req, &req.input.bucket, Act::object("s3:PutObject", &req.input.key)).await?;
-    let conditions = preconditions_from!(
-        req.input,
-        copy_source_if_match,
-        copy_source_if_none_match,
-        copy_source_if_modified_since,
-        copy_source_if_unmodified_since
-    );
-    let source = copy_source(s3, &req, &principal, &req.input.copy_source, &conditions).await?;
+    let source = copy_source!(s3, req, principal)?;
     let input = req.input;
     let part_number = part_number(input.part_number)?;
     let (sse_c_algorithm, sse_c_key_md5) = (input.sse_customer_algorithm.clone(), input.sse_customer_key_md5.clone());
