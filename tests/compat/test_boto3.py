@@ -906,3 +906,25 @@ def test_presigned_expiry_bounds(server):
     for expires in (604801, -1000):
         refused = requests.get(s3.generate_presigned_url("get_object", Params=params, ExpiresIn=expires))
         assert refused.status_code == 403 and "AuthorizationQueryParametersError" in refused.text
+
+
+def test_upload_ids_belong_to_their_key_and_directives_are_checked(server):
+    s3 = client(server)
+    s3.create_bucket(Bucket="upload-keys")
+    upload = s3.create_multipart_upload(Bucket="upload-keys", Key="right")["UploadId"]
+    assert error_code(lambda: s3.upload_part(Bucket="upload-keys", Key="wrong", UploadId=upload, PartNumber=1, Body=b"x")) == "NoSuchUpload"
+    assert error_code(lambda: s3.list_parts(Bucket="upload-keys", Key="wrong", UploadId=upload)) == "NoSuchUpload"
+    assert error_code(lambda: s3.abort_multipart_upload(Bucket="upload-keys", Key="wrong", UploadId=upload)) == "NoSuchUpload"
+    etag = s3.upload_part(Bucket="upload-keys", Key="right", UploadId=upload, PartNumber=1, Body=b"x")["ETag"]
+    assert error_code(lambda: s3.complete_multipart_upload(Bucket="upload-keys", Key="wrong", UploadId=upload,
+                                                           MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": etag}]})) == "NoSuchUpload"
+    # More than B2's 100 unfinished uploads in one page, as S3 allows.
+    for i in range(120):
+        s3.create_multipart_upload(Bucket="upload-keys", Key=f"many/{i:03}")
+    assert len(s3.list_multipart_uploads(Bucket="upload-keys", Prefix="many/")["Uploads"]) == 120
+    page = s3.list_multipart_uploads(Bucket="upload-keys", Prefix="many/", MaxUploads=50)
+    assert len(page["Uploads"]) == 50 and page["IsTruncated"]
+    s3.put_object(Bucket="upload-keys", Key="src", Body=b"x")
+    bad = client(server)
+    bad.meta.events.register("before-call.s3.CopyObject", lambda params, **_: params["headers"].update({"x-amz-metadata-directive": "GARBAGE"}))
+    assert error_code(lambda: bad.copy_object(Bucket="upload-keys", Key="dst", CopySource={"Bucket": "upload-keys", "Key": "src"})) == "InvalidArgument"

@@ -52,7 +52,11 @@ pub async fn copy_object(s3: &StowageS3, req: S3Request<CopyObjectInput>) -> S3R
         s3.bucket_request(&req, &req.input.bucket, Act::object("s3:PutObject", &req.input.key)).await?;
     let source = copy_source!(s3, req, principal)?;
     let input = req.input;
-    let replace = input.metadata_directive.as_ref().is_some_and(|d| d.as_str() == MetadataDirective::REPLACE);
+    let replace = match input.metadata_directive.as_ref().map(MetadataDirective::as_str) {
+        Some(MetadataDirective::REPLACE) => true,
+        Some(MetadataDirective::COPY) | None => false,
+        Some(other) => return Err(s3_error!(InvalidArgument, "Unknown metadata directive: {other}")),
+    };
     let changes_something = replace
         || input.server_side_encryption.is_some()
         || input.sse_customer_algorithm.is_some()

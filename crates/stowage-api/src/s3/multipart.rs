@@ -47,6 +47,7 @@ pub async fn upload_part(s3: &StowageS3, req: S3Request<UploadPartInput>) -> S3R
         sse: sse_c!(input)?,
         expected_md5: content_md5_hex(input.content_md5.as_ref())?,
     };
+    s3.core.upload_of_key(&cx.principal, &upload.file_id, &input.key).await.s3()?;
     let (body, check) = checksum::verify(body_stream(input.body), declared, &headers, trailers);
     let part = s3.core.upload_part(&cx.principal, upload, body, check).await.s3()?;
     let mut out = UploadPartOutput {
@@ -82,6 +83,11 @@ pub async fn complete(s3: &StowageS3, req: S3Request<CompleteMultipartUploadInpu
             return Err(s3_error!(BadDigest, "The x-amz-checksum-{} you specified did not match the calculated checksum", alg.name()));
         }
     }
+    if let Ok(upload) = s3.core.unfinished_upload(&cx.principal, &input.upload_id).await
+        && upload.name != input.key
+    {
+        return Err(s3_error!(NoSuchUpload, "The specified upload does not exist for this key"));
+    }
     let condition = write_condition(input.if_none_match.as_ref(), input.if_match.as_ref());
     let version = s3.core.complete_multipart(&cx.principal, &input.upload_id, &listed, condition).await.s3()?;
     let mut out = CompleteMultipartUploadOutput {
@@ -101,6 +107,7 @@ pub async fn complete(s3: &StowageS3, req: S3Request<CompleteMultipartUploadInpu
 
 pub async fn abort(s3: &StowageS3, req: S3Request<AbortMultipartUploadInput>) -> S3Result<S3Response<AbortMultipartUploadOutput>> {
     let cx = s3.bucket_request(&req, &req.input.bucket, Act::object("s3:AbortMultipartUpload", &req.input.key)).await?;
+    s3.core.upload_of_key(&cx.principal, &req.input.upload_id, &req.input.key).await.s3()?;
     s3.core.cancel_large_file(&cx.principal, &req.input.upload_id).await.s3()?;
     Ok(S3Response::new(AbortMultipartUploadOutput::default()))
 }
@@ -108,9 +115,13 @@ pub async fn abort(s3: &StowageS3, req: S3Request<AbortMultipartUploadInput>) ->
 pub async fn list_parts(s3: &StowageS3, req: S3Request<ListPartsInput>) -> S3Result<S3Response<ListPartsOutput>> {
     let cx = s3.bucket_request(&req, &req.input.bucket, Act::object("s3:ListMultipartUploadParts", &req.input.key)).await?;
     let input = req.input;
-    let max = i64::from(input.max_parts.unwrap_or(1000).clamp(1, 1000));
+    let max = match input.max_parts {
+        Some(n) if n < 0 => return Err(s3_error!(InvalidArgument, "max-parts must not be negative")),
+        Some(n) => i64::from(n.clamp(1, 1000)),
+        None => 1000,
+    };
     let start = input.part_number_marker.map(|m| i64::from(m) + 1);
-    let upload = s3.core.unfinished_upload(&cx.principal, &input.upload_id).await.s3()?;
+    let upload = s3.core.upload_of_key(&cx.principal, &input.upload_id, &input.key).await.s3()?;
     let (parts, next) = s3.core.list_parts(&cx.principal, &input.upload_id, start, Some(max)).await.s3()?;
     let last = parts.last().map(|p| p.part_number as i32);
     let parts = parts
@@ -147,11 +158,14 @@ pub async fn list_parts(s3: &StowageS3, req: S3Request<ListPartsInput>) -> S3Res
 pub async fn list_uploads(s3: &StowageS3, req: S3Request<ListMultipartUploadsInput>) -> S3Result<S3Response<ListMultipartUploadsOutput>> {
     let cx = s3.bucket_request(&req, &req.input.bucket, Act::bucket("s3:ListBucketMultipartUploads")).await?;
     let input = req.input;
-    let max = i64::from(input.max_uploads.unwrap_or(100).clamp(1, 100));
+    let max = match input.max_uploads {
+        Some(n) if n < 0 => return Err(s3_error!(InvalidArgument, "max-uploads must not be negative")),
+        Some(n) => n.clamp(1, 1000) as usize,
+        None => 1000,
+    };
     let prefix = input.prefix.clone().unwrap_or_default();
     let start = input.upload_id_marker.clone().filter(|m| !m.is_empty());
-    let (files, next) =
-        s3.core.list_unfinished_large_files(&cx.principal, &cx.bucket.id, &prefix, start.as_deref(), Some(max)).await.s3()?;
+    let (files, next) = s3.core.list_multipart_uploads(&cx.principal, &cx.bucket.id, &prefix, start.as_deref(), max).await.s3()?;
     let uploads = files
         .into_iter()
         .filter(|f| start.as_deref() != Some(f.file_id.as_str()))

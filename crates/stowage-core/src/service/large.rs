@@ -269,6 +269,33 @@ impl Stowage {
         self.unfinished(principal, file_id).await
     }
 
+    /// An S3 upload addressed by its key and upload id: an id used with another key is no upload there.
+    pub async fn upload_of_key(&self, principal: &Principal, file_id: &str, key: &str) -> Result<FileVersion> {
+        let upload = self.unfinished(principal, file_id).await?;
+        if upload.name != key {
+            return Err(Error::NoSuchUpload(format!("No active upload for {key}: {file_id}")));
+        }
+        Ok(upload)
+    }
+
+    /// S3 ListMultipartUploads: up to `max` (at most 1000) unfinished uploads under a prefix, after an
+    /// upload id; and whether more follow.
+    pub async fn list_multipart_uploads(
+        &self,
+        principal: &Principal,
+        bucket_id: &str,
+        prefix: &str,
+        after_upload_id: Option<&str>,
+        max: usize,
+    ) -> Result<(Vec<FileVersion>, Option<String>)> {
+        principal.authorize(Capability::ListFiles, Some(bucket_id), NameScope::Prefix(prefix))?;
+        self.bucket(bucket_id).await?;
+        let max = max.clamp(1, 1000);
+        let mut files = self.meta.list_unfinished(bucket_id, prefix, after_upload_id, max + 1).await?;
+        let next = if files.len() > max { files.pop().map(|f| f.file_id) } else { None };
+        Ok((files, next))
+    }
+
     pub async fn cancel_large_file(&self, principal: &Principal, file_id: &str) -> Result<FileVersion> {
         self.unfinished(principal, file_id).await?;
         self.meta
