@@ -928,3 +928,29 @@ def test_upload_ids_belong_to_their_key_and_directives_are_checked(server):
     bad = client(server)
     bad.meta.events.register("before-call.s3.CopyObject", lambda params, **_: params["headers"].update({"x-amz-metadata-directive": "GARBAGE"}))
     assert error_code(lambda: bad.copy_object(Bucket="upload-keys", Key="dst", CopySource={"Bucket": "upload-keys", "Key": "src"})) == "InvalidArgument"
+
+
+def test_full_object_crc_checksums_for_multipart(server):
+    import base64
+    import zlib
+    s3 = client(server)
+    s3.create_bucket(Bucket="full-object-crc")
+    created = s3.create_multipart_upload(Bucket="full-object-crc", Key="crc", ChecksumAlgorithm="CRC32", ChecksumType="FULL_OBJECT")
+    assert (created["ChecksumAlgorithm"], created["ChecksumType"]) == ("CRC32", "FULL_OBJECT")
+    upload = created["UploadId"]
+    chunks = [os.urandom(5 * 1024 * 1024), os.urandom(1234)]
+    crc = lambda data: base64.b64encode(zlib.crc32(data).to_bytes(4, "big")).decode()
+    parts = [{"PartNumber": n + 1, "ChecksumCRC32": crc(c),
+              "ETag": s3.upload_part(Bucket="full-object-crc", Key="crc", UploadId=upload, PartNumber=n + 1, Body=c,
+                                     ChecksumCRC32=crc(c))["ETag"]} for n, c in enumerate(chunks)]
+    whole = crc(b"".join(chunks))
+    assert error_code(lambda: s3.complete_multipart_upload(Bucket="full-object-crc", Key="crc", UploadId=upload,
+                                                           MultipartUpload={"Parts": parts}, ChecksumCRC32="AAAAAA==")) == "BadDigest"
+    done = s3.complete_multipart_upload(Bucket="full-object-crc", Key="crc", UploadId=upload, MultipartUpload={"Parts": parts},
+                                        ChecksumCRC32=whole)
+    assert (done["ChecksumCRC32"], done["ChecksumType"]) == (whole, "FULL_OBJECT")
+    head = s3.head_object(Bucket="full-object-crc", Key="crc", ChecksumMode="ENABLED")
+    assert (head["ChecksumCRC32"], head["ChecksumType"]) == (whole, "FULL_OBJECT")
+    # SHA-256 cannot be combined: FULL_OBJECT needs a CRC.
+    assert error_code(lambda: s3.create_multipart_upload(Bucket="full-object-crc", Key="sha", ChecksumAlgorithm="SHA256",
+                                                         ChecksumType="FULL_OBJECT")) == "InvalidRequest"

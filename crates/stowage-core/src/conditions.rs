@@ -134,6 +134,7 @@ mod tests {
             null_version: false,
             grants: Vec::new(),
             checksum_algorithm: None,
+            checksum_full_object: false,
         }
     }
 

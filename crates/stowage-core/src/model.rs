@@ -455,6 +455,10 @@ pub struct FileVersion {
     /// must carry that checksum.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub checksum_algorithm: Option<String>,
+    /// A multipart object's whole-object checksum combines its parts' CRCs (S3's FULL_OBJECT type) rather
+    /// than hashing their checksums (COMPOSITE).
+    #[serde(default)]
+    pub checksum_full_object: bool,
 }
 
 impl FileVersion {

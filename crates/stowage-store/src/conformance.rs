@@ -51,6 +51,7 @@ pub(crate) fn version(bucket_id: &str, name: &str, file_id: &str, action: Action
         null_version: false,
         grants: Vec::new(),
         checksum_algorithm: None,
+        checksum_full_object: false,
     }
 }
 

@@ -94,6 +94,7 @@ pub(crate) static VERSIONS: Table = Table {
         ("grants", "json"),
         ("kms_key_id", "text"),
         ("checksum_algorithm", "text"),
+        ("checksum_full_object", "boolean"),
     ],
 };
 
@@ -444,6 +445,7 @@ pub(crate) fn version_values(v: &FileVersion) -> Result<Vec<Value<'_>>> {
         Value::doc(&v.grants)?,
         Value::opt_text(kms_key_id),
         Value::opt_text(v.checksum_algorithm.as_deref()),
+        Value::Bool(v.checksum_full_object),
     ])
 }
 
@@ -496,6 +498,7 @@ pub(crate) fn version_from(row: &impl Columns) -> Result<FileVersion> {
         null_version: r.opt_bool()?.unwrap_or(false),
         grants: r.doc()?,
         checksum_algorithm: None,
+        checksum_full_object: false,
     };
     let encryption = match (encryption_kind.as_str(), sse_c_key_md5, r.opt_text()?) {
         ("none", None, None) => Encryption::None,
@@ -505,7 +508,8 @@ pub(crate) fn version_from(row: &impl Columns) -> Result<FileVersion> {
         (kind, ..) => return Err(corrupt("versions", format!("{}: encryption {kind:?}", version.file_id))),
     };
     let checksum_algorithm = r.opt_text()?;
-    r.done(FileVersion { encryption, checksum_algorithm, ..version })
+    let checksum_full_object = r.opt_bool()?.unwrap_or(false);
+    r.done(FileVersion { encryption, checksum_algorithm, checksum_full_object, ..version })
 }
 
 // --- parts of unfinished large files ---
@@ -700,7 +704,8 @@ pub(crate) mod tests {
             checksums: [("sha256".to_string(), "abc=".to_string())].into(),
             null_version: true,
             grants: vec![Grant { grantee: Grantee::Email("a@example.com".into()), permission: AclPermission::FullControl }],
-            checksum_algorithm: Some("sha256".into()),
+            checksum_algorithm: Some("crc32c".into()),
+            checksum_full_object: true,
         }
     }
 
@@ -831,6 +836,7 @@ INSERT INTO parts (file_id, part_number, blob_id, body) VALUES ('f3', 10000, 'bl
             null_version: false,
             grants: Vec::new(),
             checksum_algorithm: None,
+            checksum_full_object: false,
             ..full_version(bucket_id, file_id)
         };
         assert_eq!(store.get_version("f1").await.unwrap(), Some(full_version("b1", "f1")));

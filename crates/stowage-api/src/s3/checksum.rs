@@ -217,6 +217,7 @@ pub struct Reported {
 /// composite over its parts when every part was uploaded with that algorithm.
 pub fn reported(version: &FileVersion) -> Reported {
     let (values, kind) = match &version.content {
+        Content::Parts(parts) if version.checksum_full_object => (full_object(parts), "FULL_OBJECT"),
         Content::Parts(parts) => (composite(parts), "COMPOSITE"),
         _ => (version.checksums.clone(), "FULL_OBJECT"),
     };
@@ -236,10 +237,94 @@ pub fn of_part(checksums: &Checksums) -> Reported {
     }
 }
 
+/// For the CRC algorithms, (width in bits, reflected polynomial): their checksums of concatenated data can
+/// be combined from the parts' checksums and lengths (S3's FULL_OBJECT checksum type for multipart).
+fn crc_params(alg: Algorithm) -> Option<(u32, u64)> {
+    match alg {
+        Algorithm::Crc32 => Some((32, 0xEDB8_8320)),
+        Algorithm::Crc32c => Some((32, 0x82F6_3B78)),
+        Algorithm::Crc64Nvme => Some((64, 0x9A6C_9329_AC4B_C9B5)),
+        Algorithm::Sha1 | Algorithm::Sha256 => None,
+    }
+}
+
+impl Algorithm {
+    /// Whether parts' checksums of this algorithm combine into the whole object's (the CRCs).
+    pub fn combines(self) -> bool {
+        crc_params(self).is_some()
+    }
+}
+
+/// a·b modulo the CRC polynomial, both in the reflected representation (zlib's `multmodp`).
+fn multmodp(a: u64, mut b: u64, width: u32, poly: u64) -> u64 {
+    let mut m = 1u64 << (width - 1);
+    let mut p = 0u64;
+    loop {
+        if a & m != 0 {
+            p ^= b;
+            if a & (m - 1) == 0 {
+                break;
+            }
+        }
+        m >>= 1;
+        b = if b & 1 != 0 { (b >> 1) ^ poly } else { b >> 1 };
+    }
+    p
+}
+
+/// x^(8·len) modulo the polynomial: what a CRC is multiplied by to move it past `len` bytes.
+fn shift_for(len: u64, width: u32, poly: u64) -> u64 {
+    let mut result = 1u64 << (width - 1); // x^0
+    let mut square = 1u64 << (width - 2); // x^1, squared as bits of 8·len are consumed
+    let mut n = len.saturating_mul(8);
+    while n != 0 {
+        if n & 1 != 0 {
+            result = multmodp(square, result, width, poly);
+        }
+        square = multmodp(square, square, width, poly);
+        n >>= 1;
+    }
+    result
+}
+
+/// The CRC of A‖B from CRC(A), CRC(B) and B's length, for CRCs with all-ones initial and final XOR values.
+fn crc_combine(crc_a: u64, crc_b: u64, len_b: u64, width: u32, poly: u64) -> u64 {
+    multmodp(shift_for(len_b, width, poly), crc_a, width, poly) ^ crc_b
+}
+
+/// The FULL_OBJECT checksum of parts given as (base64 checksum, size), in order: their CRCs combined.
+pub fn full_object_of(alg: Algorithm, parts: &[(&str, u64)]) -> Option<String> {
+    let (width, poly) = crc_params(alg)?;
+    let bytes = (width / 8) as usize;
+    let mut combined: Option<u64> = None;
+    for (value, size) in parts {
+        let raw = BASE64.decode(value).ok().filter(|r| r.len() == bytes)?;
+        let crc = raw.iter().fold(0u64, |acc, b| (acc << 8) | u64::from(*b));
+        combined = Some(match combined {
+            None => crc,
+            Some(a) => crc_combine(a, crc, *size, width, poly),
+        });
+    }
+    let value = combined?;
+    Some(BASE64.encode(&value.to_be_bytes()[8 - bytes..]))
+}
+
 /// The composite checksum (`base64-N`) of parts' checksums of one algorithm, given in order.
 pub fn composite_of(alg: Algorithm, part_checksums: &[&str]) -> Option<String> {
     let raw: Option<Vec<Vec<u8>>> = part_checksums.iter().map(|b| BASE64.decode(b).ok()).collect();
     Some(format!("{}-{}", BASE64.encode(alg.digest(&raw?.concat())), part_checksums.len()))
+}
+
+/// The FULL_OBJECT checksums of a multipart object: each CRC every part has, combined over the parts.
+fn full_object(parts: &[PartRef]) -> Checksums {
+    Algorithm::ALL
+        .into_iter()
+        .filter_map(|alg| {
+            let listed: Option<Vec<(&str, u64)>> =
+                parts.iter().map(|p| p.checksums.get(alg.name()).map(|v| (v.as_str(), p.size))).collect();
+            Some((alg.name().to_string(), full_object_of(alg, &listed?)?))
+        })
+        .collect()
 }
 
 fn composite(parts: &[PartRef]) -> Checksums {
@@ -268,6 +353,19 @@ mod tests {
             salt: None,
             checksums: checksums.iter().map(|(a, v)| (a.to_string(), v.to_string())).collect(),
         }
+    }
+
+    #[test]
+    fn full_object_crcs_combine_the_parts() {
+        let (a, b, c) = (b"first part of the object".as_slice(), b"second".as_slice(), vec![7u8; 70_000]);
+        let whole = [a, b, &c].concat();
+        for alg in [Algorithm::Crc32, Algorithm::Crc32c, Algorithm::Crc64Nvme] {
+            let of = |data: &[u8]| BASE64.encode(alg.digest(data));
+            let parts = [(of(a), a.len() as u64), (of(b), b.len() as u64), (of(&c), c.len() as u64)];
+            let listed: Vec<(&str, u64)> = parts.iter().map(|(v, n)| (v.as_str(), *n)).collect();
+            assert_eq!(full_object_of(alg, &listed), Some(of(&whole)), "{alg:?}");
+        }
+        assert_eq!(full_object_of(Algorithm::Sha256, &[("x", 1)]), None);
     }
 
     #[test]

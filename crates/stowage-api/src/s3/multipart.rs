@@ -1,5 +1,7 @@
 //! Multipart uploads: create, upload part, complete, abort, list parts, list uploads.
 
+use std::collections::BTreeMap;
+
 use s3s::dto::*;
 use s3s::{S3Request, S3Response, S3Result, s3_error};
 use stowage_core::service::{ListedPart, PartUpload, Sha1Check};
@@ -21,12 +23,22 @@ pub async fn create(s3: &StowageS3, req: S3Request<CreateMultipartUploadInput>) 
         None => None,
     };
     file.checksum_algorithm = algorithm.map(|a| a.name().to_string());
+    // FULL_OBJECT: the object's checksum is the parts' CRCs combined, which only CRCs allow.
+    file.checksum_full_object = match input.checksum_type.as_ref().map(ChecksumType::as_str) {
+        Some(ChecksumType::FULL_OBJECT) if algorithm.is_some_and(Algorithm::combines) => true,
+        Some(ChecksumType::FULL_OBJECT) => {
+            return Err(s3_error!(InvalidRequest, "The FULL_OBJECT checksum type needs a CRC checksum algorithm"));
+        }
+        Some(ChecksumType::COMPOSITE) | None => false,
+        Some(other) => return Err(s3_error!(InvalidRequest, "Unknown checksum type {other}")),
+    };
     let started = s3.core.start_large_file(&cx.principal, file).await.s3()?;
     let mut out = CreateMultipartUploadOutput {
         bucket: Some(input.bucket),
         key: Some(input.key),
         upload_id: Some(started.file_id.clone()),
         checksum_algorithm: algorithm.map(|a| ChecksumAlgorithm::from(a.s3_name().to_string())),
+        checksum_type: checksum_type_out(&started),
         ..CreateMultipartUploadOutput::default()
     };
     set_sse!(out, &started);
@@ -76,14 +88,30 @@ pub async fn complete(s3: &StowageS3, req: S3Request<CompleteMultipartUploadInpu
         let etag = p.e_tag.map(ETag::into_value).ok_or_else(|| s3_error!(InvalidPart, "each part needs an ETag"))?;
         listed.push(ListedPart { number, etag, checksums });
     }
-    for (alg, value) in &stated.0 {
-        // A whole-object checksum is the composite of the parts' ones: each part must list its own.
+    // A FULL_OBJECT upload's checksum combines the parts' CRCs over their sizes.
+    let upload = s3.core.unfinished_upload(&cx.principal, &input.upload_id).await.ok();
+    let sizes = match &upload {
+        Some(u) if u.checksum_full_object && !stated.0.is_empty() => part_sizes(s3, &cx.principal, &input.upload_id).await?,
+        _ => BTreeMap::new(),
+    };
+    // (A retried completion, its upload already finished, is answered by the core with the object it made.)
+    for (alg, value) in stated.0.iter().filter(|_| upload.is_some()) {
+        // A whole-object checksum is made of the parts' ones: each part must list its own.
         let per_part: Option<Vec<&str>> = listed.iter().map(|p| p.checksums.get(alg.name()).map(String::as_str)).collect();
-        if per_part.and_then(|c| checksum::composite_of(*alg, &c)).as_deref() != Some(value.as_str()) {
+        let expected = match (&upload, per_part) {
+            (Some(u), Some(values)) if u.checksum_full_object => {
+                let with_sizes: Option<Vec<(&str, u64)>> =
+                    listed.iter().zip(values).map(|(p, v)| sizes.get(&p.number).map(|size| (v, *size))).collect();
+                with_sizes.and_then(|parts| checksum::full_object_of(*alg, &parts))
+            }
+            (_, Some(values)) => checksum::composite_of(*alg, &values),
+            (_, None) => None,
+        };
+        if expected.as_deref() != Some(value.as_str()) {
             return Err(s3_error!(BadDigest, "The x-amz-checksum-{} you specified did not match the calculated checksum", alg.name()));
         }
     }
-    if let Ok(upload) = s3.core.unfinished_upload(&cx.principal, &input.upload_id).await
+    if let Some(upload) = &upload
         && upload.name != input.key
     {
         return Err(s3_error!(NoSuchUpload, "The specified upload does not exist for this key"));
@@ -151,6 +179,7 @@ pub async fn list_parts(s3: &StowageS3, req: S3Request<ListPartsInput>) -> S3Res
         initiator: Some(initiator(s3.core.account_id())),
         storage_class: Some(StorageClass::from_static(StorageClass::STANDARD)),
         checksum_algorithm: algorithm_out(&upload),
+        checksum_type: checksum_type_out(&upload),
         ..ListPartsOutput::default()
     }))
 }
@@ -194,6 +223,24 @@ pub async fn list_uploads(s3: &StowageS3, req: S3Request<ListMultipartUploadsInp
 /// The checksum algorithm an upload was started with, as S3 names it.
 fn algorithm_out(upload: &stowage_core::model::FileVersion) -> Option<ChecksumAlgorithm> {
     upload.checksum_algorithm.as_deref().and_then(Algorithm::parse).map(|a| ChecksumAlgorithm::from(a.s3_name().to_string()))
+}
+
+/// The checksum type an upload with a checksum algorithm reports.
+fn checksum_type_out(upload: &stowage_core::model::FileVersion) -> Option<ChecksumType> {
+    upload.checksum_algorithm.as_ref()?;
+    Some(ChecksumType::from_static(if upload.checksum_full_object { ChecksumType::FULL_OBJECT } else { ChecksumType::COMPOSITE }))
+}
+
+/// Each uploaded part's size by part number.
+async fn part_sizes(s3: &StowageS3, principal: &stowage_core::auth::Principal, upload_id: &str) -> S3Result<BTreeMap<u32, u64>> {
+    let mut sizes = BTreeMap::new();
+    let mut start = Some(1i64);
+    while let Some(from) = start {
+        let (parts, next) = s3.core.list_parts(principal, upload_id, Some(from), Some(1000)).await.s3()?;
+        start = next.map(i64::from);
+        sizes.extend(parts.into_iter().map(|p| (p.part_number, p.size)));
+    }
+    Ok(sizes)
 }
 
 /// Who started an upload: the account, as for every object here.

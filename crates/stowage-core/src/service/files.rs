@@ -109,6 +109,8 @@ pub struct NewFile {
     pub condition: Option<WriteCondition>,
     /// The checksum algorithm an S3 multipart upload declares (`sha256`, …).
     pub checksum_algorithm: Option<String>,
+    /// The upload's whole-object checksum combines its parts' CRCs (S3 FULL_OBJECT).
+    pub checksum_full_object: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -401,6 +403,7 @@ impl Stowage {
             null_version: req.null_version,
             grants: req.grants,
             checksum_algorithm: None,
+            checksum_full_object: false,
         };
         self.commit_new_version(&version, req.condition).await?;
         self.emit("b2:ObjectCreated:Upload", &version).await;
@@ -531,6 +534,7 @@ impl Stowage {
             null_version,
             grants: Vec::new(),
             checksum_algorithm: None,
+            checksum_full_object: false,
         };
         self.meta.insert_version(&version).await?;
         self.replace_null_versions(&version).await;
@@ -661,6 +665,7 @@ impl Stowage {
             grants: req.grants,
             condition: None,
             checksum_algorithm: None,
+            checksum_full_object: false,
         };
         let now = self.now();
         let PreparedFile { content_type, encryption, retention, legal_hold, timestamp } = self.prepare_new_file(&dest, &new_file, now)?;
@@ -689,6 +694,7 @@ impl Stowage {
             null_version: new_file.null_version,
             grants: new_file.grants,
             checksum_algorithm: None,
+            checksum_full_object: false,
         };
         self.commit_new_version(&version, None).await?;
         self.emit("b2:ObjectCreated:Copy", &version).await;

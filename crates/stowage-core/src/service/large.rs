@@ -83,6 +83,7 @@ impl Stowage {
             null_version: req.null_version,
             grants: req.grants,
             checksum_algorithm: req.checksum_algorithm,
+            checksum_full_object: req.checksum_full_object,
         };
         self.meta.insert_version(&version).await?;
         Ok(version)

@@ -13,3 +13,5 @@ CREATE TABLE kms_keys (
 );
 -- The checksum algorithm a multipart upload was started with (S3's x-amz-checksum-algorithm).
 ALTER TABLE versions ADD COLUMN checksum_algorithm TEXT;
+-- Whether its whole-object checksum combines the parts' CRCs (FULL_OBJECT) rather than hashing them (COMPOSITE).
+ALTER TABLE versions ADD COLUMN checksum_full_object INTEGER NOT NULL DEFAULT 0;
