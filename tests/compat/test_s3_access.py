@@ -212,3 +212,12 @@ def test_anonymous_form_upload_to_a_public_write_bucket(server):
     s3.put_bucket_acl(Bucket="form-dropbox", ACL="public-read")
     refused = requests.post(f"{server.url}/form-dropbox", data={"key": "again.txt"}, files={"file": ("again.txt", b"x")})
     assert refused.status_code == 403 and "AccessDenied" in refused.text
+
+
+def test_concurrent_bucket_acl_changes_all_succeed(server):
+    from concurrent.futures import ThreadPoolExecutor
+    s3 = client(server)
+    s3.create_bucket(Bucket="acl-race")
+    with ThreadPoolExecutor(16) as pool:
+        results = list(pool.map(lambda i: s3.put_bucket_acl(Bucket="acl-race", ACL="public-read" if i % 2 else "private"), range(48)))
+    assert all(r["ResponseMetadata"]["HTTPStatusCode"] == 200 for r in results)

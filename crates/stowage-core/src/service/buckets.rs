@@ -434,7 +434,9 @@ impl Stowage {
     /// Applies `change` to the stored bucket with optimistic concurrency, retrying a few times if another
     /// writer got there first; every change bumps the revision.
     pub(crate) async fn modify_bucket(&self, bucket_id: &str, change: impl Fn(&mut Bucket)) -> Result<Bucket> {
-        for _ in 0..5 {
+        // Each change applies to the bucket as it is; racing writers retry (with a short random pause so
+        // they spread out) until theirs lands on top: fifty clients setting an ACL at once all succeed.
+        for attempt in 0..32u32 {
             let current = self.bucket(bucket_id).await?;
             let mut next = current.clone();
             change(&mut next);
@@ -442,6 +444,8 @@ impl Stowage {
             if self.meta.update_bucket(&next, current.revision).await? {
                 return Ok(next);
             }
+            let pause_ms = rand::random::<u64>() % (2 + u64::from(attempt.min(10)) * 2);
+            tokio::time::sleep(std::time::Duration::from_millis(pause_ms)).await;
         }
         Err(Error::Conflict("the bucket kept changing concurrently; retry".into()))
     }
