@@ -309,6 +309,14 @@ pub struct BucketAccess {
     pub grants: Vec<Grant>,
 }
 
+/// A bucket ACL as Stowage keeps it: the AllUsers READ grant is the bucket type (B2's `allPublic`), every
+/// other grant is stored. Both directions are here.
+pub fn split_bucket_acl(grants: Vec<Grant>) -> (BucketType, Vec<Grant>) {
+    let public_read = |g: &Grant| g.grantee == Grantee::AllUsers && g.permission == AclPermission::Read;
+    let bucket_type = if grants.iter().any(public_read) { BucketType::AllPublic } else { BucketType::AllPrivate };
+    (bucket_type, grants.into_iter().filter(|g| !public_read(g)).collect())
+}
+
 impl BucketAccess {
     pub fn blocks(&self, check: impl Fn(&PublicAccessBlock) -> bool) -> bool {
         self.public_access_block.as_ref().is_some_and(check)
@@ -341,6 +349,13 @@ pub struct Bucket {
 }
 
 impl Bucket {
+    /// The bucket's ACL grants besides the owner's full control, its type's public reads included.
+    pub fn acl_grants(&self) -> Vec<Grant> {
+        let public_read =
+            (self.bucket_type == BucketType::AllPublic).then_some(Grant { grantee: Grantee::AllUsers, permission: AclPermission::Read });
+        public_read.into_iter().chain(self.access.grants.iter().cloned()).collect()
+    }
+
     /// Whether S3 lets anyone read this bucket: B2's `allPublic` (S3's public-read ACL), unless the public
     /// access block says to ignore public ACLs. (B2's own download URLs follow the bucket type alone.)
     pub fn s3_public_read(&self) -> bool {

@@ -3,7 +3,7 @@
 
 use s3s::dto::*;
 use s3s::{S3Request, S3Response, S3Result, s3_error};
-use stowage_core::model::{AclPermission, BucketType, Grant, Grantee, ObjectOwnership as Ownership, PublicAccessBlock};
+use stowage_core::model::{ObjectOwnership as Ownership, PublicAccessBlock};
 
 use super::acl::{self, requested_acl};
 use super::context::{Act, OrS3, StowageS3};
@@ -129,10 +129,7 @@ pub async fn delete_ownership(
 pub async fn get_bucket_acl(s3: &StowageS3, req: S3Request<GetBucketAclInput>) -> S3Result<S3Response<GetBucketAclOutput>> {
     let cx = s3.bucket_request(&req, &req.input.bucket, Act::bucket("s3:GetBucketAcl")).await?;
     let account_id = s3.core.account_id();
-    // Public reads are the bucket's type (B2's allPublic), shown as the AllUsers READ grant.
-    let public_read =
-        (cx.bucket.bucket_type == BucketType::AllPublic).then_some(Grant { grantee: Grantee::AllUsers, permission: AclPermission::Read });
-    let grants: Vec<Grant> = public_read.into_iter().chain(cx.bucket.access.grants.iter().cloned()).collect();
+    let grants = cx.bucket.acl_grants();
     Ok(S3Response::new(GetBucketAclOutput { grants: Some(acl::grants_out(account_id, &grants)), owner: Some(acl::owner(account_id)) }))
 }
 

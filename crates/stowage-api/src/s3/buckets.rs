@@ -2,7 +2,7 @@
 
 use s3s::dto::*;
 use s3s::{S3Request, S3Response, S3Result, s3_error};
-use stowage_core::model::{AclPermission, BucketAccess, BucketType, Grant, Grantee, Versioning};
+use stowage_core::model::{BucketAccess, Versioning, split_bucket_acl};
 use stowage_core::service::{BucketFilter, BucketSettings, PendingUploads};
 
 use super::acl::requested_acl;
@@ -57,15 +57,11 @@ pub async fn list(s3: &StowageS3, req: S3Request<ListBucketsInput>) -> S3Result<
 pub async fn create(s3: &StowageS3, req: S3Request<CreateBucketInput>) -> S3Result<S3Response<CreateBucketOutput>> {
     let principal = s3.signed(req.credentials.as_ref()).await?;
     let input = req.input;
-    // An AllUsers READ grant is the bucket's public type (B2's allPublic); other grants are kept as its ACL.
-    let grants = requested_acl!(bucket input).grants(s3.core.account_id())?.unwrap_or_default();
-    let public_read = |g: &Grant| g.grantee == Grantee::AllUsers && g.permission == AclPermission::Read;
-    let public = grants.iter().any(public_read);
+    let (bucket_type, grants) = split_bucket_acl(requested_acl!(bucket input).grants(s3.core.account_id())?.unwrap_or_default());
     let object_ownership = input.object_ownership.as_ref().map(|o| super::access::ownership_in(o.as_str())).transpose()?;
-    let access =
-        BucketAccess { grants: grants.into_iter().filter(|g| !public_read(g)).collect(), object_ownership, ..BucketAccess::default() };
+    let access = BucketAccess { grants, object_ownership, ..BucketAccess::default() };
     let settings = BucketSettings {
-        bucket_type: Some(if public { BucketType::AllPublic } else { BucketType::AllPrivate }),
+        bucket_type: Some(bucket_type),
         file_lock_enabled: input.object_lock_enabled_for_bucket.filter(|on| *on),
         versioning: Some(if s3.core.config().s3_buckets_versioned { Versioning::Enabled } else { Versioning::Unversioned }),
         access: Some(access),

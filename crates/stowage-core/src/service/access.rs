@@ -8,7 +8,7 @@ use std::sync::Arc;
 use super::Stowage;
 use crate::auth::{Capability, NameScope, Principal};
 use crate::error::{Error, Result};
-use crate::model::{AclPermission, Bucket, BucketType, FileVersion, Grant, Grantee, ObjectOwnership, PublicAccessBlock};
+use crate::model::{AclPermission, Bucket, BucketType, FileVersion, Grant, Grantee, ObjectOwnership, PublicAccessBlock, split_bucket_acl};
 use crate::policy::{Decision, Policy, PolicyRequest};
 
 /// Policy actions that manage the policy itself: a key allowed to change bucket settings can always use
@@ -169,9 +169,7 @@ impl Stowage {
     pub async fn set_bucket_acl(&self, principal: &Principal, bucket: &Bucket, grants: Vec<Grant>) -> Result<Bucket> {
         principal.authorize(Capability::WriteBuckets, Some(&bucket.id), NameScope::None)?;
         Self::check_acl(bucket, &grants)?;
-        let public_read = |g: &Grant| g.grantee == Grantee::AllUsers && g.permission == AclPermission::Read;
-        let bucket_type = if grants.iter().any(public_read) { BucketType::AllPublic } else { BucketType::AllPrivate };
-        let stored: Vec<Grant> = grants.into_iter().filter(|g| !public_read(g)).collect();
+        let (bucket_type, stored) = split_bucket_acl(grants);
         self.modify_bucket(&bucket.id, |b| {
             b.bucket_type = bucket_type;
             b.access.grants = stored.clone();
