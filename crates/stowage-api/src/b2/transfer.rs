@@ -127,7 +127,7 @@ pub async fn upload_part(
     }
     let length = content_length(headers)?;
     let sse = sse_c_headers(headers)?;
-    let req = PartUpload { file_id, part_number, sha1, content_length: Some(length), sse, expected_md5: None };
+    let req = PartUpload { file_id, part_number, sha1, content_length: Some(length), sse, expected_md5: None, key: None };
     let part = state.core.upload_part(principal, req, body_stream(body), None).await?;
     Ok(part_json(&part))
 }

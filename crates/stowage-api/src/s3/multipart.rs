@@ -58,8 +58,8 @@ pub async fn upload_part(s3: &StowageS3, req: S3Request<UploadPartInput>) -> S3R
         content_length: input.content_length.and_then(|n| u64::try_from(n).ok()),
         sse: sse_c!(input)?,
         expected_md5: content_md5_hex(input.content_md5.as_ref())?,
+        key: Some(input.key),
     };
-    s3.core.upload_of_key(&cx.principal, &upload.file_id, &input.key).await.s3()?;
     let (body, check) = checksum::verify(body_stream(input.body), declared, &headers, trailers);
     let part = s3.core.upload_part(&cx.principal, upload, body, check).await.s3()?;
     let mut out = UploadPartOutput {

@@ -30,6 +30,8 @@ pub struct PartUpload {
     pub sse: Option<EncryptionRequest>,
     /// MD5 (hex) the part must have (S3 Content-MD5).
     pub expected_md5: Option<String>,
+    /// The key an S3 request names with the upload id: another key's upload is no upload there.
+    pub key: Option<String>,
 }
 
 /// A delete's check that the version is still an unfinished large file (not finished meanwhile).
@@ -108,10 +110,13 @@ impl Stowage {
         body: ByteStream,
         body_check: Option<BodyCheck>,
     ) -> Result<Part> {
-        let PartUpload { file_id, part_number, sha1, content_length, sse, expected_md5 } = req;
+        let PartUpload { file_id, part_number, sha1, content_length, sse, expected_md5, key } = req;
         let (file_id, sse) = (file_id.as_str(), sse.as_ref());
         Self::check_part_number(part_number)?;
-        let version = self.unfinished(principal, file_id).await?;
+        let version = match &key {
+            Some(key) => self.upload_of_key(principal, file_id, key).await?,
+            None => self.unfinished(principal, file_id).await?,
+        };
         self.check_sse_c(&version, sse)?;
         let at_end = sha1 == Sha1Check::AtEnd;
         let body_len = expected_body_len(content_length, at_end)?;
