@@ -7,7 +7,7 @@ use stowage_core::model::{ObjectOwnership as Ownership, PublicAccessBlock};
 
 use super::acl::{self, requested_acl};
 use super::context::{Act, OrS3, StowageS3};
-use super::values::custom_error;
+use super::error::custom_error;
 
 pub async fn put_policy(s3: &StowageS3, req: S3Request<PutBucketPolicyInput>) -> S3Result<S3Response<PutBucketPolicyOutput>> {
     let cx = s3.bucket_request(&req, &req.input.bucket, Act::bucket("s3:PutBucketPolicy")).await?;

@@ -12,6 +12,7 @@ use stowage_core::model::{
 use stowage_core::service::{BucketSettings, DEFAULT_KMS_KEY, kms_key_id};
 
 use super::context::{Act, BucketRequest, OrS3, StowageS3};
+use super::error::custom_error;
 use super::values::*;
 
 async fn update(s3: &StowageS3, cx: &BucketRequest, settings: BucketSettings) -> S3Result<()> {

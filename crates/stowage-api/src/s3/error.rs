@@ -48,18 +48,17 @@ fn to_s3_error(err: Error) -> S3Error {
         Error::BadCredentials(_) => C::InvalidAccessKeyId,
         Error::ExpiredAuthToken => C::ExpiredToken,
         Error::ServiceUnavailable(_) => C::ServiceUnavailable,
-        Error::KmsKeyNotFound(_) => {
-            let mut err = S3Error::with_message(C::Custom("KMS.NotFoundException".into()), message);
-            err.set_status_code(axum::http::StatusCode::BAD_REQUEST);
-            return err;
-        }
+        Error::KmsKeyNotFound(_) => return custom_error("KMS.NotFoundException", axum::http::StatusCode::BAD_REQUEST, &message),
         Error::Internal(_) => return S3Error::with_message(C::InternalError, crate::observe::internal_message()),
         // No AWS code says this; 507 is not retried by SDKs, which is right for a full disk.
-        Error::StorageFull(_) => {
-            let mut err = S3Error::with_message(C::Custom("StorageFull".into()), message);
-            err.set_status_code(axum::http::StatusCode::INSUFFICIENT_STORAGE);
-            return err;
-        }
+        Error::StorageFull(_) => return custom_error("StorageFull", axum::http::StatusCode::INSUFFICIENT_STORAGE, &message),
     };
     S3Error::with_message(code, message)
+}
+
+/// An error whose code s3s does not name.
+pub fn custom_error(code: &str, status: axum::http::StatusCode, message: &str) -> S3Error {
+    let mut err = S3Error::with_message(S3ErrorCode::Custom(code.to_string().into()), message.to_string());
+    err.set_status_code(status);
+    err
 }

@@ -287,13 +287,6 @@ pub fn require_object_lock(bucket: &StoredBucket) -> S3Result<()> {
     Err(s3_error!(InvalidRequest, "Bucket is missing Object Lock Configuration"))
 }
 
-/// An error whose code s3s does not name.
-pub fn custom_error(code: &str, status: axum::http::StatusCode, message: &str) -> s3s::S3Error {
-    let mut err = s3s::S3Error::with_message(s3s::S3ErrorCode::Custom(code.to_string().into()), message.to_string());
-    err.set_status_code(status);
-    err
-}
-
 pub fn part_number(n: i32) -> S3Result<u32> {
     u32::try_from(n)
         .ok()
