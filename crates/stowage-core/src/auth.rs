@@ -183,11 +183,6 @@ impl Principal {
         }
     }
 
-    /// Whether this is an unsigned caller acting on a grant (see `granted`).
-    pub fn is_anonymous(&self) -> bool {
-        self.key.key_id.is_empty()
-    }
-
     pub fn has(&self, cap: Capability) -> bool {
         self.key.capabilities.iter().any(|c| c == cap.as_str())
     }

@@ -40,10 +40,6 @@ pub enum Outcome {
 }
 
 impl Preconditions {
-    pub fn is_empty(&self) -> bool {
-        *self == Preconditions::default()
-    }
-
     /// RFC 9110 §13.2.2: `If-Match` before `If-Unmodified-Since` (which is ignored when `If-Match` is
     /// present), then `If-None-Match` before `If-Modified-Since` (likewise).
     pub fn evaluate(&self, version: &FileVersion) -> Outcome {

@@ -89,12 +89,7 @@ impl StowageS3 {
             Some(principal) => self.core.bucket_for(Some(principal), bucket).await.s3()?,
             None => self.core.bucket_by_name(bucket).await.s3()?,
         };
-        let account_id = self.core.account_id();
-        let secure = self.core.config().public_url.starts_with("https://");
-        let principal = self
-            .core
-            .s3_caller(signed.clone(), &bucket, act.action, || policy_request(req, signed.as_ref(), account_id, &bucket.name, act, secure))
-            .s3()?;
+        let principal = self.decide(req, signed, &bucket, act)?;
         // Unsigned object reads go on: the core decides them by bucket type and object ACL.
         let anonymous_read = matches!(act.action, "s3:GetObject" | "s3:GetObjectVersion");
         if principal.is_none() && !bucket.s3_public_read() && !anonymous_read {
@@ -106,14 +101,16 @@ impl StowageS3 {
     /// Another bucket the same request reads from (a copy's source), under that bucket's policy.
     pub async fn source_bucket<T>(&self, req: &S3Request<T>, principal: &Principal, bucket: &str, act: Act<'_>) -> S3Result<Bucket> {
         let bucket = self.core.bucket_for(Some(principal), bucket).await.s3()?;
+        self.decide(req, Some(principal.clone()), &bucket, act)?;
+        Ok(bucket)
+    }
+
+    /// Who the request acts as in `bucket`, after its policy and ACL (see `Stowage::s3_caller`).
+    fn decide<T>(&self, req: &S3Request<T>, signed: Option<Principal>, bucket: &Bucket, act: Act<'_>) -> S3Result<Option<Principal>> {
         let account_id = self.core.account_id();
         let secure = self.core.config().public_url.starts_with("https://");
-        self.core
-            .s3_caller(Some(principal.clone()), &bucket, act.action, || {
-                policy_request(req, Some(principal), account_id, &bucket.name, act, secure)
-            })
-            .s3()?;
-        Ok(bucket)
+        let view = || policy_request(req, signed.as_ref(), account_id, &bucket.name, act, secure);
+        self.core.s3_caller(signed.clone(), bucket, act.action, view).s3()
     }
 
     /// `resolve` for an operation that must act as someone.
