@@ -13,7 +13,7 @@ import botocore
 import pytest
 from boto3.s3.transfer import TransferConfig
 
-from conftest import ROOT_ID, ROOT_KEY
+from conftest import ROOT_ID, ROOT_KEY, Server
 
 
 def client(server, key_id=ROOT_ID, secret=ROOT_KEY, **config):
@@ -665,7 +665,84 @@ def test_lifecycle_rules_are_validated(server):
     assert error_code(put({**rule, "Status": "enabled"})) == "MalformedXML"
     put(rule, {**rule, "ID": "r2", "Filter": {"Prefix": "old/"}, "Status": "Disabled"})()
     rules = s3.get_bucket_lifecycle_configuration(Bucket="lifecycle-checks")["Rules"]
-    assert [r["Filter"]["Prefix"] for r in rules] == ["logs/"]
+    # A disabled rule is kept (and read back) as AWS keeps it; it does nothing.
+    assert [(r["Filter"]["Prefix"], r["Status"]) for r in rules] == [("logs/", "Enabled"), ("old/", "Disabled")]
+
+
+def test_s3_lifecycle_rules_are_kept_as_written_and_applied(tmp_path):
+    """Tag, size and And filters, dates, delete-marker expiry and kept noncurrent versions, on the server's
+    test clock; B2 clients see the rules B2 can express, and a B2 update replaces the S3 configuration."""
+    server = Server(str(tmp_path)).start()
+    try:
+        s3 = client(server)
+        s3.create_bucket(Bucket="aging")
+        s3.put_bucket_versioning(Bucket="aging", VersioningConfiguration={"Status": "Enabled"})
+        rules = [
+            {"ID": "temp-logs", "Filter": {"And": {"Prefix": "logs/", "Tags": [{"Key": "temp", "Value": "yes"}]}},
+             "Status": "Enabled", "Expiration": {"Days": 1}},
+            {"ID": "tiny", "Filter": {"And": {"Prefix": "sized/", "ObjectSizeLessThan": 10}}, "Status": "Enabled",
+             "Expiration": {"Days": 1}},
+            {"ID": "markers", "Filter": {"Prefix": "gone/"}, "Status": "Enabled", "Expiration": {"ExpiredObjectDeleteMarker": True}},
+            {"ID": "history", "Filter": {"Prefix": "hist/"}, "Status": "Enabled",
+             "NoncurrentVersionExpiration": {"NoncurrentDays": 1, "NewerNoncurrentVersions": 1}},
+            {"ID": "off", "Prefix": "off/", "Status": "Disabled", "Expiration": {"Days": 1}},
+            {"ID": "tmp", "Filter": {"Prefix": "tmp/"}, "Status": "Enabled", "Expiration": {"Days": 30}},
+        ]
+        s3.put_bucket_lifecycle_configuration(Bucket="aging", LifecycleConfiguration={"Rules": rules})
+        assert s3.get_bucket_lifecycle_configuration(Bucket="aging")["Rules"] == rules
+        # B2's form holds prefixes and day counts: only the plain rule shows there.
+        api = b2api(server)
+        assert api.get_bucket_by_name("aging").get_fresh_state().lifecycle_rules == [
+            {"fileNamePrefix": "tmp/", "daysFromUploadingToHiding": 30, "daysFromHidingToDeleting": None,
+             "daysFromStartingToCancelingUnfinishedLargeFiles": None}]
+
+        s3.put_object(Bucket="aging", Key="logs/temp.txt", Body=b"t", Tagging="temp=yes")
+        s3.put_object(Bucket="aging", Key="logs/keep.txt", Body=b"k", Tagging="temp=no")
+        s3.put_object(Bucket="aging", Key="sized/tiny", Body=b"12345")
+        s3.put_object(Bucket="aging", Key="sized/large", Body=b"x" * 100)
+        gone = s3.put_object(Bucket="aging", Key="gone/x", Body=b"g")["VersionId"]
+        s3.delete_object(Bucket="aging", Key="gone/x")
+        s3.delete_object(Bucket="aging", Key="gone/x", VersionId=gone)
+        for n in range(4):
+            s3.put_object(Bucket="aging", Key="hist/h", Body=f"v{n}".encode())
+        s3.put_object(Bucket="aging", Key="off/o", Body=b"o")
+
+        requests.post(server.url + "/_test/clock/advance?days=2").raise_for_status()
+        report = requests.post(server.url + "/_test/lifecycle/run").json()
+        assert report == {"hidden": 2, "deleted": 3, "canceled": 0}, report
+
+        listing = s3.list_object_versions(Bucket="aging")
+        versions = {}
+        for v in listing.get("Versions", []):
+            versions.setdefault(v["Key"], []).append(v)
+        markers = {m["Key"]: m for m in listing.get("DeleteMarkers", [])}
+        assert set(markers) == {"logs/temp.txt", "sized/tiny"}, markers
+        assert all(m["IsLatest"] for m in markers.values())
+        assert set(versions) == {"logs/temp.txt", "logs/keep.txt", "sized/tiny", "sized/large", "hist/h", "off/o"}
+        assert [s3.get_object(Bucket="aging", Key="hist/h", VersionId=v["VersionId"])["Body"].read() for v in versions["hist/h"]] == [b"v3", b"v2"]
+
+        # An unversioned bucket's expired objects are removed, not hidden; a date rule expires at its date.
+        s3.create_bucket(Bucket="aging-plain")
+        s3.put_object(Bucket="aging-plain", Key="old.txt", Body=b"o")
+        s3.put_bucket_lifecycle_configuration(Bucket="aging-plain", LifecycleConfiguration={"Rules": [
+            {"ID": "dated", "Filter": {}, "Status": "Enabled", "Expiration": {"Date": datetime.datetime(2020, 1, 1)}}]})
+        assert requests.post(server.url + "/_test/lifecycle/run").json()["deleted"] == 1
+        plain = s3.list_object_versions(Bucket="aging-plain")
+        assert "Versions" not in plain and "DeleteMarkers" not in plain
+        assert error_code(lambda: s3.put_bucket_lifecycle_configuration(Bucket="aging-plain", LifecycleConfiguration={"Rules": [
+            {"ID": "noon", "Filter": {}, "Status": "Enabled", "Expiration": {"Date": datetime.datetime(2020, 1, 1, 12)}}]})) == "InvalidArgument"
+        assert error_code(lambda: s3.put_bucket_lifecycle_configuration(Bucket="aging-plain", LifecycleConfiguration={"Rules": [
+            {"ID": "both", "Filter": {"Prefix": "a/", "ObjectSizeLessThan": 5}, "Status": "Enabled", "Expiration": {"Days": 1}}]})) == "MalformedXML"
+        assert error_code(lambda: s3.put_bucket_lifecycle_configuration(Bucket="aging-plain", LifecycleConfiguration={"Rules": [
+            {"ID": "glacier", "Filter": {}, "Status": "Enabled", "Transitions": [{"Days": 1, "StorageClass": "GLACIER"}]}]})) == "NotImplemented"
+
+        # A B2 client's rules replace the S3 configuration; S3 then shows them as prefix rules.
+        bucket = api.get_bucket_by_name("aging")
+        bucket.update(lifecycle_rules=[{"fileNamePrefix": "b2/", "daysFromUploadingToHiding": 5, "daysFromHidingToDeleting": 1}])
+        back = s3.get_bucket_lifecycle_configuration(Bucket="aging")["Rules"]
+        assert [(r["Filter"]["Prefix"], r["Expiration"]["Days"], r["NoncurrentVersionExpiration"]["NoncurrentDays"]) for r in back] == [("b2/", 5, 1)]
+    finally:
+        server.stop()
 
 
 def test_part_and_range_reads_and_version_listing_encoding(server):

@@ -8,6 +8,7 @@ pub mod cors;
 pub mod error;
 pub mod events;
 pub mod hashing;
+pub mod lifecycle;
 pub mod model;
 pub mod names;
 pub mod policy;

@@ -331,6 +331,10 @@ pub struct Bucket {
     pub info: serde_json::Map<String, serde_json::Value>,
     pub cors_rules: Vec<CorsRule>,
     pub lifecycle_rules: Vec<LifecycleRule>,
+    /// The lifecycle configuration as S3 put it, when it came through S3 (`lifecycle_rules` then holds the
+    /// part of it B2 can express); empty when the B2 rules are the whole configuration.
+    #[serde(default)]
+    pub s3_lifecycle: Vec<crate::lifecycle::Rule>,
     pub default_encryption: Encryption,
     pub file_lock_enabled: bool,
     pub default_retention: Option<DefaultRetention>,
@@ -349,6 +353,15 @@ pub struct Bucket {
 }
 
 impl Bucket {
+    /// The lifecycle rules in force, in the form the lifecycle task applies (disabled S3 rules included).
+    pub fn lifecycle(&self) -> Vec<crate::lifecycle::Rule> {
+        if self.s3_lifecycle.is_empty() {
+            self.lifecycle_rules.iter().enumerate().map(|(i, r)| crate::lifecycle::Rule::from_b2(r, i)).collect()
+        } else {
+            self.s3_lifecycle.clone()
+        }
+    }
+
     /// The bucket's ACL grants besides the owner's full control, its type's public reads included.
     pub fn acl_grants(&self) -> Vec<Grant> {
         let public_read =

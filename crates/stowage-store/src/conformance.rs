@@ -18,6 +18,7 @@ pub(crate) fn bucket(id: &str, name: &str) -> Bucket {
         info: Default::default(),
         cors_rules: vec![],
         lifecycle_rules: vec![],
+        s3_lifecycle: vec![],
         default_encryption: Encryption::None,
         file_lock_enabled: false,
         default_retention: None,

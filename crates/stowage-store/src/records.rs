@@ -63,6 +63,7 @@ pub(crate) static BUCKETS: Table = Table {
         ("versioning", "text"),
         ("access", "json"),
         ("default_kms_key_id", "text"),
+        ("s3_lifecycle", "json"),
     ],
 };
 
@@ -326,6 +327,7 @@ pub(crate) fn bucket_values(bucket: &Bucket) -> Result<Vec<Value<'_>>> {
         Value::text(bucket.versioning.as_str()),
         Value::doc(&bucket.access)?,
         Value::opt_text(default_kms_key_id),
+        Value::doc(&bucket.s3_lifecycle)?,
     ])
 }
 
@@ -373,6 +375,7 @@ pub(crate) fn bucket_from(row: &impl Columns) -> Result<Bucket> {
             Versioning::parse(&state).ok_or_else(|| corrupt("buckets", format!("versioning {state:?}")))?
         },
         access: r.doc()?,
+        s3_lifecycle: Vec::new(),
     };
     let bucket = Bucket {
         default_encryption: match (default_encryption.as_str(), r.opt_text()?) {
@@ -381,6 +384,7 @@ pub(crate) fn bucket_from(row: &impl Columns) -> Result<Bucket> {
             ("sse-kms", Some(key_id)) => Encryption::SseKms { key_id },
             (other, _) => return Err(corrupt("buckets", format!("default encryption {other:?}"))),
         },
+        s3_lifecycle: r.doc()?,
         ..bucket
     };
     r.done(bucket)
@@ -550,6 +554,7 @@ pub(crate) fn part_from(row: &impl Columns) -> Result<Part> {
 #[allow(clippy::unwrap_used)]
 pub(crate) mod tests {
     use super::*;
+    use stowage_core::lifecycle;
     use stowage_core::model::{
         AclPermission, BucketAccess, CorsRule, Grant, Grantee, LifecycleRule, NotificationHeader, NotificationRule, NotificationTarget,
         ObjectOwnership, PublicAccessBlock,
@@ -653,6 +658,23 @@ pub(crate) mod tests {
                     hmac_sha256_signing_secret: Some("s".repeat(32)),
                 },
                 max_events_per_batch: Some(10),
+            }],
+            s3_lifecycle: vec![lifecycle::Rule {
+                id: "logs".into(),
+                enabled: true,
+                filter: lifecycle::Filter {
+                    prefix: "logs/".into(),
+                    tags: [("class".to_string(), "debug".to_string())].into(),
+                    size_greater_than: Some(1),
+                    size_less_than: Some(1000),
+                    shape: lifecycle::FilterShape::And,
+                },
+                expiration_days: None,
+                expiration_date: Some(1_700_006_400_000),
+                expired_object_delete_marker: false,
+                noncurrent_days: Some(1),
+                newer_noncurrent_versions: Some(2),
+                abort_incomplete_days: None,
             }],
             tags: [("team".to_string(), "storage".to_string())].into(),
             versioning: Versioning::Suspended,
@@ -786,6 +808,7 @@ pub(crate) mod tests {
                 r#"notification_rules=[{"name":"hook","eventTypes":["b2:ObjectCreated:*"],"isEnabled":true,"objectNamePrefix":"in/","targetConfiguration":{"targetType":"webhook","url":"https://example.com/hook","customHeaders":[{"name":"X-A","value":"1"}],"hmacSha256SigningSecret":"ssssssssssssssssssssssssssssssss"},"maxEventsPerBatch":10}]"#,
                 r#"tags={"team":"storage"}"#,
                 r#"access={"policy":"{\"Statement\":[]}","publicAccessBlock":{"blockPublicAcls":true,"ignorePublicAcls":false,"blockPublicPolicy":false,"restrictPublicBuckets":true},"objectOwnership":"BucketOwnerPreferred","grants":[{"grantee":{"type":"allUsers"},"permission":"write"},{"grantee":{"type":"canonicalUser","id":"user-1"},"permission":"readAcp"}]}"#,
+                r#"s3_lifecycle=[{"id":"logs","enabled":true,"filter":{"prefix":"logs/","tags":{"class":"debug"},"sizeGreaterThan":1,"sizeLessThan":1000,"shape":"and"},"expirationDays":null,"expirationDate":1700006400000,"expiredObjectDeleteMarker":false,"noncurrentDays":1,"newerNoncurrentVersions":2,"abortIncompleteDays":null}]"#,
             ]
         );
         assert_eq!(
@@ -829,7 +852,12 @@ INSERT INTO parts (file_id, part_number, blob_id, body) VALUES ('f3', 10000, 'bl
         };
         assert_eq!(store.get_key("0002abc").await.unwrap(), Some(bare_key));
         // Rows from before versioning states and S3 access settings: every version kept, no S3 access settings.
-        let bucket = Bucket { versioning: Versioning::Enabled, access: BucketAccess::default(), ..full_bucket("b1", "Mixed-Case") };
+        let bucket = Bucket {
+            versioning: Versioning::Enabled,
+            access: BucketAccess::default(),
+            s3_lifecycle: Vec::new(),
+            ..full_bucket("b1", "Mixed-Case")
+        };
         assert_eq!(store.get_bucket("b1").await.unwrap(), Some(bucket));
         assert_eq!(store.get_bucket_by_name("BARE").await.unwrap(), Some(crate::conformance::bucket("b2", "bare")));
         let full_version = |bucket_id: &str, file_id: &str| FileVersion {

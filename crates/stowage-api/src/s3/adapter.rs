@@ -5,7 +5,7 @@ use s3s::dto::*;
 use s3s::{S3, S3Request, S3Response, S3Result};
 
 use super::context::StowageS3;
-use super::{access, bucket_config, buckets, copy, listings, multipart, object_config, objects};
+use super::{access, bucket_config, buckets, copy, lifecycle, listings, multipart, object_config, objects};
 
 #[async_trait::async_trait]
 #[rustfmt::skip]
@@ -34,9 +34,9 @@ impl S3 for StowageS3 {
     async fn put_bucket_cors(&self, req: S3Request<PutBucketCorsInput>) -> S3Result<S3Response<PutBucketCorsOutput>> { bucket_config::put_cors(self, req).await }
     async fn get_bucket_cors(&self, req: S3Request<GetBucketCorsInput>) -> S3Result<S3Response<GetBucketCorsOutput>> { bucket_config::get_cors(self, req).await }
     async fn delete_bucket_cors(&self, req: S3Request<DeleteBucketCorsInput>) -> S3Result<S3Response<DeleteBucketCorsOutput>> { bucket_config::delete_cors(self, req).await }
-    async fn put_bucket_lifecycle_configuration(&self, req: S3Request<PutBucketLifecycleConfigurationInput>) -> S3Result<S3Response<PutBucketLifecycleConfigurationOutput>> { bucket_config::put_lifecycle(self, req).await }
-    async fn get_bucket_lifecycle_configuration(&self, req: S3Request<GetBucketLifecycleConfigurationInput>) -> S3Result<S3Response<GetBucketLifecycleConfigurationOutput>> { bucket_config::get_lifecycle(self, req).await }
-    async fn delete_bucket_lifecycle(&self, req: S3Request<DeleteBucketLifecycleInput>) -> S3Result<S3Response<DeleteBucketLifecycleOutput>> { bucket_config::delete_lifecycle(self, req).await }
+    async fn put_bucket_lifecycle_configuration(&self, req: S3Request<PutBucketLifecycleConfigurationInput>) -> S3Result<S3Response<PutBucketLifecycleConfigurationOutput>> { lifecycle::put_lifecycle(self, req).await }
+    async fn get_bucket_lifecycle_configuration(&self, req: S3Request<GetBucketLifecycleConfigurationInput>) -> S3Result<S3Response<GetBucketLifecycleConfigurationOutput>> { lifecycle::get_lifecycle(self, req).await }
+    async fn delete_bucket_lifecycle(&self, req: S3Request<DeleteBucketLifecycleInput>) -> S3Result<S3Response<DeleteBucketLifecycleOutput>> { lifecycle::delete_lifecycle(self, req).await }
     async fn put_bucket_tagging(&self, req: S3Request<PutBucketTaggingInput>) -> S3Result<S3Response<PutBucketTaggingOutput>> { bucket_config::put_tagging(self, req).await }
     async fn get_bucket_tagging(&self, req: S3Request<GetBucketTaggingInput>) -> S3Result<S3Response<GetBucketTaggingOutput>> { bucket_config::get_tagging(self, req).await }
     async fn delete_bucket_tagging(&self, req: S3Request<DeleteBucketTaggingInput>) -> S3Result<S3Response<DeleteBucketTaggingOutput>> { bucket_config::delete_tagging(self, req).await }

@@ -1,4 +1,4 @@
-//! Bucket configuration: CORS, lifecycle, tagging and object lock, each stored as the B2 API stores it
+//! Bucket configuration: CORS, tagging, encryption and object lock, each stored as the B2 API stores it
 //! so both APIs read the same rules.
 
 use std::collections::BTreeMap;
@@ -6,16 +6,14 @@ use std::collections::BTreeMap;
 use s3s::dto::*;
 use s3s::{S3Request, S3Response, S3Result, s3_error};
 use stowage_core::model::Encryption;
-use stowage_core::model::{
-    CorsRule, DefaultRetention as StoredDefaultRetention, LifecycleRule as StoredLifecycleRule, PeriodUnit, RetentionPeriod,
-};
+use stowage_core::model::{CorsRule, DefaultRetention as StoredDefaultRetention, PeriodUnit, RetentionPeriod};
 use stowage_core::service::{BucketSettings, DEFAULT_KMS_KEY, kms_key_id};
 
 use super::context::{Act, BucketRequest, OrS3, StowageS3};
 use super::error::custom_error;
 use super::values::*;
 
-async fn update(s3: &StowageS3, cx: &BucketRequest, settings: BucketSettings) -> S3Result<()> {
+pub(super) async fn update(s3: &StowageS3, cx: &BucketRequest, settings: BucketSettings) -> S3Result<()> {
     s3.core.update_bucket(&cx.principal, &cx.bucket.id, settings, None).await.s3().map(|_| ())
 }
 
@@ -78,92 +76,6 @@ pub async fn delete_cors(s3: &StowageS3, req: S3Request<DeleteBucketCorsInput>) 
     let cx = s3.bucket_request(&req, &req.input.bucket, Act::bucket("s3:PutBucketCORS")).await?;
     update(s3, &cx, BucketSettings { cors_rules: Some(Vec::new()), ..BucketSettings::default() }).await?;
     Ok(S3Response::new(DeleteBucketCorsOutput::default()))
-}
-
-pub async fn put_lifecycle(
-    s3: &StowageS3,
-    req: S3Request<PutBucketLifecycleConfigurationInput>,
-) -> S3Result<S3Response<PutBucketLifecycleConfigurationOutput>> {
-    let cx = s3.bucket_request(&req, &req.input.bucket, Act::bucket("s3:PutLifecycleConfiguration")).await?;
-    let mut rules = Vec::new();
-    let mut ids = std::collections::HashSet::new();
-    for rule in req.input.lifecycle_configuration.map(|c| c.rules).unwrap_or_default() {
-        if let Some(id) = rule.id.as_deref() {
-            if id.chars().count() > 255 {
-                return Err(s3_error!(InvalidArgument, "a lifecycle rule ID is at most 255 characters"));
-            }
-            if !ids.insert(id.to_string()) {
-                return Err(s3_error!(InvalidArgument, "lifecycle rule IDs must be unique: {id}"));
-            }
-        }
-        match rule.status.as_str() {
-            ExpirationStatus::ENABLED => {}
-            ExpirationStatus::DISABLED => continue,
-            _ => return Err(s3_error!(MalformedXML, "a lifecycle rule's Status is Enabled or Disabled")),
-        }
-        if rule.transitions.as_ref().is_some_and(|t| !t.is_empty()) || rule.expiration.as_ref().is_some_and(|e| e.date.is_some()) {
-            return Err(s3_error!(NotImplemented, "lifecycle transitions and expiration dates are not supported; use days"));
-        }
-        let filter = rule.filter.as_ref();
-        if filter.is_some_and(|f| {
-            f.tag.is_some() || f.and.is_some() || f.object_size_greater_than.is_some() || f.object_size_less_than.is_some()
-        }) {
-            return Err(s3_error!(NotImplemented, "lifecycle filters other than a prefix are not supported"));
-        }
-        let prefix = filter.and_then(|f| f.prefix.clone()).or(rule.prefix).unwrap_or_default();
-        rules.push(StoredLifecycleRule {
-            file_name_prefix: prefix,
-            days_from_uploading_to_hiding: rule.expiration.and_then(|e| e.days).map(i64::from),
-            days_from_hiding_to_deleting: rule.noncurrent_version_expiration.and_then(|e| e.noncurrent_days).map(i64::from),
-            days_from_starting_to_canceling_unfinished_large_files: rule
-                .abort_incomplete_multipart_upload
-                .and_then(|a| a.days_after_initiation)
-                .map(i64::from),
-        });
-    }
-    update(s3, &cx, BucketSettings { lifecycle_rules: Some(rules), ..BucketSettings::default() }).await?;
-    Ok(S3Response::new(PutBucketLifecycleConfigurationOutput::default()))
-}
-
-pub async fn get_lifecycle(
-    s3: &StowageS3,
-    req: S3Request<GetBucketLifecycleConfigurationInput>,
-) -> S3Result<S3Response<GetBucketLifecycleConfigurationOutput>> {
-    let cx = s3.bucket_request(&req, &req.input.bucket, Act::bucket("s3:GetLifecycleConfiguration")).await?;
-    if cx.bucket.lifecycle_rules.is_empty() {
-        return Err(s3_error!(NoSuchLifecycleConfiguration, "The lifecycle configuration does not exist"));
-    }
-    let days = |d: Option<i64>| d.and_then(|d| i32::try_from(d).ok());
-    let rules = cx
-        .bucket
-        .lifecycle_rules
-        .iter()
-        .enumerate()
-        .map(|(i, r)| LifecycleRule {
-            id: Some(format!("b2-lifecycle-rule-{}", i + 1)),
-            filter: Some(LifecycleRuleFilter { prefix: Some(r.file_name_prefix.clone()), ..LifecycleRuleFilter::default() }),
-            status: ExpirationStatus::from_static(ExpirationStatus::ENABLED),
-            expiration: days(r.days_from_uploading_to_hiding)
-                .map(|d| LifecycleExpiration { days: Some(d), ..LifecycleExpiration::default() }),
-            noncurrent_version_expiration: days(r.days_from_hiding_to_deleting)
-                .map(|d| NoncurrentVersionExpiration { noncurrent_days: Some(d), ..NoncurrentVersionExpiration::default() }),
-            abort_incomplete_multipart_upload: days(r.days_from_starting_to_canceling_unfinished_large_files)
-                .map(|d| AbortIncompleteMultipartUpload { days_after_initiation: Some(d) }),
-            noncurrent_version_transitions: None,
-            prefix: None,
-            transitions: None,
-        })
-        .collect();
-    Ok(S3Response::new(GetBucketLifecycleConfigurationOutput { rules: Some(rules), ..GetBucketLifecycleConfigurationOutput::default() }))
-}
-
-pub async fn delete_lifecycle(
-    s3: &StowageS3,
-    req: S3Request<DeleteBucketLifecycleInput>,
-) -> S3Result<S3Response<DeleteBucketLifecycleOutput>> {
-    let cx = s3.bucket_request(&req, &req.input.bucket, Act::bucket("s3:PutLifecycleConfiguration")).await?;
-    update(s3, &cx, BucketSettings { lifecycle_rules: Some(Vec::new()), ..BucketSettings::default() }).await?;
-    Ok(S3Response::new(DeleteBucketLifecycleOutput::default()))
 }
 
 pub async fn put_tagging(s3: &StowageS3, req: S3Request<PutBucketTaggingInput>) -> S3Result<S3Response<PutBucketTaggingOutput>> {

@@ -11,6 +11,7 @@ mod context;
 mod copy;
 mod error;
 mod form_upload;
+mod lifecycle;
 mod listings;
 mod multipart;
 mod object_config;

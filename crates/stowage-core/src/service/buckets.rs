@@ -21,6 +21,9 @@ pub struct BucketSettings {
     pub info: Option<serde_json::Map<String, serde_json::Value>>,
     pub cors_rules: Option<Vec<CorsRule>>,
     pub lifecycle_rules: Option<Vec<LifecycleRule>>,
+    /// An S3 lifecycle configuration (it replaces B2's rules with the part of it B2 can express); setting
+    /// `lifecycle_rules` instead drops any S3 configuration.
+    pub s3_lifecycle: Option<Vec<crate::lifecycle::Rule>>,
     pub default_encryption: Option<Encryption>,
     pub file_lock_enabled: Option<bool>,
     /// `Some(None)` clears the default retention.
@@ -235,6 +238,9 @@ impl Stowage {
         if let Some(rules) = &s.lifecycle_rules {
             check_lifecycle_rules(rules)?;
         }
+        if let Some(rules) = &s.s3_lifecycle {
+            crate::lifecycle::check(rules)?;
+        }
         if let Some(enc) = &s.default_encryption {
             check_default_encryption(enc)?;
         }
@@ -264,6 +270,7 @@ impl Stowage {
             info: settings.info.unwrap_or_default(),
             cors_rules: settings.cors_rules.unwrap_or_default(),
             lifecycle_rules: settings.lifecycle_rules.unwrap_or_default(),
+            s3_lifecycle: Vec::new(),
             default_encryption: settings.default_encryption.unwrap_or_default(),
             file_lock_enabled,
             default_retention,
@@ -309,6 +316,11 @@ impl Stowage {
         }
         if let Some(rules) = settings.lifecycle_rules {
             next.lifecycle_rules = rules;
+            next.s3_lifecycle = Vec::new();
+        }
+        if let Some(rules) = settings.s3_lifecycle {
+            next.lifecycle_rules = crate::lifecycle::b2_rules(&rules);
+            next.s3_lifecycle = rules;
         }
         if let Some(enc) = settings.default_encryption {
             next.default_encryption = enc;
