@@ -1001,6 +1001,29 @@ def test_upload_ids_belong_to_their_key_and_directives_are_checked(server):
     assert len(s3.list_multipart_uploads(Bucket="upload-keys", Prefix="many/")["Uploads"]) == 120
     page = s3.list_multipart_uploads(Bucket="upload-keys", Prefix="many/", MaxUploads=50)
     assert len(page["Uploads"]) == 50 and page["IsTruncated"]
+    # Pages follow key order, uploads of one key in the order they started, resumed by key and upload id
+    # markers as boto3's paginator sends them; a delimiter rolls keys up into common prefixes.
+    s3.create_bucket(Bucket="upload-order")
+    started = []
+    for key in ["b", "a/2", "b", "a/1", "c", "b"]:
+        started.append((key, s3.create_multipart_upload(Bucket="upload-order", Key=key)["UploadId"]))
+    expected = sorted(started, key=lambda s: (s[0], [u for _, u in started].index(s[1])))
+    listed = []
+    for got in s3.get_paginator("list_multipart_uploads").paginate(Bucket="upload-order", PaginationConfig={"PageSize": 2}):
+        assert len(got.get("Uploads", [])) <= 2
+        listed += [(u["Key"], u["UploadId"]) for u in got.get("Uploads", [])]
+    assert listed == expected
+    first = s3.list_multipart_uploads(Bucket="upload-order", MaxUploads=3)
+    assert (first["NextKeyMarker"], first["NextUploadIdMarker"]) == expected[2]
+    rest = s3.list_multipart_uploads(Bucket="upload-order", KeyMarker="b")
+    assert [u["Key"] for u in rest["Uploads"]] == ["c"]
+    rolled = s3.list_multipart_uploads(Bucket="upload-order", Delimiter="/")
+    assert [p["Prefix"] for p in rolled["CommonPrefixes"]] == ["a/"]
+    assert [u["Key"] for u in rolled["Uploads"]] == ["b", "b", "b", "c"]
+    one = s3.list_multipart_uploads(Bucket="upload-order", Delimiter="/", MaxUploads=1)
+    assert one["IsTruncated"] and one["NextKeyMarker"] == "a/" and [p["Prefix"] for p in one["CommonPrefixes"]] == ["a/"]
+    after_prefix = s3.list_multipart_uploads(Bucket="upload-order", Delimiter="/", KeyMarker="a/")
+    assert "CommonPrefixes" not in after_prefix and [u["Key"] for u in after_prefix["Uploads"]] == ["b", "b", "b", "c"]
     s3.put_object(Bucket="upload-keys", Key="src", Body=b"x")
     bad = client(server)
     bad.meta.events.register("before-call.s3.CopyObject", lambda params, **_: params["headers"].update({"x-amz-metadata-directive": "GARBAGE"}))

@@ -103,6 +103,16 @@ pub trait MetadataStore: Send + Sync {
         start_file_id: Option<&str>,
         limit: usize,
     ) -> Result<Vec<FileVersion>>;
+    /// Unfinished large files of a bucket whose names start with `name_prefix`, ordered by name and, within
+    /// a name, by file id (the order they were started, as S3 lists multipart uploads). `after` resumes
+    /// past an upload (`(name, Some(file id))`) or past every upload of a name (`(name, None)`).
+    async fn list_unfinished_by_name(
+        &self,
+        bucket_id: &str,
+        name_prefix: &str,
+        after: Option<(&str, Option<&str>)>,
+        limit: usize,
+    ) -> Result<Vec<FileVersion>>;
     async fn count_versions(&self, bucket_id: &str) -> Result<u64>;
 
     // Large-file parts. Every state change of a large file is checked against its state in the same

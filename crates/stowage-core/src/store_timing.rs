@@ -183,6 +183,16 @@ impl MetadataStore for TimedMetadataStore {
         timed!(self, "metadata", "list_unfinished", self.inner.list_unfinished(bucket_id, name_prefix, start_file_id, limit))
     }
 
+    async fn list_unfinished_by_name(
+        &self,
+        bucket_id: &str,
+        name_prefix: &str,
+        after: Option<(&str, Option<&str>)>,
+        limit: usize,
+    ) -> Result<Vec<FileVersion>> {
+        timed!(self, "metadata", "list_unfinished_by_name", self.inner.list_unfinished_by_name(bucket_id, name_prefix, after, limit))
+    }
+
     async fn count_versions(&self, bucket_id: &str) -> Result<u64> {
         timed!(self, "metadata", "count_versions", self.inner.count_versions(bucket_id))
     }

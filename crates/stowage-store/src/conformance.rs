@@ -330,6 +330,23 @@ async fn version_order_and_cursors<S: MetadataStore + 'static>(store: Arc<S>) {
     assert!(under.iter().all(|v| v.name.starts_with('a')) && under.len() == 3, "{under:?}");
     let unfinished = store.list_unfinished("b", "", None, 10).await.expect("unfinished");
     assert_eq!(unfinished.iter().map(|v| v.file_id.as_str()).collect::<Vec<_>>(), ["f6"]);
+    // By name: names in byte order, uploads of one name in the order they started; cursors pass one upload
+    // or every upload of a name.
+    for (name, id) in [("up/b", "u3"), ("up/a", "u2"), ("up/b", "u1"), ("up/é", "u4")] {
+        store.insert_version(&version("b", name, id, Action::Start)).await.expect("insert");
+    }
+    let by_name = |after: Option<(&'static str, Option<&'static str>)>, limit| {
+        let store = store.clone();
+        async move {
+            let listed = store.list_unfinished_by_name("b", "up/", after, limit).await.expect("by name");
+            listed.into_iter().map(|v| v.file_id).collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(by_name(None, 10).await, ["u2", "u1", "u3", "u4"]);
+    assert_eq!(by_name(None, 2).await, ["u2", "u1"]);
+    assert_eq!(by_name(Some(("up/b", Some("u1"))), 10).await, ["u3", "u4"]);
+    assert_eq!(by_name(Some(("up/b", None)), 10).await, ["u4"]);
+    assert_eq!(by_name(Some(("up/a", None)), 10).await, ["u1", "u3", "u4"]);
     assert!(matches!(store.delete_bucket("b").await, Err(Error::BucketNotEmpty)));
 }
 

@@ -656,6 +656,25 @@ impl MetadataStore for PostgresStore {
         decode_all(rows, records::version_from)
     }
 
+    async fn list_unfinished_by_name(
+        &self,
+        bucket_id: &str,
+        name_prefix: &str,
+        after: Option<(&str, Option<&str>)>,
+        limit: usize,
+    ) -> Result<Vec<FileVersion>> {
+        let (after_name, after_id) = after.map_or(("", None), |(n, f)| (n, f));
+        // Without an upload id, every upload of `after_name` is passed.
+        let position = if after_id.is_some() { "(name > $2 OR (name = $2 AND file_id > $3))" } else { "name > $2 AND $3 = ''" };
+        let sql = format!(
+            "SELECT {} FROM versions WHERE bucket_id = $1 AND action = 'start' AND {position} \
+             AND starts_with(name, $4) ORDER BY name, file_id LIMIT $5",
+            VERSIONS.list()
+        );
+        let rows = self.query(&sql, &[&bucket_id, &after_name, &after_id.unwrap_or(""), &name_prefix, &(limit as i64)]).await?;
+        decode_all(rows, records::version_from)
+    }
+
     async fn count_versions(&self, bucket_id: &str) -> Result<u64> {
         let rows = self.query("SELECT count(*) FROM versions WHERE bucket_id = $1", &[&bucket_id]).await?;
         Ok(rows.first().map_or(0, |r| r.get::<_, i64>(0)) as u64)

@@ -678,6 +678,29 @@ impl MetadataStore for SqliteStore {
         .await
     }
 
+    async fn list_unfinished_by_name(
+        &self,
+        bucket_id: &str,
+        name_prefix: &str,
+        after: Option<(&str, Option<&str>)>,
+        limit: usize,
+    ) -> Result<Vec<FileVersion>> {
+        let (b, prefix) = (bucket_id.to_string(), name_prefix.to_string());
+        let (after_name, after_id) = after.map_or((String::new(), None), |(n, f)| (n.to_string(), f.map(str::to_string)));
+        self.read(move |c| {
+            // Without an upload id, every upload of `after_name` is passed (ids are never empty).
+            let position = if after_id.is_some() { "(name > ?2 OR (name = ?2 AND file_id > ?3))" } else { "name > ?2 AND ?3 = ''" };
+            let sql = format!(
+                "SELECT {} FROM versions WHERE bucket_id = ?1 AND action = 'start' AND {position} \
+                 AND substr(name, 1, length(?4)) = ?4 ORDER BY name, file_id LIMIT ?5",
+                VERSIONS.list()
+            );
+            let after_id = after_id.unwrap_or_default();
+            rows(c, &sql, &[&b, &after_name, &after_id, &prefix, &(limit as i64)], version_row)
+        })
+        .await
+    }
+
     async fn count_versions(&self, bucket_id: &str) -> Result<u64> {
         let b = bucket_id.to_string();
         self.read(move |c| {

@@ -32,7 +32,7 @@ fn max_keys(requested: Option<i32>) -> S3Result<i64> {
     }
 }
 
-fn url_encoding(encoding: Option<&EncodingType>) -> impl Fn(&str) -> String + use<> {
+pub(super) fn url_encoding(encoding: Option<&EncodingType>) -> impl Fn(&str) -> String + use<> {
     let url = encoding.is_some_and(|e| e.as_str() == EncodingType::URL);
     move |s: &str| if url { url_encode_key(s) } else { s.to_string() }
 }

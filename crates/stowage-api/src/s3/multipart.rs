@@ -193,14 +193,19 @@ pub async fn list_uploads(s3: &StowageS3, req: S3Request<ListMultipartUploadsInp
         None => 1000,
     };
     let prefix = input.prefix.clone().unwrap_or_default();
-    let start = input.upload_id_marker.clone().filter(|m| !m.is_empty());
-    let (files, next) = s3.core.list_multipart_uploads(&cx.principal, &cx.bucket.id, &prefix, start.as_deref(), max).await.s3()?;
-    let uploads = files
+    // An upload id marker means something only beside a key marker (AWS ignores it alone).
+    let key_marker = input.key_marker.as_deref().filter(|m| !m.is_empty());
+    let upload_marker = input.upload_id_marker.as_deref().filter(|m| !m.is_empty());
+    let after = key_marker.map(|key| (key, upload_marker));
+    let listing =
+        s3.core.list_multipart_uploads(&cx.principal, &cx.bucket.id, &prefix, input.delimiter.as_deref(), after, max).await.s3()?;
+    let enc = super::listings::url_encoding(input.encoding_type.as_ref());
+    let uploads = listing
+        .uploads
         .into_iter()
-        .filter(|f| start.as_deref() != Some(f.file_id.as_str()))
         .map(|f| MultipartUpload {
             checksum_algorithm: algorithm_out(&f),
-            key: Some(f.name),
+            key: Some(enc(&f.name)),
             upload_id: Some(f.file_id),
             initiated: Some(timestamp(f.upload_timestamp)),
             owner: Some(owner(s3.core.account_id())),
@@ -209,13 +214,21 @@ pub async fn list_uploads(s3: &StowageS3, req: S3Request<ListMultipartUploadsInp
             ..MultipartUpload::default()
         })
         .collect();
+    let common_prefixes = listing.common_prefixes.iter().map(|p| CommonPrefix { prefix: Some(enc(p)) }).collect::<Vec<_>>();
+    let (next_key_marker, next_upload_id_marker) = listing.next.map_or((None, None), |(k, u)| (Some(enc(&k)), u));
     Ok(S3Response::new(ListMultipartUploadsOutput {
         bucket: Some(input.bucket),
         prefix: input.prefix,
+        delimiter: input.delimiter,
+        key_marker: input.key_marker,
+        upload_id_marker: input.upload_id_marker,
         max_uploads: Some(max as i32),
-        is_truncated: Some(next.is_some()),
-        next_upload_id_marker: next,
+        is_truncated: Some(listing.truncated),
+        next_key_marker,
+        next_upload_id_marker,
+        common_prefixes: (!common_prefixes.is_empty()).then_some(common_prefixes),
         uploads: Some(uploads),
+        encoding_type: input.encoding_type,
         ..ListMultipartUploadsOutput::default()
     }))
 }

@@ -286,20 +286,63 @@ impl Stowage {
 
     /// S3 ListMultipartUploads: up to `max` (at most 1000) unfinished uploads under a prefix, after an
     /// upload id; and whether more follow.
+    /// S3 ListMultipartUploads: unfinished large files by key, then in the order they were started, from
+    /// after `after` (a key marker and, optionally, an upload id marker), at most `max` entries; with a
+    /// delimiter, keys holding it past `prefix` are rolled up into common prefixes (one entry each).
     pub async fn list_multipart_uploads(
         &self,
         principal: &Principal,
         bucket_id: &str,
         prefix: &str,
-        after_upload_id: Option<&str>,
+        delimiter: Option<&str>,
+        after: Option<(&str, Option<&str>)>,
         max: usize,
-    ) -> Result<(Vec<FileVersion>, Option<String>)> {
+    ) -> Result<UploadListing> {
         principal.authorize(Capability::ListFiles, Some(bucket_id), NameScope::Prefix(prefix))?;
         self.bucket(bucket_id).await?;
         let max = max.clamp(1, 1000);
-        let mut files = self.meta.list_unfinished(bucket_id, prefix, after_upload_id, max + 1).await?;
-        let next = if files.len() > max { files.pop().map(|f| f.file_id) } else { None };
-        Ok((files, next))
+        let delimiter = delimiter.filter(|d| !d.is_empty());
+        let rolled_up = |name: &str| -> Option<String> {
+            let rest = name.strip_prefix(prefix)?;
+            let d = delimiter?;
+            rest.find(d).map(|i| format!("{prefix}{}", &rest[..i + d.len()]))
+        };
+        let mut listing = UploadListing::default();
+        // A key marker that is a common prefix passes every key under it.
+        let mut last_prefix = after.and_then(|(key, _)| rolled_up(key).filter(|p| p == key));
+        let mut cursor = after.map(|(k, u)| (k.to_string(), u.map(str::to_string)));
+        let mut entries = 0;
+        loop {
+            let position = cursor.as_ref().map(|(k, u)| (k.as_str(), u.as_deref()));
+            let batch = self.meta.list_unfinished_by_name(bucket_id, prefix, position, max + 1).await?;
+            let exhausted = batch.len() <= max;
+            for upload in batch {
+                cursor = Some((upload.name.clone(), Some(upload.file_id.clone())));
+                let common = rolled_up(&upload.name);
+                if common.is_some() && common == last_prefix {
+                    continue;
+                }
+                if entries == max {
+                    listing.truncated = true;
+                    return Ok(listing);
+                }
+                entries += 1;
+                match common {
+                    Some(common) => {
+                        listing.next = Some((common.clone(), None));
+                        listing.common_prefixes.push(common.clone());
+                        last_prefix = Some(common);
+                    }
+                    None => {
+                        listing.next = Some((upload.name.clone(), Some(upload.file_id.clone())));
+                        listing.uploads.push(upload);
+                    }
+                }
+            }
+            if exhausted {
+                return Ok(listing);
+            }
+        }
     }
 
     pub async fn cancel_large_file(&self, principal: &Principal, file_id: &str) -> Result<FileVersion> {
@@ -329,6 +372,16 @@ impl Stowage {
         let next = if files.len() > max { files.pop().map(|f| f.file_id) } else { None };
         Ok((files, next))
     }
+}
+
+/// A page of S3 ListMultipartUploads.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UploadListing {
+    pub uploads: Vec<FileVersion>,
+    pub common_prefixes: Vec<String>,
+    pub truncated: bool,
+    /// The last entry listed: its key (or common prefix) and upload id, the markers of the next page.
+    pub next: Option<(String, Option<String>)>,
 }
 
 /// A part as S3 CompleteMultipartUpload lists it.
