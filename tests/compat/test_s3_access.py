@@ -80,6 +80,31 @@ def test_bucket_policies(server):
         assert error_code(lambda: s3.put_bucket_policy(Bucket="policy-bucket", Policy=bad)) == "MalformedPolicy"
 
 
+def test_policies_on_existing_object_tags(server):
+    s3, anon = client(server), anonymous(server)
+    s3.create_bucket(Bucket="tag-policy")
+    for key, tags in (("open", "security=public"), ("closed", "security=private"), ("secret", "classified=yes")):
+        s3.put_object(Bucket="tag-policy", Key=key, Body=key.encode(), Tagging=tags)
+    s3.put_bucket_policy(Bucket="tag-policy", Policy=policy("tag-policy",
+        {"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
+         "Condition": {"StringEquals": {"s3:ExistingObjectTag/security": "public"}}},
+        {"Effect": "Deny", "Principal": "*", "Action": ["s3:GetObject", "s3:GetObjectTagging"],
+         "Condition": {"StringEquals": {"s3:ExistingObjectTag/classified": "yes"}}}))
+    # Anonymous callers read what the object's tags open to them, and nothing else.
+    assert anon.get_object(Bucket="tag-policy", Key="open")["Body"].read() == b"open"
+    assert error_code(lambda: anon.get_object(Bucket="tag-policy", Key="closed")) == "AccessDenied"
+    # A key reads what its capabilities allow, except what the tags deny.
+    assert s3.get_object(Bucket="tag-policy", Key="closed")["Body"].read() == b"closed"
+    assert error_code(lambda: s3.get_object(Bucket="tag-policy", Key="secret")) == "AccessDenied"
+    assert error_code(lambda: s3.get_object_tagging(Bucket="tag-policy", Key="secret")) == "AccessDenied"
+    # Retagging changes the decision; a copy's source is judged by its own tags.
+    s3.put_object_tagging(Bucket="tag-policy", Key="closed", Tagging={"TagSet": [{"Key": "security", "Value": "public"}]})
+    assert anon.get_object(Bucket="tag-policy", Key="closed")["Body"].read() == b"closed"
+    assert error_code(lambda: s3.copy_object(Bucket="tag-policy", Key="copy", CopySource={"Bucket": "tag-policy", "Key": "secret"})) == "AccessDenied"
+    s3.delete_bucket_policy(Bucket="tag-policy")
+    assert s3.get_object(Bucket="tag-policy", Key="secret")["Body"].read() == b"secret"
+
+
 def test_public_access_block_and_ownership(server):
     s3, anon = client(server), anonymous(server)
     s3.create_bucket(Bucket="blocked-bucket")

@@ -1,6 +1,7 @@
 //! What every S3 operation starts from, resolved once per request: the caller behind the signature, the
 //! bucket addressed, and what the bucket's policy and ACL make of the caller.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use s3s::auth::Credentials;
@@ -89,7 +90,8 @@ impl StowageS3 {
             Some(principal) => self.core.bucket_for(Some(principal), bucket).await.s3()?,
             None => self.core.bucket_by_name(bucket).await.s3()?,
         };
-        let principal = self.decide(req, signed, &bucket, act)?;
+        let existing_tags = self.existing_tags(req, &bucket, act).await?;
+        let principal = self.decide(req, signed, &bucket, act, &existing_tags)?;
         // Unsigned object reads go on: the core decides them by bucket type and object ACL.
         let anonymous_read = matches!(act.action, "s3:GetObject" | "s3:GetObjectVersion");
         if principal.is_none() && !bucket.s3_public_read() && !anonymous_read {
@@ -101,15 +103,46 @@ impl StowageS3 {
     /// Another bucket the same request reads from (a copy's source), under that bucket's policy.
     pub async fn source_bucket<T>(&self, req: &S3Request<T>, principal: &Principal, bucket: &str, act: Act<'_>) -> S3Result<Bucket> {
         let bucket = self.core.bucket_for(Some(principal), bucket).await.s3()?;
-        self.decide(req, Some(principal.clone()), &bucket, act)?;
+        // The source's version id rides in the copy-source header, not in the query.
+        let source_version = req
+            .headers
+            .get("x-amz-copy-source")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split_once("?versionId="))
+            .map(|(_, id)| id.to_string());
+        let existing_tags = match act.key {
+            Some(key) => self.core.existing_object_tags(&bucket, key, source_version.as_deref()).await.s3()?,
+            None => BTreeMap::new(),
+        };
+        self.decide(req, Some(principal.clone()), &bucket, act, &existing_tags)?;
         Ok(bucket)
     }
 
+    /// The tags of the object a request addresses, when the bucket's policy compares them.
+    async fn existing_tags<T>(&self, req: &S3Request<T>, bucket: &Bucket, act: Act<'_>) -> S3Result<BTreeMap<String, String>> {
+        let Some(key) = act.key else { return Ok(BTreeMap::new()) };
+        let version_id = query_value(req, "versionId");
+        self.core.existing_object_tags(bucket, key, version_id.as_deref()).await.s3()
+    }
+
     /// Who the request acts as in `bucket`, after its policy and ACL (see `Stowage::s3_caller`).
-    fn decide<T>(&self, req: &S3Request<T>, signed: Option<Principal>, bucket: &Bucket, act: Act<'_>) -> S3Result<Option<Principal>> {
+    fn decide<T>(
+        &self,
+        req: &S3Request<T>,
+        signed: Option<Principal>,
+        bucket: &Bucket,
+        act: Act<'_>,
+        existing_tags: &BTreeMap<String, String>,
+    ) -> S3Result<Option<Principal>> {
         let account_id = self.core.account_id();
         let secure = self.core.config().public_url.starts_with("https://");
-        let view = || policy_request(req, signed.as_ref(), account_id, &bucket.name, act, secure);
+        let view = || {
+            let mut request = policy_request(req, signed.as_ref(), account_id, &bucket.name, act, secure);
+            for (k, v) in existing_tags {
+                request = request.with(&format!("s3:ExistingObjectTag/{k}"), v.clone());
+            }
+            request
+        };
         self.core.s3_caller(signed.clone(), bucket, act.action, view).s3()
     }
 
@@ -180,17 +213,20 @@ fn policy_request<'a, T>(
             request = request.with(&format!("s3:RequestObjectTag/{k}"), v).with("s3:RequestObjectTagKeys", k);
         }
     }
-    let query = req.uri.query().unwrap_or("");
-    for pair in query.split('&').filter(|p| !p.is_empty()) {
-        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-        let key = match name {
-            "prefix" => "s3:prefix",
-            "delimiter" => "s3:delimiter",
-            "max-keys" => "s3:max-keys",
-            "versionId" => "s3:VersionId",
-            _ => continue,
-        };
-        request = request.with(key, percent_encoding::percent_decode_str(&value.replace('+', " ")).decode_utf8_lossy().into_owned());
+    for (name, key) in [("prefix", "s3:prefix"), ("delimiter", "s3:delimiter"), ("max-keys", "s3:max-keys"), ("versionId", "s3:VersionId")]
+    {
+        if let Some(value) = query_value(req, name) {
+            request = request.with(key, value);
+        }
     }
     request
+}
+
+/// A query parameter of the request, decoded.
+fn query_value<T>(req: &S3Request<T>, wanted: &str) -> Option<String> {
+    let query = req.uri.query().unwrap_or("");
+    query.split('&').filter(|p| !p.is_empty()).find_map(|pair| {
+        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+        (name == wanted).then(|| percent_encoding::percent_decode_str(&value.replace('+', " ")).decode_utf8_lossy().into_owned())
+    })
 }

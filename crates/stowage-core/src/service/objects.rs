@@ -124,6 +124,21 @@ impl Stowage {
         self.find_version(bucket, key, version_id, false).await
     }
 
+    /// The tags of the version an S3 request addresses, which `s3:ExistingObjectTag/<tag>` policy conditions
+    /// compare: read only when the bucket's policy has such conditions, and empty when there is no such
+    /// version (the request then fails on its own terms).
+    pub async fn existing_object_tags(&self, bucket: &Bucket, key: &str, version_id: Option<&str>) -> Result<BTreeMap<String, String>> {
+        let policy_reads_tags = bucket.access.policy.as_deref().is_some_and(|p| p.to_ascii_lowercase().contains("s3:existingobjecttag/"));
+        if !policy_reads_tags {
+            return Ok(BTreeMap::new());
+        }
+        match self.find_version(bucket, key, version_id, false).await {
+            Ok(version) => Ok(version.tags),
+            Err(Error::FileNotFound(_) | Error::InvalidFileId(_)) => Ok(BTreeMap::new()),
+            Err(e) => Err(e),
+        }
+    }
+
     async fn find_version(&self, bucket: &Bucket, key: &str, version_id: Option<&str>, allow_markers: bool) -> Result<FileVersion> {
         let not_found = || Error::FileNotFound(format!("The specified key does not exist: {key}"));
         let wanted = |v: &FileVersion| v.action == Action::Upload || (allow_markers && v.action == Action::Hide);
