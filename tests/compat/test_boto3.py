@@ -912,10 +912,36 @@ def test_sse_kms_with_keys_stowage_keeps(server):
     upload = s3.create_multipart_upload(Bucket="kms-bucket", Key="big", ServerSideEncryption="aws:kms", SSEKMSKeyId="app-key-1")
     assert upload["SSEKMSKeyId"] == "app-key-1"
     chunks = [os.urandom(5 * 1024 * 1024), b"end"]
-    parts = [{"PartNumber": n + 1, "ETag": s3.upload_part(Bucket="kms-bucket", Key="big", UploadId=upload["UploadId"], PartNumber=n + 1,
-                                                          Body=c)["ETag"]} for n, c in enumerate(chunks)]
+    uploaded = [s3.upload_part(Bucket="kms-bucket", Key="big", UploadId=upload["UploadId"], PartNumber=n + 1, Body=c)
+                for n, c in enumerate(chunks)]
+    # Each part names the key its upload seals it under.
+    assert [(u["ServerSideEncryption"], u["SSEKMSKeyId"]) for u in uploaded] == [("aws:kms", "app-key-1")] * 2
+    parts = [{"PartNumber": n + 1, "ETag": u["ETag"]} for n, u in enumerate(uploaded)]
     s3.complete_multipart_upload(Bucket="kms-bucket", Key="big", UploadId=upload["UploadId"], MultipartUpload={"Parts": parts})
     assert s3.get_object(Bucket="kms-bucket", Key="big")["Body"].read() == b"".join(chunks)
+    # A part copied from an SSE-C object into a KMS upload is read with the source key and sealed under the upload's.
+    import base64
+    customer = os.urandom(32)
+    sse_c = {"SSECustomerAlgorithm": "AES256", "SSECustomerKey": base64.b64encode(customer).decode(),
+             "SSECustomerKeyMD5": base64.b64encode(hashlib.md5(customer).digest()).decode()}
+    s3.put_object(Bucket="kms-bucket", Key="customer", Body=chunks[0], **sse_c)
+    into = s3.create_multipart_upload(Bucket="kms-bucket", Key="mixed", ServerSideEncryption="aws:kms", SSEKMSKeyId="app-key-1")["UploadId"]
+    copied_part = s3.upload_part_copy(Bucket="kms-bucket", Key="mixed", UploadId=into, PartNumber=1,
+                                      CopySource={"Bucket": "kms-bucket", "Key": "customer"},
+                                      **{"CopySource" + k: v for k, v in sse_c.items()})
+    assert (copied_part["ServerSideEncryption"], copied_part["SSEKMSKeyId"]) == ("aws:kms", "app-key-1")
+    s3.complete_multipart_upload(Bucket="kms-bucket", Key="mixed", UploadId=into,
+                                 MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": copied_part["CopyPartResult"]["ETag"]}]})
+    assert s3.get_object(Bucket="kms-bucket", Key="mixed")["Body"].read() == chunks[0]
+    # An SSE-C upload is completed with its key (as its parts are uploaded), and the completion names it.
+    sealed = s3.create_multipart_upload(Bucket="kms-bucket", Key="sealed", **sse_c)["UploadId"]
+    part = s3.upload_part(Bucket="kms-bucket", Key="sealed", UploadId=sealed, PartNumber=1, Body=b"tail", **sse_c)
+    listed = {"Parts": [{"PartNumber": 1, "ETag": part["ETag"]}]}
+    assert error_code(lambda: s3.complete_multipart_upload(Bucket="kms-bucket", Key="sealed", UploadId=sealed,
+                                                           MultipartUpload=listed)) == "InvalidRequest"
+    done = s3.complete_multipart_upload(Bucket="kms-bucket", Key="sealed", UploadId=sealed, MultipartUpload=listed, **sse_c)
+    assert done["ResponseMetadata"]["HTTPHeaders"]["x-amz-server-side-encryption-customer-key-md5"] == sse_c["SSECustomerKeyMD5"]
+    assert s3.get_object(Bucket="kms-bucket", Key="sealed", **sse_c)["Body"].read() == b"tail"
     copied = s3.copy_object(Bucket="kms-bucket", Key="copy", CopySource={"Bucket": "kms-bucket", "Key": "k"},
                             ServerSideEncryption="aws:kms", SSEKMSKeyId="app-key-1")
     assert copied["SSEKMSKeyId"] == "app-key-1" and s3.get_object(Bucket="kms-bucket", Key="copy")["Body"].read() == body

@@ -344,6 +344,8 @@ async fn large_files_and_copies() {
     let (status, p1) = upload_part(1, part1.clone()).await;
     assert_eq!(status, 200);
     assert_eq!(p1["contentSha1"], sha1_hex(&part1));
+    // A part names the encryption its file seals it under (none here), as B2's part responses do.
+    assert_eq!(p1["serverSideEncryption"], json!({"mode": null, "algorithm": null}));
     let parts = b2.call("b2_list_parts", json!({"fileId": file_id, "startPartNumber": 0, "maxPartCount": 1})).await.expect("parts");
     assert_eq!(parts["parts"][0]["partNumber"], 1);
     assert_eq!(parts["nextPartNumber"], 2);

@@ -9,7 +9,7 @@ use stowage_core::service::{
 use super::convert;
 use super::error::{B2Error, B2Result};
 use super::params::Params;
-use super::render::{FileJson, bucket_json, file_json, key_json, part_json};
+use super::render::{FileJson, bucket_json, file_json, key_json, part_json, stored_part_json};
 use crate::AppState;
 
 pub struct Call<'a> {
@@ -272,8 +272,8 @@ async fn copy_part(c: Call<'_>) -> B2Result<Value> {
         source_sse: sse("sourceServerSideEncryption")?,
         destination_sse: sse("destinationServerSideEncryption")?,
     };
-    let part = c.state.core.copy_part(c.principal, req).await?;
-    Ok(part_json(&part))
+    let stored = c.state.core.copy_part(c.principal, req).await?;
+    Ok(stored_part_json(&stored))
 }
 
 async fn list_files(c: Call<'_>, all_versions: bool) -> B2Result<Vec<u8>> {

@@ -6,6 +6,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use stowage_core::auth::{Capability, LockView, Principal, Readable};
 use stowage_core::model::{Action, AppKey, Bucket, Encryption, FileVersion, Part};
+use stowage_core::service::StoredPart;
 
 pub fn encryption_json(enc: &Encryption) -> Value {
     match enc {
@@ -193,4 +194,12 @@ pub fn part_json(p: &Part) -> Value {
         "fileId": p.file_id, "partNumber": p.part_number, "contentLength": p.size, "contentSha1": p.sha1,
         "contentMd5": p.md5, "uploadTimestamp": p.upload_timestamp,
     })
+}
+
+/// A part just stored, with the encryption its large file seals it under (as b2_upload_part and
+/// b2_copy_part answer).
+pub fn stored_part_json(stored: &StoredPart) -> Value {
+    let mut part = part_json(&stored.part);
+    part["serverSideEncryption"] = encryption_json(&stored.encryption);
+    part
 }

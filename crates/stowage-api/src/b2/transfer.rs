@@ -13,7 +13,7 @@ use stowage_core::store::ByteStream;
 use super::convert;
 use super::encoding::{decode_plus_strict, encode};
 use super::error::{B2Error, B2Result};
-use super::render::{file_json, part_json};
+use super::render::{file_json, stored_part_json};
 use crate::AppState;
 
 fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> B2Result<Option<&'a str>> {
@@ -128,8 +128,8 @@ pub async fn upload_part(
     let length = content_length(headers)?;
     let sse = sse_c_headers(headers)?;
     let req = PartUpload { file_id, part_number, sha1, content_length: Some(length), sse, expected_md5: None, key: None };
-    let part = state.core.upload_part(principal, req, body_stream(body), None).await?;
-    Ok(part_json(&part))
+    let stored = state.core.upload_part(principal, req, body_stream(body), None).await?;
+    Ok(stored_part_json(&stored))
 }
 
 /// Query overrides a download may carry, echoed into response headers.

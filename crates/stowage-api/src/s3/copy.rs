@@ -117,7 +117,7 @@ pub async fn copy_object(s3: &StowageS3, req: S3Request<CopyObjectInput>) -> S3R
         copy_source_version_id: Some(source.s3_version_id().to_string()),
         ..CopyObjectOutput::default()
     };
-    set_sse!(out, &version);
+    set_sse!(out, &version.encryption);
     Ok(S3Response::new(out))
 }
 
@@ -126,7 +126,6 @@ pub async fn upload_part_copy(s3: &StowageS3, req: S3Request<UploadPartCopyInput
     let source = copy_source!(s3, req, principal)?;
     let input = req.input;
     let part_number = part_number(input.part_number)?;
-    let (sse_c_algorithm, sse_c_key_md5) = (input.sse_customer_algorithm.clone(), input.sse_customer_key_md5.clone());
     let range = match &input.copy_source_range {
         Some(r) => Some(ByteRange::parse(r).ok_or_else(|| s3_error!(InvalidArgument, "x-amz-copy-source-range must be bytes=first-last"))?),
         None => None,
@@ -145,17 +144,18 @@ pub async fn upload_part_copy(s3: &StowageS3, req: S3Request<UploadPartCopyInput
         source_sse: copy_source_sse_c!(input)?,
         destination_sse: sse_c!(input)?,
     };
-    let part = s3.core.copy_part(&principal, copy).await.s3()?;
+    let stored = s3.core.copy_part(&principal, copy).await.s3()?;
     let result = CopyPartResult {
-        e_tag: Some(ETag::Strong(part.md5)),
-        last_modified: Some(timestamp(part.upload_timestamp)),
+        e_tag: Some(ETag::Strong(stored.part.md5)),
+        last_modified: Some(timestamp(stored.part.upload_timestamp)),
         ..CopyPartResult::default()
     };
-    Ok(S3Response::new(UploadPartCopyOutput {
+    let mut out = UploadPartCopyOutput {
         copy_part_result: Some(result),
         copy_source_version_id: Some(source.s3_version_id().to_string()),
-        sse_customer_algorithm: sse_c_algorithm,
-        sse_customer_key_md5: sse_c_key_md5,
         ..UploadPartCopyOutput::default()
-    }))
+    };
+    // The part is sealed as its upload is: that encryption is named (an SSE-C key by its MD5).
+    set_sse!(out, &stored.encryption);
+    Ok(S3Response::new(out))
 }

@@ -2,9 +2,10 @@
 
 use std::collections::BTreeMap;
 
+use axum::http::{HeaderMap, HeaderValue};
 use s3s::dto::*;
 use s3s::{S3Request, S3Response, S3Result, s3_error};
-use stowage_core::service::{ListedPart, PartUpload, Sha1Check};
+use stowage_core::service::{EncryptionRequest, ListedPart, PartUpload, Sha1Check};
 
 use super::acl::owner;
 use super::checksum::{self, Algorithm, declared_checksums, set_checksums};
@@ -41,7 +42,7 @@ pub async fn create(s3: &StowageS3, req: S3Request<CreateMultipartUploadInput>) 
         checksum_type: checksum_type_out(&started),
         ..CreateMultipartUploadOutput::default()
     };
-    set_sse!(out, &started);
+    set_sse!(out, &started.encryption);
     Ok(S3Response::new(out))
 }
 
@@ -50,7 +51,6 @@ pub async fn upload_part(s3: &StowageS3, req: S3Request<UploadPartInput>) -> S3R
     let (headers, trailers) = (req.headers, req.trailing_headers);
     let input = req.input;
     let declared = declared_checksums!(input);
-    let (sse_c_algorithm, sse_c_key_md5) = (input.sse_customer_algorithm.clone(), input.sse_customer_key_md5.clone());
     let upload = PartUpload {
         file_id: input.upload_id,
         part_number: part_number(input.part_number)?,
@@ -61,21 +61,17 @@ pub async fn upload_part(s3: &StowageS3, req: S3Request<UploadPartInput>) -> S3R
         key: Some(input.key),
     };
     let (body, check) = checksum::verify(body_stream(input.body), declared, &headers, trailers);
-    let part = s3.core.upload_part(&cx.principal, upload, body, check).await.s3()?;
-    let mut out = UploadPartOutput {
-        e_tag: Some(ETag::Strong(part.md5)),
-        // A part sealed with a customer key names it, as the object will.
-        sse_customer_algorithm: sse_c_algorithm,
-        sse_customer_key_md5: sse_c_key_md5,
-        ..UploadPartOutput::default()
-    };
-    set_checksums!(out, checksum::of_part(&part.checksums));
+    let stored = s3.core.upload_part(&cx.principal, upload, body, check).await.s3()?;
+    let mut out = UploadPartOutput { e_tag: Some(ETag::Strong(stored.part.md5)), ..UploadPartOutput::default() };
+    // The part is sealed as its upload is: that encryption is named (an SSE-C key by its MD5).
+    set_sse!(out, &stored.encryption);
+    set_checksums!(out, checksum::of_part(&stored.part.checksums));
     Ok(S3Response::new(out))
 }
 
 pub async fn complete(s3: &StowageS3, req: S3Request<CompleteMultipartUploadInput>) -> S3Result<S3Response<CompleteMultipartUploadOutput>> {
     let cx = s3.bucket_request(&req, &req.input.bucket, Act::object("s3:PutObject", &req.input.key)).await?;
-    let input = req.input;
+    let (input, headers) = (req.input, req.headers);
     let parts = input.multipart_upload.and_then(|m| m.parts).unwrap_or_default();
     // Whole-object checksums a completion states are checked against the checksums listed per part (which
     // the core checks against the parts in the completing transaction).
@@ -111,10 +107,12 @@ pub async fn complete(s3: &StowageS3, req: S3Request<CompleteMultipartUploadInpu
             return Err(s3_error!(BadDigest, "The x-amz-checksum-{} you specified did not match the calculated checksum", alg.name()));
         }
     }
-    if let Some(upload) = &upload
-        && upload.name != input.key
-    {
-        return Err(s3_error!(NoSuchUpload, "The specified upload does not exist for this key"));
+    if let Some(upload) = &upload {
+        if upload.name != input.key {
+            return Err(s3_error!(NoSuchUpload, "The specified upload does not exist for this key"));
+        }
+        // An upload sealed with a customer key is completed with that key, as its parts were uploaded.
+        s3.core.check_sse_c(upload, sse_c_headers(&headers)?.as_ref()).s3()?;
     }
     let condition = write_condition(input.if_none_match.as_ref(), input.if_match.as_ref());
     let version = s3.core.complete_multipart(&cx.principal, &input.upload_id, &listed, condition).await.s3()?;
@@ -127,10 +125,19 @@ pub async fn complete(s3: &StowageS3, req: S3Request<CompleteMultipartUploadInpu
         ..CompleteMultipartUploadOutput::default()
     };
     out.checksum_type = set_checksums!(out, checksum::reported(&version));
-    // The completion names server-side encryption only (SSE-C keys are not echoed here).
-    let sse = sse_out(&version);
+    let sse = sse_out(&version.encryption);
     (out.server_side_encryption, out.ssekms_key_id) = (sse.server_side_encryption, sse.kms_key_id);
-    Ok(S3Response::new(out))
+    // s3s's completion output has no SSE-C fields: the key that sealed the parts is named in headers.
+    let mut response = S3Response::new(out);
+    for (name, value) in [
+        ("x-amz-server-side-encryption-customer-algorithm", sse.customer_algorithm),
+        ("x-amz-server-side-encryption-customer-key-md5", sse.customer_key_md5),
+    ] {
+        if let Some(value) = value.and_then(|v| HeaderValue::from_str(&v).ok()) {
+            response.headers.insert(name, value);
+        }
+    }
+    Ok(response)
 }
 
 pub async fn abort(s3: &StowageS3, req: S3Request<AbortMultipartUploadInput>) -> S3Result<S3Response<AbortMultipartUploadOutput>> {
@@ -259,4 +266,16 @@ async fn part_sizes(s3: &StowageS3, principal: &stowage_core::auth::Principal, u
 /// Who started an upload: the account, as for every object here.
 fn initiator(account_id: &str) -> Initiator {
     Initiator { id: Some(account_id.to_string()), display_name: Some(account_id.to_string()) }
+}
+
+/// SSE-C headers of a request whose s3s input does not carry them (CompleteMultipartUpload).
+fn sse_c_headers(headers: &HeaderMap) -> S3Result<Option<EncryptionRequest>> {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    encryption_request(
+        None,
+        None,
+        header("x-amz-server-side-encryption-customer-algorithm"),
+        header("x-amz-server-side-encryption-customer-key"),
+        header("x-amz-server-side-encryption-customer-key-md5"),
+    )
 }

@@ -111,7 +111,7 @@ macro_rules! object_headers {
             },
             ..$ty::default()
         };
-        set_sse!(out, v);
+        set_sse!(out, &v.encryption);
         match (read.part_number, &v.content) {
             // A part read names that part's checksums (with the object's checksum type), asked or not.
             (Some(n), Content::Parts(parts)) => {
@@ -281,7 +281,7 @@ pub async fn put(s3: &StowageS3, req: S3Request<PutObjectInput>) -> S3Result<S3R
     let (body, check) = checksum::verify(body_stream(input.body), declared, &headers, trailers);
     let version = s3.core.upload_file(&cx.principal, file, Sha1Check::Compute, length, body, check).await.s3()?;
     let mut out = PutObjectOutput { e_tag: Some(etag(&version)), version_id: version_id_out(&version), ..PutObjectOutput::default() };
-    set_sse!(out, &version);
+    set_sse!(out, &version.encryption);
     out.checksum_type = set_checksums!(out, checksum::reported(&version));
     let mut response = S3Response::new(out);
     if form_post {

@@ -147,9 +147,9 @@ pub struct SseOut {
     pub kms_key_id: Option<String>,
 }
 
-pub fn sse_out(v: &FileVersion) -> SseOut {
+pub fn sse_out(encryption: &Encryption) -> SseOut {
     let none = SseOut { server_side_encryption: None, customer_algorithm: None, customer_key_md5: None, kms_key_id: None };
-    match &v.encryption {
+    match encryption {
         Encryption::None => none,
         Encryption::SseB2 => {
             SseOut { server_side_encryption: Some(ServerSideEncryption::from_static(ServerSideEncryption::AES256)), ..none }
@@ -167,8 +167,8 @@ pub fn sse_out(v: &FileVersion) -> SseOut {
 
 /// Copies a version's encryption into the four fields every s3s output names the same way.
 macro_rules! set_sse {
-    ($out:expr, $version:expr) => {{
-        let sse = $crate::s3::values::sse_out($version);
+    ($out:expr, $encryption:expr) => {{
+        let sse = $crate::s3::values::sse_out($encryption);
         $out.server_side_encryption = sse.server_side_encryption;
         $out.sse_customer_algorithm = sse.customer_algorithm;
         $out.sse_customer_key_md5 = sse.customer_key_md5;

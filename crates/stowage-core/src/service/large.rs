@@ -4,7 +4,7 @@ use super::{MAX_SIMPLE_FILE, Stowage};
 use crate::auth::{Capability, NameScope, Principal, TokenScope};
 use crate::conditions::WriteCondition;
 use crate::error::{Error, Result};
-use crate::model::{Action, Checksums, Content, FileVersion, Part};
+use crate::model::{Action, Checksums, Content, Encryption, FileVersion, Part};
 use crate::store::{ByteStream, FinishPlan, LatestCheck, VersionCheck};
 
 pub const MAX_PARTS: u32 = 10_000;
@@ -109,7 +109,7 @@ impl Stowage {
         req: PartUpload,
         body: ByteStream,
         body_check: Option<BodyCheck>,
-    ) -> Result<Part> {
+    ) -> Result<StoredPart> {
         let PartUpload { file_id, part_number, sha1, content_length, sse, expected_md5, key } = req;
         let (file_id, sse) = (file_id.as_str(), sse.as_ref());
         Self::check_part_number(part_number)?;
@@ -136,7 +136,7 @@ impl Stowage {
             checksums,
         };
         self.commit_part(&part).await?;
-        Ok(part)
+        Ok(StoredPart { part, encryption: version.encryption })
     }
 
     async fn commit_part(&self, part: &Part) -> Result<()> {
@@ -147,7 +147,7 @@ impl Stowage {
         Ok(())
     }
 
-    pub async fn copy_part(&self, principal: &Principal, req: CopyPart) -> Result<Part> {
+    pub async fn copy_part(&self, principal: &Principal, req: CopyPart) -> Result<StoredPart> {
         Self::check_part_number(req.part_number)?;
         let (source, _) = self.copy_source(principal, &req.source_file_id, req.source_sse.as_ref()).await?;
         let target = self.unfinished(principal, &req.large_file_id).await?;
@@ -175,7 +175,7 @@ impl Stowage {
             checksums: Checksums::new(),
         };
         self.commit_part(&part).await?;
-        Ok(part)
+        Ok(StoredPart { part, encryption: target.encryption })
     }
 
     pub async fn list_parts(
@@ -372,6 +372,13 @@ impl Stowage {
         let next = if files.len() > max { files.pop().map(|f| f.file_id) } else { None };
         Ok((files, next))
     }
+}
+
+/// A part as stored, with the encryption of its upload (which the part's blob is sealed under).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredPart {
+    pub part: Part,
+    pub encryption: Encryption,
 }
 
 /// A page of S3 ListMultipartUploads.

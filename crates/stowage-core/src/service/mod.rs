@@ -21,7 +21,7 @@ pub use download::{ByteRange, Download};
 pub use files::{BodyCheck, CopyRequest, EncryptionRequest, MetadataDirective, NewFile, Sha1Check};
 pub use keys::NewKey;
 pub use kms::{DEFAULT_KMS_KEY, create_kms_key, kms_key_id};
-pub use large::{CopyPart, ListedPart, PartUpload, UploadListing};
+pub use large::{CopyPart, ListedPart, PartUpload, StoredPart, UploadListing};
 pub use list::{ListEntry, ListPage, ListRequest};
 pub use objects::{CorsTarget, Deleted, NULL_VERSION, bucket_id_of_file};
 
