@@ -234,6 +234,14 @@ def test_anonymous_form_upload_to_a_public_write_bucket(server):
     assert dropped.status_code == 201 and "<Key>drop.txt</Key>" in dropped.text
     assert s3.get_object(Bucket="form-dropbox", Key="drop.txt")["Body"].read() == b"dropped"
     assert [g["Permission"] for g in s3.get_object_acl(Bucket="form-dropbox", Key="drop.txt")["Grants"]] == ["FULL_CONTROL", "READ"]
+    # A form's `tagging` field tags the object, as PutObjectTagging's body would; a malformed one is refused.
+    tagging = "<Tagging><TagSet><Tag><Key>team</Key><Value>ops</Value></Tag></TagSet></Tagging>"
+    tagged = requests.post(f"{server.url}/form-dropbox", data={"key": "tagged.txt", "tagging": tagging}, files={"file": ("t", b"t")})
+    assert tagged.status_code == 204, tagged.text
+    assert s3.get_object_tagging(Bucket="form-dropbox", Key="tagged.txt")["TagSet"] == [{"Key": "team", "Value": "ops"}]
+    garbled = requests.post(f"{server.url}/form-dropbox", data={"key": "garbled.txt", "tagging": "<Tagging><TagSet>"},
+                            files={"file": ("g", b"g")})
+    assert garbled.status_code == 400 and "MalformedXML" in garbled.text
     s3.put_bucket_acl(Bucket="form-dropbox", ACL="public-read")
     refused = requests.post(f"{server.url}/form-dropbox", data={"key": "again.txt"}, files={"file": ("again.txt", b"x")})
     assert refused.status_code == 403 and "AccessDenied" in refused.text

@@ -275,9 +275,20 @@ impl FormUploads {
             fields.get("x-amz-server-side-encryption-customer-key"),
             fields.get("x-amz-server-side-encryption-customer-key-md5"),
         )?;
+        // `tagging` holds a Tagging document, as PutObjectTagging's body.
+        let tags = match fields.get("tagging") {
+            Some(xml) => {
+                let mut de = s3s::xml::Deserializer::new(xml.as_bytes());
+                let tagging = <s3s::dto::Tagging as s3s::xml::Deserialize>::deserialize(&mut de)
+                    .map_err(|_| s3_error!(MalformedXML, "the tagging field is not a Tagging document"))?;
+                super::values::tag_map(tagging.tag_set)?
+            }
+            None => BTreeMap::new(),
+        };
         let new_file = NewFile {
             bucket_id: bucket.id.clone(),
             name: key,
+            tags,
             content_type: fields.get("content-type").unwrap_or("b2/x-auto").to_string(),
             info,
             encryption,
