@@ -141,8 +141,9 @@ pub trait MetadataStore: Send + Sync {
     /// `after_name`/`after_file_id` (exclusive).
     async fn scan_versions(&self, bucket_id: &str, prefix: &str, after: Option<(&str, &str)>, limit: usize) -> Result<Vec<FileVersion>>;
 
-    /// Time of the newest upload in each bucket and the totals, for the storage overview.
-    async fn bucket_usage(&self, bucket_id: &str) -> Result<(u64, u64, Option<Millis>)>;
+    /// The stored versions (uploads) of a bucket whose names start with `prefix`: their count, total bytes
+    /// and the time of the newest, for the storage overview.
+    async fn bucket_usage(&self, bucket_id: &str, prefix: &str) -> Result<(u64, u64, Option<Millis>)>;
 
     // What nodes of one deployment share beside the data.
     /// Stores `value` under `name` unless a value is stored there already, and returns the stored value:

@@ -229,8 +229,8 @@ impl MetadataStore for TimedMetadataStore {
         timed!(self, "metadata", "scan_versions", self.inner.scan_versions(bucket_id, prefix, after, limit))
     }
 
-    async fn bucket_usage(&self, bucket_id: &str) -> Result<(u64, u64, Option<Millis>)> {
-        timed!(self, "metadata", "bucket_usage", self.inner.bucket_usage(bucket_id))
+    async fn bucket_usage(&self, bucket_id: &str, prefix: &str) -> Result<(u64, u64, Option<Millis>)> {
+        timed!(self, "metadata", "bucket_usage", self.inner.bucket_usage(bucket_id, prefix))
     }
 
     async fn settle(&self, name: &str, value: &[u8]) -> Result<Vec<u8>> {

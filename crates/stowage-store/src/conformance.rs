@@ -328,6 +328,10 @@ async fn version_order_and_cursors<S: MetadataStore + 'static>(store: Arc<S>) {
     let prefixed = ListCursor { start_name: "a".into(), start_file_id: None, prefix: "a".into() };
     let under = store.list_versions("b", &prefixed, false, 100).await.expect("prefix");
     assert!(under.iter().all(|v| v.name.starts_with('a')) && under.len() == 3, "{under:?}");
+    // Usage counts stored uploads (not hide markers, not unfinished files), all or under a prefix.
+    assert_eq!(store.bucket_usage("b", "").await.expect("usage").0, 5);
+    assert_eq!(store.bucket_usage("b", "a").await.expect("usage").0, 3);
+    assert_eq!(store.bucket_usage("b", "q").await.expect("usage"), (0, 0, None));
     let unfinished = store.list_unfinished("b", "", None, 10).await.expect("unfinished");
     assert_eq!(unfinished.iter().map(|v| v.file_id.as_str()).collect::<Vec<_>>(), ["f6"]);
     // By name: names in byte order, uploads of one name in the order they started; cursors pass one upload

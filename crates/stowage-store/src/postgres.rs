@@ -779,11 +779,12 @@ impl MetadataStore for PostgresStore {
         versions_from(&client, bucket_id, name, file_id, false, upper.as_deref(), limit).await
     }
 
-    async fn bucket_usage(&self, bucket_id: &str) -> Result<(u64, u64, Option<Millis>)> {
+    async fn bucket_usage(&self, bucket_id: &str, prefix: &str) -> Result<(u64, u64, Option<Millis>)> {
         let rows = self
             .query(
-                "SELECT count(*), coalesce(sum(size), 0)::bigint, max(upload_ts) FROM versions WHERE bucket_id = $1 AND action = 'upload'",
-                &[&bucket_id],
+                "SELECT count(*), coalesce(sum(size), 0)::bigint, max(upload_ts) FROM versions \
+                 WHERE bucket_id = $1 AND action = 'upload' AND starts_with(name, $2)",
+                &[&bucket_id, &prefix],
             )
             .await?;
         let row = rows.first().ok_or_else(|| Error::internal("bucket usage returned no row"))?;

@@ -818,12 +818,13 @@ impl MetadataStore for SqliteStore {
         self.read(move |c| versions_from(c, &b, &name, file_id.as_deref(), false, upper.as_deref(), limit)).await
     }
 
-    async fn bucket_usage(&self, bucket_id: &str) -> Result<(u64, u64, Option<Millis>)> {
-        let b = bucket_id.to_string();
+    async fn bucket_usage(&self, bucket_id: &str, prefix: &str) -> Result<(u64, u64, Option<Millis>)> {
+        let (b, prefix) = (bucket_id.to_string(), prefix.to_string());
         self.read(move |c| {
             c.query_row(
-                "SELECT count(*), coalesce(sum(size), 0), max(upload_ts) FROM versions WHERE bucket_id = ?1 AND action = 'upload'",
-                [b],
+                "SELECT count(*), coalesce(sum(size), 0), max(upload_ts) FROM versions \
+                 WHERE bucket_id = ?1 AND action = 'upload' AND substr(name, 1, length(?2)) = ?2",
+                [b, prefix],
                 |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64, r.get::<_, Option<i64>>(2)?)),
             )
             .map_err(db_err)

@@ -463,9 +463,12 @@ impl Stowage {
     }
 
     /// Totals for the storage overview: (files, bytes, newest upload) of a bucket the key may list.
+    /// Files, bytes and newest upload of what the key may list in a bucket: all of it, or the part under
+    /// its name prefix.
     pub async fn bucket_usage(&self, principal: &Principal, bucket_id: &str) -> Result<(u64, u64, Option<i64>)> {
-        principal.authorize(Capability::ListFiles, Some(bucket_id), NameScope::None)?;
-        self.meta.bucket_usage(bucket_id).await
+        let prefix = principal.key.name_prefix.as_deref().unwrap_or("");
+        principal.authorize(Capability::ListFiles, Some(bucket_id), NameScope::Prefix(prefix))?;
+        self.meta.bucket_usage(bucket_id, prefix).await
     }
 }
 
