@@ -241,11 +241,14 @@ test('the console: sign-in, buckets, uploads, browsing, details, sharing, rules,
         await page.click('dialog >> text=Close');
 
         // A share link with an expiry works without a session; the bare URL does not (private bucket).
-        await page.click('tr[data-name="report.txt"] >> text=Copy link');
+        await page.click('tr[data-name="report.txt"] >> text=Share');
         await page.selectOption('#share-duration', '3600');
         await page.click('#make-share-link');
         await page.waitForFunction(() => document.body.dataset.lastShareLink);
-        const link = await page.evaluate(() => document.body.dataset.lastShareLink);
+        const link = await page.inputValue('#share-link');
+        assert.strictEqual(link, await page.evaluate(() => document.body.dataset.lastShareLink));
+        assert.match(await page.textContent('#share-expiry'), /^Works for anyone until /);
+        await page.click('dialog >> text=Close');
         const shared = await fetch(link);
         assert.strictEqual(shared.status, 200);
         assert.deepStrictEqual(Buffer.from(await shared.arrayBuffer()), files[0].buffer);
@@ -370,10 +373,15 @@ test('the console: sign-in, buckets, uploads, browsing, details, sharing, rules,
         await page.fill('#key-name', 'docs-only');
         await page.selectOption('#key-bucket', { label: 'console-bucket' });
         await page.fill('#key-prefix', 'docs/');
-        await page.fill('#key-seconds', '3600');
+        await page.fill('#key-hours', '1');
         await page.click('dialog button[type=submit]');
         await page.waitForSelector('#new-key-secret');
         const restricted = { id: (await page.textContent('#new-key-id')).trim(), key: (await page.textContent('#new-key-secret')).trim() };
+        // The dialog restates what the key may do, from the server's answer.
+        assert.strictEqual(await page.textContent('#new-key-buckets'), 'console-bucket');
+        assert.strictEqual(await page.textContent('#new-key-prefix'), 'docs/');
+        assert.match(await page.textContent('#new-key-capabilities'), /deleteFiles/);
+        assert.notStrictEqual(await page.textContent('#new-key-expires'), 'never');
         await shot(page, '10-key-created');
         await page.click('dialog >> text=Done');
         await page.waitForSelector('tr[data-key="docs-only"]');
@@ -471,6 +479,212 @@ test('the console: sign-in, buckets, uploads, browsing, details, sharing, rules,
         const plainBack = await plain.request.get(`${url}/_console/api/download/console-bucket/plain-large.bin`);
         assert.strictEqual(sha1(await plainBack.body()), sha1(plainLarge));
         assert.deepStrictEqual(plain.problems, []);
+    } finally {
+        await browser.close();
+    }
+});
+
+/** Every form control in the page's accessibility tree (Chromium's own, over CDP) has a name. */
+async function unnamedControls(page) {
+    const cdp = await page.context().newCDPSession(page);
+    const { nodes } = await cdp.send('Accessibility.getFullAXTree');
+    await cdp.detach();
+    const controls = ['textbox', 'searchbox', 'combobox', 'checkbox', 'spinbutton', 'listbox', 'radio', 'slider', 'button', 'link'];
+    return nodes.filter((n) => !n.ignored && controls.includes(n.role?.value) && !(n.name?.value || '').trim())
+        .map((n) => `${n.role.value} #${n.backendDOMNodeId}`);
+}
+
+/** Visible text whose colour against its background falls below WCAG AA (4.5:1, 3:1 for large text);
+ * controls the key may not use are exempt, as WCAG exempts inactive components. */
+function lowContrastText(page) {
+    return page.evaluate(() => {
+        const rgba = (c) => (c.match(/[\d.]+/g) || []).map(Number);
+        const luminance = ([r, g, b]) => {
+            const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; };
+            return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+        };
+        const background = (el) => {
+            for (let e = el; e; e = e.parentElement) {
+                const c = rgba(getComputedStyle(e).backgroundColor);
+                if (c.length === 4 ? c[3] > 0.5 : c.length === 3) return c.slice(0, 3);
+            }
+            return [255, 255, 255];
+        };
+        const bad = [];
+        for (const el of document.querySelectorAll('body *')) {
+            if (!/\S/.test([...el.childNodes].filter((n) => n.nodeType === 3).map((n) => n.textContent).join(''))) continue;
+            if (!el.getClientRects().length || el.closest('[aria-disabled=true], :disabled, option')) continue;
+            const style = getComputedStyle(el);
+            if (style.visibility === 'hidden' || Number(style.opacity) < 0.6) continue;
+            const [fg, bg] = [luminance(rgba(style.color)), luminance(background(el))];
+            const ratio = (Math.max(fg, bg) + 0.05) / (Math.min(fg, bg) + 0.05);
+            const size = parseFloat(style.fontSize);
+            const large = size >= 24 || (size >= 18.66 && Number(style.fontWeight) >= 700);
+            if (ratio < (large ? 3 : 4.5)) bad.push(`${el.tagName}.${el.className} "${el.textContent.trim().slice(0, 30)}" ${ratio.toFixed(2)}`);
+        }
+        return bad;
+    });
+}
+
+test('the console, second pass: what a key may see and do, labels and contrast, phone layout, share links', async () => {
+    const api = await b2api();
+    const bucket = await api.call('b2_create_bucket', { accountId: api.accountId, bucketName: 'album-bucket', bucketType: 'allPrivate' });
+    const album = { 'album/a.jpg': 4000, 'album/b.txt': 300, 'album/sub/c.txt': 20 };
+    for (const [name, size] of Object.entries(album)) await api.upload(bucket.bucketId, name, crypto.randomBytes(size));
+    await api.upload(bucket.bucketId, 'private/x.bin', crypto.randomBytes(5_000_000));
+    await api.upload(bucket.bucketId, 'a-very-long-file-name-that-must-wrap-only-where-it-has-to-on-a-phone-screen.txt', Buffer.from('w'));
+    const readOnly = await api.call('b2_create_key', { accountId: api.accountId, keyName: 'album-reader', bucketIds: [bucket.bucketId],
+        namePrefix: 'album/', capabilities: ['listBuckets', 'listFiles', 'readFiles', 'shareFiles'] });
+
+    const browser = await launch();
+    try {
+        const page = await openPage(browser);
+        // A read-only key limited to album/: figures cover only what it may list, matching the API's listing.
+        await signIn(page, readOnly.applicationKeyId, readOnly.applicationKey);
+        await page.waitForSelector('#total-files');
+        assert.strictEqual(Number(await page.textContent('#total-files .figure')), Object.keys(album).length);
+        const listed = await fetch(`${url}/b2api/v4/b2_authorize_account`, { headers: { Authorization: 'Basic ' +
+            Buffer.from(`${readOnly.applicationKeyId}:${readOnly.applicationKey}`).toString('base64') } }).then((r) => r.json())
+            .then((auth) => fetch(`${url}/b2api/v4/b2_list_file_names`, { method: 'POST', headers: { Authorization: auth.authorizationToken },
+                body: JSON.stringify({ bucketId: bucket.bucketId, prefix: 'album/', maxFileCount: 1000 }) }).then((r) => r.json()));
+        const listedBytes = listed.files.reduce((sum, f) => sum + f.contentLength, 0);
+        assert.strictEqual(listed.files.length, Object.keys(album).length);
+        assert.strictEqual(await page.textContent('#total-bytes .figure'), await page.evaluate((n) => import('/_console/assets/ui.js').then((ui) => ui.formatBytes(n)), listedBytes));
+        assert.deepStrictEqual(await unnamedControls(page), []);
+        assert.deepStrictEqual(await lowContrastText(page), []);
+        await shot(page, '20-restricted-overview');
+
+        // The buckets list shows the same figures, and offers no action the key may not take: each is
+        // disabled with the missing capability on hover, and pressing it does nothing.
+        await page.click('nav >> text=Buckets');
+        await page.waitForSelector('tr[data-bucket="album-bucket"]');
+        assert.strictEqual(await page.textContent('tr[data-bucket="album-bucket"] td.files'), String(Object.keys(album).length));
+        assert.strictEqual(await page.getAttribute('#create-bucket', 'aria-disabled'), 'true');
+        assert.match(await page.getAttribute('#create-bucket', 'title'), /writeBuckets/);
+        const bucketActions = await page.$$eval('tr[data-bucket="album-bucket"] td.actions button',
+            (buttons) => buttons.map((b) => [b.textContent, b.getAttribute('aria-disabled'), b.title]));
+        assert.deepStrictEqual(bucketActions.map(([text, disabled]) => [text, disabled]),
+            [['Settings', 'true'], ['CORS rules', 'true'], ['Lifecycle', 'true'], ['Notifications', 'true'], ['Delete', 'true']]);
+        assert.match(bucketActions[4][2], /deleteBuckets/);
+        await page.click('tr[data-bucket="album-bucket"] >> text=Delete', { force: true });
+        assert.strictEqual(await page.$('dialog'), null);
+        assert.deepStrictEqual(await unnamedControls(page), []);
+        assert.deepStrictEqual(await lowContrastText(page), []);
+
+        // Files: downloading and sharing are offered, deleting is not (no raw error toast either).
+        await page.click('tr[data-bucket="album-bucket"] td.name a');
+        await page.waitForSelector('tr[data-name="album/b.txt"]');
+        const fileDelete = 'tr[data-name="album/b.txt"] td.actions button:has-text("Delete")';
+        assert.strictEqual(await page.getAttribute(fileDelete, 'aria-disabled'), 'true');
+        assert.match(await page.getAttribute(fileDelete, 'title'), /deleteFiles/);
+        await page.click(fileDelete, { force: true });
+        assert.strictEqual(await page.$('.toast'), null);
+        assert.strictEqual(await page.getAttribute('tr[data-name="album/b.txt"] td.actions button:has-text("Share")', 'aria-disabled'), null);
+        await page.click('tr[data-name="album/b.txt"] td.name button');
+        await page.waitForSelector('#delete-version');
+        assert.deepStrictEqual(await page.$$eval('#hide-file, #delete-version, #delete-all-versions', (b) => b.map((x) => x.getAttribute('aria-disabled'))),
+            ['true', 'true', 'true']);
+        assert.deepStrictEqual(await unnamedControls(page), []);
+        await page.click('dialog button:text-is("Close")');
+        assert.deepStrictEqual(await lowContrastText(page), []);
+        await shot(page, '21-restricted-files');
+        await page.click('#sign-out');
+        await page.waitForSelector('form.signin');
+        assert.deepStrictEqual(await unnamedControls(page), []);
+        assert.deepStrictEqual(page.problems, []);
+
+        // Every rule editor's fields are named by their labels in the accessibility tree.
+        await signIn(page, ROOT.id, ROOT.key);
+        await page.waitForSelector('#total-files');
+        assert.deepStrictEqual(await lowContrastText(page), []);
+        await page.click('nav >> text=Buckets');
+        for (const [action, add] of [['CORS rules', '#add-cors-rule'], ['Lifecycle', '#add-lifecycle-rule'], ['Notifications', '#add-notification-rule']]) {
+            await page.click(`tr[data-bucket="album-bucket"] >> text=${action}`);
+            await page.click(add);
+            await page.click(add);
+            assert.deepStrictEqual(await unnamedControls(page), [], action);
+            const labelled = await page.$$eval('dialog input:not([type=checkbox]), dialog textarea', (els) => els.every((e) => e.labels.length === 1));
+            assert.ok(labelled, action);
+            await page.click('dialog button:text-is("Cancel")');
+        }
+        await page.click('tr[data-bucket="album-bucket"] >> text=Settings');
+        assert.ok(await page.isHidden('#settings-retention'), 'retention fields show only with object lock on');
+        await page.check('#settings-lock');
+        assert.ok(await page.isVisible('#settings-retention'));
+        assert.deepStrictEqual(await unnamedControls(page), []);
+        // Making a bucket public asks first; declining keeps it private.
+        await page.selectOption('#settings-type', 'allPublic');
+        await page.uncheck('#settings-lock');
+        await page.click('dialog button[type=submit]');
+        await page.waitForSelector('dialog[aria-label="Make the bucket public?"]');
+        await page.click('dialog[aria-label="Make the bucket public?"] button:text-is("Cancel")');
+        await page.click('dialog button:text-is("Cancel")');
+        const stillPrivate = await api.call('b2_list_buckets', { accountId: api.accountId, bucketName: 'album-bucket' });
+        assert.strictEqual(stillPrivate.buckets[0].bucketType, 'allPrivate');
+        await page.click('nav >> text=App keys');
+        await page.waitForSelector('tr[data-key="album-reader"]');
+        assert.deepStrictEqual(await unnamedControls(page), []);
+        assert.deepStrictEqual(await lowContrastText(page), []);
+        await page.click('#create-key');
+        assert.deepStrictEqual(await unnamedControls(page), []);
+        await page.click('dialog button:text-is("Cancel")');
+
+        // Folders come first; columns sort the page (announced by aria-sort); the type is shown and the exact
+        // upload time, with its zone, on hover.
+        await page.goto(`${url}/_console/#/browse/album-bucket/album/`);
+        await page.waitForSelector('tr[data-name="album/b.txt"]');
+        const order = () => page.$$eval('#listing tbody tr', (rows) => rows.map((r) => r.dataset.name));
+        assert.deepStrictEqual(await order(), ['album/sub/', 'album/a.jpg', 'album/b.txt']);
+        await page.click('th button:has-text("Size")');
+        await page.waitForSelector('th[aria-sort="ascending"] button:has-text("Size")');
+        assert.deepStrictEqual(await order(), ['album/sub/', 'album/b.txt', 'album/a.jpg']);
+        await page.click('th button:has-text("Size")');
+        await page.waitForSelector('th[aria-sort="descending"] button:has-text("Size")');
+        assert.deepStrictEqual(await order(), ['album/sub/', 'album/a.jpg', 'album/b.txt']);
+        assert.match(await page.textContent('tr[data-name="album/a.jpg"] td.type'), /JPG/);
+        assert.match(await page.getAttribute('tr[data-name="album/a.jpg"] td.date', 'title'), /\d{1,2}:\d{2}:\d{2}.*(UTC|GMT|[A-Z]{3,4})/);
+        assert.deepStrictEqual(await unnamedControls(page), []);
+
+        // Phone width: the header keeps to its content on a short page, no table clips its actions, and
+        // file names wrap only where they must, aligned as folder names are.
+        const phone = await openPage(browser, { width: 390, height: 844 });
+        await signIn(phone, ROOT.id, ROOT.key);
+        await phone.waitForSelector('#total-files');
+        const headerHeight = await phone.evaluate(() => document.querySelector('nav.side').getBoundingClientRect().height);
+        assert.ok(headerHeight < 130, `header ${headerHeight}px`);
+        for (const view of ['#/buckets', '#/browse/album-bucket/', '#/keys']) {
+            await phone.goto(`${url}/_console/${view}`);
+            await phone.waitForSelector('table tbody tr');
+            const clipped = await phone.$$eval('.table-wrap', (wraps) => wraps.filter((w) => w.scrollWidth > w.clientWidth + 1).length);
+            assert.strictEqual(clipped, 0, view);
+            assert.ok(await phone.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth + 1), view);
+        }
+        await phone.goto(`${url}/_console/#/browse/album-bucket/`);
+        const long = 'tr[data-name^="a-very-long-file-name"] td.name button';
+        await phone.waitForSelector(long);
+        assert.strictEqual(await phone.$eval(long, (b) => getComputedStyle(b).textAlign), 'left');
+        // Wrapped at most where the width forces it: every line but the last is full (no break after one letter).
+        const lines = await phone.$eval(long, (b) => b.getClientRects().length > 0 && Math.round(b.getBoundingClientRect().height / parseFloat(getComputedStyle(b).lineHeight)));
+        assert.ok(lines <= 3, `${lines} lines`);
+        await shot(phone, '22-phone-browse');
+        assert.deepStrictEqual(phone.problems, []);
+
+        // Share links name the address the browser used when the server has no public URL.
+        const port = new URL(url).port;
+        const local = await openPage(browser);
+        await local.goto(`http://localhost:${port}/_console/`);
+        await local.fill('#key-id', ROOT.id);
+        await local.fill('#key', ROOT.key);
+        await local.keyboard.press('Enter');
+        await local.waitForSelector('#total-files');
+        await local.goto(`http://localhost:${port}/_console/#/browse/album-bucket/album/`);
+        await local.click('tr[data-name="album/b.txt"] >> text=Share');
+        await local.click('#make-share-link');
+        await local.waitForFunction(() => document.getElementById('share-link').value);
+        assert.ok((await local.inputValue('#share-link')).startsWith(`http://localhost:${port}/file/album-bucket/album/b.txt?Authorization=`));
+        assert.match(await local.textContent('#share-expiry'), /until/);
+        assert.deepStrictEqual(await unnamedControls(local), []);
+        await shot(local, '23-share-dialog');
     } finally {
         await browser.close();
     }

@@ -14,7 +14,21 @@ let onUploadDone = () => {};
 const storage = () => session.apiInfo.storageApi;
 const allowed = () => storage().allowed || {};
 const can = (capability) => (allowed().capabilities || []).includes(capability);
-const publicBase = () => storage().downloadUrl.replace(/\/$/, "");
+/** Where links for others point: the server's public URL, or, when none was set (the server names a loopback
+ * or unspecified address), the address this browser reached the console at. */
+const publicBase = () => {
+  const configured = storage().downloadUrl.replace(/\/$/, "");
+  const host = new URL(configured).hostname;
+  const unreachable = ["127.0.0.1", "localhost", "[::1]", "0.0.0.0", "[::]"].includes(host) || host.startsWith("127.");
+  return unreachable ? location.origin : configured;
+};
+
+/** A button for an action the key's capabilities may rule out: then shown disabled, the reason on hover. */
+function actionButton(capability, text, onclick, attrs = {}) {
+  if (!capability || can(capability)) return h("button", { type: "button", ...attrs, onclick }, text);
+  const reason = `This key lacks the ${capability} capability`;
+  return h("button", { type: "button", ...attrs, class: `${attrs.class || ""} ruled-out`.trim(), "aria-disabled": "true", title: reason }, text);
+}
 
 // ---------------------------------------------------------------- start, sign-in, shell, routing
 
@@ -147,25 +161,29 @@ function typeBadge(type) {
 // ---------------------------------------------------------------- buckets
 
 async function showBuckets(main) {
-  const buckets = await listBuckets();
+  const [buckets, usage] = await Promise.all([listBuckets(), overview().catch(() => ({ buckets: [] }))]);
+  // Figures cover what this key may list (its name prefix, if any), as on the overview.
+  const figures = new Map(usage.buckets.map((u) => [u.bucketId, u]));
   const rows = buckets.map((b) => h("tr", { dataset: { bucket: b.bucketName } },
     h("td", { class: "name" }, h("a", { href: browseHash(b.bucketName) }, b.bucketName)),
     h("td", {}, typeBadge(b.bucketType)),
+    h("td", { class: "files hide-narrow" }, figures.get(b.bucketId)?.files ?? "—"),
+    h("td", { class: "bytes" }, formatBytes(figures.get(b.bucketId)?.bytes)),
     h("td", { class: "hide-narrow" }, b.defaultServerSideEncryption?.value?.mode === "SSE-B2" ? "SSE-B2" : "None"),
     h("td", { class: "hide-narrow" }, b.fileLockConfiguration?.value?.isFileLockEnabled ? "Enabled" : "Disabled"),
-    h("td", {},
-      h("button", { type: "button", class: "link", onclick: () => editBucket(b) }, "Settings"),
-      h("button", { type: "button", class: "link", onclick: () => editCors(b) }, "CORS rules"),
-      h("button", { type: "button", class: "link", onclick: () => editLifecycle(b) }, "Lifecycle"),
-      h("button", { type: "button", class: "link", onclick: () => editNotifications(b) }, "Notifications"),
-      h("button", { type: "button", class: "link danger", onclick: () => deleteBucket(b) }, "Delete"))));
+    h("td", { class: "actions" },
+      actionButton("writeBuckets", "Settings", () => editBucket(b), { class: "link" }),
+      actionButton("writeBuckets", "CORS rules", () => editCors(b), { class: "link" }),
+      actionButton("writeBuckets", "Lifecycle", () => editLifecycle(b), { class: "link" }),
+      actionButton("readBucketNotifications", "Notifications", () => editNotifications(b), { class: "link" }),
+      actionButton("deleteBuckets", "Delete", () => deleteBucket(b), { class: "link danger" }))));
   main.replaceChildren(
     h("div", { class: "bar" }, h("h1", { class: "grow" }, "Buckets"),
-      h("button", { type: "button", class: "primary", id: "create-bucket", onclick: createBucket }, "Create a bucket")),
+      actionButton("writeBuckets", "Create a bucket", createBucket, { class: "primary", id: "create-bucket" })),
     h("p", { class: "muted" }, "Endpoint (S3 API and B2 Native API): ", h("span", { class: "mono", id: "endpoint" }, storage().s3ApiUrl)),
     buckets.length
       ? h("div", { class: "table-wrap" }, h("table", { "aria-label": "Buckets" },
-        h("thead", {}, h("tr", {}, h("th", {}, "Name"), h("th", {}, "Type"), h("th", { class: "hide-narrow" }, "Encryption"), h("th", { class: "hide-narrow" }, "Object lock"), h("th", {}, "Actions"))),
+        h("thead", {}, h("tr", {}, h("th", {}, "Name"), h("th", {}, "Type"), h("th", { class: "hide-narrow" }, "Files"), h("th", {}, "Size"), h("th", { class: "hide-narrow" }, "Encryption"), h("th", { class: "hide-narrow" }, "Object lock"), h("th", {}, "Actions"))),
         h("tbody", {}, rows)))
       : h("p", { class: "empty" }, "No buckets yet."));
 }
@@ -198,6 +216,7 @@ function createBucket() {
       h("div", { class: "buttons" }, h("button", { type: "button", onclick: () => close() }, "Cancel"), h("button", { type: "submit", class: "primary" }, "Create bucket")));
     form.addEventListener("submit", async (e) => {
       e.preventDefault();
+      if (type.value === "allPublic" && !(await confirmPublic(name.value.trim()))) return;
       const params = { accountId: session.accountId, bucketName: name.value.trim(), bucketType: type.value, fileLockEnabled: lock.checked };
       if (encrypt.checked) params.defaultServerSideEncryption = { mode: "SSE-B2", algorithm: "AES256" };
       const made = await attempt(error, () => b2("b2_create_bucket", params));
@@ -206,6 +225,12 @@ function createBucket() {
     setTimeout(() => name.focus());
     return form;
   });
+}
+
+/** Asked before a bucket becomes public: every file in it is then readable by anyone with its URL. */
+function confirmPublic(bucketName) {
+  return confirmAction("Make the bucket public?",
+    `Anyone who has or guesses a file's URL will be able to download every file in "${bucketName}", without signing in.`, "Make public");
 }
 
 function editBucket(bucket) {
@@ -223,14 +248,17 @@ function editBucket(bucket) {
       ["none", "governance", "compliance"].map((m) => h("option", { value: m, selected: (retention.mode || "none") === m }, m)));
     const days = h("input", { type: "number", id: "settings-retention-days", min: 1, value: retention.period?.duration || "" });
     const error = h("p", { class: "error", role: "alert" });
+    // Default retention means something only with object lock on.
+    const retentionBox = h("div", { class: "rule", id: "settings-retention", hidden: !lockOn },
+      h("label", { for: "settings-retention-mode" }, "Default retention (object lock)"), mode,
+      h("label", { for: "settings-retention-days" }, "Retention period in days"), days);
+    lock.addEventListener("change", () => { retentionBox.hidden = !lock.checked; });
     const form = h("form", {},
       h("label", { for: "settings-type" }, "Files in bucket are"), type,
       h("label", { for: "settings-info" }, "Bucket info"), info,
       h("label", { class: "inline" }, encrypt, "Encrypt new files by default (SSE-B2)"),
       h("label", { class: "inline" }, lock, lockOn ? "Object lock is enabled (it cannot be turned off)" : "Enable object lock"),
-      h("div", { class: "rule" },
-        h("label", { for: "settings-retention-mode" }, "Default retention (object lock)"), mode,
-        h("label", { for: "settings-retention-days" }, "Retention period in days"), days),
+      retentionBox,
       error,
       h("div", { class: "buttons" }, h("button", { type: "button", onclick: () => close() }, "Cancel"), h("button", { type: "submit", class: "primary" }, "Save")));
     form.addEventListener("submit", async (e) => {
@@ -241,6 +269,7 @@ function editBucket(bucket) {
         if (at < 1) { error.textContent = `Bucket info lines are key=value: "${line}"`; return; }
         bucketInfo[line.slice(0, at).trim()] = line.slice(at + 1).trim();
       }
+      if (type.value === "allPublic" && bucket.bucketType !== "allPublic" && !(await confirmPublic(bucket.bucketName))) return;
       const params = {
         accountId: session.accountId, bucketId: bucket.bucketId, bucketType: type.value, bucketInfo,
         defaultServerSideEncryption: encrypt.checked ? { mode: "SSE-B2", algorithm: "AES256" } : { mode: null },
@@ -265,10 +294,14 @@ function rulesEditor(bucket, { what, field, idPrefix, intro, ruleFields, readRul
   save = (list) => b2("b2_update_bucket", { accountId: session.accountId, bucketId: bucket.bucketId, [field]: list }) }) {
   modal(`${what}: ${bucket.bucketName}`, (close) => {
     const list = h("div", { id: `${idPrefix}-rules` });
+    let made = 0;
     const addRule = (rule = {}) => {
+      // Every field is named by its label: ids unique to this rule tie them.
+      const seq = ++made;
+      const field = new RuleFields(`${idPrefix}-${seq}`);
       const box = h("fieldset", { class: "rule" },
         h("legend", {}, `Rule ${list.children.length + 1}`),
-        ruleFields(rule, list.children.length + 1),
+        ruleFields(rule, list.children.length + 1, field),
         h("button", { type: "button", class: "link danger", onclick: () => box.remove() }, "Remove rule"));
       list.append(box);
     };
@@ -282,7 +315,7 @@ function rulesEditor(bucket, { what, field, idPrefix, intro, ruleFields, readRul
       h("div", { class: "buttons" }, h("button", { type: "button", onclick: () => close() }, "Cancel"), h("button", { type: "submit", class: "primary" }, "Save rules")));
     form.addEventListener("submit", async (e) => {
       e.preventDefault();
-      const rules = [...list.querySelectorAll("fieldset")].map((box) => readRule((name) => box.querySelector(`[name=${name}]`).value, box));
+      const rules = [...list.querySelectorAll(":scope > fieldset")].map((box) => readRule((name) => box.querySelector(`[name=${name}]`).value, box));
       const saved = await attempt(error, () => save(rules));
       if (saved) { close(); toast(`${what} saved`); route(); }
     });
@@ -290,26 +323,41 @@ function rulesEditor(bucket, { what, field, idPrefix, intro, ruleFields, readRul
   });
 }
 
+/** Labelled inputs of one rule in a rules editor: each label's `for` names its input. */
+class RuleFields {
+  constructor(prefix) { this.prefix = prefix; }
+  id(name) { return `${this.prefix}-${name}`; }
+  text(name, label, value, placeholder) {
+    return [h("label", { for: this.id(name) }, label), h("input", { type: "text", id: this.id(name), name, value: value ?? "", placeholder })];
+  }
+  number(name, label, value) {
+    return h("div", {}, h("label", { for: this.id(name) }, label), h("input", { type: "number", min: 1, id: this.id(name), name, value: value ?? "" }));
+  }
+  textarea(name, label, value) {
+    return [h("label", { for: this.id(name) }, label), h("textarea", { id: this.id(name), name, rows: 2 }, value)];
+  }
+  /** A group of checkboxes named by a legend. */
+  checks(name, legend, values, checked) {
+    return h("fieldset", { class: "checks" }, h("legend", {}, legend), values.map((v) => h("label", { class: "inline" },
+      h("input", { type: "checkbox", name, value: v, checked: checked.has(v) }), v)));
+  }
+}
+
 const CORS_OPERATIONS = ["b2_download_file_by_name", "b2_download_file_by_id", "b2_upload_file", "b2_upload_part", "s3_get", "s3_head", "s3_put", "s3_post", "s3_delete"];
 
 function editCors(bucket) {
-  const field = (key, label, value, placeholder) => [h("label", {}, label), h("input", { type: "text", name: key, value: value ?? "", placeholder })];
   const split = (v) => v.split(",").map((s) => s.trim()).filter(Boolean);
   rulesEditor(bucket, {
     what: "CORS rules", field: "corsRules", idPrefix: "cors",
     intro: "Browsers on the allowed origins may call the chosen operations (B2 and S3 share one rule set).",
-    ruleFields: (rule, n) => {
-      const ops = new Set(rule.allowedOperations || []);
-      return [
-        field("corsRuleName", "Rule name", rule.corsRuleName || `rule-${n}`),
-        field("allowedOrigins", "Allowed origins (comma separated)", (rule.allowedOrigins || []).join(", "), "https://example.com, *"),
-        h("div", {}, h("label", {}, "Allowed operations"), CORS_OPERATIONS.map((op) => h("label", { class: "inline" },
-          h("input", { type: "checkbox", name: "op", value: op, checked: ops.has(op) }), op))),
-        field("allowedHeaders", "Allowed headers (comma separated)", (rule.allowedHeaders || []).join(", "), "*"),
-        field("exposeHeaders", "Expose headers (comma separated)", (rule.exposeHeaders || []).join(", "), "x-bz-content-sha1"),
-        field("maxAgeSeconds", "Max age (seconds)", rule.maxAgeSeconds ?? 3600),
-      ];
-    },
+    ruleFields: (rule, n, field) => [
+      field.text("corsRuleName", "Rule name", rule.corsRuleName || `rule-${n}`),
+      field.text("allowedOrigins", "Allowed origins (comma separated)", (rule.allowedOrigins || []).join(", "), "https://example.com, *"),
+      field.checks("op", "Allowed operations", CORS_OPERATIONS, new Set(rule.allowedOperations || [])),
+      field.text("allowedHeaders", "Allowed headers (comma separated)", (rule.allowedHeaders || []).join(", "), "*"),
+      field.text("exposeHeaders", "Expose headers (comma separated)", (rule.exposeHeaders || []).join(", "), "x-bz-content-sha1"),
+      field.text("maxAgeSeconds", "Max age (seconds)", rule.maxAgeSeconds ?? 3600),
+    ],
     readRule: (value, box) => {
       const rule = {
         corsRuleName: value("corsRuleName").trim(),
@@ -327,16 +375,15 @@ function editCors(bucket) {
 }
 
 function editLifecycle(bucket) {
-  const num = (name, label, value) => h("div", {}, h("label", {}, label), h("input", { type: "number", min: 1, name, value: value ?? "" }));
   rulesEditor(bucket, {
     what: "Lifecycle rules", field: "lifecycleRules", idPrefix: "lifecycle",
     intro: "Keep only the last version: hide after N days, delete hidden versions after M days.",
-    ruleFields: (rule) => [
-      h("label", {}, "File name prefix (empty: the whole bucket)"), h("input", { type: "text", name: "fileNamePrefix", value: rule.fileNamePrefix ?? "" }),
+    ruleFields: (rule, n, field) => [
+      field.text("fileNamePrefix", "File name prefix (empty: the whole bucket)", rule.fileNamePrefix),
       h("div", { class: "row" },
-        num("daysFromUploadingToHiding", "Days from uploading to hiding", rule.daysFromUploadingToHiding),
-        num("daysFromHidingToDeleting", "Days from hiding to deleting", rule.daysFromHidingToDeleting),
-        num("daysFromStartingToCancelingUnfinishedLargeFiles", "Days to cancel unfinished large files", rule.daysFromStartingToCancelingUnfinishedLargeFiles)),
+        field.number("daysFromUploadingToHiding", "Days from uploading to hiding", rule.daysFromUploadingToHiding),
+        field.number("daysFromHidingToDeleting", "Days from hiding to deleting", rule.daysFromHidingToDeleting),
+        field.number("daysFromStartingToCancelingUnfinishedLargeFiles", "Days to cancel unfinished large files", rule.daysFromStartingToCancelingUnfinishedLargeFiles)),
     ],
     readRule: (value) => {
       const days = (name) => (value(name) === "" ? null : Number(value(name)));
@@ -365,26 +412,22 @@ async function editNotifications(bucket) {
     toast(errorText(err), true);
     return;
   }
-  const text = (name, label, value, placeholder) => [h("label", {}, label), h("input", { type: "text", name, value: value ?? "", placeholder })];
   rulesEditor(bucket, {
     what: "Event notification rules", idPrefix: "notification", rules: current,
     intro: "Each matching event is POSTed to the webhook as JSON ({\"events\": [...]}), signed with the secret when one is set.",
-    ruleFields: (rule, n) => {
-      const types = new Set(rule.eventTypes || []);
+    ruleFields: (rule, n, field) => {
       const target = rule.targetConfiguration || {};
-      const secret = h("input", { type: "text", name: "hmacSha256SigningSecret", value: target.hmacSha256SigningSecret ?? "", placeholder: "optional, 32 letters and digits" });
+      const [secretLabel, secret] = field.text("hmacSha256SigningSecret", "Signing secret (HMAC-SHA256)", target.hmacSha256SigningSecret, "optional, 32 letters and digits");
       return [
-        text("name", "Rule name (6–63 letters, digits, hyphens)", rule.name || `webhook-rule-${n}`),
+        field.text("name", "Rule name (6–63 letters, digits, hyphens)", rule.name || `webhook-rule-${n}`),
         h("label", { class: "inline" }, h("input", { type: "checkbox", name: "isEnabled", checked: rule.isEnabled ?? true }), "Enabled"),
-        text("objectNamePrefix", "File name prefix (empty: the whole bucket)", rule.objectNamePrefix),
-        h("div", {}, h("label", {}, "Event types"), EVENT_TYPES.map((t) => h("label", { class: "inline" },
-          h("input", { type: "checkbox", name: "eventType", value: t, checked: types.has(t) }), t))),
-        text("url", "Webhook URL", target.url, "https://example.com/hooks/b2"),
-        h("label", {}, "Signing secret (HMAC-SHA256)"),
+        field.text("objectNamePrefix", "File name prefix (empty: the whole bucket)", rule.objectNamePrefix),
+        field.checks("eventType", "Event types", EVENT_TYPES, new Set(rule.eventTypes || [])),
+        field.text("url", "Webhook URL", target.url, "https://example.com/hooks/b2"),
+        secretLabel,
         h("div", { class: "bar" }, h("div", { class: "grow" }, secret), h("button", { type: "button", onclick: () => { secret.value = randomSecret(); } }, "Generate")),
-        h("label", {}, "Custom headers (Name: value, one per line)"),
-        h("textarea", { name: "customHeaders", rows: 2 }, (target.customHeaders || []).map((c) => `${c.name}: ${c.value}`).join("\n")),
-        text("maxEventsPerBatch", "Events per request (1–50)", rule.maxEventsPerBatch ?? 1),
+        field.textarea("customHeaders", "Custom headers (Name: value, one per line)", (target.customHeaders || []).map((c) => `${c.name}: ${c.value}`).join("\n")),
+        field.text("maxEventsPerBatch", "Events per request (1–50)", rule.maxEventsPerBatch ?? 1),
       ];
     },
     readRule: (value, box) => {
@@ -424,7 +467,39 @@ async function deleteBucket(bucket) {
 
 // ---------------------------------------------------------------- browsing, uploads, file details
 
-const browseState = { bucket: null, prefix: "", pages: [null], page: 0, search: "", versions: false, view: "table" };
+const browseState = { bucket: null, prefix: "", pages: [null], page: 0, search: "", versions: false, view: "table", sort: { key: "name", dir: 1 } };
+
+/** What a file is, by its content type or extension, for the type column. */
+function fileType(f) {
+  if (f.action === "folder") return "Folder";
+  const ext = f.fileName.includes(".") ? f.fileName.split(".").pop().toUpperCase() : "";
+  const type = (f.contentType || "").split(";")[0];
+  if (type && type !== "application/octet-stream" && type !== "b2/x-auto") return ext ? `${ext} (${type})` : type;
+  return ext || "File";
+}
+
+/** A page of entries in the chosen order, folders first (as file managers list them). */
+function ordered(files) {
+  const { key, dir } = browseState.sort;
+  const value = (f) => (key === "size" ? f.contentLength || 0 : key === "date" ? f.uploadTimestamp || 0 : key === "type" ? fileType(f) : f.fileName);
+  return [...files].sort((a, b) => {
+    const folders = (b.action === "folder") - (a.action === "folder");
+    if (folders) return folders;
+    const [x, y] = [value(a), value(b)];
+    return (x < y ? -1 : x > y ? 1 : 0) * dir;
+  });
+}
+
+/** A column header that sorts the page by `key`, announcing its order. */
+function sortHeader(label, key, attrs = {}) {
+  const { key: current, dir } = browseState.sort;
+  const sort = current === key ? (dir > 0 ? "ascending" : "descending") : "none";
+  return h("th", { ...attrs, "aria-sort": sort },
+    h("button", { type: "button", class: "sort", onclick: () => {
+      browseState.sort = { key, dir: current === key ? -dir : 1 };
+      refreshListing();
+    } }, label, sort === "none" ? "" : sort === "ascending" ? " ▲" : " ▼"));
+}
 
 async function showBrowse(main, bucketName, prefix) {
   const buckets = await listBuckets();
@@ -522,21 +597,23 @@ function shortName(file) {
 }
 
 function tableView(files) {
-  const rows = files.map((f) => {
+  const rows = ordered(files).map((f) => {
     if (f.action === "folder") {
       return h("tr", { class: "folder", dataset: { name: f.fileName } },
         h("td", { class: "name" }, h("span", { class: "folder-icon", "aria-hidden": "true" }), h("a", { href: browseHash(browseState.bucket.bucketName, f.fileName) }, shortName(f))),
-        h("td", {}, "—"), h("td", { class: "hide-narrow" }, "—"), h("td", {}));
+        h("td", { class: "hide-narrow" }, "Folder"), h("td", {}, "—"), h("td", { class: "hide-narrow" }, "—"), h("td", { class: "actions" }));
     }
     const hidden = f.action === "hide";
     return h("tr", { class: hidden ? "hidden-file" : "", dataset: { name: f.fileName } },
       h("td", { class: "name" }, h("button", { type: "button", class: "link", onclick: () => showDetails(f) }, shortName(f)), hidden ? " (hidden)" : ""),
-      h("td", {}, hidden ? "—" : formatBytes(f.contentLength)),
-      h("td", { class: "hide-narrow" }, formatDate(f.uploadTimestamp)),
-      h("td", {}, hidden ? "" : fileActions(f)));
+      h("td", { class: "hide-narrow type" }, hidden ? "hide marker" : fileType(f)),
+      h("td", { class: "size" }, hidden ? "—" : formatBytes(f.contentLength)),
+      h("td", { class: "hide-narrow date", title: exactTime(f.uploadTimestamp) }, formatDate(f.uploadTimestamp)),
+      h("td", { class: "actions" }, hidden ? "" : fileActions(f)));
   });
   return h("div", { class: "table-wrap" }, h("table", { "aria-label": "Files" },
-    h("thead", {}, h("tr", {}, h("th", {}, "Name"), h("th", {}, "Size"), h("th", { class: "hide-narrow" }, "Uploaded"), h("th", {}, "Actions"))),
+    h("thead", {}, h("tr", {}, sortHeader("Name", "name"), sortHeader("Type", "type", { class: "hide-narrow" }), sortHeader("Size", "size"),
+      sortHeader("Uploaded", "date", { class: "hide-narrow" }), h("th", {}, "Actions"))),
     h("tbody", {}, rows)));
 }
 
@@ -545,7 +622,7 @@ function isImage(f) {
 }
 
 function gridView(files) {
-  return h("div", { class: "grid", id: "grid" }, files.map((f) => {
+  return h("div", { class: "grid", id: "grid" }, ordered(files).map((f) => {
     if (f.action === "folder") {
       return h("a", { class: "tile", href: browseHash(browseState.bucket.bucketName, f.fileName) }, h("div", { class: "thumb" }, h("span", { class: "folder-icon big", "aria-hidden": "true" })), h("div", { class: "caption" }, shortName(f)));
     }
@@ -564,35 +641,65 @@ function fileUrl(f) {
   return `${publicBase()}/file/${encodeURIComponent(browseState.bucket.bucketName)}/${encodeName(f.fileName)}`;
 }
 
+function downloadLink(f, attrs) {
+  if (!can("readFiles")) return actionButton("readFiles", "Download", null, attrs);
+  return h("a", { ...attrs, href: consoleFileUrl(browseState.bucket.bucketName, f.fileName, { fileId: f.fileId, attachment: true }), download: shortName(f).split("/").pop() }, "Download");
+}
+
+/** Sharing a private file needs shareFiles; a public bucket's link needs nothing. */
+const shareCapability = () => (browseState.bucket.bucketType === "allPublic" ? null : "shareFiles");
+
 function fileActions(f) {
   return [
-    h("a", { href: consoleFileUrl(browseState.bucket.bucketName, f.fileName, { fileId: f.fileId, attachment: true }), download: shortName(f).split("/").pop(), class: "link" }, "Download"),
-    h("button", { type: "button", class: "link", onclick: () => shareLink(f) }, "Copy link"),
-    h("button", { type: "button", class: "link danger", onclick: () => deleteVersion(f) }, "Delete"),
+    downloadLink(f, { class: "link" }),
+    actionButton(shareCapability(), "Share", () => shareLink(f), { class: "link" }),
+    actionButton("deleteFiles", "Delete", () => deleteVersion(f), { class: "link danger" }),
   ];
 }
 
-/** Public buckets: the friendly URL. Private ones: a download authorization with a chosen lifetime. */
-async function shareLink(f) {
-  if (browseState.bucket.bucketType === "allPublic") return copyText(fileUrl(f), "Link copied");
-  const seconds = await modal("Share link", (close) => {
+/** Public buckets: the friendly URL. Private ones: a download authorization with a chosen lifetime. Either way
+ * the dialog shows the link (and when it stops working) before anything is copied. */
+function shareLink(f) {
+  const isPublic = browseState.bucket.bucketType === "allPublic";
+  return modal("Share link", (close) => {
+    const link = h("input", { type: "text", id: "share-link", readonly: true, value: isPublic ? fileUrl(f) : "" });
+    const expiry = h("p", { id: "share-expiry", class: "muted" }, isPublic ? "The bucket is public: this link works for anyone, with no expiry." : "");
+    const error = h("p", { class: "error", role: "alert" });
+    const copy = h("button", { type: "button", class: "primary", id: "copy-share-link", disabled: !isPublic, onclick: () => copyText(link.value, "Share link copied") }, "Copy link");
+    const linkRow = [h("label", { for: "share-link" }, "Link"), link, expiry];
+    if (isPublic) {
+      return h("div", {}, h("p", {}, `Anyone with the link can download ${f.fileName}.`), linkRow, error,
+        h("div", { class: "buttons" }, h("button", { type: "button", onclick: () => close() }, "Close"), copy));
+    }
     const duration = h("select", { id: "share-duration" },
       [[3600, "1 hour"], [86400, "1 day"], [604800, "7 days"]].map(([s, label]) => h("option", { value: s }, label)));
+    const make = async () => {
+      error.textContent = "";
+      const seconds = Number(duration.value);
+      try {
+        const auth = await b2("b2_get_download_authorization", { bucketId: browseState.bucket.bucketId, fileNamePrefix: f.fileName, validDurationInSeconds: seconds });
+        link.value = `${fileUrl(f)}?Authorization=${encodeURIComponent(auth.authorizationToken)}`;
+        const until = Date.now() + seconds * 1000;
+        expiry.textContent = `Works for anyone until ${exactTime(until)}.`;
+        document.body.dataset.lastShareLink = link.value;
+        copy.disabled = false;
+        link.select();
+      } catch (err) {
+        error.textContent = errorText(err);
+      }
+    };
     return h("div", {},
       h("p", {}, `Anyone with the link can download ${f.fileName} until it expires.`),
       h("label", { for: "share-duration" }, "Link valid for"), duration,
-      h("div", { class: "buttons" }, h("button", { type: "button", onclick: () => close() }, "Cancel"),
-        h("button", { type: "button", class: "primary", id: "make-share-link", onclick: () => close(Number(duration.value)) }, "Copy link")));
+      h("div", { class: "buttons" }, h("button", { type: "button", id: "make-share-link", onclick: make }, "Make link")),
+      linkRow, error,
+      h("div", { class: "buttons" }, h("button", { type: "button", onclick: () => close() }, "Close"), copy));
   });
-  if (!seconds) return;
-  try {
-    const auth = await b2("b2_get_download_authorization", { bucketId: browseState.bucket.bucketId, fileNamePrefix: f.fileName, validDurationInSeconds: seconds });
-    const url = `${fileUrl(f)}?Authorization=${encodeURIComponent(auth.authorizationToken)}`;
-    document.body.dataset.lastShareLink = url;
-    await copyText(url, "Share link copied");
-  } catch (err) {
-    toast(errorText(err), true);
-  }
+}
+
+/** A time to the second with its time zone, for tooltips and expiries. */
+function exactTime(ms) {
+  return new Date(ms).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "long" });
 }
 
 async function deleteVersion(f) {
@@ -674,13 +781,13 @@ async function showDetails(listed) {
         Object.entries(f.fileInfo || {}).map(([k, v]) => row(k, k === "src_last_modified_millis" && /^\d+$/.test(v) ? `${v} (${formatDate(Number(v))})` : v))),
       h("div", { class: "buttons", style: "flex-wrap: wrap" },
         f.action === "hide" ? null : [
-          h("a", { class: "button", id: "download-file", href: consoleFileUrl(bucketName, f.fileName, { fileId: f.fileId, attachment: true }), download: f.fileName.split("/").pop() }, "Download"),
+          downloadLink(f, { class: "button", id: "download-file" }),
           h("button", { type: "button", onclick: () => copyText(fileUrl(f), "URL copied") }, "Copy URL"),
-          h("button", { type: "button", onclick: () => shareLink(f) }, "Share link"),
-          h("button", { type: "button", id: "hide-file", onclick: action(hideFile) }, "Hide"),
+          actionButton(shareCapability(), "Share link", () => shareLink(f)),
+          actionButton("writeFiles", "Hide", action(hideFile), { id: "hide-file" }),
         ],
-        h("button", { type: "button", class: "danger", id: "delete-version", onclick: action(deleteVersion) }, "Delete version"),
-        h("button", { type: "button", class: "danger", id: "delete-all-versions", onclick: action(deleteAllVersions) }, "Delete all versions"),
+        actionButton("deleteFiles", "Delete version", action(deleteVersion), { class: "danger", id: "delete-version" }),
+        actionButton("deleteFiles", "Delete all versions", action(deleteAllVersions), { class: "danger", id: "delete-all-versions" }),
         h("button", { type: "button", onclick: () => close() }, "Close")));
   });
 }
@@ -734,8 +841,10 @@ async function showKeys(main) {
       h("td", { class: "mono" }, k.applicationKeyId),
       h("td", {}, ids ? ids.map(bucketName).join(", ") : "All"),
       h("td", { class: "hide-narrow" }, k.namePrefix || "—"),
-      h("td", { class: "hide-narrow", style: "white-space: normal; min-width: 180px", title: k.capabilities.join(", ") },
-        k.capabilities.length > 6 ? `${k.capabilities.slice(0, 4).join(", ")} and ${k.capabilities.length - 4} more` : k.capabilities.join(", ")),
+      h("td", { class: "hide-narrow capabilities" }, k.capabilities.length > 6
+        ? h("details", {}, h("summary", {}, `${k.capabilities.slice(0, 4).join(", ")} and ${k.capabilities.length - 4} more`),
+          h("ul", {}, k.capabilities.map((c) => h("li", {}, c))))
+        : k.capabilities.join(", ")),
       h("td", { class: "hide-narrow" }, k.expirationTimestamp ? formatDate(k.expirationTimestamp) : "Never"),
       h("td", {}, can("deleteKeys") && k.applicationKeyId !== session.applicationKeyId
         ? h("button", { type: "button", class: "link danger", onclick: () => deleteKey(k) }, "Delete") : ""));
@@ -755,7 +864,8 @@ function createKey(buckets) {
     const access = h("select", { id: "key-access" }, h("option", { value: "readWrite" }, "Read and write"), h("option", { value: "readOnly" }, "Read only"), h("option", { value: "writeOnly" }, "Write only"));
     const listAll = h("input", { type: "checkbox", id: "key-list-all" });
     const prefix = h("input", { type: "text", id: "key-prefix", placeholder: "optional, e.g. photos/" });
-    const seconds = h("input", { type: "number", id: "key-seconds", min: 1, max: 86400000 - 1, placeholder: "optional; never expires if empty" });
+    const days = h("input", { type: "number", id: "key-days", min: 0, max: 999, placeholder: "0" });
+    const hours = h("input", { type: "number", id: "key-hours", min: 0, max: 23999, placeholder: "0" });
     const error = h("p", { class: "error", role: "alert" });
     const form = h("form", {},
       h("label", { for: "key-name" }, "Name of key"), name,
@@ -763,7 +873,10 @@ function createKey(buckets) {
       h("label", { for: "key-access" }, "Type of access"), access,
       h("label", { class: "inline" }, listAll, "Allow list all bucket names (needed by some tools)"),
       h("label", { for: "key-prefix" }, "File name prefix"), prefix,
-      h("label", { for: "key-seconds" }, "Duration (seconds, less than 1000 days)"), seconds,
+      h("p", { class: "muted" }, "Expires after (less than 1000 days; never, when both are empty):"),
+      h("div", { class: "row" },
+        h("div", {}, h("label", { for: "key-days" }, "Days"), days),
+        h("div", {}, h("label", { for: "key-hours" }, "Hours"), hours)),
       error,
       h("div", { class: "buttons" }, h("button", { type: "button", onclick: () => close() }, "Cancel"), h("button", { type: "submit", class: "primary" }, "Create key")));
     form.addEventListener("submit", async (e) => {
@@ -773,17 +886,20 @@ function createKey(buckets) {
       const params = { accountId: session.accountId, keyName: name.value.trim(), capabilities };
       if (bucket.value) params.bucketIds = [bucket.value];
       if (prefix.value) params.namePrefix = prefix.value;
-      if (seconds.value) params.validDurationInSeconds = Math.round(Number(seconds.value));
+      const seconds = Math.round((Number(days.value || 0) * 24 + Number(hours.value || 0)) * 3600);
+      if (seconds > 0) params.validDurationInSeconds = seconds;
       if (prefix.value && !bucket.value) { error.textContent = "A file name prefix needs a bucket."; return; }
       const key = await attempt(error, () => b2("b2_create_key", params));
-      if (key) { close(); showSecret(key); }
+      if (key) { close(); showSecret(key, buckets); }
     });
     setTimeout(() => name.focus());
     return form;
   });
 }
 
-function showSecret(key) {
+function showSecret(key, buckets) {
+  const ids = key.bucketIds || (key.bucketId ? [key.bucketId] : null);
+  const bucketNames = ids ? ids.map((id) => buckets.find((b) => b.bucketId === id)?.bucketName || id).join(", ") : "All buckets";
   modal("Application key created", (close) => h("div", {},
     h("p", {}, "Copy the key now: this is the only time it is shown."),
     h("div", { class: "secret" },
@@ -791,6 +907,12 @@ function showSecret(key) {
         h("dt", {}, "keyID"), h("dd", { class: "mono", id: "new-key-id" }, key.applicationKeyId),
         h("dt", {}, "keyName"), h("dd", {}, key.keyName),
         h("dt", {}, "applicationKey"), h("dd", { class: "mono", id: "new-key-secret" }, key.applicationKey))),
+    // What the key may do, restated from the server's answer.
+    h("dl", { class: "details", id: "new-key-scope" },
+      h("dt", {}, "Buckets"), h("dd", { id: "new-key-buckets" }, bucketNames),
+      h("dt", {}, "Name prefix"), h("dd", { id: "new-key-prefix" }, key.namePrefix || "any name"),
+      h("dt", {}, "Capabilities"), h("dd", { id: "new-key-capabilities" }, key.capabilities.join(", ")),
+      h("dt", {}, "Expires"), h("dd", { id: "new-key-expires" }, key.expirationTimestamp ? exactTime(key.expirationTimestamp) : "never")),
     h("div", { class: "buttons" },
       h("button", { type: "button", onclick: () => copyText(`${key.applicationKeyId}\n${key.applicationKey}`, "Key ID and key copied") }, "Copy ID and key"),
       h("button", { type: "button", class: "primary", onclick: () => { close(); route(); } }, "Done"))));
