@@ -7,6 +7,7 @@
 //! upload-only tokens do reach the page, so files go straight to storage as with any B2 client.
 
 mod assets;
+mod zip;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -48,6 +49,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/_console/api/b2/{op}", any(b2_call))
         .route("/_console/api/overview", get(overview))
         .route("/_console/api/download/{bucket}/{*name}", get(download))
+        .route("/_console/api/zip/{bucket}", get(zip::zip))
 }
 
 fn error(status: StatusCode, code: &'static str, message: &str) -> Response {

@@ -55,3 +55,10 @@ export function consoleFileUrl(bucketName, fileName, { fileId, attachment } = {}
   const q = query.toString();
   return `/_console/api/download/${encodeURIComponent(bucketName)}/${encodeName(fileName)}${q ? "?" + q : ""}`;
 }
+
+/** A zip archive of files and folders (names ending in "/"), entries named relative to `base`. */
+export function consoleZipUrl(bucketName, base, names) {
+  const query = new URLSearchParams({ base });
+  for (const name of names) query.append("name", name);
+  return `/_console/api/zip/${encodeURIComponent(bucketName)}?${query}`;
+}

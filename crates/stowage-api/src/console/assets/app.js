@@ -2,7 +2,7 @@
 // uploads, file details and sharing, application keys. Every action is a B2 Native API call made with
 // the signed-in key, so the console shows and does exactly what that key may.
 
-import { ApiError, b2, consoleFileUrl, currentSession, encodeName, overview, signIn, signOut } from "./api.js";
+import { ApiError, b2, consoleFileUrl, consoleZipUrl, currentSession, encodeName, overview, signIn, signOut } from "./api.js";
 import { confirmAction, copyText, errorText, formatBytes, formatDate, h, modal, toast } from "./ui.js";
 import { Uploads, droppedFiles, pickedFiles } from "./upload.js";
 
@@ -546,8 +546,10 @@ async function showBrowse(main, bucketName, prefix) {
 
   main.replaceChildren(
     crumbs,
-    h("div", { class: "bar" }, h("div", { class: "grow" }, search), h("label", { class: "inline" }, versions, "Show hidden files and versions"), viewButton),
+    h("div", { class: "bar" }, h("div", { class: "grow" }, search), h("label", { class: "inline" }, versions, "Show hidden files and versions"), viewButton,
+      actionButton("writeFiles", "New folder", () => newFolder(bucket, prefix), { id: "new-folder" })),
     canWrite ? zone : h("p", { class: "muted" }, "This key cannot upload here."),
+    h("div", { class: "bar selection", id: "selection", hidden: true }),
     h("section", { class: "uploads", id: "uploads", "aria-label": "Uploads" }),
     h("div", { id: "listing" }, h("p", { class: "loading" }, "Loading…")),
     h("div", { class: "bar", id: "pager" }));
@@ -580,7 +582,10 @@ async function refreshListing() {
   }
   const next = answer.nextFileName ? { startFileName: answer.nextFileName, ...(answer.nextFileId ? { startFileId: answer.nextFileId } : {}) } : null;
   browseState.pages[page + 1] = next;
-  const files = answer.files;
+  // B2's console keeps an empty folder as a zero-byte ".bzEmpty" file in it: the folder shows, the file not.
+  const files = answer.files.filter((f) => !f.fileName.endsWith("/.bzEmpty") && f.fileName !== ".bzEmpty");
+  browseState.selected = new Map();
+  renderSelection();
   if (!files.length) {
     listing.replaceChildren(h("p", { class: "empty" }, search ? `No names start with "${search}" here.` : "This folder is empty."));
   } else {
@@ -596,25 +601,150 @@ function shortName(file) {
   return file.fileName.slice(browseState.prefix.length) || file.fileName;
 }
 
+/** A checkbox selecting an entry of the page for the bulk actions. */
+function selectBox(f) {
+  const box = h("input", { type: "checkbox", class: "select", "aria-label": `Select ${shortName(f)}`, checked: browseState.selected.has(f.fileName) });
+  box.addEventListener("change", () => {
+    if (box.checked) browseState.selected.set(f.fileName, f); else browseState.selected.delete(f.fileName);
+    renderSelection();
+  });
+  return box;
+}
+
+/** The bar of bulk actions on the selected files and folders. */
+function renderSelection() {
+  const bar = document.getElementById("selection");
+  if (!bar) return;
+  const chosen = [...(browseState.selected?.values() || [])];
+  bar.hidden = chosen.length === 0;
+  for (const box of document.querySelectorAll("#listing input.select")) {
+    box.checked = browseState.selected.has(box.closest("[data-name]")?.dataset.name);
+  }
+  if (!chosen.length) { bar.replaceChildren(); return; }
+  const names = chosen.map((f) => f.fileName);
+  bar.replaceChildren(
+    h("strong", { id: "selected-count" }, `${chosen.length} selected`),
+    can("readFiles")
+      ? h("a", { class: "button", id: "download-selected", href: consoleZipUrl(browseState.bucket.bucketName, browseState.prefix, names) }, "Download (zip)")
+      : actionButton("readFiles", "Download (zip)", null),
+    actionButton("deleteFiles", "Delete", () => deleteEntries(chosen), { class: "danger", id: "delete-selected" }),
+    h("button", { type: "button", onclick: () => { browseState.selected.clear(); renderSelection(); } }, "Clear selection"));
+}
+
+/** Every version under a folder, as {fileName, fileId}, with the number of distinct names. */
+async function versionsUnder(prefix) {
+  const versions = [];
+  let start = {};
+  for (;;) {
+    const page = await b2("b2_list_file_versions", { bucketId: browseState.bucket.bucketId, prefix, maxFileCount: 1000, ...start });
+    versions.push(...page.files.filter((v) => v.action !== "start").map((v) => ({ fileName: v.fileName, fileId: v.fileId })));
+    if (!page.nextFileName) break;
+    start = { startFileName: page.nextFileName, startFileId: page.nextFileId };
+  }
+  return versions;
+}
+
+/** Deletes files (the listed version) and folders (every version under them), after one confirmation
+ * that counts what goes. */
+async function deleteEntries(entries) {
+  const doomed = [];
+  try {
+    for (const f of entries) {
+      if (f.action === "folder") doomed.push(...await versionsUnder(f.fileName));
+      else doomed.push({ fileName: f.fileName, fileId: f.fileId });
+    }
+  } catch (err) {
+    toast(errorText(err), true);
+    return false;
+  }
+  const files = new Set(doomed.map((v) => v.fileName)).size;
+  const folders = entries.filter((f) => f.action === "folder").length;
+  const what = `${files} file${files === 1 ? "" : "s"} (${doomed.length} version${doomed.length === 1 ? "" : "s"})`;
+  const where = folders ? ` in ${folders} folder${folders === 1 ? "" : "s"}` : "";
+  const ok = await confirmAction("Delete", `Delete ${what}${where}? This cannot be undone.`, `Delete ${doomed.length}`);
+  if (!ok) return false;
+  let done = 0;
+  try {
+    for (const v of doomed) {
+      await b2("b2_delete_file_version", v);
+      done++;
+    }
+    toast(`Deleted ${done} version${done === 1 ? "" : "s"}`);
+  } catch (err) {
+    toast(`Deleted ${done} of ${doomed.length}, then: ${errorText(err)}`, true);
+  }
+  browseState.selected.clear();
+  refreshListing();
+  return true;
+}
+
+/** B2's console makes an empty folder as a zero-byte ".bzEmpty" file inside it; so does this one. */
+function newFolder(bucket, prefix) {
+  modal("New folder", (close) => {
+    const name = h("input", { type: "text", id: "folder-name", required: true, autocomplete: "off" });
+    const error = h("p", { class: "error", role: "alert" });
+    const form = h("form", {},
+      h("label", { for: "folder-name" }, `Folder name (inside ${bucket.bucketName}/${prefix})`), name, error,
+      h("div", { class: "buttons" }, h("button", { type: "button", onclick: () => close() }, "Cancel"), h("button", { type: "submit", class: "primary" }, "Create folder")));
+    form.addEventListener("submit", (e) => {
+      e.preventDefault();
+      const folder = name.value.trim().replace(/^\/+|\/+$/g, "");
+      if (!folder) { error.textContent = "Name the folder."; return; }
+      uploads.add(bucket, prefix, [{ file: new File([], ".bzEmpty", { type: "application/octet-stream" }), path: `${folder}/.bzEmpty` }]);
+      close();
+    });
+    setTimeout(() => name.focus());
+    return form;
+  });
+}
+
+/** Arrow keys move between the rows of a listing, staying in the same column. */
+function rowNavigation(table) {
+  table.addEventListener("keydown", (e) => {
+    if (e.key !== "ArrowDown" && e.key !== "ArrowUp") return;
+    const cell = e.target.closest("td");
+    const row = cell?.parentElement;
+    if (!row) return;
+    const next = e.key === "ArrowDown" ? row.nextElementSibling : row.previousElementSibling;
+    const target = next?.children[cell.cellIndex]?.querySelector("a, button:not([aria-disabled]), input");
+    if (target) { e.preventDefault(); target.focus(); }
+  });
+  return table;
+}
+
 function tableView(files) {
   const rows = ordered(files).map((f) => {
     if (f.action === "folder") {
       return h("tr", { class: "folder", dataset: { name: f.fileName } },
+        h("td", { class: "select" }, selectBox(f)),
         h("td", { class: "name" }, h("span", { class: "folder-icon", "aria-hidden": "true" }), h("a", { href: browseHash(browseState.bucket.bucketName, f.fileName) }, shortName(f))),
-        h("td", { class: "hide-narrow" }, "Folder"), h("td", {}, "—"), h("td", { class: "hide-narrow" }, "—"), h("td", { class: "actions" }));
+        h("td", { class: "hide-narrow" }, "Folder"), h("td", {}, "—"), h("td", { class: "hide-narrow" }, "—"),
+        h("td", { class: "actions" },
+          can("readFiles")
+            ? h("a", { class: "link", href: consoleZipUrl(browseState.bucket.bucketName, browseState.prefix, [f.fileName]) }, "Download")
+            : actionButton("readFiles", "Download", null, { class: "link" }),
+          actionButton("deleteFiles", "Delete", () => deleteEntries([f]), { class: "link danger" })));
     }
     const hidden = f.action === "hide";
     return h("tr", { class: hidden ? "hidden-file" : "", dataset: { name: f.fileName } },
+      h("td", { class: "select" }, hidden ? "" : selectBox(f)),
       h("td", { class: "name" }, h("button", { type: "button", class: "link", onclick: () => showDetails(f) }, shortName(f)), hidden ? " (hidden)" : ""),
       h("td", { class: "hide-narrow type" }, hidden ? "hide marker" : fileType(f)),
       h("td", { class: "size" }, hidden ? "—" : formatBytes(f.contentLength)),
       h("td", { class: "hide-narrow date", title: exactTime(f.uploadTimestamp) }, formatDate(f.uploadTimestamp)),
       h("td", { class: "actions" }, hidden ? "" : fileActions(f)));
   });
-  return h("div", { class: "table-wrap" }, h("table", { "aria-label": "Files" },
-    h("thead", {}, h("tr", {}, sortHeader("Name", "name"), sortHeader("Type", "type", { class: "hide-narrow" }), sortHeader("Size", "size"),
+  const all = h("input", { type: "checkbox", id: "select-all", "aria-label": "Select every entry on this page" });
+  all.addEventListener("change", () => {
+    for (const f of files.filter((x) => x.action !== "hide")) {
+      if (all.checked) browseState.selected.set(f.fileName, f); else browseState.selected.delete(f.fileName);
+    }
+    renderSelection();
+  });
+  return h("div", { class: "table-wrap" }, rowNavigation(h("table", { "aria-label": "Files" },
+    h("thead", {}, h("tr", {}, h("th", { class: "select" }, all), sortHeader("Name", "name"), sortHeader("Type", "type", { class: "hide-narrow" }), sortHeader("Size", "size"),
       sortHeader("Uploaded", "date", { class: "hide-narrow" }), h("th", {}, "Actions"))),
-    h("tbody", {}, rows)));
+    h("tbody", {}, rows))));
 }
 
 function isImage(f) {
