@@ -19,8 +19,8 @@ const ROOT = { id: process.env.STOWAGE_KEY_ID, key: process.env.STOWAGE_KEY };
 const ARTIFACTS = process.env.STOWAGE_ARTIFACTS || path.join(__dirname, 'artifacts');
 fs.mkdirSync(ARTIFACTS, { recursive: true });
 
-// A 2×2 PNG, so thumbnails really decode.
-const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAIAAAACCAIAAAD91JpzAAAAFklEQVR4nGP4z8DAwMDAxMDAwMDAAAANHQEDasKb6QAAAABJRU5ErkJggg==', 'base64');
+// A valid 2×2 PNG, so thumbnails really decode (the server's decoder checks what browsers let pass).
+const PNG = noisePng(2, 2);
 const sha1 = (data) => crypto.createHash('sha1').update(data).digest('hex');
 
 function b2cli(...args) {
@@ -484,6 +484,23 @@ test('the console: sign-in, buckets, uploads, browsing, details, sharing, rules,
     }
 });
 
+/** A PNG of random pixels (as large as a photo's detail makes one), encoded here with node's zlib. */
+function noisePng(width, height) {
+    const crcTable = Array.from({ length: 256 }, (_, n) => { let c = n; for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1; return c >>> 0; });
+    const crc = (buf) => { let c = 0xffffffff; for (const b of buf) c = crcTable[(c ^ b) & 0xff] ^ (c >>> 8); return (c ^ 0xffffffff) >>> 0; };
+    const chunk = (type, data) => {
+        const body = Buffer.concat([Buffer.from(type), data]);
+        const out = Buffer.alloc(12 + data.length);
+        out.writeUInt32BE(data.length, 0); body.copy(out, 4); out.writeUInt32BE(crc(body), 8 + data.length);
+        return out;
+    };
+    const header = Buffer.alloc(13);
+    header.writeUInt32BE(width, 0); header.writeUInt32BE(height, 4); header[8] = 8; header[9] = 2;
+    const rows = Buffer.concat(Array.from({ length: height }, () => Buffer.concat([Buffer.from([0]), crypto.randomBytes(width * 3)])));
+    return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', header),
+        chunk('IDAT', require('node:zlib').deflateSync(rows)), chunk('IEND', Buffer.alloc(0))]);
+}
+
 /** The entries of a zip file, by name, unpacked with Python's zipfile (the archive is checked, not trusted). */
 function unzip(file) {
     const script = 'import base64, json, sys, zipfile\nz = zipfile.ZipFile(sys.argv[1])\nassert z.testzip() is None\n' +
@@ -652,6 +669,38 @@ test('the console, second pass: what a key may see and do, labels and contrast, 
         assert.match(await page.textContent('tr[data-name="album/a.jpg"] td.type'), /JPG/);
         assert.match(await page.getAttribute('tr[data-name="album/a.jpg"] td.date', 'title'), /\d{1,2}:\d{2}:\d{2}.*(UTC|GMT|[A-Z]{3,4})/);
         assert.deepStrictEqual(await unnamedControls(page), []);
+
+        // The grid shows small thumbnails made by the server, with each file's size and date; the details
+        // panel previews images and the start of texts.
+        const photo = noisePng(1200, 800);
+        const stored = await api.upload(bucket.bucketId, 'album/photo.png', photo, 'image/png');
+        await page.goto(`${url}/_console/#/buckets`);
+        await page.goto(`${url}/_console/#/browse/album-bucket/album/`);
+        await page.waitForSelector('tr[data-name="album/photo.png"]');
+        await page.click('#toggle-view');
+        await page.waitForFunction(() => document.querySelector('#grid .tile[data-name="album/photo.png"] img')?.naturalWidth > 0);
+        assert.deepStrictEqual(await page.$eval('#grid .tile[data-name="album/photo.png"] img', (i) => [i.naturalWidth, i.naturalHeight]), [256, 171]);
+        const thumbnail = await page.request.get(`${url}/_console/api/thumbnail/${encodeURIComponent(stored.fileId)}`);
+        assert.strictEqual(thumbnail.headers()['content-type'], 'image/jpeg');
+        const thumbBytes = (await thumbnail.body()).length;
+        assert.ok(thumbBytes * 50 < photo.length, `thumbnail ${thumbBytes} bytes, original ${photo.length}`);
+        console.log(`# thumbnail ${thumbBytes} bytes for a ${photo.length}-byte 1200×800 PNG (${(photo.length / thumbBytes).toFixed(0)}× smaller)`);
+        assert.match(await page.textContent('#grid .tile[data-name="album/photo.png"] .meta'), /MB ·/);
+        await shot(page, '25-grid-thumbnails');
+        await page.click('#grid .tile[data-name="album/photo.png"] .caption button');
+        await page.waitForFunction(() => document.querySelector('#preview img')?.naturalWidth === 1200);
+        await page.click('dialog button:text-is("Close")');
+        await page.click('#toggle-view');
+        await api.upload(bucket.bucketId, 'album/notes.txt', Buffer.from('first line of the notes\nsecond line'), 'text/plain');
+        await page.goto(`${url}/_console/#/buckets`);
+        await page.goto(`${url}/_console/#/browse/album-bucket/album/`);
+        await page.click('tr[data-name="album/notes.txt"] td.name button');
+        await page.waitForSelector('#preview:has-text("second line")');
+        assert.deepStrictEqual(await unnamedControls(page), []);
+        await page.click('dialog button:text-is("Close")');
+        await api.call('b2_delete_file_version', { fileName: 'album/photo.png', fileId: stored.fileId });
+        const notes = (await api.call('b2_list_file_names', { bucketId: bucket.bucketId, prefix: 'album/notes' })).files[0];
+        await api.call('b2_delete_file_version', { fileName: notes.fileName, fileId: notes.fileId });
 
         // A folder downloads as a zip streamed by the server: unpacked, it holds every file under it, byte for byte.
         const contents = {};

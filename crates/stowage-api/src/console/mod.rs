@@ -7,6 +7,7 @@
 //! upload-only tokens do reach the page, so files go straight to storage as with any B2 client.
 
 mod assets;
+mod thumbnail;
 mod zip;
 
 use std::sync::Arc;
@@ -50,6 +51,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/_console/api/overview", get(overview))
         .route("/_console/api/download/{bucket}/{*name}", get(download))
         .route("/_console/api/zip/{bucket}", get(zip::zip))
+        .route("/_console/api/thumbnail/{file_id}", get(thumbnail::thumbnail))
 }
 
 fn error(status: StatusCode, code: &'static str, message: &str) -> Response {

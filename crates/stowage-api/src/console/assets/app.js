@@ -757,12 +757,26 @@ function gridView(files) {
       return h("a", { class: "tile", href: browseHash(browseState.bucket.bucketName, f.fileName) }, h("div", { class: "thumb" }, h("span", { class: "folder-icon big", "aria-hidden": "true" })), h("div", { class: "caption" }, shortName(f)));
     }
     const ext = (f.fileName.split(".").pop() || "").slice(0, 5).toUpperCase();
-    const thumb = isImage(f) && f.action !== "hide"
-      ? h("img", { src: consoleFileUrl(browseState.bucket.bucketName, f.fileName, { fileId: f.fileId }), alt: shortName(f), loading: "lazy" })
-      : ext;
+    let thumb = ext;
+    if (isImage(f) && f.action !== "hide") {
+      // The server's small JPEG; vector images are small as they are.
+      const vector = /\.svg$/i.test(f.fileName) || (f.contentType || "").startsWith("image/svg");
+      const src = vector ? consoleFileUrl(browseState.bucket.bucketName, f.fileName, { fileId: f.fileId }) : `/_console/api/thumbnail/${encodeURIComponent(f.fileId)}`;
+      thumb = h("img", { src, alt: shortName(f), loading: "lazy" });
+      // A format the server cannot shrink shows as it is when small, else as its type.
+      thumb.addEventListener("error", () => {
+        if (!vector && f.contentLength <= 1000 * 1000 && !thumb.dataset.original) {
+          thumb.dataset.original = "1";
+          thumb.src = consoleFileUrl(browseState.bucket.bucketName, f.fileName, { fileId: f.fileId });
+        } else {
+          thumb.replaceWith(ext);
+        }
+      });
+    }
     return h("div", { class: "tile", dataset: { name: f.fileName } },
       h("div", { class: "thumb" }, thumb),
       h("div", { class: "caption" }, h("button", { type: "button", class: "link", onclick: () => showDetails(f) }, shortName(f))),
+      h("div", { class: "meta muted" }, f.action === "hide" ? "hidden" : `${formatBytes(f.contentLength)} · ${formatDate(f.uploadTimestamp)}`),
       h("div", { class: "actions" }, h("button", { type: "button", class: "link", onclick: () => copyText(fileUrl(f), "URL copied") }, "Copy URL")));
   }));
 }
@@ -893,6 +907,7 @@ async function showDetails(listed) {
   modal("File details", (close) => {
     const action = (fn) => async () => { if (await fn(f)) close(); };
     return h("div", {},
+      f.action === "hide" || !can("readFiles") ? null : preview(f, bucketName),
       h("dl", { class: "details" },
         row("Name", f.fileName, "name"),
         row("Bucket", bucketName, "bucket"),
@@ -920,6 +935,26 @@ async function showDetails(listed) {
         actionButton("deleteFiles", "Delete all versions", action(deleteAllVersions), { class: "danger", id: "delete-all-versions" }),
         h("button", { type: "button", onclick: () => close() }, "Close")));
   });
+}
+
+/** A look at the file in the details panel: images, the start of a text, audio and video players. */
+function preview(f, bucketName) {
+  const src = consoleFileUrl(bucketName, f.fileName, { fileId: f.fileId });
+  const type = f.contentType || "";
+  if (isImage(f)) {
+    const large = f.contentLength > 8 * 1000 * 1000 && !/svg/.test(type);
+    return h("div", { class: "preview", id: "preview" }, h("img", { src: large ? `/_console/api/thumbnail/${encodeURIComponent(f.fileId)}` : src, alt: `Preview of ${f.fileName}` }));
+  }
+  if (type.startsWith("video/")) return h("div", { class: "preview", id: "preview" }, h("video", { src, controls: true, preload: "metadata", "aria-label": `Video ${f.fileName}` }));
+  if (type.startsWith("audio/")) return h("div", { class: "preview", id: "preview" }, h("audio", { src, controls: true, preload: "metadata", "aria-label": `Audio ${f.fileName}` }));
+  const textual = type.startsWith("text/") || /json|xml|javascript|yaml|csv/.test(type) || /\.(txt|md|log|csv|json|ya?ml|toml|ini|xml|js|ts|rs|py|sh)$/i.test(f.fileName);
+  if (!textual) return null;
+  const pre = h("pre", { class: "preview text", id: "preview", tabindex: "0", "aria-label": `Start of ${f.fileName}` }, "Loading…");
+  // The first 16 KB is enough to see what a text is.
+  fetch(src, { headers: { Range: "bytes=0-16383" } })
+    .then((r) => (r.ok ? r.text() : Promise.reject(new Error(r.statusText))))
+    .then((text) => { pre.textContent = f.contentLength > 16384 ? `${text}\n…` : text; }, () => { pre.textContent = "(could not be read)"; });
+  return pre;
 }
 
 function renderUploads(items) {
