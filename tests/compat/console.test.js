@@ -204,10 +204,16 @@ test('the console: sign-in, buckets, uploads, browsing, details, sharing, rules,
         assert.strictEqual(await page.locator('#listing tbody tr').count(), 30);
         await page.click('nav.crumbs >> text=console-bucket');
         await page.waitForSelector('tr[data-name="report.txt"]');
-        await page.fill('#search', 're');
-        await page.waitForFunction(() => document.querySelectorAll('#listing tbody tr').length === 2);
+        // Search finds any part of a name, in every folder of the bucket (the server scans, the page shows it).
+        await page.fill('#search', 'EPORT');
+        await page.waitForSelector('#search-status');
+        await page.waitForFunction(() => document.querySelectorAll('#listing tbody tr').length === 1);
+        assert.deepStrictEqual(await page.$$eval('#listing tbody tr', (rows) => rows.map((r) => r.dataset.name)), ['report.txt']);
+        await page.fill('#search', 'item-12');
+        await page.waitForFunction(() => document.querySelectorAll('#listing tbody tr').length === 10);
         const found = await page.$$eval('#listing tbody tr', (rows) => rows.map((r) => r.dataset.name));
-        assert.deepStrictEqual(found.sort(), ['readme.md', 'report.txt']);
+        assert.deepStrictEqual(found, Array.from({ length: 10 }, (_, i) => `many/item-12${i}.txt`));
+        assert.match(await page.textContent('#search-status'), /whole bucket was searched/);
         await page.fill('#search', '');
         await page.waitForSelector('tr[data-name="photo.png"]');
 

@@ -52,6 +52,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/_console/api/download/{bucket}/{*name}", get(download))
         .route("/_console/api/zip/{bucket}", get(zip::zip))
         .route("/_console/api/thumbnail/{file_id}", get(thumbnail::thumbnail))
+        .route("/_console/api/search/{bucket}", get(search))
 }
 
 fn error(status: StatusCode, code: &'static str, message: &str) -> Response {
@@ -237,6 +238,42 @@ async fn download(
     match request.body(Body::empty()) {
         Ok(request) => b2(&state, request).await,
         Err(_) => error(StatusCode::BAD_REQUEST, "bad_request", "invalid request"),
+    }
+}
+
+/// Names looked at per search request: a stretch answers in bounded time, and the page asks for the next.
+const SEARCH_BUDGET: usize = 20_000;
+
+/// `GET /_console/api/search/<bucket>?q=<text>&after=<name>`: files whose names contain the text anywhere,
+/// across the bucket (what the key may list), a stretch at a time.
+async fn search(State(state): State<Arc<AppState>>, Path(bucket): Path<String>, RawQuery(query): RawQuery, headers: HeaderMap) -> Response {
+    let Some(s) = session(&state, &headers).await else { return not_signed_in() };
+    let principal = match state.core.authenticate(&s.token).await {
+        Ok(p) => p,
+        Err(e) => return B2Error::from(e).into_response(),
+    };
+    let params = crate::b2::query_pairs(query.as_deref());
+    let param = |key: &str| params.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone());
+    let Some(needle) = param("q").filter(|q| !q.is_empty()) else {
+        return error(StatusCode::BAD_REQUEST, "bad_request", "q names the text to find");
+    };
+    let found = match state.core.bucket_for(Some(&principal), &bucket).await {
+        Ok(bucket) => state.core.find_names(&principal, &bucket.id, &needle, param("after").as_deref(), 100, SEARCH_BUDGET).await,
+        Err(e) => Err(e),
+    };
+    match found {
+        Ok(found) => {
+            let files: Vec<Value> = found
+                .matches
+                .iter()
+                .map(|v| {
+                    json!({"fileName": v.name, "fileId": v.file_id, "contentLength": v.size, "contentType": v.content_type,
+                        "uploadTimestamp": v.upload_timestamp, "action": "upload"})
+                })
+                .collect();
+            axum::Json(json!({"files": files, "next": found.resume_after, "scanned": found.scanned})).into_response()
+        }
+        Err(e) => B2Error::from(e).into_response(),
     }
 }
 

@@ -47,12 +47,64 @@ pub struct ListPage {
     pub next_file_id: Option<String>,
 }
 
+/// A stretch of a name search (`Stowage::find_names`).
+#[derive(Debug, Clone, Default)]
+pub struct NameSearch {
+    pub matches: Vec<FileVersion>,
+    /// Where to resume (exclusive) when the stretch ended before the end of the bucket.
+    pub resume_after: Option<String>,
+    /// Names looked at in this stretch.
+    pub scanned: usize,
+}
+
 /// The smallest name after every name that starts with `folder`.
 fn skip_past(folder: &str) -> String {
     crate::names::prefix_upper_bound(folder).unwrap_or_else(|| format!("{folder}\u{10FFFF}"))
 }
 
 impl Stowage {
+    /// Files whose names contain `needle` (ignoring case), among the newest visible versions the key may
+    /// list, in name order after `after`. A stretch stops at `limit` matches or after looking at `budget`
+    /// names, so a search of a large bucket answers in bounded time and resumes where it stopped.
+    pub async fn find_names(
+        &self,
+        principal: &Principal,
+        bucket_id: &str,
+        needle: &str,
+        after: Option<&str>,
+        limit: usize,
+        budget: usize,
+    ) -> Result<NameSearch> {
+        let prefix = principal.key.name_prefix.clone().unwrap_or_default();
+        principal.authorize(Capability::ListFiles, Some(bucket_id), NameScope::Prefix(&prefix))?;
+        self.bucket(bucket_id).await?;
+        let needle = needle.to_lowercase();
+        let mut search = NameSearch::default();
+        let mut cursor = ListCursor { start_name: after.unwrap_or(&prefix).to_string(), start_file_id: None, prefix };
+        loop {
+            let page = self.meta.list_versions(bucket_id, &cursor, true, 1000).await?;
+            let Some(last) = page.last().map(|v| v.name.clone()) else {
+                search.resume_after = None;
+                return Ok(search);
+            };
+            for version in page {
+                // The cursor is inclusive: the name resumed after is not looked at again.
+                if Some(version.name.as_str()) == after && search.scanned == 0 && search.matches.is_empty() {
+                    continue;
+                }
+                search.scanned += 1;
+                search.resume_after = Some(version.name.clone());
+                if version.action == Action::Upload && version.name.to_lowercase().contains(&needle) {
+                    search.matches.push(version);
+                }
+                if search.matches.len() >= limit || search.scanned >= budget {
+                    return Ok(search);
+                }
+            }
+            cursor.start_name = format!("{last}\u{0}");
+        }
+    }
+
     pub async fn list_files(&self, principal: &Principal, req: &ListRequest) -> Result<ListPage> {
         principal.authorize(Capability::ListFiles, Some(&req.bucket_id), NameScope::Prefix(&req.prefix))?;
         self.bucket(&req.bucket_id).await?;

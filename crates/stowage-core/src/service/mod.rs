@@ -22,7 +22,7 @@ pub use files::{BodyCheck, CopyRequest, EncryptionRequest, MetadataDirective, Ne
 pub use keys::NewKey;
 pub use kms::{DEFAULT_KMS_KEY, create_kms_key, kms_key_id};
 pub use large::{CopyPart, ListedPart, PartUpload, StoredPart, UploadListing};
-pub use list::{ListEntry, ListPage, ListRequest};
+pub use list::{ListEntry, ListPage, ListRequest, NameSearch};
 pub use objects::{CorsTarget, Deleted, NULL_VERSION, bucket_id_of_file};
 
 use crate::auth::{Principal, TokenScope, TokenSigner, secrets_match};

@@ -62,3 +62,10 @@ export function consoleZipUrl(bucketName, base, names) {
   for (const name of names) query.append("name", name);
   return `/_console/api/zip/${encodeURIComponent(bucketName)}?${query}`;
 }
+
+/** A stretch of a name search across a bucket: files whose names contain `text`, resumed after `after`. */
+export async function searchNames(bucketName, text, after) {
+  const query = new URLSearchParams({ q: text });
+  if (after) query.set("after", after);
+  return parse(await fetch(`/_console/api/search/${encodeURIComponent(bucketName)}?${query}`, { headers: HEADERS }));
+}

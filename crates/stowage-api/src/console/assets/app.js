@@ -2,7 +2,7 @@
 // uploads, file details and sharing, application keys. Every action is a B2 Native API call made with
 // the signed-in key, so the console shows and does exactly what that key may.
 
-import { ApiError, b2, consoleFileUrl, consoleZipUrl, currentSession, encodeName, overview, signIn, signOut } from "./api.js";
+import { ApiError, b2, consoleFileUrl, consoleZipUrl, currentSession, encodeName, overview, searchNames, signIn, signOut } from "./api.js";
 import { confirmAction, copyText, errorText, formatBytes, formatDate, h, modal, toast } from "./ui.js";
 import { Uploads, droppedFiles, pickedFiles } from "./upload.js";
 
@@ -522,7 +522,7 @@ async function showBrowse(main, bucketName, prefix) {
     path += `${part}/`;
     crumbs.append(" / ", h("a", { href: browseHash(bucketName, path) }, part));
   }
-  const search = h("input", { type: "search", id: "search", placeholder: "Search by name prefix", "aria-label": "Search by name prefix", value: browseState.search });
+  const search = h("input", { type: "search", id: "search", placeholder: "Find files by any part of their name, in the whole bucket", "aria-label": "Find files by name in the whole bucket", value: browseState.search });
   search.addEventListener("input", debounce(() => { browseState.search = search.value; browseState.pages = [null]; browseState.page = 0; refreshListing(); }, 250));
   const versions = h("input", { type: "checkbox", id: "show-versions", checked: browseState.versions });
   versions.addEventListener("change", () => { browseState.versions = versions.checked; browseState.pages = [null]; browseState.page = 0; refreshListing(); });
@@ -563,13 +563,38 @@ function debounce(fn, ms) {
   return (...args) => { clearTimeout(timer); timer = setTimeout(() => fn(...args), ms); };
 }
 
+/** Search results: a stretch of the server's scan of the bucket per page, full names shown. */
+async function refreshSearch(listing, pager) {
+  const { bucket, search, pages, page } = browseState;
+  let answer;
+  try {
+    answer = await searchNames(bucket.bucketName, search, pages[page]);
+  } catch (err) {
+    listing.replaceChildren(h("p", { class: "error", role: "alert" }, errorText(err)));
+    return;
+  }
+  if (browseState.search !== search) return;
+  browseState.pages[page + 1] = answer.next;
+  browseState.selected = new Map();
+  renderSelection();
+  const status = h("p", { class: "muted", id: "search-status" }, answer.next
+    ? `${answer.files.length} found among ${answer.scanned} names; the next page searches further.`
+    : `${answer.files.length} found; the whole bucket was searched.`);
+  listing.replaceChildren(status, answer.files.length ? tableView(answer.files) : h("p", { class: "empty" }, `No more names contain "${search}".`));
+  pager.replaceChildren(
+    h("button", { type: "button", id: "prev-page", disabled: page === 0, onclick: () => { browseState.page--; refreshListing(); } }, "Previous page"),
+    h("span", { class: "muted" }, `Page ${page + 1}`),
+    h("button", { type: "button", id: "next-page", disabled: !answer.next, onclick: () => { browseState.page++; refreshListing(); } }, "Next page"));
+}
+
 async function refreshListing() {
   const listing = document.getElementById("listing");
   const pager = document.getElementById("pager");
   if (!listing) return;
-  const { bucket, prefix, search, versions, pages, page } = browseState;
+  if (browseState.search) return refreshSearch(listing, pager);
+  const { bucket, prefix, versions, pages, page } = browseState;
   const start = pages[page];
-  let listPrefix = prefix + search;
+  let listPrefix = prefix;
   if (browseState.limit && !listPrefix.startsWith(browseState.limit) && browseState.limit.startsWith(listPrefix)) listPrefix = browseState.limit;
   const params = { bucketId: bucket.bucketId, prefix: listPrefix, delimiter: "/", maxFileCount: 100 };
   if (start) Object.assign(params, start);
@@ -587,7 +612,7 @@ async function refreshListing() {
   browseState.selected = new Map();
   renderSelection();
   if (!files.length) {
-    listing.replaceChildren(h("p", { class: "empty" }, search ? `No names start with "${search}" here.` : "This folder is empty."));
+    listing.replaceChildren(h("p", { class: "empty" }, "This folder is empty."));
   } else {
     listing.replaceChildren(browseState.view === "grid" ? gridView(files) : tableView(files));
   }
@@ -598,6 +623,8 @@ async function refreshListing() {
 }
 
 function shortName(file) {
+  // Search results come from anywhere in the bucket: their full names.
+  if (browseState.search) return file.fileName;
   return file.fileName.slice(browseState.prefix.length) || file.fileName;
 }
 
