@@ -708,6 +708,22 @@ test('the console, second pass: what a key may see and do, labels and contrast, 
         const notes = (await api.call('b2_list_file_names', { bucketId: bucket.bucketId, prefix: 'album/notes' })).files[0];
         await api.call('b2_delete_file_version', { fileName: notes.fileName, fileId: notes.fileId });
 
+        // The upload list stays in view while moving between pages, progress on one line.
+        await page.goto(`${url}/_console/#/browse/album-bucket/`);
+        await page.waitForSelector('#dropzone');
+        const moving = crypto.randomBytes(6 * 1000 * 1000);
+        await page.setInputFiles('#file-input', [{ name: 'moving.bin', mimeType: 'application/octet-stream', buffer: moving }]);
+        await page.click('nav >> text=Overview');
+        await page.waitForSelector('#total-files');
+        await page.waitForSelector('.upload-row[data-upload="moving.bin"][data-state="done"]', { timeout: 120000 });
+        assert.match(await page.textContent('.upload-row[data-upload="moving.bin"] .state'), /^Done · 6\.00 MB$/);
+        await page.click('nav >> text=Buckets');
+        assert.ok(await page.isVisible('.upload-row[data-upload="moving.bin"]'));
+        await page.click('#uploads >> text=Clear finished');
+        const movingFile = (await api.call('b2_list_file_names', { bucketId: bucket.bucketId, prefix: 'moving.bin' })).files[0];
+        assert.strictEqual(movingFile.contentLength, moving.length);
+        await api.call('b2_delete_file_version', { fileName: movingFile.fileName, fileId: movingFile.fileId });
+
         // A folder downloads as a zip streamed by the server: unpacked, it holds every file under it, byte for byte.
         const contents = {};
         for (const name of Object.keys(album)) contents[name] = await page.request.get(`${url}/_console/api/download/album-bucket/${name}`).then((r) => r.body());

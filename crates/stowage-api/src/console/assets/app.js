@@ -80,7 +80,10 @@ function showShell() {
       h("span", {}, `Key ${session.applicationKeyId}`),
       h("button", { type: "button", id: "sign-out", onclick: async () => { await signOut(); session = null; location.hash = ""; showSignIn(); } }, "Sign out")));
   const main = h("main", { id: "main", tabindex: "-1" });
-  app.replaceChildren(h("div", { class: "shell" }, nav, main));
+  // Uploads stay in view on every page while they run.
+  const uploadsPanel = h("section", { class: "uploads", id: "uploads", "aria-label": "Uploads" });
+  app.replaceChildren(h("div", { class: "shell" }, nav, h("div", { class: "content" }, uploadsPanel, main)));
+  renderUploads(uploads.items);
   route();
 }
 
@@ -550,7 +553,6 @@ async function showBrowse(main, bucketName, prefix) {
       actionButton("writeFiles", "New folder", () => newFolder(bucket, prefix), { id: "new-folder" })),
     canWrite ? zone : h("p", { class: "muted" }, "This key cannot upload here."),
     h("div", { class: "bar selection", id: "selection", hidden: true }),
-    h("section", { class: "uploads", id: "uploads", "aria-label": "Uploads" }),
     h("div", { id: "listing" }, h("p", { class: "loading" }, "Loading…")),
     h("div", { class: "bar", id: "pager" }));
   renderUploads(uploads.items);
@@ -984,13 +986,23 @@ function preview(f, bucketName) {
   return pre;
 }
 
+/** Seconds as "1 h 5 min", "3 min 20 s" or "12 s". */
+function formatDuration(seconds) {
+  const s = Math.max(0, Math.round(seconds));
+  if (s >= 3600) return `${Math.floor(s / 3600)} h ${Math.round((s % 3600) / 60)} min`;
+  if (s >= 60) return `${Math.floor(s / 60)} min ${s % 60} s`;
+  return `${s} s`;
+}
+
 function renderUploads(items) {
   const section = document.getElementById("uploads");
   if (!section) return;
   if (!items.length) { section.replaceChildren(); return; }
   const rows = items.map((item) => {
     const percent = item.total ? Math.round((100 * item.sent) / item.total) : (item.state === "done" ? 100 : 0);
-    const state = { queued: "Waiting", uploading: `${percent}% · ${formatBytes(item.speed)}/s`, done: "Done", failed: `Failed: ${item.error}`, canceled: "Canceled" }[item.state];
+    const left = item.speed > 0 ? (item.total - item.sent) / item.speed : null;
+    const progress = `${formatBytes(item.sent)} of ${formatBytes(item.total)} · ${formatBytes(item.speed)}/s${left === null ? "" : ` · ${formatDuration(left)} left`}`;
+    const state = { queued: "Waiting", uploading: progress, done: `Done · ${formatBytes(item.total)}`, failed: `Failed: ${item.error}`, canceled: "Canceled" }[item.state];
     return h("div", { class: `upload-row ${item.state}`, dataset: { upload: item.name, state: item.state } },
       h("div", { class: "name" }, `${item.bucketName}/${item.name}`),
       h("progress", { max: 100, value: percent, "aria-label": `Upload progress of ${item.name}` }),
