@@ -724,6 +724,38 @@ test('the console, second pass: what a key may see and do, labels and contrast, 
         assert.strictEqual(movingFile.contentLength, moving.length);
         await api.call('b2_delete_file_version', { fileName: movingFile.fileName, fileId: movingFile.fileId });
 
+        // A large upload pauses and resumes: the parts already sent stay on the server and are not sent again.
+        const paused = crypto.randomBytes(11 * 1000 * 1000);
+        const partRequests = [];
+        await page.route('**/b2_upload_part/**', async (route) => {
+            const part = route.request().headers()['x-bz-part-number'];
+            partRequests.push(part);
+            if (part !== '1') await new Promise((r) => setTimeout(r, 1500));
+            await route.continue().catch(() => {});
+        });
+        await page.goto(`${url}/_console/#/browse/album-bucket/`);
+        await page.waitForSelector('#dropzone');
+        await page.setInputFiles('#file-input', [{ name: 'paused.bin', mimeType: 'application/octet-stream', buffer: paused }]);
+        const partsOnServer = async () => {
+            const open = (await api.call('b2_list_unfinished_large_files', { bucketId: bucket.bucketId })).files.find((f) => f.fileName === 'paused.bin');
+            return open ? (await api.call('b2_list_parts', { fileId: open.fileId })).parts.map((p) => p.partNumber) : null;
+        };
+        for (let i = 0; i < 100 && !((await partsOnServer()) || []).includes(1); i++) await new Promise((r) => setTimeout(r, 50));
+        await page.click('.upload-row[data-upload="paused.bin"] button:text-is("Pause")');
+        await page.waitForSelector('.upload-row[data-upload="paused.bin"][data-state="paused"]');
+        assert.match(await page.textContent('.upload-row[data-upload="paused.bin"] .state'), /^Paused · /);
+        assert.deepStrictEqual(await partsOnServer(), [1], 'the sent part waits on the server');
+        await page.unroute('**/b2_upload_part/**');
+        await page.route('**/b2_upload_part/**', async (route) => { partRequests.push(route.request().headers()['x-bz-part-number']); await route.continue(); });
+        await page.click('.upload-row[data-upload="paused.bin"] button:text-is("Resume")');
+        await page.waitForSelector('.upload-row[data-upload="paused.bin"][data-state="done"]', { timeout: 120000 });
+        await page.unroute('**/b2_upload_part/**');
+        assert.strictEqual(partRequests.filter((p) => p === '1').length, 1, `part requests: ${partRequests.join(',')}`);
+        assert.strictEqual(sha1(await (await page.request.get(`${url}/_console/api/download/album-bucket/paused.bin`)).body()), sha1(paused));
+        const pausedFile = (await api.call('b2_list_file_names', { bucketId: bucket.bucketId, prefix: 'paused.bin' })).files[0];
+        await api.call('b2_delete_file_version', { fileName: pausedFile.fileName, fileId: pausedFile.fileId });
+        await page.click('#uploads >> text=Clear finished');
+
         // A folder downloads as a zip streamed by the server: unpacked, it holds every file under it, byte for byte.
         const contents = {};
         for (const name of Object.keys(album)) contents[name] = await page.request.get(`${url}/_console/api/download/album-bucket/${name}`).then((r) => r.body());

@@ -90,8 +90,12 @@ function showShell() {
 window.addEventListener("hashchange", () => { if (session) route(); });
 
 async function route() {
-  const main = document.getElementById("main");
-  if (!main) return;
+  const current = document.getElementById("main");
+  if (!current) return;
+  // Each route renders into a main element of its own: one still loading when the next starts ends up
+  // drawing into a detached element, never over the newer page.
+  const main = h("main", { id: "main", tabindex: "-1" });
+  current.replaceWith(main);
   const hash = location.hash || "#/overview";
   for (const a of document.querySelectorAll("nav.side a")) {
     a.toggleAttribute("aria-current", hash.startsWith(a.getAttribute("href")));
@@ -1002,13 +1006,16 @@ function renderUploads(items) {
     const percent = item.total ? Math.round((100 * item.sent) / item.total) : (item.state === "done" ? 100 : 0);
     const left = item.speed > 0 ? (item.total - item.sent) / item.speed : null;
     const progress = `${formatBytes(item.sent)} of ${formatBytes(item.total)} · ${formatBytes(item.speed)}/s${left === null ? "" : ` · ${formatDuration(left)} left`}`;
-    const state = { queued: "Waiting", uploading: progress, done: `Done · ${formatBytes(item.total)}`, failed: `Failed: ${item.error}`, canceled: "Canceled" }[item.state];
+    const state = { queued: "Waiting", uploading: progress, paused: `Paused · ${formatBytes(item.sent)} of ${formatBytes(item.total)}`,
+      done: `Done · ${formatBytes(item.total)}`, failed: `Failed: ${item.error}`, canceled: "Canceled" }[item.state];
     return h("div", { class: `upload-row ${item.state}`, dataset: { upload: item.name, state: item.state } },
       h("div", { class: "name" }, `${item.bucketName}/${item.name}`),
       h("progress", { max: 100, value: percent, "aria-label": `Upload progress of ${item.name}` }),
       h("div", { class: "state" }, state),
       h("div", {},
-        item.state === "uploading" || item.state === "queued" ? h("button", { type: "button", class: "link", onclick: () => uploads.cancel(item) }, "Cancel") : null,
+        uploads.canPause(item) ? h("button", { type: "button", class: "link", onclick: () => uploads.pause(item) }, "Pause") : null,
+        item.state === "paused" ? h("button", { type: "button", class: "link", onclick: () => uploads.resume(item) }, "Resume") : null,
+        ["uploading", "queued", "paused"].includes(item.state) ? h("button", { type: "button", class: "link", onclick: () => uploads.cancel(item) }, "Cancel") : null,
         item.state === "failed" || item.state === "canceled" ? h("button", { type: "button", class: "link", onclick: () => uploads.retry(item) }, "Retry") : null));
   });
   section.replaceChildren(

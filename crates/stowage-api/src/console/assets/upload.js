@@ -59,7 +59,9 @@ export class Uploads {
   async run(item) {
     this.active++;
     item.state = "uploading";
-    item.sent = 0;
+    // A resumed large file keeps the parts it has; the rate counts this run's bytes only.
+    item.sent = item.large ? item.large.sent.reduce((a, b, i) => a + (item.large.done[i] ? b : 0), 0) : 0;
+    item.sentAtStart = item.sent;
     item.error = "";
     item.started = performance.now();
     this.changed();
@@ -72,7 +74,7 @@ export class Uploads {
         this.onFileDone(item);
       }
     } catch (err) {
-      if (item.state !== "canceled") {
+      if (item.state !== "canceled" && item.state !== "paused") {
         item.state = "failed";
         item.error = err.message || String(err);
       }
@@ -86,7 +88,7 @@ export class Uploads {
   progress(item, sent) {
     item.sent = sent;
     const seconds = (performance.now() - item.started) / 1000;
-    item.speed = seconds > 0 ? sent / seconds : 0;
+    item.speed = seconds > 0 ? (sent - (item.sentAtStart || 0)) / seconds : 0;
     this.changed();
   }
 
@@ -115,20 +117,26 @@ export class Uploads {
     }
   }
 
+  /** A large file in parts; what it has sent survives a pause (`item.large`), so a resume sends the rest. */
   async large(item) {
-    const started = await b2("b2_start_large_file", {
-      bucketId: item.bucketId, fileName: item.name, contentType: item.file.type || "b2/x-auto",
-      fileInfo: { src_last_modified_millis: String(item.file.lastModified || Date.now()) },
-    });
-    const count = Math.ceil(item.file.size / this.partSize);
-    const sha1s = new Array(count);
-    const sent = new Array(count).fill(0);
+    if (!item.large) {
+      const started = await b2("b2_start_large_file", {
+        bucketId: item.bucketId, fileName: item.name, contentType: item.file.type || "b2/x-auto",
+        fileInfo: { src_last_modified_millis: String(item.file.lastModified || Date.now()) },
+      });
+      const count = Math.ceil(item.file.size / this.partSize);
+      item.large = { fileId: started.fileId, sha1s: new Array(count), sent: new Array(count).fill(0), done: new Array(count).fill(false) };
+    }
+    const started = { fileId: item.large.fileId };
+    const { sha1s, sent, done } = item.large;
+    const pending = done.flatMap((finished, index) => (finished ? [] : [index]));
+    for (const index of pending) sent[index] = 0;
     let next = 0;
     const worker = async () => {
       if (item.state !== "uploading") return;
       let target = await b2("b2_get_upload_part_url", { fileId: started.fileId });
-      while (next < count && item.state === "uploading") {
-        const index = next++;
+      while (next < pending.length && item.state === "uploading") {
+        const index = pending[next++];
         const slice = item.file.slice(index * this.partSize, Math.min(item.file.size, (index + 1) * this.partSize));
         sha1s[index] = await sha1Hex(slice);
         for (let attempt = 1; ; attempt++) {
@@ -136,6 +144,7 @@ export class Uploads {
             await this.send(item, sameOrigin(target.uploadUrl), {
               Authorization: target.authorizationToken, "X-Bz-Part-Number": String(index + 1), "X-Bz-Content-Sha1": sha1s[index],
             }, slice, (loaded) => { sent[index] = loaded; this.progress(item, sent.reduce((a, b) => a + b, 0)); });
+            done[index] = true;
             break;
           } catch (err) {
             if (attempt >= 3 || !(err instanceof ApiError) || !RETRIABLE.has(err.status) || item.state !== "uploading") throw err;
@@ -146,13 +155,18 @@ export class Uploads {
     };
     // Let every worker stop before giving up on the file, so none of them calls the server for a file that
     // is already canceled.
-    const outcomes = await Promise.allSettled(Array.from({ length: Math.min(PARALLEL_PARTS, count) }, worker));
+    const outcomes = await Promise.allSettled(Array.from({ length: Math.min(PARALLEL_PARTS, pending.length) }, worker));
     const failure = outcomes.find((o) => o.status === "rejected");
+    // Paused: the parts sent stay on the server for the resume.
+    if (item.state === "paused") throw new Error("paused");
     if (item.state !== "uploading" || failure) {
+      item.large = null;
       await b2("b2_cancel_large_file", { fileId: started.fileId }).catch(() => {});
       throw failure && item.state === "uploading" ? failure.reason : new Error("canceled");
     }
-    return b2("b2_finish_large_file", { fileId: started.fileId, partSha1Array: sha1s });
+    const finished = await b2("b2_finish_large_file", { fileId: started.fileId, partSha1Array: sha1s });
+    item.large = null;
+    return finished;
   }
 
   send(item, url, headers, body, onProgress) {
@@ -175,7 +189,34 @@ export class Uploads {
     });
   }
 
+  /** Whether an upload can pause: a large file on its way (its parts sent so far are kept). */
+  canPause(item) {
+    return item.state === "uploading" && item.file.size > this.partSize;
+  }
+
+  pause(item) {
+    if (!this.canPause(item)) return;
+    item.state = "paused";
+    for (const xhr of item.xhrs) xhr.abort();
+    this.changed();
+  }
+
+  resume(item) {
+    if (item.state !== "paused") return;
+    item.state = "queued";
+    this.changed();
+    this.pump();
+  }
+
   cancel(item) {
+    if (item.state === "paused") {
+      // Nothing runs for a paused file: cancel its large file here.
+      item.state = "canceled";
+      if (item.large) b2("b2_cancel_large_file", { fileId: item.large.fileId }).catch(() => {});
+      item.large = null;
+      this.changed();
+      return;
+    }
     if (item.state !== "uploading" && item.state !== "queued") return;
     // The running upload notices and cleans up (a large file is canceled on the server once its parts stop).
     item.state = "canceled";
@@ -192,7 +233,7 @@ export class Uploads {
   }
 
   clearFinished() {
-    this.items = this.items.filter((i) => i.state === "uploading" || i.state === "queued" || i.state === "failed");
+    this.items = this.items.filter((i) => ["uploading", "queued", "paused", "failed"].includes(i.state));
     this.changed();
   }
 }
