@@ -229,6 +229,15 @@ pub fn test_routes() -> Router<Arc<AppState>> {
             }),
         )
         .route(
+            "/_test/usage/record",
+            post(|State(state): State<Arc<AppState>>| async move {
+                match state.core.record_daily_usage().await {
+                    Ok(n) => Json(json!({"buckets": n})).into_response(),
+                    Err(e) => crate::b2::error::B2Error::from(e).into_response(),
+                }
+            }),
+        )
+        .route(
             "/_test/gc/run",
             post(|State(state): State<Arc<AppState>>| async move {
                 match state.core.collect_garbage().await {

@@ -376,6 +376,14 @@ impl Bucket {
     }
 }
 
+/// A bucket's stored files and bytes as recorded for one day (days since 1970-01-01, UTC).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DailyUsage {
+    pub day: i64,
+    pub files: u64,
+    pub bytes: u64,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Action {
     /// A stored file (simple upload, copy or finished large file).

@@ -13,7 +13,7 @@ use bytes::Bytes;
 use futures::Stream;
 
 use crate::error::Result;
-use crate::model::{AppKey, Bucket, FileVersion, KmsKey, Millis, Part};
+use crate::model::{AppKey, Bucket, DailyUsage, FileVersion, KmsKey, Millis, Part};
 
 /// A decision the store runs on a version's current state, inside the transaction that changes it, so no
 /// concurrent change can slip between the check and the write (object lock, large-file state).
@@ -144,6 +144,10 @@ pub trait MetadataStore: Send + Sync {
     /// The stored versions (uploads) of a bucket whose names start with `prefix`: their count, total bytes
     /// and the time of the newest, for the storage overview.
     async fn bucket_usage(&self, bucket_id: &str, prefix: &str) -> Result<(u64, u64, Option<Millis>)>;
+    /// Records a bucket's files and bytes for a day; a later figure for the same day replaces the earlier.
+    async fn record_usage(&self, bucket_id: &str, usage: DailyUsage) -> Result<()>;
+    /// A bucket's daily figures from `since_day` on, oldest first.
+    async fn usage_history(&self, bucket_id: &str, since_day: i64) -> Result<Vec<DailyUsage>>;
 
     // What nodes of one deployment share beside the data.
     /// Stores `value` under `name` unless a value is stored there already, and returns the stored value:

@@ -9,7 +9,7 @@ use std::time::Instant;
 use async_trait::async_trait;
 
 use crate::error::Result;
-use crate::model::{AppKey, Bucket, FileVersion, KmsKey, Millis, Part};
+use crate::model::{AppKey, Bucket, DailyUsage, FileVersion, KmsKey, Millis, Part};
 use crate::store::{
     BlobStore, ByteStream, FinishPlan, LatestCheck, ListCursor, MetadataStore, ServerIdentity, VersionChange, VersionCheck,
 };
@@ -231,6 +231,14 @@ impl MetadataStore for TimedMetadataStore {
 
     async fn bucket_usage(&self, bucket_id: &str, prefix: &str) -> Result<(u64, u64, Option<Millis>)> {
         timed!(self, "metadata", "bucket_usage", self.inner.bucket_usage(bucket_id, prefix))
+    }
+
+    async fn record_usage(&self, bucket_id: &str, usage: DailyUsage) -> Result<()> {
+        timed!(self, "metadata", "record_usage", self.inner.record_usage(bucket_id, usage))
+    }
+
+    async fn usage_history(&self, bucket_id: &str, since_day: i64) -> Result<Vec<DailyUsage>> {
+        timed!(self, "metadata", "usage_history", self.inner.usage_history(bucket_id, since_day))
     }
 
     async fn settle(&self, name: &str, value: &[u8]) -> Result<Vec<u8>> {

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::Arc;
 
-use stowage_core::model::{Action, Bucket, BucketType, Checksums, Content, Encryption, FileVersion, KmsKey, Part, PartRef};
+use stowage_core::model::{Action, Bucket, BucketType, Checksums, Content, DailyUsage, Encryption, FileVersion, KmsKey, Part, PartRef};
 use stowage_core::store::{FinishPlan, LatestCheck, ListCursor, MetadataStore};
 use stowage_core::{Error, Result};
 
@@ -328,6 +328,12 @@ async fn version_order_and_cursors<S: MetadataStore + 'static>(store: Arc<S>) {
     let prefixed = ListCursor { start_name: "a".into(), start_file_id: None, prefix: "a".into() };
     let under = store.list_versions("b", &prefixed, false, 100).await.expect("prefix");
     assert!(under.iter().all(|v| v.name.starts_with('a')) && under.len() == 3, "{under:?}");
+    // Daily usage: a later record of a day replaces the earlier; history runs oldest first from a day.
+    for (day, files) in [(20, 1), (21, 2), (21, 3), (19, 9)] {
+        store.record_usage("b", DailyUsage { day, files, bytes: files * 10 }).await.expect("record");
+    }
+    let history = store.usage_history("b", 20).await.expect("history");
+    assert_eq!(history, [DailyUsage { day: 20, files: 1, bytes: 10 }, DailyUsage { day: 21, files: 3, bytes: 30 }]);
     // Usage counts stored uploads (not hide markers, not unfinished files), all or under a prefix.
     assert_eq!(store.bucket_usage("b", "").await.expect("usage").0, 5);
     assert_eq!(store.bucket_usage("b", "a").await.expect("usage").0, 3);

@@ -139,6 +139,20 @@ pub async fn sqlite_to_postgres(sqlite_path: &Path, url: &str) -> Result<CopyRep
     copy_table(
         &source,
         &tx,
+        "SELECT key_id, sealed, created FROM kms_keys",
+        "INSERT INTO kms_keys (key_id, sealed, created) VALUES ($1, $2, $3)",
+    )
+    .await?;
+    copy_table(
+        &source,
+        &tx,
+        "SELECT bucket_id, day, files, bytes FROM usage_daily",
+        "INSERT INTO usage_daily (bucket_id, day, files, bytes) VALUES ($1, $2, $3, $4)",
+    )
+    .await?;
+    copy_table(
+        &source,
+        &tx,
         "SELECT id_hash, record, expires FROM console_sessions",
         "INSERT INTO console_sessions (id_hash, record, expires) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
     )

@@ -21,7 +21,7 @@ pub const SQLITE: &[Migration] = &[
     migration!("sqlite", 3, "0003_record_columns"),
     migration!("sqlite", 4, "0004_versioning_states"),
     migration!("sqlite", 5, "0005_s3_access"),
-    migration!("sqlite", 6, "0006_s3_lifecycle_and_uploads"),
+    migration!("sqlite", 6, "0006_lifecycle_uploads_usage"),
 ];
 
 pub const POSTGRES: &[Migration] = &[
@@ -29,7 +29,7 @@ pub const POSTGRES: &[Migration] = &[
     migration!("postgres", 2, "0002_record_columns"),
     migration!("postgres", 3, "0003_versioning_states"),
     migration!("postgres", 4, "0004_s3_access"),
-    migration!("postgres", 5, "0005_s3_lifecycle_and_uploads"),
+    migration!("postgres", 5, "0005_lifecycle_uploads_usage"),
 ];
 
 /// The migrations a store at `current` still needs, or an error when it is newer than this build.

@@ -17,7 +17,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use bytes::Bytes;
 use deadpool_postgres::{GenericClient, Object, Pool, Runtime};
-use stowage_core::model::{Action, AppKey, Bucket, FileVersion, KmsKey, Millis, Part};
+use stowage_core::model::{Action, AppKey, Bucket, DailyUsage, FileVersion, KmsKey, Millis, Part};
 use stowage_core::names::prefix_upper_bound;
 use stowage_core::service::wall_clock;
 use stowage_core::store::{FinishPlan, LatestCheck, ListCursor, MetadataStore, ServerIdentity, VersionChange, VersionCheck};
@@ -789,6 +789,23 @@ impl MetadataStore for PostgresStore {
             .await?;
         let row = rows.first().ok_or_else(|| Error::internal("bucket usage returned no row"))?;
         Ok((row.get::<_, i64>(0) as u64, row.get::<_, i64>(1) as u64, row.get(2)))
+    }
+
+    async fn record_usage(&self, bucket_id: &str, usage: DailyUsage) -> Result<()> {
+        self.execute(
+            "INSERT INTO usage_daily (bucket_id, day, files, bytes) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (bucket_id, day) DO UPDATE SET files = excluded.files, bytes = excluded.bytes",
+            &[&bucket_id, &usage.day, &(usage.files as i64), &(usage.bytes as i64)],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn usage_history(&self, bucket_id: &str, since_day: i64) -> Result<Vec<DailyUsage>> {
+        let rows = self
+            .query("SELECT day, files, bytes FROM usage_daily WHERE bucket_id = $1 AND day >= $2 ORDER BY day", &[&bucket_id, &since_day])
+            .await?;
+        Ok(rows.iter().map(|r| DailyUsage { day: r.get(0), files: r.get::<_, i64>(1) as u64, bytes: r.get::<_, i64>(2) as u64 }).collect())
     }
 
     async fn settle(&self, name: &str, value: &[u8]) -> Result<Vec<u8>> {

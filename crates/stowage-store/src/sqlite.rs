@@ -11,7 +11,7 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
-use stowage_core::model::{Action, AppKey, Bucket, FileVersion, KmsKey, Millis, Part};
+use stowage_core::model::{Action, AppKey, Bucket, DailyUsage, FileVersion, KmsKey, Millis, Part};
 use stowage_core::names::prefix_upper_bound;
 use stowage_core::service::wall_clock;
 use stowage_core::store::{FinishPlan, LatestCheck, ListCursor, MetadataStore, ServerIdentity, VersionChange, VersionCheck};
@@ -828,6 +828,36 @@ impl MetadataStore for SqliteStore {
                 |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64, r.get::<_, Option<i64>>(2)?)),
             )
             .map_err(db_err)
+        })
+        .await
+    }
+
+    async fn record_usage(&self, bucket_id: &str, usage: DailyUsage) -> Result<()> {
+        let b = bucket_id.to_string();
+        self.write(move |tx| {
+            tx.execute(
+                "INSERT INTO usage_daily (bucket_id, day, files, bytes) VALUES (?1, ?2, ?3, ?4) \
+                 ON CONFLICT (bucket_id, day) DO UPDATE SET files = excluded.files, bytes = excluded.bytes",
+                rusqlite::params![b, usage.day, usage.files as i64, usage.bytes as i64],
+            )
+            .map_err(db_err)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn usage_history(&self, bucket_id: &str, since_day: i64) -> Result<Vec<DailyUsage>> {
+        let b = bucket_id.to_string();
+        self.read(move |c| {
+            let mut statement = c
+                .prepare_cached("SELECT day, files, bytes FROM usage_daily WHERE bucket_id = ?1 AND day >= ?2 ORDER BY day")
+                .map_err(db_err)?;
+            let rows = statement
+                .query_map(rusqlite::params![b, since_day], |r| {
+                    Ok(DailyUsage { day: r.get(0)?, files: r.get::<_, i64>(1)? as u64, bytes: r.get::<_, i64>(2)? as u64 })
+                })
+                .map_err(db_err)?;
+            rows.collect::<std::result::Result<Vec<_>, _>>().map_err(db_err)
         })
         .await
     }

@@ -470,6 +470,12 @@ fn spawn_background_jobs(core: Arc<Stowage>, node: String, every: Option<Duratio
             Err(e) => tracing::warn!("orphan collection failed: {e}"),
         }
     }));
+    // A figure per bucket and day for the console's usage chart (recorded hourly: the day's last one stays).
+    tokio::spawn(Job { name: "usage-history", every: every(3600) }.run_when_leased(core.clone(), node.clone(), |core| async move {
+        if let Err(e) = core.record_daily_usage().await {
+            tracing::warn!("recording usage failed: {e}");
+        }
+    }));
     tokio::spawn(Job { name: "lifecycle", every: every(3600) }.run_when_leased(core, node, |core| async move {
         match core.run_lifecycle().await {
             Ok(report) => tracing::debug!(?report, "lifecycle rules applied"),

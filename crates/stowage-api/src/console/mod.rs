@@ -53,6 +53,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/_console/api/zip/{bucket}", get(zip::zip))
         .route("/_console/api/thumbnail/{file_id}", get(thumbnail::thumbnail))
         .route("/_console/api/search/{bucket}", get(search))
+        .route("/_console/api/usage/{bucket}", get(usage_history))
 }
 
 fn error(status: StatusCode, code: &'static str, message: &str) -> Response {
@@ -272,6 +273,30 @@ async fn search(State(state): State<Arc<AppState>>, Path(bucket): Path<String>, 
                 })
                 .collect();
             axum::Json(json!({"files": files, "next": found.resume_after, "scanned": found.scanned})).into_response()
+        }
+        Err(e) => B2Error::from(e).into_response(),
+    }
+}
+
+/// `GET /_console/api/usage/<bucket id>?days=30`: the bucket's daily files and bytes, oldest first.
+async fn usage_history(
+    State(state): State<Arc<AppState>>,
+    Path(bucket_id): Path<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    let Some(s) = session(&state, &headers).await else { return not_signed_in() };
+    let principal = match state.core.authenticate(&s.token).await {
+        Ok(p) => p,
+        Err(e) => return B2Error::from(e).into_response(),
+    };
+    let params = crate::b2::query_pairs(query.as_deref());
+    let days = params.iter().find(|(k, _)| k == "days").and_then(|(_, v)| v.parse::<i64>().ok()).unwrap_or(30);
+    match state.core.usage_history(&principal, &bucket_id, days).await {
+        Ok(history) => {
+            let days: Vec<Value> =
+                history.iter().map(|d| json!({"date": d.day * 86_400_000, "files": d.files, "bytes": d.bytes})).collect();
+            axum::Json(json!({"days": days})).into_response()
         }
         Err(e) => B2Error::from(e).into_response(),
     }

@@ -2,7 +2,9 @@ use super::large::still_unfinished;
 use super::{Stowage, random_hex};
 use crate::auth::{Capability, NameScope, Principal, TokenScope};
 use crate::error::{Error, Result};
-use crate::model::{Bucket, BucketAccess, BucketType, CorsRule, DefaultRetention, Encryption, LifecycleRule, NotificationRule, Versioning};
+use crate::model::{
+    Bucket, BucketAccess, BucketType, CorsRule, DailyUsage, DefaultRetention, Encryption, LifecycleRule, NotificationRule, Versioning,
+};
 use crate::names::{check_bucket_name, check_s3_bucket_name};
 
 /// What deleting a bucket does with its unfinished large files (multipart uploads).
@@ -463,6 +465,29 @@ impl Stowage {
     }
 
     /// Totals for the storage overview: (files, bytes, newest upload) of a bucket the key may list.
+    /// Records today's files and bytes of every bucket (a later record the same day replaces the earlier),
+    /// for the usage history. Returns how many buckets were recorded.
+    pub async fn record_daily_usage(&self) -> Result<usize> {
+        let day = self.now().div_euclid(crate::lifecycle::DAY);
+        let buckets = self.meta.list_buckets().await?;
+        for bucket in &buckets {
+            let (files, bytes, _) = self.meta.bucket_usage(&bucket.id, "").await?;
+            self.meta.record_usage(&bucket.id, DailyUsage { day, files, bytes }).await?;
+        }
+        Ok(buckets.len())
+    }
+
+    /// A bucket's recorded daily figures over the last `days` days. They cover the whole bucket, so a key
+    /// limited to a name prefix may not read them.
+    pub async fn usage_history(&self, principal: &Principal, bucket_id: &str, days: i64) -> Result<Vec<DailyUsage>> {
+        principal.authorize(Capability::ListFiles, Some(bucket_id), NameScope::Prefix(""))?;
+        if principal.key.name_prefix.is_some() {
+            return Err(Error::unauthorized("usage history covers the whole bucket; this key may list only part of it"));
+        }
+        let today = self.now().div_euclid(crate::lifecycle::DAY);
+        self.meta.usage_history(bucket_id, today - days.clamp(1, 366) + 1).await
+    }
+
     /// Files, bytes and newest upload of what the key may list in a bucket: all of it, or the part under
     /// its name prefix.
     pub async fn bucket_usage(&self, principal: &Principal, bucket_id: &str) -> Result<(u64, u64, Option<i64>)> {

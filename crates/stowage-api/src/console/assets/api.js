@@ -38,6 +38,11 @@ export async function overview() {
   return parse(await fetch("/_console/api/overview", { headers: HEADERS }));
 }
 
+/** A bucket's daily files and bytes over the last `days` days (the server records a figure a day). */
+export async function usageHistory(bucketId, days = 30) {
+  return parse(await fetch(`/_console/api/usage/${encodeURIComponent(bucketId)}?days=${days}`, { headers: HEADERS }));
+}
+
 /** One B2 Native API operation, e.g. b2("b2_list_buckets", {accountId}). */
 export async function b2(op, params = {}) {
   return parse(await fetch(`/_console/api/b2/${op}`, { method: "POST", headers: HEADERS, body: JSON.stringify(params) }));

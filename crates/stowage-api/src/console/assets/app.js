@@ -2,7 +2,7 @@
 // uploads, file details and sharing, application keys. Every action is a B2 Native API call made with
 // the signed-in key, so the console shows and does exactly what that key may.
 
-import { ApiError, b2, consoleFileUrl, consoleZipUrl, currentSession, encodeName, overview, searchNames, signIn, signOut } from "./api.js";
+import { ApiError, b2, consoleFileUrl, consoleZipUrl, currentSession, encodeName, overview, searchNames, signIn, signOut, usageHistory } from "./api.js";
 import { confirmAction, copyText, errorText, formatBytes, formatDate, h, modal, toast } from "./ui.js";
 import { Uploads, droppedFiles, pickedFiles } from "./upload.js";
 
@@ -135,13 +135,43 @@ async function listBuckets() {
 
 // ---------------------------------------------------------------- overview
 
+/** A small line of stored bytes per day, with the figures in words for screen readers and on hover. */
+function usageChart(days) {
+  if (!days.length) return h("span", { class: "muted" }, "—");
+  const width = 120;
+  const height = 28;
+  const top = Math.max(...days.map((d) => d.bytes), 1);
+  const first = days[0].date;
+  const span = Math.max(days[days.length - 1].date - first, 86_400_000);
+  const points = days.map((d) => `${((d.date - first) / span) * (width - 4) + 2},${height - 2 - (d.bytes / top) * (height - 4)}`).join(" ");
+  const last = days[days.length - 1];
+  const label = `${formatBytes(days[0].bytes)} on ${new Date(days[0].date).toLocaleDateString()}, ${formatBytes(last.bytes)} (${last.files} files) on ${new Date(last.date).toLocaleDateString()}`;
+  const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
+  svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
+  svg.setAttribute("width", width);
+  svg.setAttribute("height", height);
+  svg.setAttribute("role", "img");
+  svg.setAttribute("aria-label", `Stored bytes by day: ${label}`);
+  const line = document.createElementNS("http://www.w3.org/2000/svg", "polyline");
+  line.setAttribute("points", days.length === 1 ? `2,${height - 2 - (days[0].bytes / top) * (height - 4)} ${width - 2},${height - 2 - (days[0].bytes / top) * (height - 4)}` : points);
+  line.setAttribute("fill", "none");
+  line.setAttribute("stroke", "#1f4fd1");
+  line.setAttribute("stroke-width", "2");
+  svg.append(line);
+  return h("span", { class: "usage-chart", title: label }, svg);
+}
+
 async function showOverview(main) {
   const data = await overview();
-  const rows = data.buckets.map((b) => h("tr", {},
+  // Daily figures cover whole buckets: a key limited to a name prefix sees none.
+  const histories = allowed().namePrefix ? data.buckets.map(() => null)
+    : await Promise.all(data.buckets.map((b) => usageHistory(b.bucketId).then((u) => u.days, () => null)));
+  const rows = data.buckets.map((b, i) => h("tr", { dataset: { bucket: b.bucketName } },
     h("td", { class: "name" }, h("a", { href: browseHash(b.bucketName) }, b.bucketName)),
     h("td", {}, typeBadge(b.bucketType)),
     h("td", {}, b.files ?? "—"),
     h("td", {}, formatBytes(b.bytes)),
+    h("td", { class: "hide-narrow usage" }, histories[i] ? usageChart(histories[i]) : h("span", { class: "muted" }, "—")),
     h("td", { class: "hide-narrow" }, formatDate(b.lastUpload))));
   main.replaceChildren(
     h("h1", {}, "Storage overview"),
@@ -152,7 +182,8 @@ async function showOverview(main) {
       card("Last upload", formatDate(data.lastUpload), "last-upload", true)),
     data.buckets.length
       ? h("div", { class: "table-wrap" }, h("table", { "aria-label": "Usage by bucket" },
-        h("thead", {}, h("tr", {}, h("th", {}, "Bucket"), h("th", {}, "Type"), h("th", {}, "Files"), h("th", {}, "Size"), h("th", { class: "hide-narrow" }, "Last upload"))),
+        h("thead", {}, h("tr", {}, h("th", {}, "Bucket"), h("th", {}, "Type"), h("th", {}, "Files"), h("th", {}, "Size"),
+          h("th", { class: "hide-narrow" }, "Last 30 days"), h("th", { class: "hide-narrow" }, "Last upload"))),
         h("tbody", {}, rows)))
       : h("p", { class: "empty" }, "No buckets yet. ", h("a", { href: "#/buckets" }, "Create one")));
 }
