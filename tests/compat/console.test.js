@@ -656,6 +656,21 @@ test('the console, second pass: what a key may see and do, labels and contrast, 
         await page.click('dialog button:text-is("Cancel")');
         const stillPrivate = await api.call('b2_list_buckets', { accountId: api.accountId, bucketName: 'album-bucket' });
         assert.strictEqual(stillPrivate.buckets[0].bucketType, 'allPrivate');
+        // Presets fill in common rules to review and save: B2 clients read them back.
+        await page.click('tr[data-bucket="album-bucket"] >> text=Lifecycle');
+        await page.click('#lifecycle-preset-1');
+        await page.click('dialog button[type=submit]');
+        await page.waitForSelector('dialog', { state: 'detached' });
+        await page.click('tr[data-bucket="album-bucket"] >> text=CORS rules');
+        await page.click('#cors-preset-2');
+        await page.click('dialog button[type=submit]');
+        await page.waitForSelector('dialog', { state: 'detached' });
+        const preset = (await api.call('b2_list_buckets', { accountId: api.accountId, bucketName: 'album-bucket' })).buckets[0];
+        assert.deepStrictEqual(preset.lifecycleRules, [{ fileNamePrefix: '', daysFromHidingToDeleting: 1, daysFromUploadingToHiding: null,
+            daysFromStartingToCancelingUnfinishedLargeFiles: null }]);
+        assert.deepStrictEqual([preset.corsRules[0].allowedOrigins, preset.corsRules[0].allowedOperations.sort()],
+            [['*'], ['b2_download_file_by_id', 'b2_download_file_by_name', 's3_get', 's3_head']]);
+        await api.call('b2_update_bucket', { accountId: api.accountId, bucketId: bucket.bucketId, lifecycleRules: [], corsRules: [] });
         await page.click('nav >> text=App keys');
         await page.waitForSelector('tr[data-key="album-reader"]');
         assert.deepStrictEqual(await unnamedControls(page), []);

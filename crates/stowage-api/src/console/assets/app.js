@@ -328,7 +328,7 @@ function editBucket(bucket) {
 
 /** A dialog editing one of a bucket's rule lists, a fieldset per rule; `save` stores them (by default with
  * b2_update_bucket under `field`). */
-function rulesEditor(bucket, { what, field, idPrefix, intro, ruleFields, readRule, rules = bucket[field],
+function rulesEditor(bucket, { what, field, idPrefix, intro, ruleFields, readRule, rules = bucket[field], presets = [],
   save = (list) => b2("b2_update_bucket", { accountId: session.accountId, bucketId: bucket.bucketId, [field]: list }) }) {
   modal(`${what}: ${bucket.bucketName}`, (close) => {
     const list = h("div", { id: `${idPrefix}-rules` });
@@ -348,7 +348,10 @@ function rulesEditor(bucket, { what, field, idPrefix, intro, ruleFields, readRul
     const form = h("form", {},
       h("p", { class: "muted" }, intro),
       list,
-      h("button", { type: "button", id: `add-${idPrefix}-rule`, onclick: () => addRule() }, "Add a rule"),
+      h("div", { class: "bar presets" },
+        h("button", { type: "button", id: `add-${idPrefix}-rule`, onclick: () => addRule() }, "Add a rule"),
+        // Common rules, filled in and left to review before saving.
+        presets.map(([label, rule], i) => h("button", { type: "button", id: `${idPrefix}-preset-${i + 1}`, onclick: () => addRule(rule()) }, label))),
       error,
       h("div", { class: "buttons" }, h("button", { type: "button", onclick: () => close() }, "Cancel"), h("button", { type: "submit", class: "primary" }, "Save rules")));
     form.addEventListener("submit", async (e) => {
@@ -388,6 +391,17 @@ function editCors(bucket) {
   rulesEditor(bucket, {
     what: "CORS rules", field: "corsRules", idPrefix: "cors",
     intro: "Browsers on the allowed origins may call the chosen operations (B2 and S3 share one rule set).",
+    presets: [
+      ["Allow uploads from this origin", () => ({
+        corsRuleName: "uploads-from-console", allowedOrigins: [location.origin],
+        allowedOperations: ["b2_upload_file", "b2_upload_part", "s3_put", "s3_post"], allowedHeaders: ["*"],
+        exposeHeaders: ["x-bz-content-sha1", "etag"], maxAgeSeconds: 3600,
+      })],
+      ["Allow every origin to read", () => ({
+        corsRuleName: "read-from-anywhere", allowedOrigins: ["*"],
+        allowedOperations: ["b2_download_file_by_name", "b2_download_file_by_id", "s3_get", "s3_head"], maxAgeSeconds: 3600,
+      })],
+    ],
     ruleFields: (rule, n, field) => [
       field.text("corsRuleName", "Rule name", rule.corsRuleName || `rule-${n}`),
       field.text("allowedOrigins", "Allowed origins (comma separated)", (rule.allowedOrigins || []).join(", "), "https://example.com, *"),
@@ -415,7 +429,11 @@ function editCors(bucket) {
 function editLifecycle(bucket) {
   rulesEditor(bucket, {
     what: "Lifecycle rules", field: "lifecycleRules", idPrefix: "lifecycle",
-    intro: "Keep only the last version: hide after N days, delete hidden versions after M days.",
+    intro: "Hide files N days after upload; delete versions N days after they are hidden or replaced.",
+    presets: [
+      ["Keep only the last version", () => ({ fileNamePrefix: "", daysFromHidingToDeleting: 1 })],
+      ["Delete old versions after 30 days", () => ({ fileNamePrefix: "", daysFromHidingToDeleting: 30 })],
+    ],
     ruleFields: (rule, n, field) => [
       field.text("fileNamePrefix", "File name prefix (empty: the whole bucket)", rule.fileNamePrefix),
       h("div", { class: "row" },
