@@ -775,6 +775,25 @@ test('the console, second pass: what a key may see and do, labels and contrast, 
         await api.call('b2_delete_file_version', { fileName: pausedFile.fileName, fileId: pausedFile.fileId });
         await page.click('#uploads >> text=Clear finished');
 
+        // Uploads can go through S3 multipart uploads presigned by the server with the session's key.
+        const viaS3 = crypto.randomBytes(11 * 1000 * 1000 + 7);
+        const s3Requests = [];
+        page.on('request', (r) => { if (r.url().includes('uploadId=') || r.url().includes('?uploads')) s3Requests.push(`${r.method()} ${new URL(r.url()).search.split('&')[0]}`); });
+        await page.goto(`${url}/_console/#/browse/album-bucket/`);
+        await page.selectOption('#upload-via', 's3');
+        await page.setInputFiles('#file-input', [{ name: 'via-s3.bin', mimeType: 'application/octet-stream', buffer: viaS3 }]);
+        await page.waitForSelector('.upload-row[data-upload="via-s3.bin"][data-state="done"]', { timeout: 120000 });
+        assert.strictEqual(sha1(await (await page.request.get(`${url}/_console/api/download/album-bucket/via-s3.bin`)).body()), sha1(viaS3));
+        assert.ok(s3Requests.some((r) => r.startsWith('PUT ?partNumber')) && s3Requests.some((r) => r.startsWith('POST ?uploads')), s3Requests.join(', '));
+        // Only multipart calls are presigned.
+        const refused = await page.evaluate(() => fetch('/_console/api/s3/presign', { method: 'POST', headers: { 'X-Stowage-Console': '1' },
+            body: JSON.stringify({ method: 'DELETE', bucket: 'album-bucket', key: 'album/a.jpg', query: {} }) }).then((r) => r.status));
+        assert.strictEqual(refused, 400);
+        await page.selectOption('#upload-via', 'b2');
+        const viaS3File = (await api.call('b2_list_file_names', { bucketId: bucket.bucketId, prefix: 'via-s3.bin' })).files[0];
+        await api.call('b2_delete_file_version', { fileName: viaS3File.fileName, fileId: viaS3File.fileId });
+        await page.click('#uploads >> text=Clear finished');
+
         // A folder downloads as a zip streamed by the server: unpacked, it holds every file under it, byte for byte.
         const contents = {};
         for (const name of Object.keys(album)) contents[name] = await page.request.get(`${url}/_console/api/download/album-bucket/${name}`).then((r) => r.body());

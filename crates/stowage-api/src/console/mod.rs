@@ -7,6 +7,7 @@
 //! upload-only tokens do reach the page, so files go straight to storage as with any B2 client.
 
 mod assets;
+mod presign;
 mod thumbnail;
 mod zip;
 
@@ -54,6 +55,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/_console/api/thumbnail/{file_id}", get(thumbnail::thumbnail))
         .route("/_console/api/search/{bucket}", get(search))
         .route("/_console/api/usage/{bucket}", get(usage_history))
+        .route("/_console/api/s3/presign", axum::routing::post(presign::presign))
 }
 
 fn error(status: StatusCode, code: &'static str, message: &str) -> Response {

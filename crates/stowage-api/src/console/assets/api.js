@@ -43,6 +43,17 @@ export async function usageHistory(bucketId, days = 30) {
   return parse(await fetch(`/_console/api/usage/${encodeURIComponent(bucketId)}?days=${days}`, { headers: HEADERS }));
 }
 
+/** An S3 multipart upload request (create, part, complete, abort) presigned by the server with the session's key. */
+export async function presignS3(method, bucket, key, query) {
+  const answer = await parse(await fetch("/_console/api/s3/presign", { method: "POST", headers: HEADERS, body: JSON.stringify({ method, bucket, key, query }) }));
+  return sameOriginUrl(answer.url);
+}
+
+function sameOriginUrl(url) {
+  const parsed = new URL(url, location.href);
+  return parsed.pathname + parsed.search;
+}
+
 /** One B2 Native API operation, e.g. b2("b2_list_buckets", {accountId}). */
 export async function b2(op, params = {}) {
   return parse(await fetch(`/_console/api/b2/${op}`, { method: "POST", headers: HEADERS, body: JSON.stringify(params) }));

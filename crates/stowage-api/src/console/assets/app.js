@@ -587,11 +587,16 @@ async function showBrowse(main, bucketName, prefix) {
 
   const input = h("input", { type: "file", id: "file-input", multiple: true });
   const folderInput = h("input", { type: "file", id: "folder-input", webkitdirectory: true, multiple: true });
+  // Both APIs take uploads: B2 upload URLs, or S3 multipart uploads the server presigns for this key.
+  const via = h("label", { class: "inline via" }, "through ", h("select", { id: "upload-via", "aria-label": "Upload through" },
+    h("option", { value: "b2", selected: uploads.via === "b2" }, "B2 upload URLs"),
+    h("option", { value: "s3", selected: uploads.via === "s3" }, "S3 multipart (presigned)")));
+  via.querySelector("select").addEventListener("change", (e) => { uploads.via = e.target.value; });
   const zone = h("div", { class: "dropzone", id: "dropzone" },
     h("p", {}, "Drop files or folders here or ",
       h("button", { type: "button", class: "link", onclick: () => input.click() }, "click to browse"), " · ",
       h("button", { type: "button", class: "link", onclick: () => folderInput.click() }, "upload a folder")),
-    h("p", { class: "muted" }, `Uploading to ${bucketName}/${prefix}`), input, folderInput);
+    h("p", { class: "muted" }, `Uploading to ${bucketName}/${prefix}`, " · ", via), input, folderInput);
   const canWrite = can("writeFiles");
   const queue = (entries) => uploads.add(bucket, prefix, entries);
   input.addEventListener("change", () => { queue(pickedFiles(input.files)); input.value = ""; });

@@ -1,8 +1,8 @@
-// Uploads straight to storage through the B2 Native API: one upload URL per file, or a large file in
-// parallel parts. Bodies are sent as File slices, which the browser streams from disk; only the part
+// Uploads straight to storage through the B2 Native API (one upload URL per file, or a large file in
+// parallel parts), or through S3 multipart uploads presigned by the server (`via = "s3"`). Bodies are sent as File slices, which the browser streams from disk; only the part
 // being hashed (for its SHA-1) is read into memory, so a 1 GB file never sits whole in the tab.
 
-import { ApiError, b2, encodeName } from "./api.js";
+import { ApiError, b2, encodeName, presignS3 } from "./api.js";
 import { sha1OfBlob } from "./sha1.js";
 
 const PARALLEL_FILES = 3;
@@ -32,13 +32,15 @@ export class Uploads {
     const min = storageApi.absoluteMinimumPartSize || 5_000_000;
     this.partSize = Math.max(min, Math.min(storageApi.recommendedPartSize || MAX_PART, MAX_PART));
     this.nextId = 1;
+    /** "b2": B2 upload URLs; "s3": S3 multipart uploads presigned by the server. */
+    this.via = "b2";
   }
 
   /** Queues files (each {file, path}) for upload into a bucket under a folder prefix. */
   add(bucket, prefix, entries) {
     for (const { file, path } of entries) {
       this.items.push({
-        id: this.nextId++, file, bucketId: bucket.bucketId, bucketName: bucket.bucketName, name: prefix + path,
+        id: this.nextId++, file, bucketId: bucket.bucketId, bucketName: bucket.bucketName, name: prefix + path, via: this.via,
         state: "queued", sent: 0, total: file.size, started: 0, speed: 0, error: "", xhrs: new Set(),
       });
     }
@@ -66,7 +68,8 @@ export class Uploads {
     item.started = performance.now();
     this.changed();
     try {
-      const file = item.file.size > this.partSize ? await this.large(item) : await this.simple(item);
+      const file = item.via === "s3" ? await this.s3Multipart(item)
+        : item.file.size > this.partSize ? await this.large(item) : await this.simple(item);
       if (item.state === "uploading") {
         item.state = "done";
         item.sent = item.total;
@@ -169,18 +172,55 @@ export class Uploads {
     return finished;
   }
 
-  send(item, url, headers, body, onProgress) {
+  /** An S3 multipart upload: create, parts in parallel (each a presigned PUT), complete; aborted on failure. */
+  async s3Multipart(item) {
+    const s3 = (method, query, init = {}) => presignS3(method, item.bucketName, item.name, query)
+      .then((url) => fetch(url, { method, ...init }))
+      .then(async (r) => {
+        const text = await r.text();
+        if (!r.ok) throw new ApiError(r.status, (text.match(/<Code>([^<]*)/) || [])[1], (text.match(/<Message>([^<]*)/) || [])[1] || r.statusText);
+        return text;
+      });
+    const created = await s3("POST", { uploads: "" }, { headers: { "Content-Type": item.file.type || "application/octet-stream" } });
+    const uploadId = (created.match(/<UploadId>([^<]*)<\/UploadId>/) || [])[1];
+    if (!uploadId) throw new Error("the server named no upload id");
+    const count = Math.max(1, Math.ceil(item.file.size / this.partSize));
+    const etags = new Array(count);
+    const sent = new Array(count).fill(0);
+    let next = 0;
+    const worker = async () => {
+      while (next < count && item.state === "uploading") {
+        const index = next++;
+        const slice = item.file.slice(index * this.partSize, Math.min(item.file.size, (index + 1) * this.partSize));
+        const url = await presignS3("PUT", item.bucketName, item.name, { partNumber: String(index + 1), uploadId });
+        const xhr = await this.send(item, url, {}, slice, (loaded) => { sent[index] = loaded; this.progress(item, sent.reduce((a, b) => a + b, 0)); }, "PUT");
+        etags[index] = xhr.etag;
+      }
+    };
+    const outcomes = await Promise.allSettled(Array.from({ length: Math.min(PARALLEL_PARTS, count) }, worker));
+    const failure = outcomes.find((o) => o.status === "rejected");
+    if (item.state !== "uploading" || failure) {
+      await s3("DELETE", { uploadId }).catch(() => {});
+      throw failure && item.state === "uploading" ? failure.reason : new Error("canceled");
+    }
+    const parts = etags.map((etag, i) => `<Part><PartNumber>${i + 1}</PartNumber><ETag>${etag}</ETag></Part>`).join("");
+    await s3("POST", { uploadId }, { headers: { "Content-Type": "application/xml" }, body: `<CompleteMultipartUpload>${parts}</CompleteMultipartUpload>` });
+    return {};
+  }
+
+  send(item, url, headers, body, onProgress, method = "POST") {
     return new Promise((resolve, reject) => {
       const xhr = new XMLHttpRequest();
       item.xhrs.add(xhr);
-      xhr.open("POST", url);
+      xhr.open(method, url);
       for (const [name, value] of Object.entries(headers)) xhr.setRequestHeader(name, value);
       xhr.upload.addEventListener("progress", (e) => onProgress(e.loaded));
       xhr.addEventListener("load", () => {
         item.xhrs.delete(xhr);
         let answer = null;
         try { answer = JSON.parse(xhr.responseText); } catch { answer = null; }
-        if (xhr.status >= 200 && xhr.status < 300) resolve(answer);
+        // An S3 part answers with an empty body and its ETag in a header.
+        if (xhr.status >= 200 && xhr.status < 300) resolve(answer ?? { etag: xhr.getResponseHeader("ETag") });
         else reject(new ApiError(xhr.status, answer?.code, answer?.message || `upload failed (HTTP ${xhr.status})`));
       });
       xhr.addEventListener("error", () => { item.xhrs.delete(xhr); reject(new Error("network error")); });
@@ -191,7 +231,7 @@ export class Uploads {
 
   /** Whether an upload can pause: a large file on its way (its parts sent so far are kept). */
   canPause(item) {
-    return item.state === "uploading" && item.file.size > this.partSize;
+    return item.state === "uploading" && item.via !== "s3" && item.file.size > this.partSize;
   }
 
   pause(item) {
