@@ -5,21 +5,15 @@
 //   cargo build --release && (cd tests/compat && node bench_console_upload.js)   # STOWAGE_BENCH_MB=1024
 'use strict';
 const { chromium } = require('playwright-core');
-const { execSync, spawn } = require('node:child_process');
+const { execSync } = require('node:child_process');
 const crypto = require('node:crypto');
 const fs = require('node:fs');
-const net = require('node:net');
+const { startServer } = require('./fixtures');
 const os = require('node:os');
 const path = require('node:path');
 
 const MB = Number(process.env.STOWAGE_BENCH_MB || 1024);
 const BIN = process.env.STOWAGE_BIN || path.join(__dirname, '../../target/release/stowage');
-
-async function freePort() {
-    return new Promise((resolve) => {
-        const s = net.createServer().listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); });
-    });
-}
 
 /** Resident memory (MB) of a process and all its descendants. */
 function treeRssMb(pid) {
@@ -44,13 +38,7 @@ function treeRssMb(pid) {
     for (let i = 0; i < MB; i++) fs.writeSync(out, chunk);
     fs.closeSync(out);
 
-    const port = await freePort();
-    const url = `http://127.0.0.1:${port}`;
-    const server = spawn(BIN, ['serve', '--data', path.join(dir, 'data'), '--listen', `127.0.0.1:${port}`],
-        { env: { ...process.env, STOWAGE_ROOT_KEY_ID: 'benchid', STOWAGE_ROOT_KEY: 'benchsecret' }, stdio: 'ignore' });
-    for (let i = 0; i < 100; i++) {
-        try { if ((await fetch(`${url}/_health`)).ok) break; } catch { await new Promise((r) => setTimeout(r, 100)); }
-    }
+    const { url, server } = await startServer(BIN, path.join(dir, 'data'), 'benchid', 'benchsecret');
     const browser = await chromium.launch({ executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
         args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
     try {

@@ -13,6 +13,7 @@ const os = require('node:os');
 const path = require('node:path');
 const { execFileSync } = require('node:child_process');
 const { chromium } = require('playwright-core');
+const { noisePng } = require('./fixtures');
 
 const url = process.env.STOWAGE_URL;
 const ROOT = { id: process.env.STOWAGE_KEY_ID, key: process.env.STOWAGE_KEY };
@@ -489,23 +490,6 @@ test('the console: sign-in, buckets, uploads, browsing, details, sharing, rules,
         await browser.close();
     }
 });
-
-/** A PNG of random pixels (as large as a photo's detail makes one), encoded here with node's zlib. */
-function noisePng(width, height) {
-    const crcTable = Array.from({ length: 256 }, (_, n) => { let c = n; for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1; return c >>> 0; });
-    const crc = (buf) => { let c = 0xffffffff; for (const b of buf) c = crcTable[(c ^ b) & 0xff] ^ (c >>> 8); return (c ^ 0xffffffff) >>> 0; };
-    const chunk = (type, data) => {
-        const body = Buffer.concat([Buffer.from(type), data]);
-        const out = Buffer.alloc(12 + data.length);
-        out.writeUInt32BE(data.length, 0); body.copy(out, 4); out.writeUInt32BE(crc(body), 8 + data.length);
-        return out;
-    };
-    const header = Buffer.alloc(13);
-    header.writeUInt32BE(width, 0); header.writeUInt32BE(height, 4); header[8] = 8; header[9] = 2;
-    const rows = Buffer.concat(Array.from({ length: height }, () => Buffer.concat([Buffer.from([0]), crypto.randomBytes(width * 3)])));
-    return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', header),
-        chunk('IDAT', require('node:zlib').deflateSync(rows)), chunk('IEND', Buffer.alloc(0))]);
-}
 
 /** The entries of a zip file, by name, unpacked with Python's zipfile (the archive is checked, not trusted). */
 function unzip(file) {

@@ -76,6 +76,13 @@ async fn session(state: &AppState, headers: &HeaderMap) -> Option<Session> {
     serde_json::from_str(&record).ok()
 }
 
+/// The signed-in key as the core knows it (capabilities, restrictions), for the console's own reads; the
+/// refusal to send when nobody is signed in or the key is gone.
+async fn signed_in(state: &AppState, headers: &HeaderMap) -> Result<stowage_core::auth::Principal, Box<Response>> {
+    let s = session(state, headers).await.ok_or_else(|| Box::new(not_signed_in()))?;
+    state.core.authenticate(&s.token).await.map_err(|e| Box::new(B2Error::from(e).into_response()))
+}
+
 fn not_signed_in() -> Response {
     error(StatusCode::UNAUTHORIZED, "bad_auth_token", "Not signed in, or the session has ended")
 }
@@ -250,10 +257,9 @@ const SEARCH_BUDGET: usize = 20_000;
 /// `GET /_console/api/search/<bucket>?q=<text>&after=<name>`: files whose names contain the text anywhere,
 /// across the bucket (what the key may list), a stretch at a time.
 async fn search(State(state): State<Arc<AppState>>, Path(bucket): Path<String>, RawQuery(query): RawQuery, headers: HeaderMap) -> Response {
-    let Some(s) = session(&state, &headers).await else { return not_signed_in() };
-    let principal = match state.core.authenticate(&s.token).await {
+    let principal = match signed_in(&state, &headers).await {
         Ok(p) => p,
-        Err(e) => return B2Error::from(e).into_response(),
+        Err(refusal) => return *refusal,
     };
     let params = crate::b2::query_pairs(query.as_deref());
     let param = |key: &str| params.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone());
@@ -287,10 +293,9 @@ async fn usage_history(
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Response {
-    let Some(s) = session(&state, &headers).await else { return not_signed_in() };
-    let principal = match state.core.authenticate(&s.token).await {
+    let principal = match signed_in(&state, &headers).await {
         Ok(p) => p,
-        Err(e) => return B2Error::from(e).into_response(),
+        Err(refusal) => return *refusal,
     };
     let params = crate::b2::query_pairs(query.as_deref());
     let days = params.iter().find(|(k, _)| k == "days").and_then(|(_, v)| v.parse::<i64>().ok()).unwrap_or(30);
@@ -306,10 +311,9 @@ async fn usage_history(
 
 /// The storage overview: files, bytes and last upload per bucket the key may list.
 async fn overview(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
-    let Some(s) = session(&state, &headers).await else { return not_signed_in() };
-    let principal = match state.core.authenticate(&s.token).await {
+    let principal = match signed_in(&state, &headers).await {
         Ok(p) => p,
-        Err(e) => return B2Error::from(e).into_response(),
+        Err(refusal) => return *refusal,
     };
     let filter = stowage_core::service::BucketFilter::default();
     let buckets = match state.core.list_buckets(&principal, &filter, false).await {

@@ -13,7 +13,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures::StreamExt;
 
-use super::{error, not_signed_in, session};
+use super::{error, signed_in};
 use crate::AppState;
 use crate::b2::error::B2Error;
 
@@ -58,10 +58,9 @@ fn remember(file_id: &str, thumbnail: Bytes) {
 }
 
 pub async fn thumbnail(State(state): State<Arc<AppState>>, Path(file_id): Path<String>, headers: HeaderMap) -> Response {
-    let Some(s) = session(&state, &headers).await else { return not_signed_in() };
-    let principal = match state.core.authenticate(&s.token).await {
+    let principal = match signed_in(&state, &headers).await {
         Ok(p) => p,
-        Err(e) => return B2Error::from(e).into_response(),
+        Err(refusal) => return *refusal,
     };
     // Access is decided before any cached bytes are served.
     let download = match state.core.download_by_id(Some(&principal), &file_id, None, None, false).await {

@@ -17,7 +17,7 @@ use stowage_core::auth::Principal;
 use stowage_core::model::{Bucket, FileVersion};
 use stowage_core::service::{ListEntry, ListRequest};
 
-use super::{error, not_signed_in, session};
+use super::{error, signed_in};
 use crate::AppState;
 use crate::b2::error::B2Error;
 
@@ -30,10 +30,9 @@ pub async fn zip(
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Response {
-    let Some(s) = session(&state, &headers).await else { return not_signed_in() };
-    let principal = match state.core.authenticate(&s.token).await {
+    let principal = match signed_in(&state, &headers).await {
         Ok(p) => p,
-        Err(e) => return B2Error::from(e).into_response(),
+        Err(refusal) => return *refusal,
     };
     let params = crate::b2::query_pairs(query.as_deref());
     let base = params.iter().find(|(k, _)| k == "base").map(|(_, v)| v.clone()).unwrap_or_default();
