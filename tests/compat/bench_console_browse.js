@@ -13,7 +13,7 @@ const { noisePng, startServer } = require('./fixtures');
 
 const FILES = Number(process.env.STOWAGE_BENCH_FILES || 10000);
 const BIN = process.env.STOWAGE_BIN || path.join(__dirname, '../../target/release/stowage');
-const ROUNDS = 5;
+const ROUNDS = Number(process.env.STOWAGE_BENCH_ROUNDS || 15);
 
 (async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'stowage-browse-bench-'));

@@ -3,7 +3,7 @@
 // the signed-in key, so the console shows and does exactly what that key may.
 
 import { ApiError, b2, consoleFileUrl, consoleZipUrl, currentSession, encodeName, overview, searchNames, signIn, signOut, usageHistory } from "./api.js";
-import { confirmAction, copyText, errorText, formatBytes, formatDate, h, modal, toast } from "./ui.js";
+import { confirmAction, copyText, errorText, exactTime, formatBytes, formatDate, h, modal, toast } from "./ui.js";
 import { Uploads, droppedFiles, pickedFiles } from "./upload.js";
 
 const app = document.getElementById("app");
@@ -926,11 +926,6 @@ function shareLink(f) {
       linkRow, error,
       h("div", { class: "buttons" }, h("button", { type: "button", onclick: () => close() }, "Close"), copy));
   });
-}
-
-/** A time to the second with its time zone, for tooltips and expiries. */
-function exactTime(ms) {
-  return new Date(ms).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "long" });
 }
 
 async function deleteVersion(f) {
