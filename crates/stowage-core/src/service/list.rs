@@ -81,17 +81,17 @@ impl Stowage {
         let needle = needle.to_lowercase();
         let mut search = NameSearch::default();
         let mut cursor = ListCursor { start_name: after.unwrap_or(&prefix).to_string(), start_file_id: None, prefix };
+        // Cursors are inclusive, and a latest-only listing has one entry per name: the name resumed after is
+        // skipped by name (no "name plus a NUL" position: PostgreSQL text cannot hold one).
+        let mut passed = after.map(str::to_string);
         loop {
             let page = self.meta.list_versions(bucket_id, &cursor, true, 1000).await?;
             let Some(last) = page.last().map(|v| v.name.clone()) else {
                 search.resume_after = None;
                 return Ok(search);
             };
-            for version in page {
-                // The cursor is inclusive: the name resumed after is not looked at again.
-                if Some(version.name.as_str()) == after && search.scanned == 0 && search.matches.is_empty() {
-                    continue;
-                }
+            let fresh = page.iter().filter(|v| Some(&v.name) != passed.as_ref()).count();
+            for version in page.into_iter().filter(|v| Some(&v.name) != passed.as_ref()) {
                 search.scanned += 1;
                 search.resume_after = Some(version.name.clone());
                 if version.action == Action::Upload && version.name.to_lowercase().contains(&needle) {
@@ -101,7 +101,12 @@ impl Stowage {
                     return Ok(search);
                 }
             }
-            cursor.start_name = format!("{last}\u{0}");
+            if fresh == 0 {
+                search.resume_after = None;
+                return Ok(search);
+            }
+            cursor.start_name = last.clone();
+            passed = Some(last);
         }
     }
 
