@@ -299,6 +299,12 @@ impl Policy {
         if allowed { Decision::Allow } else { Decision::Silent }
     }
 
+    /// Whether a condition compares an object's stored tags (`s3:ExistingObjectTag/<tag>`), which must then
+    /// be read before the policy decides.
+    pub fn reads_existing_object_tags(&self) -> bool {
+        self.statements.iter().flat_map(|s| &s.conditions).any(|c| c.key.starts_with("s3:existingobjecttag/"))
+    }
+
     /// Whether the policy grants anyone at all something without a condition narrowing who (S3's
     /// `PolicyStatus.IsPublic`): an Allow to `*` whose conditions name no source address or account.
     pub fn is_public(&self) -> bool {
@@ -523,6 +529,17 @@ mod tests {
         assert_eq!(exists.evaluate(&PolicyRequest::new(Caller::Anonymous, "s3:GetObject", "bkt", Some("k"))), Decision::Allow);
         let referer = PolicyRequest::new(Caller::Anonymous, "s3:GetObject", "bkt", Some("k")).with("aws:Referer", "http://example.com");
         assert_eq!(exists.evaluate(&referer), Decision::Silent);
+    }
+
+    #[test]
+    fn knows_when_it_reads_stored_tags() {
+        let tagged = policy(
+            r#"[{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::bkt/*",
+                 "Condition":{"StringEquals":{"s3:ExistingObjectTag/security":"public"}}}]"#,
+        );
+        assert!(tagged.reads_existing_object_tags());
+        let plain = policy(r#"[{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::bkt/*"}]"#);
+        assert!(!plain.reads_existing_object_tags());
     }
 
     #[test]

@@ -302,7 +302,7 @@ async fn usage_history(
     match state.core.usage_history(&principal, &bucket_id, days).await {
         Ok(history) => {
             let days: Vec<Value> =
-                history.iter().map(|d| json!({"date": d.day * 86_400_000, "files": d.files, "bytes": d.bytes})).collect();
+                history.iter().map(|d| json!({"date": d.day * stowage_core::lifecycle::DAY, "files": d.files, "bytes": d.bytes})).collect();
             axum::Json(json!({"days": days})).into_response()
         }
         Err(e) => B2Error::from(e).into_response(),

@@ -62,18 +62,20 @@ pub async fn thumbnail(State(state): State<Arc<AppState>>, Path(file_id): Path<S
         Ok(p) => p,
         Err(refusal) => return *refusal,
     };
-    // Access is decided before any cached bytes are served.
-    let download = match state.core.download_by_id(Some(&principal), &file_id, None, None, false).await {
+    let cached = cached(&file_id);
+    // Opening the file decides access, before any cached bytes are served; its body is read only to make a
+    // thumbnail not made yet.
+    let download = match state.core.download_by_id(Some(&principal), &file_id, None, None, cached.is_none()).await {
         Ok(d) => d,
         Err(e) => return B2Error::from(e).into_response(),
     };
-    let made = match cached(&file_id) {
+    let made = match cached {
         Some(bytes) => bytes,
         None => {
             if download.version.size > MAX_SOURCE_BYTES {
                 return error(StatusCode::NOT_FOUND, "not_found", "the image is too large for a thumbnail");
             }
-            let original = match read_all(&state, &principal, &file_id).await {
+            let original = match read_all(download).await {
                 Ok(bytes) => bytes,
                 Err(response) => return *response,
             };
@@ -92,12 +94,7 @@ pub async fn thumbnail(State(state): State<Arc<AppState>>, Path(file_id): Path<S
     response
 }
 
-async fn read_all(state: &AppState, principal: &stowage_core::auth::Principal, file_id: &str) -> Result<Vec<u8>, Box<Response>> {
-    let download = state
-        .core
-        .download_by_id(Some(principal), file_id, None, None, true)
-        .await
-        .map_err(|e| Box::new(B2Error::from(e).into_response()))?;
+async fn read_all(download: stowage_core::service::Download) -> Result<Vec<u8>, Box<Response>> {
     let mut bytes = Vec::with_capacity(usize::try_from(download.version.size).unwrap_or(0));
     let mut body = download.body;
     while let Some(chunk) = body.next().await {
@@ -109,19 +106,19 @@ async fn read_all(state: &AppState, principal: &stowage_core::auth::Principal, f
 
 /// A JPEG of at most `EDGE` pixels on its longer side, or `None` for what is not a decodable image.
 fn shrink(original: &[u8]) -> Option<Bytes> {
-    let mut reader = image::ImageReader::new(Cursor::new(original)).with_guessed_format().ok()?;
-    let mut limits = image::Limits::default();
-    limits.max_alloc = Some(MAX_SOURCE_PIXELS * 4);
-    reader.limits(limits);
-    let (width, height) = reader.into_dimensions().ok()?;
+    // Reading the dimensions consumes a reader: one for them, one for the pixels.
+    let reader = || {
+        let mut reader = image::ImageReader::new(Cursor::new(original)).with_guessed_format().ok()?;
+        let mut limits = image::Limits::default();
+        limits.max_alloc = Some(MAX_SOURCE_PIXELS * 4);
+        reader.limits(limits);
+        Some(reader)
+    };
+    let (width, height) = reader()?.into_dimensions().ok()?;
     if u64::from(width) * u64::from(height) > MAX_SOURCE_PIXELS {
         return None;
     }
-    let mut reader = image::ImageReader::new(Cursor::new(original)).with_guessed_format().ok()?;
-    let mut limits = image::Limits::default();
-    limits.max_alloc = Some(MAX_SOURCE_PIXELS * 4);
-    reader.limits(limits);
-    let decoded = reader.decode().ok()?;
+    let decoded = reader()?.decode().ok()?;
     // Never enlarged: a small image is only re-encoded.
     let small = if width <= EDGE && height <= EDGE { decoded } else { decoded.thumbnail(EDGE, EDGE) }.into_rgb8();
     let mut out = Cursor::new(Vec::new());

@@ -90,7 +90,7 @@ impl StowageS3 {
             Some(principal) => self.core.bucket_for(Some(principal), bucket).await.s3()?,
             None => self.core.bucket_by_name(bucket).await.s3()?,
         };
-        let existing_tags = self.existing_tags(req, &bucket, act).await?;
+        let existing_tags = self.existing_tags(&bucket, act, query_value(req, "versionId")).await?;
         let principal = self.decide(req, signed, &bucket, act, &existing_tags)?;
         // Unsigned object reads go on: the core decides them by bucket type and object ACL.
         let anonymous_read = matches!(act.action, "s3:GetObject" | "s3:GetObjectVersion");
@@ -110,18 +110,14 @@ impl StowageS3 {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.split_once("?versionId="))
             .map(|(_, id)| id.to_string());
-        let existing_tags = match act.key {
-            Some(key) => self.core.existing_object_tags(&bucket, key, source_version.as_deref()).await.s3()?,
-            None => BTreeMap::new(),
-        };
+        let existing_tags = self.existing_tags(&bucket, act, source_version).await?;
         self.decide(req, Some(principal.clone()), &bucket, act, &existing_tags)?;
         Ok(bucket)
     }
 
-    /// The tags of the object a request addresses, when the bucket's policy compares them.
-    async fn existing_tags<T>(&self, req: &S3Request<T>, bucket: &Bucket, act: Act<'_>) -> S3Result<BTreeMap<String, String>> {
+    /// The tags of the object (version) a request addresses, when the bucket's policy compares them.
+    async fn existing_tags(&self, bucket: &Bucket, act: Act<'_>, version_id: Option<String>) -> S3Result<BTreeMap<String, String>> {
         let Some(key) = act.key else { return Ok(BTreeMap::new()) };
-        let version_id = query_value(req, "versionId");
         self.core.existing_object_tags(bucket, key, version_id.as_deref()).await.s3()
     }
 

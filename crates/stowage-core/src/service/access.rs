@@ -80,7 +80,7 @@ impl Stowage {
 
     /// A bucket's policy, parsed once per bucket revision (policies are checked when stored; one that no
     /// longer parses decides nothing).
-    fn parsed_policy(&self, bucket: &Bucket, document: &str) -> Option<Arc<Policy>> {
+    pub(super) fn parsed_policy(&self, bucket: &Bucket, document: &str) -> Option<Arc<Policy>> {
         if let Some((revision, policy)) = self.policy_cache.lock().ok().and_then(|cache| cache.get(&bucket.id).cloned())
             && revision == bucket.revision
         {

@@ -464,7 +464,6 @@ impl Stowage {
         Err(Error::Conflict("the bucket kept changing concurrently; retry".into()))
     }
 
-    /// Totals for the storage overview: (files, bytes, newest upload) of a bucket the key may list.
     /// Records today's files and bytes of every bucket (a later record the same day replaces the earlier),
     /// for the usage history. Returns how many buckets were recorded.
     pub async fn record_daily_usage(&self) -> Result<usize> {

@@ -284,8 +284,6 @@ impl Stowage {
         Ok(upload)
     }
 
-    /// S3 ListMultipartUploads: up to `max` (at most 1000) unfinished uploads under a prefix, after an
-    /// upload id; and whether more follow.
     /// S3 ListMultipartUploads: unfinished large files by key, then in the order they were started, from
     /// after `after` (a key marker and, optionally, an upload id marker), at most `max` entries; with a
     /// delimiter, keys holding it past `prefix` are rolled up into common prefixes (one entry each).

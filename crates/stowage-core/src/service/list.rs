@@ -85,13 +85,16 @@ impl Stowage {
         // skipped by name (no "name plus a NUL" position: PostgreSQL text cannot hold one).
         let mut passed = after.map(str::to_string);
         loop {
-            let page = self.meta.list_versions(bucket_id, &cursor, true, 1000).await?;
+            let mut page = self.meta.list_versions(bucket_id, &cursor, true, 1000).await?;
+            // One entry per name from the cursor on: the name passed can only lead the page.
+            if page.first().is_some_and(|v| Some(&v.name) == passed.as_ref()) {
+                page.remove(0);
+            }
             let Some(last) = page.last().map(|v| v.name.clone()) else {
                 search.resume_after = None;
                 return Ok(search);
             };
-            let fresh = page.iter().filter(|v| Some(&v.name) != passed.as_ref()).count();
-            for version in page.into_iter().filter(|v| Some(&v.name) != passed.as_ref()) {
+            for version in page {
                 search.scanned += 1;
                 search.resume_after = Some(version.name.clone());
                 if version.action == Action::Upload && version.name.to_lowercase().contains(&needle) {
@@ -100,10 +103,6 @@ impl Stowage {
                 if search.matches.len() >= limit || search.scanned >= budget {
                     return Ok(search);
                 }
-            }
-            if fresh == 0 {
-                search.resume_after = None;
-                return Ok(search);
             }
             cursor.start_name = last.clone();
             passed = Some(last);

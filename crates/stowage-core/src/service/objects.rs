@@ -125,11 +125,11 @@ impl Stowage {
     }
 
     /// The tags of the version an S3 request addresses, which `s3:ExistingObjectTag/<tag>` policy conditions
-    /// compare: read only when the bucket's policy has such conditions, and empty when there is no such
-    /// version (the request then fails on its own terms).
+    /// compare: read only when the bucket's (cached, parsed) policy has such conditions, and empty when
+    /// there is no such version (the request then fails on its own terms).
     pub async fn existing_object_tags(&self, bucket: &Bucket, key: &str, version_id: Option<&str>) -> Result<BTreeMap<String, String>> {
-        let policy_reads_tags = bucket.access.policy.as_deref().is_some_and(|p| p.to_ascii_lowercase().contains("s3:existingobjecttag/"));
-        if !policy_reads_tags {
+        let policy = bucket.access.policy.as_deref().and_then(|document| self.parsed_policy(bucket, document));
+        if !policy.is_some_and(|p| p.reads_existing_object_tags()) {
             return Ok(BTreeMap::new());
         }
         match self.find_version(bucket, key, version_id, false).await {

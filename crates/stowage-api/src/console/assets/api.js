@@ -49,7 +49,8 @@ export async function presignS3(method, bucket, key, query) {
   return sameOriginUrl(answer.url);
 }
 
-function sameOriginUrl(url) {
+/** The page's own origin for URLs the server hands out, so uploads stay same-origin. */
+export function sameOriginUrl(url) {
   const parsed = new URL(url, location.href);
   return parsed.pathname + parsed.search;
 }

@@ -523,7 +523,7 @@ async function deleteBucket(bucket) {
 
 // ---------------------------------------------------------------- browsing, uploads, file details
 
-const browseState = { bucket: null, prefix: "", pages: [null], page: 0, search: "", versions: false, view: "table", sort: { key: "name", dir: 1 } };
+const browseState = { bucket: null, prefix: "", pages: [null], page: 0, search: "", versions: false, view: "table", sort: { key: "name", dir: 1 }, selected: new Map() };
 
 /** What a file is, by its content type or extension, for the type column. */
 function fileType(f) {
@@ -634,17 +634,24 @@ async function refreshSearch(listing, pager) {
     return;
   }
   if (browseState.search !== search) return;
-  browseState.pages[page + 1] = answer.next;
-  browseState.selected = new Map();
-  renderSelection();
   const status = h("p", { class: "muted", id: "search-status" }, answer.next
     ? `${answer.files.length} found among ${answer.scanned} names; the next page searches further.`
     : `${answer.files.length} found; the whole bucket was searched.`);
-  listing.replaceChildren(status, answer.files.length ? tableView(answer.files) : h("p", { class: "empty" }, `No more names contain "${search}".`));
+  showPage(listing, pager, answer.next,
+    status, answer.files.length ? tableView(answer.files) : h("p", { class: "empty" }, `No more names contain "${search}".`));
+}
+
+/** A page of the listing or of search results: the selection starts empty, the pager knows what follows. */
+function showPage(listing, pager, next, ...content) {
+  const { page } = browseState;
+  browseState.pages[page + 1] = next;
+  browseState.selected = new Map();
+  listing.replaceChildren(...content);
+  renderSelection();
   pager.replaceChildren(
     h("button", { type: "button", id: "prev-page", disabled: page === 0, onclick: () => { browseState.page--; refreshListing(); } }, "Previous page"),
     h("span", { class: "muted" }, `Page ${page + 1}`),
-    h("button", { type: "button", id: "next-page", disabled: !answer.next, onclick: () => { browseState.page++; refreshListing(); } }, "Next page"));
+    h("button", { type: "button", id: "next-page", disabled: !next, onclick: () => { browseState.page++; refreshListing(); } }, "Next page"));
 }
 
 async function refreshListing() {
@@ -666,20 +673,10 @@ async function refreshListing() {
     return;
   }
   const next = answer.nextFileName ? { startFileName: answer.nextFileName, ...(answer.nextFileId ? { startFileId: answer.nextFileId } : {}) } : null;
-  browseState.pages[page + 1] = next;
   // B2's console keeps an empty folder as a zero-byte ".bzEmpty" file in it: the folder shows, the file not.
   const files = answer.files.filter((f) => !f.fileName.endsWith("/.bzEmpty") && f.fileName !== ".bzEmpty");
-  browseState.selected = new Map();
-  renderSelection();
-  if (!files.length) {
-    listing.replaceChildren(h("p", { class: "empty" }, "This folder is empty."));
-  } else {
-    listing.replaceChildren(browseState.view === "grid" ? gridView(files) : tableView(files));
-  }
-  pager.replaceChildren(
-    h("button", { type: "button", id: "prev-page", disabled: page === 0, onclick: () => { browseState.page--; refreshListing(); } }, "Previous page"),
-    h("span", { class: "muted" }, `Page ${page + 1}`),
-    h("button", { type: "button", id: "next-page", disabled: !next, onclick: () => { browseState.page++; refreshListing(); } }, "Next page"));
+  showPage(listing, pager, next, !files.length ? h("p", { class: "empty" }, "This folder is empty.")
+    : browseState.view === "grid" ? gridView(files) : tableView(files));
 }
 
 function shortName(file) {

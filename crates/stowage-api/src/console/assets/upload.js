@@ -2,7 +2,7 @@
 // parallel parts), or through S3 multipart uploads presigned by the server (`via = "s3"`). Bodies are sent as File slices, which the browser streams from disk; only the part
 // being hashed (for its SHA-1) is read into memory, so a 1 GB file never sits whole in the tab.
 
-import { ApiError, b2, encodeName, presignS3 } from "./api.js";
+import { ApiError, b2, encodeName, presignS3, sameOriginUrl } from "./api.js";
 import { sha1OfBlob } from "./sha1.js";
 
 const PARALLEL_FILES = 3;
@@ -17,11 +17,6 @@ async function sha1Hex(blob) {
   return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-/** The page's own origin for URLs the server hands out, so uploads stay same-origin. */
-function sameOrigin(url) {
-  const parsed = new URL(url, location.href);
-  return parsed.pathname + parsed.search;
-}
 
 export class Uploads {
   constructor(storageApi, onChange, onFileDone) {
@@ -111,7 +106,7 @@ export class Uploads {
       const target = await b2("b2_get_upload_url", { bucketId: item.bucketId });
       if (item.state !== "uploading") throw new Error("canceled");
       try {
-        return await this.send(item, sameOrigin(target.uploadUrl), this.headers(item, target.authorizationToken, sha1), item.file,
+        return await this.send(item, sameOriginUrl(target.uploadUrl), this.headers(item, target.authorizationToken, sha1), item.file,
           (loaded) => this.progress(item, loaded));
       } catch (err) {
         // B2 clients get a fresh upload URL and try again when an upload URL stops working.
@@ -144,7 +139,7 @@ export class Uploads {
         sha1s[index] = await sha1Hex(slice);
         for (let attempt = 1; ; attempt++) {
           try {
-            await this.send(item, sameOrigin(target.uploadUrl), {
+            await this.send(item, sameOriginUrl(target.uploadUrl), {
               Authorization: target.authorizationToken, "X-Bz-Part-Number": String(index + 1), "X-Bz-Content-Sha1": sha1s[index],
             }, slice, (loaded) => { sent[index] = loaded; this.progress(item, sent.reduce((a, b) => a + b, 0)); });
             done[index] = true;
