@@ -208,7 +208,8 @@ struct Advance {
     seconds: Option<i64>,
 }
 
-/// Test hooks (enabled by `--test-hooks`): move the clock, run lifecycle and collection now.
+/// Test hooks (enabled by `--test-hooks`): move the clock, run lifecycle and collection now; the S3
+/// operations table (the access matrix test is generated from it).
 pub fn test_routes() -> Router<Arc<AppState>> {
     Router::new()
         .route(
@@ -237,6 +238,7 @@ pub fn test_routes() -> Router<Arc<AppState>> {
                 }
             }),
         )
+        .route("/_test/s3-operations", axum::routing::get(|| async { Json(crate::s3::operations_json()) }))
         .route(
             "/_test/gc/run",
             post(|State(state): State<Arc<AppState>>| async move {

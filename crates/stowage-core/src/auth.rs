@@ -296,10 +296,12 @@ pub enum Readable<T> {
 
 impl<T> Readable<T> {
     /// The value, or `Unauthorized` naming the capability that reading it needs.
-    pub fn required(self, capability: &str) -> crate::error::Result<T> {
+    pub fn required(self, capability: Capability) -> crate::error::Result<T> {
         match self {
             Readable::Shown(value) => Ok(value),
-            Readable::Withheld => Err(crate::error::Error::unauthorized(format!("reading this needs the {capability} capability"))),
+            Readable::Withheld => {
+                Err(crate::error::Error::unauthorized(format!("reading this needs the {} capability", capability.as_str())))
+            }
         }
     }
 
@@ -327,6 +329,41 @@ impl LockView {
         LockView {
             retention: if may(Capability::ReadFileRetentions) { Readable::Shown(version.retention) } else { Readable::Withheld },
             legal_hold: if may(Capability::ReadFileLegalHolds) { Readable::Shown(version.legal_hold) } else { Readable::Withheld },
+        }
+    }
+}
+
+/// A bucket's object lock settings, as one value a caller may or may not read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BucketLock<'a> {
+    pub enabled: bool,
+    pub default_retention: Option<&'a crate::model::DefaultRetention>,
+}
+
+/// What of a bucket's settings a caller may read, decided here once for both APIs (B2's bucket JSON and
+/// S3's getters): default encryption needs `readBucketEncryption`, object lock (enabled, default
+/// retention) `readBucketRetentions`, event notification rules `readBucketNotifications`, replication
+/// `readBucketReplications`. Name, type, info, CORS and lifecycle rules come with the bucket itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BucketView<'a> {
+    pub default_encryption: Readable<&'a crate::model::Encryption>,
+    pub lock: Readable<BucketLock<'a>>,
+    pub notification_rules: Readable<&'a [crate::model::NotificationRule]>,
+    /// Replication is not kept: only whether the caller could read it.
+    pub replication: Readable<()>,
+}
+
+impl<'a> BucketView<'a> {
+    pub fn of(principal: &Principal, bucket: &'a crate::model::Bucket) -> BucketView<'a> {
+        fn shown<T>(principal: &Principal, capability: Capability, value: T) -> Readable<T> {
+            if principal.has(capability) { Readable::Shown(value) } else { Readable::Withheld }
+        }
+        let lock = BucketLock { enabled: bucket.file_lock_enabled, default_retention: bucket.default_retention.as_ref() };
+        BucketView {
+            default_encryption: shown(principal, Capability::ReadBucketEncryption, &bucket.default_encryption),
+            lock: shown(principal, Capability::ReadBucketRetentions, lock),
+            notification_rules: shown(principal, Capability::ReadBucketNotifications, bucket.notification_rules.as_slice()),
+            replication: shown(principal, Capability::ReadBucketReplications, ()),
         }
     }
 }

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 use serde_json::{Value, json};
-use stowage_core::auth::{Capability, LockView, Principal, Readable};
+use stowage_core::auth::{BucketView, LockView, Principal, Readable};
 use stowage_core::model::{Action, AppKey, Bucket, Encryption, FileVersion, Part};
 use stowage_core::service::StoredPart;
 
@@ -18,19 +18,20 @@ pub fn encryption_json(enc: &Encryption) -> Value {
 }
 
 pub fn bucket_json(account_id: &str, bucket: &Bucket, principal: &Principal) -> Value {
-    let sse = if principal.has(Capability::ReadBucketEncryption) {
-        json!({"isClientAuthorizedToRead": true, "value": encryption_json(&bucket.default_encryption)})
-    } else {
-        json!({"isClientAuthorizedToRead": false})
+    let view = BucketView::of(principal, bucket);
+    let sse = match view.default_encryption {
+        Readable::Shown(encryption) => json!({"isClientAuthorizedToRead": true, "value": encryption_json(encryption)}),
+        Readable::Withheld => json!({"isClientAuthorizedToRead": false}),
     };
-    let lock = if principal.has(Capability::ReadBucketRetentions) {
-        let retention = match &bucket.default_retention {
-            Some(r) => json!({"mode": r.mode.as_str(), "period": {"duration": r.period.duration, "unit": r.period.unit}}),
-            None => json!({"mode": null, "period": null}),
-        };
-        json!({"isClientAuthorizedToRead": true, "value": {"defaultRetention": retention, "isFileLockEnabled": bucket.file_lock_enabled}})
-    } else {
-        json!({"isClientAuthorizedToRead": false, "value": null})
+    let lock = match view.lock {
+        Readable::Shown(lock) => {
+            let retention = match lock.default_retention {
+                Some(r) => json!({"mode": r.mode.as_str(), "period": {"duration": r.period.duration, "unit": r.period.unit}}),
+                None => json!({"mode": null, "period": null}),
+            };
+            json!({"isClientAuthorizedToRead": true, "value": {"defaultRetention": retention, "isFileLockEnabled": lock.enabled}})
+        }
+        Readable::Withheld => json!({"isClientAuthorizedToRead": false, "value": null}),
     };
     json!({
         "accountId": account_id,
@@ -44,7 +45,7 @@ pub fn bucket_json(account_id: &str, bucket: &Bucket, principal: &Principal) -> 
         "revision": bucket.revision,
         "defaultServerSideEncryption": sse,
         "fileLockConfiguration": lock,
-        "replicationConfiguration": {"isClientAuthorizedToRead": principal.has(Capability::ReadBucketReplications), "value": null},
+        "replicationConfiguration": {"isClientAuthorizedToRead": view.replication.shown().is_some(), "value": null},
     })
 }
 

@@ -6,42 +6,42 @@ use s3s::{S3Request, S3Response, S3Result, s3_error};
 use stowage_core::model::{ObjectOwnership as Ownership, PublicAccessBlock};
 
 use super::acl::{self, requested_acl};
-use super::context::{Act, OrS3, StowageS3};
+use super::context::{OrS3, StowageS3};
 use super::error::custom_error;
 
-pub async fn put_policy(s3: &StowageS3, req: S3Request<PutBucketPolicyInput>) -> S3Result<S3Response<PutBucketPolicyOutput>> {
-    let cx = s3.bucket_request(&req, &req.input.bucket, Act::bucket("s3:PutBucketPolicy")).await?;
+pub async fn put_policy(s3: &StowageS3, mut req: S3Request<PutBucketPolicyInput>) -> S3Result<S3Response<PutBucketPolicyOutput>> {
+    let cx = s3.acting(&mut req)?;
     s3.core.set_bucket_policy(&cx.principal, &cx.bucket, Some(req.input.policy)).await.s3()?;
     Ok(S3Response::new(PutBucketPolicyOutput::default()))
 }
 
-pub async fn get_policy(s3: &StowageS3, req: S3Request<GetBucketPolicyInput>) -> S3Result<S3Response<GetBucketPolicyOutput>> {
-    let cx = s3.bucket_request(&req, &req.input.bucket, Act::bucket("s3:GetBucketPolicy")).await?;
+pub async fn get_policy(s3: &StowageS3, mut req: S3Request<GetBucketPolicyInput>) -> S3Result<S3Response<GetBucketPolicyOutput>> {
+    let cx = s3.acting(&mut req)?;
     let policy = s3.core.bucket_policy(&cx.principal, &cx.bucket).s3()?;
     let policy = policy.ok_or_else(|| s3_error!(NoSuchBucketPolicy, "The bucket policy does not exist"))?;
     Ok(S3Response::new(GetBucketPolicyOutput { policy: Some(policy) }))
 }
 
-pub async fn delete_policy(s3: &StowageS3, req: S3Request<DeleteBucketPolicyInput>) -> S3Result<S3Response<DeleteBucketPolicyOutput>> {
-    let cx = s3.bucket_request(&req, &req.input.bucket, Act::bucket("s3:DeleteBucketPolicy")).await?;
+pub async fn delete_policy(s3: &StowageS3, mut req: S3Request<DeleteBucketPolicyInput>) -> S3Result<S3Response<DeleteBucketPolicyOutput>> {
+    let cx = s3.acting(&mut req)?;
     s3.core.set_bucket_policy(&cx.principal, &cx.bucket, None).await.s3()?;
     Ok(S3Response::new(DeleteBucketPolicyOutput::default()))
 }
 
 pub async fn policy_status(
     s3: &StowageS3,
-    req: S3Request<GetBucketPolicyStatusInput>,
+    mut req: S3Request<GetBucketPolicyStatusInput>,
 ) -> S3Result<S3Response<GetBucketPolicyStatusOutput>> {
-    let cx = s3.bucket_request(&req, &req.input.bucket, Act::bucket("s3:GetBucketPolicyStatus")).await?;
+    let cx = s3.acting(&mut req)?;
     let public = s3.core.bucket_is_public(&cx.principal, &cx.bucket).s3()?;
     Ok(S3Response::new(GetBucketPolicyStatusOutput { policy_status: Some(PolicyStatus { is_public: Some(public) }) }))
 }
 
 pub async fn put_public_access_block(
     s3: &StowageS3,
-    req: S3Request<PutPublicAccessBlockInput>,
+    mut req: S3Request<PutPublicAccessBlockInput>,
 ) -> S3Result<S3Response<PutPublicAccessBlockOutput>> {
-    let cx = s3.bucket_request(&req, &req.input.bucket, Act::bucket("s3:PutBucketPublicAccessBlock")).await?;
+    let cx = s3.acting(&mut req)?;
     let c = &req.input.public_access_block_configuration;
     let block = PublicAccessBlock {
         block_public_acls: c.block_public_acls.unwrap_or(false),
@@ -55,9 +55,9 @@ pub async fn put_public_access_block(
 
 pub async fn get_public_access_block(
     s3: &StowageS3,
-    req: S3Request<GetPublicAccessBlockInput>,
+    mut req: S3Request<GetPublicAccessBlockInput>,
 ) -> S3Result<S3Response<GetPublicAccessBlockOutput>> {
-    let cx = s3.bucket_request(&req, &req.input.bucket, Act::bucket("s3:GetBucketPublicAccessBlock")).await?;
+    let cx = s3.acting(&mut req)?;
     let block = cx.bucket.access.public_access_block.ok_or_else(|| {
         custom_error(
             "NoSuchPublicAccessBlockConfiguration",
@@ -77,9 +77,9 @@ pub async fn get_public_access_block(
 
 pub async fn delete_public_access_block(
     s3: &StowageS3,
-    req: S3Request<DeletePublicAccessBlockInput>,
+    mut req: S3Request<DeletePublicAccessBlockInput>,
 ) -> S3Result<S3Response<DeletePublicAccessBlockOutput>> {
-    let cx = s3.bucket_request(&req, &req.input.bucket, Act::bucket("s3:PutBucketPublicAccessBlock")).await?;
+    let cx = s3.acting(&mut req)?;
     s3.core.set_public_access_block(&cx.principal, &cx.bucket, None).await.s3()?;
     Ok(S3Response::new(DeletePublicAccessBlockOutput::default()))
 }
@@ -92,9 +92,9 @@ pub fn ownership_in(name: &str) -> S3Result<Ownership> {
 
 pub async fn put_ownership(
     s3: &StowageS3,
-    req: S3Request<PutBucketOwnershipControlsInput>,
+    mut req: S3Request<PutBucketOwnershipControlsInput>,
 ) -> S3Result<S3Response<PutBucketOwnershipControlsOutput>> {
-    let cx = s3.bucket_request(&req, &req.input.bucket, Act::bucket("s3:PutBucketOwnershipControls")).await?;
+    let cx = s3.acting(&mut req)?;
     let [rule] = req.input.ownership_controls.rules.as_slice() else {
         return Err(s3_error!(MalformedXML, "OwnershipControls has exactly one rule"));
     };
@@ -105,9 +105,9 @@ pub async fn put_ownership(
 
 pub async fn get_ownership(
     s3: &StowageS3,
-    req: S3Request<GetBucketOwnershipControlsInput>,
+    mut req: S3Request<GetBucketOwnershipControlsInput>,
 ) -> S3Result<S3Response<GetBucketOwnershipControlsOutput>> {
-    let cx = s3.bucket_request(&req, &req.input.bucket, Act::bucket("s3:GetBucketOwnershipControls")).await?;
+    let cx = s3.acting(&mut req)?;
     let ownership = cx
         .bucket
         .access
@@ -119,22 +119,22 @@ pub async fn get_ownership(
 
 pub async fn delete_ownership(
     s3: &StowageS3,
-    req: S3Request<DeleteBucketOwnershipControlsInput>,
+    mut req: S3Request<DeleteBucketOwnershipControlsInput>,
 ) -> S3Result<S3Response<DeleteBucketOwnershipControlsOutput>> {
-    let cx = s3.bucket_request(&req, &req.input.bucket, Act::bucket("s3:PutBucketOwnershipControls")).await?;
+    let cx = s3.acting(&mut req)?;
     s3.core.set_object_ownership(&cx.principal, &cx.bucket, None).await.s3()?;
     Ok(S3Response::new(DeleteBucketOwnershipControlsOutput::default()))
 }
 
-pub async fn get_bucket_acl(s3: &StowageS3, req: S3Request<GetBucketAclInput>) -> S3Result<S3Response<GetBucketAclOutput>> {
-    let cx = s3.bucket_request(&req, &req.input.bucket, Act::bucket("s3:GetBucketAcl")).await?;
+pub async fn get_bucket_acl(s3: &StowageS3, mut req: S3Request<GetBucketAclInput>) -> S3Result<S3Response<GetBucketAclOutput>> {
+    let cx = s3.acting(&mut req)?;
     let account_id = s3.core.account_id();
     let grants = cx.bucket.acl_grants();
     Ok(S3Response::new(GetBucketAclOutput { grants: Some(acl::grants_out(account_id, &grants)), owner: Some(acl::owner(account_id)) }))
 }
 
-pub async fn put_bucket_acl(s3: &StowageS3, req: S3Request<PutBucketAclInput>) -> S3Result<S3Response<PutBucketAclOutput>> {
-    let cx = s3.bucket_request(&req, &req.input.bucket, Act::bucket("s3:PutBucketAcl")).await?;
+pub async fn put_bucket_acl(s3: &StowageS3, mut req: S3Request<PutBucketAclInput>) -> S3Result<S3Response<PutBucketAclOutput>> {
+    let cx = s3.acting(&mut req)?;
     let account_id = s3.core.account_id();
     let input = req.input;
     let grants = match requested_acl!(bucket input).grants(account_id)? {
@@ -148,8 +148,8 @@ pub async fn put_bucket_acl(s3: &StowageS3, req: S3Request<PutBucketAclInput>) -
     Ok(S3Response::new(PutBucketAclOutput::default()))
 }
 
-pub async fn get_object_acl(s3: &StowageS3, req: S3Request<GetObjectAclInput>) -> S3Result<S3Response<GetObjectAclOutput>> {
-    let cx = s3.bucket_request(&req, &req.input.bucket, Act::object("s3:GetObjectAcl", &req.input.key)).await?;
+pub async fn get_object_acl(s3: &StowageS3, mut req: S3Request<GetObjectAclInput>) -> S3Result<S3Response<GetObjectAclOutput>> {
+    let cx = s3.acting(&mut req)?;
     let input = req.input;
     let version = s3.core.addressed_version(&cx.bucket, &input.key, input.version_id.as_deref()).await.s3()?;
     let grants = s3.core.object_acl(&cx.principal, &version).s3()?;
@@ -161,8 +161,8 @@ pub async fn get_object_acl(s3: &StowageS3, req: S3Request<GetObjectAclInput>) -
     }))
 }
 
-pub async fn put_object_acl(s3: &StowageS3, req: S3Request<PutObjectAclInput>) -> S3Result<S3Response<PutObjectAclOutput>> {
-    let cx = s3.bucket_request(&req, &req.input.bucket, Act::object("s3:PutObjectAcl", &req.input.key)).await?;
+pub async fn put_object_acl(s3: &StowageS3, mut req: S3Request<PutObjectAclInput>) -> S3Result<S3Response<PutObjectAclOutput>> {
+    let cx = s3.acting(&mut req)?;
     let account_id = s3.core.account_id();
     let input = req.input;
     let version = s3.core.addressed_version(&cx.bucket, &input.key, input.version_id.as_deref()).await.s3()?;

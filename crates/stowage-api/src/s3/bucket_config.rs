@@ -5,11 +5,12 @@ use std::collections::BTreeMap;
 
 use s3s::dto::*;
 use s3s::{S3Request, S3Response, S3Result, s3_error};
+use stowage_core::auth::{BucketView, Capability};
 use stowage_core::model::Encryption;
 use stowage_core::model::{CorsRule, DefaultRetention as StoredDefaultRetention, PeriodUnit, RetentionPeriod};
 use stowage_core::service::{BucketSettings, DEFAULT_KMS_KEY, kms_key_id};
 
-use super::context::{Act, BucketRequest, OrS3, StowageS3};
+use super::context::{BucketRequest, OrS3, StowageS3};
 use super::error::custom_error;
 use super::values::*;
 
@@ -17,8 +18,8 @@ pub(super) async fn update(s3: &StowageS3, cx: &BucketRequest, settings: BucketS
     s3.core.update_bucket(&cx.principal, &cx.bucket.id, settings, None).await.s3().map(|_| ())
 }
 
-pub async fn put_cors(s3: &StowageS3, req: S3Request<PutBucketCorsInput>) -> S3Result<S3Response<PutBucketCorsOutput>> {
-    let cx = s3.bucket_request(&req, &req.input.bucket, Act::bucket("s3:PutBucketCORS")).await?;
+pub async fn put_cors(s3: &StowageS3, mut req: S3Request<PutBucketCorsInput>) -> S3Result<S3Response<PutBucketCorsOutput>> {
+    let cx = s3.acting(&mut req)?;
     let mut rules = Vec::new();
     for (i, rule) in req.input.cors_configuration.cors_rules.into_iter().enumerate() {
         let mut operations = Vec::new();
@@ -47,8 +48,8 @@ pub async fn put_cors(s3: &StowageS3, req: S3Request<PutBucketCorsInput>) -> S3R
     Ok(S3Response::new(PutBucketCorsOutput::default()))
 }
 
-pub async fn get_cors(s3: &StowageS3, req: S3Request<GetBucketCorsInput>) -> S3Result<S3Response<GetBucketCorsOutput>> {
-    let cx = s3.bucket_request(&req, &req.input.bucket, Act::bucket("s3:GetBucketCORS")).await?;
+pub async fn get_cors(s3: &StowageS3, mut req: S3Request<GetBucketCorsInput>) -> S3Result<S3Response<GetBucketCorsOutput>> {
+    let cx = s3.acting(&mut req)?;
     let rules: Vec<CORSRule> = cx
         .bucket
         .cors_rules
@@ -72,41 +73,45 @@ pub async fn get_cors(s3: &StowageS3, req: S3Request<GetBucketCorsInput>) -> S3R
     Ok(S3Response::new(GetBucketCorsOutput { cors_rules: Some(rules) }))
 }
 
-pub async fn delete_cors(s3: &StowageS3, req: S3Request<DeleteBucketCorsInput>) -> S3Result<S3Response<DeleteBucketCorsOutput>> {
-    let cx = s3.bucket_request(&req, &req.input.bucket, Act::bucket("s3:PutBucketCORS")).await?;
+pub async fn delete_cors(s3: &StowageS3, mut req: S3Request<DeleteBucketCorsInput>) -> S3Result<S3Response<DeleteBucketCorsOutput>> {
+    let cx = s3.acting(&mut req)?;
     update(s3, &cx, BucketSettings { cors_rules: Some(Vec::new()), ..BucketSettings::default() }).await?;
     Ok(S3Response::new(DeleteBucketCorsOutput::default()))
 }
 
-pub async fn put_tagging(s3: &StowageS3, req: S3Request<PutBucketTaggingInput>) -> S3Result<S3Response<PutBucketTaggingOutput>> {
-    let cx = s3.bucket_request(&req, &req.input.bucket, Act::bucket("s3:PutBucketTagging")).await?;
+pub async fn put_tagging(s3: &StowageS3, mut req: S3Request<PutBucketTaggingInput>) -> S3Result<S3Response<PutBucketTaggingOutput>> {
+    let cx = s3.acting(&mut req)?;
     s3.core.set_bucket_tags(&cx.principal, &cx.bucket.id, tag_map(req.input.tagging.tag_set)?).await.s3()?;
     Ok(S3Response::new(PutBucketTaggingOutput::default()))
 }
 
-pub async fn get_tagging(s3: &StowageS3, req: S3Request<GetBucketTaggingInput>) -> S3Result<S3Response<GetBucketTaggingOutput>> {
-    let cx = s3.bucket_request(&req, &req.input.bucket, Act::bucket("s3:GetBucketTagging")).await?;
+pub async fn get_tagging(s3: &StowageS3, mut req: S3Request<GetBucketTaggingInput>) -> S3Result<S3Response<GetBucketTaggingOutput>> {
+    let cx = s3.acting(&mut req)?;
     if cx.bucket.tags.is_empty() {
         return Err(s3_error!(NoSuchTagSet, "The TagSet does not exist"));
     }
     Ok(S3Response::new(GetBucketTaggingOutput { tag_set: tag_set(&cx.bucket.tags) }))
 }
 
-pub async fn delete_tagging(s3: &StowageS3, req: S3Request<DeleteBucketTaggingInput>) -> S3Result<S3Response<DeleteBucketTaggingOutput>> {
-    let cx = s3.bucket_request(&req, &req.input.bucket, Act::bucket("s3:PutBucketTagging")).await?;
+pub async fn delete_tagging(
+    s3: &StowageS3,
+    mut req: S3Request<DeleteBucketTaggingInput>,
+) -> S3Result<S3Response<DeleteBucketTaggingOutput>> {
+    let cx = s3.acting(&mut req)?;
     s3.core.set_bucket_tags(&cx.principal, &cx.bucket.id, BTreeMap::new()).await.s3()?;
     Ok(S3Response::new(DeleteBucketTaggingOutput::default()))
 }
 
 pub async fn get_object_lock(
     s3: &StowageS3,
-    req: S3Request<GetObjectLockConfigurationInput>,
+    mut req: S3Request<GetObjectLockConfigurationInput>,
 ) -> S3Result<S3Response<GetObjectLockConfigurationOutput>> {
-    let cx = s3.bucket_request(&req, &req.input.bucket, Act::bucket("s3:GetBucketObjectLockConfiguration")).await?;
-    if !cx.bucket.file_lock_enabled {
+    let cx = s3.acting(&mut req)?;
+    let lock = BucketView::of(&cx.principal, &cx.bucket).lock.required(Capability::ReadBucketRetentions).s3()?;
+    if !lock.enabled {
         return Err(s3_error!(ObjectLockConfigurationNotFoundError, "Object Lock configuration does not exist for this bucket"));
     }
-    let rule = cx.bucket.default_retention.map(|d| {
+    let rule = lock.default_retention.map(|d| {
         let (days, years) = match d.period.unit {
             PeriodUnit::Days => (i32::try_from(d.period.duration).ok(), None),
             PeriodUnit::Years => (None, i32::try_from(d.period.duration).ok()),
@@ -121,9 +126,9 @@ pub async fn get_object_lock(
 
 pub async fn put_object_lock(
     s3: &StowageS3,
-    req: S3Request<PutObjectLockConfigurationInput>,
+    mut req: S3Request<PutObjectLockConfigurationInput>,
 ) -> S3Result<S3Response<PutObjectLockConfigurationOutput>> {
-    let cx = s3.bucket_request(&req, &req.input.bucket, Act::bucket("s3:PutBucketObjectLockConfiguration")).await?;
+    let cx = s3.acting(&mut req)?;
     let config = req.input.object_lock_configuration.ok_or_else(|| s3_error!(MalformedXML, "ObjectLockConfiguration is required"))?;
     if config.object_lock_enabled.as_ref().map(ObjectLockEnabled::as_str) != Some(ObjectLockEnabled::ENABLED) {
         return Err(s3_error!(MalformedXML, "ObjectLockEnabled must be Enabled"));
@@ -156,8 +161,11 @@ pub async fn put_object_lock(
     Ok(S3Response::new(PutObjectLockConfigurationOutput::default()))
 }
 
-pub async fn put_encryption(s3: &StowageS3, req: S3Request<PutBucketEncryptionInput>) -> S3Result<S3Response<PutBucketEncryptionOutput>> {
-    let cx = s3.bucket_request(&req, &req.input.bucket, Act::bucket("s3:PutEncryptionConfiguration")).await?;
+pub async fn put_encryption(
+    s3: &StowageS3,
+    mut req: S3Request<PutBucketEncryptionInput>,
+) -> S3Result<S3Response<PutBucketEncryptionOutput>> {
+    let cx = s3.acting(&mut req)?;
     let [rule] = req.input.server_side_encryption_configuration.rules.as_slice() else {
         return Err(s3_error!(MalformedXML, "the encryption configuration has exactly one rule"));
     };
@@ -176,9 +184,12 @@ pub async fn put_encryption(s3: &StowageS3, req: S3Request<PutBucketEncryptionIn
     Ok(S3Response::new(PutBucketEncryptionOutput::default()))
 }
 
-pub async fn get_encryption(s3: &StowageS3, req: S3Request<GetBucketEncryptionInput>) -> S3Result<S3Response<GetBucketEncryptionOutput>> {
-    let cx = s3.bucket_request(&req, &req.input.bucket, Act::bucket("s3:GetEncryptionConfiguration")).await?;
-    let default = match &cx.bucket.default_encryption {
+pub async fn get_encryption(
+    s3: &StowageS3,
+    mut req: S3Request<GetBucketEncryptionInput>,
+) -> S3Result<S3Response<GetBucketEncryptionOutput>> {
+    let cx = s3.acting(&mut req)?;
+    let default = match BucketView::of(&cx.principal, &cx.bucket).default_encryption.required(Capability::ReadBucketEncryption).s3()? {
         Encryption::SseB2 => ServerSideEncryptionByDefault {
             sse_algorithm: ServerSideEncryption::from_static(ServerSideEncryption::AES256),
             kms_master_key_id: None,
@@ -202,9 +213,9 @@ pub async fn get_encryption(s3: &StowageS3, req: S3Request<GetBucketEncryptionIn
 
 pub async fn delete_encryption(
     s3: &StowageS3,
-    req: S3Request<DeleteBucketEncryptionInput>,
+    mut req: S3Request<DeleteBucketEncryptionInput>,
 ) -> S3Result<S3Response<DeleteBucketEncryptionOutput>> {
-    let cx = s3.bucket_request(&req, &req.input.bucket, Act::bucket("s3:PutEncryptionConfiguration")).await?;
+    let cx = s3.acting(&mut req)?;
     update(s3, &cx, BucketSettings { default_encryption: Some(Encryption::None), ..BucketSettings::default() }).await?;
     Ok(S3Response::new(DeleteBucketEncryptionOutput::default()))
 }

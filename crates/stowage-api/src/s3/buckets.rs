@@ -6,14 +6,14 @@ use stowage_core::model::{BucketAccess, Versioning, split_bucket_acl};
 use stowage_core::service::{BucketFilter, BucketSettings, PendingUploads};
 
 use super::acl::requested_acl;
-use super::context::{Act, OrS3, StowageS3};
+use super::context::{OrS3, StowageS3};
 use super::error::to_s3;
 use super::values::*;
 
-pub async fn list(s3: &StowageS3, req: S3Request<ListBucketsInput>) -> S3Result<S3Response<ListBucketsOutput>> {
+pub async fn list(s3: &StowageS3, mut req: S3Request<ListBucketsInput>) -> S3Result<S3Response<ListBucketsOutput>> {
     use base64::Engine;
     use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-    let principal = s3.signed(req.credentials.as_ref()).await?;
+    let principal = s3.account(&mut req)?;
     let input = req.input;
     // Pages of MaxBuckets names, in name order; the token is the last name given (base64url).
     let after = match input.continuation_token.as_deref().filter(|t| !t.is_empty()) {
@@ -54,8 +54,8 @@ pub async fn list(s3: &StowageS3, req: S3Request<ListBucketsInput>) -> S3Result<
     }))
 }
 
-pub async fn create(s3: &StowageS3, req: S3Request<CreateBucketInput>) -> S3Result<S3Response<CreateBucketOutput>> {
-    let principal = s3.signed(req.credentials.as_ref()).await?;
+pub async fn create(s3: &StowageS3, mut req: S3Request<CreateBucketInput>) -> S3Result<S3Response<CreateBucketOutput>> {
+    let principal = s3.account(&mut req)?;
     let input = req.input;
     let (bucket_type, grants) = split_bucket_acl(requested_acl!(bucket input).grants(s3.core.account_id())?.unwrap_or_default());
     let object_ownership = input.object_ownership.as_ref().map(|o| super::access::ownership_in(o.as_str())).transpose()?;
@@ -81,26 +81,29 @@ pub async fn create(s3: &StowageS3, req: S3Request<CreateBucketInput>) -> S3Resu
     Ok(S3Response::new(CreateBucketOutput { location: Some(format!("/{}", input.bucket)) }))
 }
 
-pub async fn head(s3: &StowageS3, req: S3Request<HeadBucketInput>) -> S3Result<S3Response<HeadBucketOutput>> {
-    s3.resolve(&req, &req.input.bucket, Act::bucket("s3:ListBucket")).await?;
+pub async fn head(s3: &StowageS3, mut req: S3Request<HeadBucketInput>) -> S3Result<S3Response<HeadBucketOutput>> {
+    s3.reading(&mut req)?;
     Ok(S3Response::new(HeadBucketOutput::default()))
 }
 
-pub async fn delete(s3: &StowageS3, req: S3Request<DeleteBucketInput>) -> S3Result<S3Response<DeleteBucketOutput>> {
-    let cx = s3.bucket_request(&req, &req.input.bucket, Act::bucket("s3:DeleteBucket")).await?;
+pub async fn delete(s3: &StowageS3, mut req: S3Request<DeleteBucketInput>) -> S3Result<S3Response<DeleteBucketOutput>> {
+    let cx = s3.acting(&mut req)?;
     s3.core.delete_bucket(&cx.principal, &cx.bucket.id, PendingUploads::Abort).await.s3()?;
     Ok(S3Response::new(DeleteBucketOutput::default()))
 }
 
-pub async fn location(s3: &StowageS3, req: S3Request<GetBucketLocationInput>) -> S3Result<S3Response<GetBucketLocationOutput>> {
-    s3.bucket_request(&req, &req.input.bucket, Act::bucket("s3:GetBucketLocation")).await?;
+pub async fn location(s3: &StowageS3, mut req: S3Request<GetBucketLocationInput>) -> S3Result<S3Response<GetBucketLocationOutput>> {
+    s3.acting(&mut req)?;
     // us-east-1 is reported as an empty LocationConstraint, as AWS does.
     let location = s3.region.clone().filter(|r| r != "us-east-1").map(BucketLocationConstraint::from);
     Ok(S3Response::new(GetBucketLocationOutput { location_constraint: location }))
 }
 
-pub async fn get_versioning(s3: &StowageS3, req: S3Request<GetBucketVersioningInput>) -> S3Result<S3Response<GetBucketVersioningOutput>> {
-    let cx = s3.bucket_request(&req, &req.input.bucket, Act::bucket("s3:GetBucketVersioning")).await?;
+pub async fn get_versioning(
+    s3: &StowageS3,
+    mut req: S3Request<GetBucketVersioningInput>,
+) -> S3Result<S3Response<GetBucketVersioningOutput>> {
+    let cx = s3.acting(&mut req)?;
     let status = match cx.bucket.versioning {
         Versioning::Enabled => Some(BucketVersioningStatus::ENABLED),
         Versioning::Suspended => Some(BucketVersioningStatus::SUSPENDED),
@@ -112,8 +115,11 @@ pub async fn get_versioning(s3: &StowageS3, req: S3Request<GetBucketVersioningIn
     }))
 }
 
-pub async fn put_versioning(s3: &StowageS3, req: S3Request<PutBucketVersioningInput>) -> S3Result<S3Response<PutBucketVersioningOutput>> {
-    let cx = s3.bucket_request(&req, &req.input.bucket, Act::bucket("s3:PutBucketVersioning")).await?;
+pub async fn put_versioning(
+    s3: &StowageS3,
+    mut req: S3Request<PutBucketVersioningInput>,
+) -> S3Result<S3Response<PutBucketVersioningOutput>> {
+    let cx = s3.acting(&mut req)?;
     let state = match req.input.versioning_configuration.status.as_ref().map(BucketVersioningStatus::as_str) {
         Some(BucketVersioningStatus::ENABLED) => Versioning::Enabled,
         Some(BucketVersioningStatus::SUSPENDED) => Versioning::Suspended,

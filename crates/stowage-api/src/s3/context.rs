@@ -4,14 +4,15 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use s3s::auth::Credentials;
+use axum::http::{HeaderMap, Uri};
 use s3s::{S3Request, S3Result, s3_error};
 use stowage_core::Stowage;
-use stowage_core::auth::Principal;
+use stowage_core::auth::{NameScope, Principal};
 use stowage_core::model::Bucket;
 use stowage_core::policy::{Caller, PolicyRequest};
 
 use super::error::to_s3;
+use super::operations::{Also, Needs, Operation, Target};
 use crate::PeerAddr;
 
 pub struct StowageS3 {
@@ -31,23 +32,6 @@ impl<T> OrS3<T> for stowage_core::Result<T> {
     }
 }
 
-/// What an operation does, as bucket policies name it: the policy action and the object key, if any.
-#[derive(Debug, Clone, Copy)]
-pub struct Act<'a> {
-    pub action: &'static str,
-    pub key: Option<&'a str>,
-}
-
-impl<'a> Act<'a> {
-    pub fn bucket(action: &'static str) -> Self {
-        Act { action, key: None }
-    }
-
-    pub fn object(action: &'static str, key: &'a str) -> Self {
-        Act { action, key: Some(key) }
-    }
-}
-
 /// A request about one bucket: who it acts as (nobody for an unsigned read of a public bucket), and the
 /// bucket.
 pub struct RequestContext {
@@ -59,111 +43,209 @@ pub struct RequestContext {
 pub struct BucketRequest {
     pub principal: Principal,
     pub bucket: Bucket,
+    pub operation: &'static Operation,
+}
+
+/// The parts of a request access control reads, whichever way the request came in (through s3s, or a
+/// browser form in front of it).
+pub struct RequestParts<'a> {
+    pub headers: &'a HeaderMap,
+    pub uri: &'a Uri,
+    pub peer: Option<PeerAddr>,
+}
+
+impl<'a> RequestParts<'a> {
+    pub fn of<T>(req: &'a S3Request<T>) -> Self {
+        RequestParts { headers: &req.headers, uri: &req.uri, peer: req.extensions.get::<PeerAddr>().copied() }
+    }
+}
+
+/// What resolving a request decided, handed to its handler in the request's extensions.
+#[derive(Clone)]
+pub struct Resolved {
+    pub operation: &'static Operation,
+    pub principal: Option<Principal>,
+    pub bucket: Option<Bucket>,
+}
+
+fn not_resolved(operation: &str) -> s3s::S3Error {
+    // Every request s3s routes passes the access hook; reaching a handler without its context is a bug.
+    tracing::error!(operation, "an S3 request reached its handler without being resolved");
+    s3_error!(InternalError, "{}", crate::observe::internal_message())
+}
+
+fn anonymous_refused() -> s3s::S3Error {
+    s3_error!(AccessDenied, "Anonymous access is not allowed; sign the request")
+}
+
+/// Resolves a request for `operation` once: the caller behind `access_key`, the bucket, what the bucket's
+/// policy and ACL make of the caller, then `Principal::authorize` with the operation's capabilities on the
+/// bucket (and the key, for an object). An unsigned request nothing grants goes on only where the table
+/// lets it (public reads; object ACLs are the core's to decide).
+pub async fn resolve(
+    core: &Stowage,
+    operation: &'static Operation,
+    parts: &RequestParts<'_>,
+    access_key: Option<&str>,
+    bucket: Option<&str>,
+    key: Option<&str>,
+) -> S3Result<Resolved> {
+    let signed = match access_key {
+        None => None,
+        Some(access_key) => Some(core.principal_for_key(access_key).await.s3()?),
+    };
+    let (Target::Bucket | Target::BucketSetting | Target::Object, Some(bucket_name)) = (operation.target, bucket) else {
+        // About the account: a signature is all the core needs to decide.
+        let principal = signed.ok_or_else(anonymous_refused)?;
+        authorize(operation, &principal, None, None)?;
+        return Ok(Resolved { operation, principal: Some(principal), bucket: None });
+    };
+    // x-amz-expected-bucket-owner: every bucket here is the account's.
+    if let Some(expected) = parts.headers.get("x-amz-expected-bucket-owner")
+        && expected.as_bytes() != core.account_id().as_bytes()
+    {
+        return Err(s3_error!(AccessDenied, "the bucket is not owned by the expected account"));
+    }
+    let bucket = match &signed {
+        Some(principal) => core.bucket_for(Some(principal), bucket_name).await.s3()?,
+        None => core.bucket_by_name(bucket_name).await.s3()?,
+    };
+    let key = key.filter(|_| operation.target == Target::Object);
+    let version_id = query_value(parts.uri, "versionId");
+    let action = operation.action(version_id.is_some());
+    if let Also::ReadsAs(other) = operation.also {
+        decide(core, parts, signed.clone(), &bucket, other.action(version_id.is_some()), key, version_id.as_deref()).await?;
+    }
+    let principal = decide(core, parts, signed, &bucket, action, key, version_id.as_deref()).await?;
+    match &principal {
+        Some(principal) => authorize(operation, principal, Some(&bucket), key)?,
+        None if !operation.anonymous => {
+            return Err(if bucket.s3_public_read() {
+                anonymous_refused()
+            } else {
+                s3_error!(AccessDenied, "this bucket is private: a signed request is required")
+            });
+        }
+        // Unsigned object reads go on: the core decides them by bucket type and object ACL.
+        None if operation.target != Target::Object && !bucket.s3_public_read() => {
+            return Err(s3_error!(AccessDenied, "this bucket is private: a signed request is required"));
+        }
+        None => {}
+    }
+    Ok(Resolved { operation, principal, bucket: Some(bucket) })
+}
+
+/// The capability check of an operation: capabilities, the key's bucket and name-prefix restrictions.
+fn authorize(operation: &Operation, principal: &Principal, bucket: Option<&Bucket>, key: Option<&str>) -> S3Result<()> {
+    let bucket_id = bucket.map(|b| b.id.as_str());
+    let names = key.map_or(NameScope::None, NameScope::File);
+    match operation.needs {
+        Needs::All(capabilities) => capabilities.iter().try_for_each(|&c| principal.authorize(c, bucket_id, names)).s3(),
+        Needs::Any(capabilities) => {
+            let mut refusals = capabilities.iter().map(|&c| principal.authorize(c, bucket_id, names));
+            match refusals.find(Result::is_ok) {
+                Some(_) => Ok(()),
+                None => capabilities.first().map_or(Ok(()), |&c| principal.authorize(c, bucket_id, names)).s3(),
+            }
+        }
+    }
+}
+
+/// Who a request acts as in `bucket`, after its policy and ACL (see `Stowage::s3_caller`). The tags of the
+/// addressed object are read only when the bucket's policy compares them.
+async fn decide(
+    core: &Stowage,
+    parts: &RequestParts<'_>,
+    signed: Option<Principal>,
+    bucket: &Bucket,
+    action: &'static str,
+    key: Option<&str>,
+    version_id: Option<&str>,
+) -> S3Result<Option<Principal>> {
+    let existing_tags = match key {
+        Some(key) => core.existing_object_tags(bucket, key, version_id).await.s3()?,
+        None => BTreeMap::new(),
+    };
+    let account_id = core.account_id();
+    let secure = core.config().public_url.starts_with("https://");
+    let view = || {
+        let mut request = policy_request(parts, signed.as_ref(), account_id, &bucket.name, action, key, secure);
+        for (k, v) in &existing_tags {
+            request = request.with(&format!("s3:ExistingObjectTag/{k}"), v.clone());
+        }
+        request
+    };
+    core.s3_caller(signed.clone(), bucket, action, view).s3()
 }
 
 impl StowageS3 {
-    /// The caller behind the request's access key; `None` for an unsigned request.
-    pub async fn caller(&self, credentials: Option<&Credentials>) -> S3Result<Option<Principal>> {
-        match credentials {
-            None => Ok(None),
-            Some(c) => self.core.principal_for_key(&c.access_key).await.s3().map(Some),
-        }
+    fn resolved<T>(&self, req: &mut S3Request<T>) -> S3Result<Resolved> {
+        req.extensions.remove::<Resolved>().ok_or_else(|| not_resolved(req.uri.path()))
     }
 
-    /// The caller of an operation that is about no bucket (ListBuckets, CreateBucket), which needs a signature.
-    pub async fn signed(&self, credentials: Option<&Credentials>) -> S3Result<Principal> {
-        self.caller(credentials).await?.ok_or_else(|| s3_error!(AccessDenied, "Anonymous access is not allowed; sign the request"))
+    /// The caller of an operation about the account (ListBuckets, CreateBucket).
+    pub fn account<T>(&self, req: &mut S3Request<T>) -> S3Result<Principal> {
+        self.resolved(req)?.principal.ok_or_else(anonymous_refused)
     }
 
-    /// Resolves the caller and the bucket, and lets the bucket's policy and ACL decide who the request acts
-    /// as. An unsigned request nothing grants goes on only to read a public bucket, or an object whose ACL
-    /// the core may find public.
-    pub async fn resolve<T>(&self, req: &S3Request<T>, bucket: &str, act: Act<'_>) -> S3Result<RequestContext> {
-        let signed = self.caller(req.credentials.as_ref()).await?;
-        // x-amz-expected-bucket-owner: every bucket here is the account's.
-        if let Some(expected) = req.headers.get("x-amz-expected-bucket-owner")
-            && expected.as_bytes() != self.core.account_id().as_bytes()
-        {
-            return Err(s3_error!(AccessDenied, "the bucket is not owned by the expected account"));
-        }
-        let bucket = match &signed {
-            Some(principal) => self.core.bucket_for(Some(principal), bucket).await.s3()?,
-            None => self.core.bucket_by_name(bucket).await.s3()?,
-        };
-        let existing_tags = self.existing_tags(&bucket, act, query_value(req, "versionId")).await?;
-        let principal = self.decide(req, signed, &bucket, act, &existing_tags)?;
-        // Unsigned object reads go on: the core decides them by bucket type and object ACL.
-        let anonymous_read = matches!(act.action, "s3:GetObject" | "s3:GetObjectVersion");
-        if principal.is_none() && !bucket.s3_public_read() && !anonymous_read {
-            return Err(s3_error!(AccessDenied, "this bucket is private: a signed request is required"));
-        }
-        Ok(RequestContext { principal, bucket })
+    /// The context of an operation that may be unsigned (reads of public buckets, objects' ACLs).
+    pub fn reading<T>(&self, req: &mut S3Request<T>) -> S3Result<RequestContext> {
+        let resolved = self.resolved(req)?;
+        let bucket = resolved.bucket.ok_or_else(|| not_resolved(resolved.operation.name))?;
+        Ok(RequestContext { principal: resolved.principal, bucket })
     }
 
-    /// Another bucket the same request reads from (a copy's source), under that bucket's policy.
-    pub async fn source_bucket<T>(&self, req: &S3Request<T>, principal: &Principal, bucket: &str, act: Act<'_>) -> S3Result<Bucket> {
-        let bucket = self.core.bucket_for(Some(principal), bucket).await.s3()?;
-        // The source's version id rides in the copy-source header, not in the query.
-        let source_version = req
-            .headers
-            .get("x-amz-copy-source")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split_once("?versionId="))
-            .map(|(_, id)| id.to_string());
-        let existing_tags = self.existing_tags(&bucket, act, source_version).await?;
-        self.decide(req, Some(principal.clone()), &bucket, act, &existing_tags)?;
+    /// The context of an operation that acts as someone.
+    pub fn acting<T>(&self, req: &mut S3Request<T>) -> S3Result<BucketRequest> {
+        let resolved = self.resolved(req)?;
+        let bucket = resolved.bucket.ok_or_else(|| not_resolved(resolved.operation.name))?;
+        let principal = resolved.principal.ok_or_else(anonymous_refused)?;
+        Ok(BucketRequest { principal, bucket, operation: resolved.operation })
+    }
+
+    /// The bucket a copy reads its source from, under that bucket's policy and the table's entry for
+    /// reading a copy source.
+    pub async fn copy_source_bucket<T>(
+        &self,
+        req: &S3Request<T>,
+        cx: &BucketRequest,
+        bucket: &str,
+        key: &str,
+        version_id: Option<&str>,
+    ) -> S3Result<Bucket> {
+        let Also::ReadsCopySource(source) = cx.operation.also else { return Err(not_resolved(cx.operation.name)) };
+        let bucket = self.core.bucket_for(Some(&cx.principal), bucket).await.s3()?;
+        let action = source.action(version_id.is_some());
+        decide(&self.core, &RequestParts::of(req), Some(cx.principal.clone()), &bucket, action, Some(key), version_id).await?;
+        authorize(source, &cx.principal, Some(&bucket), Some(key))?;
         Ok(bucket)
     }
 
-    /// The tags of the object (version) a request addresses, when the bucket's policy compares them.
-    async fn existing_tags(&self, bucket: &Bucket, act: Act<'_>, version_id: Option<String>) -> S3Result<BTreeMap<String, String>> {
-        let Some(key) = act.key else { return Ok(BTreeMap::new()) };
-        self.core.existing_object_tags(bucket, key, version_id.as_deref()).await.s3()
-    }
-
-    /// Who the request acts as in `bucket`, after its policy and ACL (see `Stowage::s3_caller`).
-    fn decide<T>(
-        &self,
-        req: &S3Request<T>,
-        signed: Option<Principal>,
-        bucket: &Bucket,
-        act: Act<'_>,
-        existing_tags: &BTreeMap<String, String>,
-    ) -> S3Result<Option<Principal>> {
-        let account_id = self.core.account_id();
-        let secure = self.core.config().public_url.starts_with("https://");
-        let view = || {
-            let mut request = policy_request(req, signed.as_ref(), account_id, &bucket.name, act, secure);
-            for (k, v) in existing_tags {
-                request = request.with(&format!("s3:ExistingObjectTag/{k}"), v.clone());
-            }
-            request
-        };
-        self.core.s3_caller(signed.clone(), bucket, act.action, view).s3()
-    }
-
-    /// `resolve` for an operation that must act as someone.
-    pub async fn bucket_request<T>(&self, req: &S3Request<T>, bucket: &str, act: Act<'_>) -> S3Result<BucketRequest> {
-        let cx = self.resolve(req, bucket, act).await?;
-        let principal = cx.principal.ok_or_else(|| s3_error!(AccessDenied, "Anonymous access is not allowed; sign the request"))?;
-        Ok(BucketRequest { principal, bucket: cx.bucket })
+    /// Checks one of the keys an operation acting on several (DeleteObjects) names, as the table's entry
+    /// for each key says: the bucket's policy on that key, and the key's capabilities and restrictions.
+    pub async fn authorize_each<T>(&self, req: &S3Request<T>, cx: &BucketRequest, key: &str, version_id: Option<&str>) -> S3Result<()> {
+        let Also::EachKey(each) = cx.operation.also else { return Err(not_resolved(cx.operation.name)) };
+        let action = each.action(version_id.is_some());
+        decide(&self.core, &RequestParts::of(req), Some(cx.principal.clone()), &cx.bucket, action, Some(key), version_id).await?;
+        authorize(each, &cx.principal, Some(&cx.bucket), Some(key))
     }
 }
 
 /// The request as a bucket policy sees it: caller, action, resource, and the condition keys it carries.
-fn policy_request<'a, T>(
-    req: &S3Request<T>,
+fn policy_request<'a>(
+    req: &RequestParts<'_>,
     signed: Option<&'a Principal>,
     account_id: &'a str,
     bucket: &str,
-    act: Act<'_>,
+    action: &'static str,
+    key: Option<&str>,
     secure: bool,
 ) -> PolicyRequest<'a> {
     let caller = match signed {
         Some(p) => Caller::Key { account_id, key_id: &p.key.key_id },
         None => Caller::Anonymous,
     };
-    let mut request = PolicyRequest::new(caller, act.action, bucket, act.key);
+    let mut request = PolicyRequest::new(caller, action, bucket, key);
     let now = time::OffsetDateTime::now_utc();
     request = request
         .with("aws:SecureTransport", secure.to_string())
@@ -172,7 +254,7 @@ fn policy_request<'a, T>(
     if let Ok(current) = now.format(&time::format_description::well_known::Rfc3339) {
         request = request.with("aws:CurrentTime", current);
     }
-    if let Some(PeerAddr(peer)) = req.extensions.get::<PeerAddr>() {
+    if let Some(PeerAddr(peer)) = req.peer {
         request = request.with("aws:SourceIp", peer.ip().to_canonical().to_string());
     }
     if let Some(p) = signed {
@@ -211,7 +293,7 @@ fn policy_request<'a, T>(
     }
     for (name, key) in [("prefix", "s3:prefix"), ("delimiter", "s3:delimiter"), ("max-keys", "s3:max-keys"), ("versionId", "s3:VersionId")]
     {
-        if let Some(value) = query_value(req, name) {
+        if let Some(value) = query_value(req.uri, name) {
             request = request.with(key, value);
         }
     }
@@ -219,8 +301,8 @@ fn policy_request<'a, T>(
 }
 
 /// A query parameter of the request, decoded.
-fn query_value<T>(req: &S3Request<T>, wanted: &str) -> Option<String> {
-    let query = req.uri.query().unwrap_or("");
+fn query_value(uri: &Uri, wanted: &str) -> Option<String> {
+    let query = uri.query().unwrap_or("");
     query.split('&').filter(|p| !p.is_empty()).find_map(|pair| {
         let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
         (name == wanted).then(|| percent_encoding::percent_decode_str(&value.replace('+', " ")).decode_utf8_lossy().into_owned())

@@ -2,12 +2,11 @@
 
 use s3s::dto::*;
 use s3s::{S3Request, S3Response, S3Result, s3_error};
-use stowage_core::auth::Principal;
 use stowage_core::conditions::{Outcome, Preconditions};
 use stowage_core::model::FileVersion;
 use stowage_core::service::{ByteRange, CopyPart, CopyRequest, MetadataDirective as Directive};
 
-use super::context::{Act, BucketRequest, OrS3, StowageS3};
+use super::context::{BucketRequest, OrS3, StowageS3};
 use super::objects::preconditions_from;
 use super::values::*;
 
@@ -16,16 +15,15 @@ use super::values::*;
 async fn copy_source<T>(
     s3: &StowageS3,
     req: &S3Request<T>,
-    principal: &Principal,
+    cx: &BucketRequest,
     source: &CopySource,
     conditions: &Preconditions,
 ) -> S3Result<FileVersion> {
     let CopySource::Bucket { bucket, key, version_id } = source else {
         return Err(s3_error!(NotImplemented, "access point copy sources are not supported"));
     };
-    let action = if version_id.is_some() { "s3:GetObjectVersion" } else { "s3:GetObject" };
-    let bucket = s3.source_bucket(req, principal, bucket, Act::object(action, key)).await?;
-    let version = s3.core.object_version(Some(principal), &bucket, key, version_id.as_deref()).await.s3()?;
+    let bucket = s3.copy_source_bucket(req, cx, bucket, key, version_id.as_deref()).await?;
+    let version = s3.core.object_version(Some(&cx.principal), &bucket, key, version_id.as_deref()).await.s3()?;
     match conditions.evaluate(&version) {
         Outcome::Met => Ok(version),
         Outcome::NotModified | Outcome::Failed => Err(s3_error!(PreconditionFailed)),
@@ -35,7 +33,7 @@ async fn copy_source<T>(
 /// The version a CopyObject or UploadPartCopy reads, under its `x-amz-copy-source-if-*` conditions (both
 /// inputs name them alike).
 macro_rules! copy_source {
-    ($s3:expr, $req:expr, $principal:expr) => {{
+    ($s3:expr, $req:expr, $cx:expr) => {{
         let conditions = preconditions_from!(
             $req.input,
             copy_source_if_match,
@@ -43,14 +41,14 @@ macro_rules! copy_source {
             copy_source_if_modified_since,
             copy_source_if_unmodified_since
         );
-        copy_source($s3, &$req, &$principal, &$req.input.copy_source, &conditions).await
+        copy_source($s3, &$req, &$cx, &$req.input.copy_source, &conditions).await
     }};
 }
 
-pub async fn copy_object(s3: &StowageS3, req: S3Request<CopyObjectInput>) -> S3Result<S3Response<CopyObjectOutput>> {
-    let BucketRequest { principal, bucket } =
-        s3.bucket_request(&req, &req.input.bucket, Act::object("s3:PutObject", &req.input.key)).await?;
-    let source = copy_source!(s3, req, principal)?;
+pub async fn copy_object(s3: &StowageS3, mut req: S3Request<CopyObjectInput>) -> S3Result<S3Response<CopyObjectOutput>> {
+    let cx = s3.acting(&mut req)?;
+    let source = copy_source!(s3, req, cx)?;
+    let BucketRequest { principal, bucket, .. } = cx;
     let input = req.input;
     let replace = match input.metadata_directive.as_ref().map(MetadataDirective::as_str) {
         Some(MetadataDirective::REPLACE) => true,
@@ -121,9 +119,10 @@ pub async fn copy_object(s3: &StowageS3, req: S3Request<CopyObjectInput>) -> S3R
     Ok(S3Response::new(out))
 }
 
-pub async fn upload_part_copy(s3: &StowageS3, req: S3Request<UploadPartCopyInput>) -> S3Result<S3Response<UploadPartCopyOutput>> {
-    let BucketRequest { principal, .. } = s3.bucket_request(&req, &req.input.bucket, Act::object("s3:PutObject", &req.input.key)).await?;
-    let source = copy_source!(s3, req, principal)?;
+pub async fn upload_part_copy(s3: &StowageS3, mut req: S3Request<UploadPartCopyInput>) -> S3Result<S3Response<UploadPartCopyOutput>> {
+    let cx = s3.acting(&mut req)?;
+    let source = copy_source!(s3, req, cx)?;
+    let principal = cx.principal;
     let input = req.input;
     let part_number = part_number(input.part_number)?;
     let range = match &input.copy_source_range {

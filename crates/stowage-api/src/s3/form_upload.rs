@@ -22,7 +22,9 @@ use stowage_core::Stowage;
 use stowage_core::service::{NewFile, Sha1Check};
 use subtle::ConstantTimeEq;
 
+use super::context::{RequestParts, resolve};
 use super::error::to_s3;
+use super::operations::POST_OBJECT;
 use super::xml_escape;
 
 /// A form's text fields are small (AWS allows 20 KB of them); more is not a browser form.
@@ -189,7 +191,8 @@ impl FormUploads {
             |why: String| s3_error!(MalformedPOSTRequest, "The body of your POST request is not well-formed multipart/form-data: {why}");
         let content_type = request.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
         let boundary = multer::parse_boundary(content_type).map_err(|e| malformed(e.to_string()))?;
-        let mut form = multer::Multipart::new(request.into_body().into_data_stream(), boundary);
+        let (head, body) = request.into_parts();
+        let mut form = multer::Multipart::new(body.into_data_stream(), boundary);
         let mut fields = Fields(Vec::new());
         let file = loop {
             let Some(mut field) = form.next_field().await.map_err(|e| malformed(e.to_string()))? else {
@@ -223,7 +226,7 @@ impl FormUploads {
         // A form with no policy and no signature is anonymous: the bucket's ACL or policy must let anyone write.
         let signed =
             ["policy", "signature", "x-amz-signature", "awsaccesskeyid", "x-amz-credential"].iter().any(|f| fields.get(f).is_some());
-        let (principal, bucket, (min, max)) = if signed {
+        let access_key = if signed {
             let access_key = self.verify_signature(&fields).await?;
             let policy = Policy::parse(fields.get("policy").unwrap_or(""))?;
             if time::OffsetDateTime::now_utc() >= policy.expiration {
@@ -231,19 +234,19 @@ impl FormUploads {
             }
             // The policy judges the fields as sent, the key with `${filename}` filled in.
             policy.check(&fields, bucket_name)?;
-            let principal = self.core.principal_for_key(&access_key).await.map_err(to_s3)?;
-            let bucket = self.core.bucket_for(Some(&principal), bucket_name).await.map_err(to_s3)?;
-            (principal, bucket, policy.length_range())
+            Some((access_key, policy.length_range()))
         } else {
-            let bucket = self.core.bucket_by_name(bucket_name).await.map_err(to_s3)?;
-            let request = || {
-                stowage_core::policy::PolicyRequest::new(stowage_core::policy::Caller::Anonymous, "s3:PutObject", bucket_name, Some(&key))
-            };
-            let granted = self.core.s3_caller(None, &bucket, "s3:PutObject", request).map_err(to_s3)?;
-            let principal =
-                granted.ok_or_else(|| s3_error!(AccessDenied, "Anonymous uploads need a bucket that lets anyone write; sign the form"))?;
-            (principal, bucket, (0, u64::MAX))
+            None
         };
+        // Resolved as every S3 request is: caller, bucket, the bucket's policy and ACL (an unsigned form
+        // needs one that lets anyone write), then the key's capabilities for PostObject.
+        let parts = RequestParts { headers: &head.headers, uri: &head.uri, peer: head.extensions.get::<crate::PeerAddr>().copied() };
+        let key_id = access_key.as_ref().map(|(id, _)| id.as_str());
+        let resolved = resolve(&self.core, &POST_OBJECT, &parts, key_id, Some(bucket_name), Some(&key)).await?;
+        let (Some(principal), Some(bucket)) = (resolved.principal, resolved.bucket) else {
+            return Err(s3_error!(AccessDenied, "Anonymous uploads need a bucket that lets anyone write; sign the form"));
+        };
+        let (min, max) = access_key.map_or((0, u64::MAX), |(_, range)| range);
         let grants = match fields.get("acl") {
             Some(name) => super::acl::canned(name)?,
             None => Vec::new(),

@@ -9,14 +9,14 @@ use stowage_core::lifecycle::{Filter, FilterShape, Rule};
 use stowage_core::service::BucketSettings;
 
 use super::bucket_config::update;
-use super::context::{Act, StowageS3};
+use super::context::StowageS3;
 use super::values::{millis, timestamp};
 
 pub async fn put_lifecycle(
     s3: &StowageS3,
-    req: S3Request<PutBucketLifecycleConfigurationInput>,
+    mut req: S3Request<PutBucketLifecycleConfigurationInput>,
 ) -> S3Result<S3Response<PutBucketLifecycleConfigurationOutput>> {
-    let cx = s3.bucket_request(&req, &req.input.bucket, Act::bucket("s3:PutLifecycleConfiguration")).await?;
+    let cx = s3.acting(&mut req)?;
     let config = req.input.lifecycle_configuration.ok_or_else(|| s3_error!(MalformedXML, "a lifecycle configuration is required"))?;
     let rules = config.rules.into_iter().map(parse_rule).collect::<S3Result<Vec<_>>>()?;
     update(s3, &cx, BucketSettings { s3_lifecycle: Some(rules), ..BucketSettings::default() }).await?;
@@ -25,9 +25,9 @@ pub async fn put_lifecycle(
 
 pub async fn get_lifecycle(
     s3: &StowageS3,
-    req: S3Request<GetBucketLifecycleConfigurationInput>,
+    mut req: S3Request<GetBucketLifecycleConfigurationInput>,
 ) -> S3Result<S3Response<GetBucketLifecycleConfigurationOutput>> {
-    let cx = s3.bucket_request(&req, &req.input.bucket, Act::bucket("s3:GetLifecycleConfiguration")).await?;
+    let cx = s3.acting(&mut req)?;
     let rules = cx.bucket.lifecycle();
     if rules.is_empty() {
         return Err(s3_error!(NoSuchLifecycleConfiguration, "The lifecycle configuration does not exist"));
@@ -38,9 +38,9 @@ pub async fn get_lifecycle(
 
 pub async fn delete_lifecycle(
     s3: &StowageS3,
-    req: S3Request<DeleteBucketLifecycleInput>,
+    mut req: S3Request<DeleteBucketLifecycleInput>,
 ) -> S3Result<S3Response<DeleteBucketLifecycleOutput>> {
-    let cx = s3.bucket_request(&req, &req.input.bucket, Act::bucket("s3:PutLifecycleConfiguration")).await?;
+    let cx = s3.acting(&mut req)?;
     update(s3, &cx, BucketSettings { lifecycle_rules: Some(Vec::new()), ..BucketSettings::default() }).await?;
     Ok(S3Response::new(DeleteBucketLifecycleOutput::default()))
 }

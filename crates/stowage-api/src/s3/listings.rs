@@ -8,7 +8,7 @@ use stowage_core::model::Action;
 use stowage_core::service::{ListEntry, ListPage, ListRequest, NULL_VERSION};
 
 use super::acl::owner;
-use super::context::{Act, OrS3, StowageS3};
+use super::context::{OrS3, StowageS3};
 use super::values::*;
 
 /// Continuation tokens are opaque: the next name, base64url-encoded.
@@ -58,8 +58,8 @@ fn list_entries(page: &ListPage, enc: &impl Fn(&str) -> String, owner: Option<&O
     (contents, prefixes)
 }
 
-pub async fn list_objects_v2(s3: &StowageS3, req: S3Request<ListObjectsV2Input>) -> S3Result<S3Response<ListObjectsV2Output>> {
-    let cx = s3.bucket_request(&req, &req.input.bucket, Act::bucket("s3:ListBucket")).await?;
+pub async fn list_objects_v2(s3: &StowageS3, mut req: S3Request<ListObjectsV2Input>) -> S3Result<S3Response<ListObjectsV2Output>> {
+    let cx = s3.acting(&mut req)?;
     let input = req.input;
     let max = max_keys(input.max_keys)?;
     let enc = url_encoding(input.encoding_type.as_ref());
@@ -105,8 +105,8 @@ pub async fn list_objects_v2(s3: &StowageS3, req: S3Request<ListObjectsV2Input>)
     }))
 }
 
-pub async fn list_objects(s3: &StowageS3, req: S3Request<ListObjectsInput>) -> S3Result<S3Response<ListObjectsOutput>> {
-    let cx = s3.bucket_request(&req, &req.input.bucket, Act::bucket("s3:ListBucket")).await?;
+pub async fn list_objects(s3: &StowageS3, mut req: S3Request<ListObjectsInput>) -> S3Result<S3Response<ListObjectsOutput>> {
+    let cx = s3.acting(&mut req)?;
     let input = req.input;
     let max = max_keys(input.max_keys)?;
     let enc = url_encoding(input.encoding_type.as_ref());
@@ -144,9 +144,9 @@ pub async fn list_objects(s3: &StowageS3, req: S3Request<ListObjectsInput>) -> S
 
 pub async fn list_object_versions(
     s3: &StowageS3,
-    req: S3Request<ListObjectVersionsInput>,
+    mut req: S3Request<ListObjectVersionsInput>,
 ) -> S3Result<S3Response<ListObjectVersionsOutput>> {
-    let cx = s3.bucket_request(&req, &req.input.bucket, Act::bucket("s3:ListBucketVersions")).await?;
+    let cx = s3.acting(&mut req)?;
     let input = req.input;
     let max = max_keys(input.max_keys)?.max(1);
     let enc = url_encoding(input.encoding_type.as_ref());

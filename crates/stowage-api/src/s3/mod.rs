@@ -16,11 +16,13 @@ mod listings;
 mod multipart;
 mod object_config;
 mod objects;
+mod operations;
 mod values;
 
 pub use form_upload::FormUploads;
 #[cfg(feature = "fuzzing")]
 pub(crate) use form_upload::fuzz_form_policy;
+pub use operations::to_json as operations_json;
 
 use std::sync::Arc;
 
@@ -232,10 +234,12 @@ pub fn xml_error(status: axum::http::StatusCode, code: &str, message: &str) -> a
     response
 }
 
-/// s3s would refuse every unsigned request; the core decides instead (public buckets are readable by
-/// anyone, everything else needs a principal), so this only checks what s3s leaves to us for signed
-/// requests: the credential scope's region. (s3s itself verifies signatures and the 15-minute skew.)
+/// The one door every request s3s routes goes through, after s3s has verified its signature and before
+/// its body is read: the credential scope's region, a bound on bodies s3s reads whole, then the request is
+/// resolved against the operations table (`context::resolve`) and what was decided rides to the handler
+/// in the request's extensions. s3s would refuse every unsigned request; the table decides instead.
 struct RequestChecks {
+    core: Arc<Stowage>,
     region: Option<String>,
 }
 
@@ -254,6 +258,13 @@ impl S3Access for RequestChecks {
         if !data_op && length.is_some_and(|n| n > MAX_XML_BODY as u64) {
             return Err(s3_error!(MaxMessageLengthExceeded, "the request body is larger than the {} MiB allowed", MAX_XML_BODY >> 20));
         }
+        self.check_region(cx)?;
+        self.resolve(cx).await
+    }
+}
+
+impl RequestChecks {
+    fn check_region(&self, cx: &S3AccessContext<'_>) -> S3Result<()> {
         let Some(expected) = &self.region else { return Ok(()) };
         let from_header = cx
             .headers()
@@ -277,14 +288,28 @@ impl S3Access for RequestChecks {
     }
 }
 
+impl RequestChecks {
+    async fn resolve(&self, cx: &mut S3AccessContext<'_>) -> S3Result<()> {
+        let name = cx.s3_op().name();
+        let operation = operations::find(name).ok_or_else(|| s3_error!(NotImplemented, "{name} is not implemented"))?;
+        let peer = cx.extensions_mut().get::<crate::PeerAddr>().copied();
+        let parts = context::RequestParts { headers: cx.headers(), uri: cx.uri(), peer };
+        let path = cx.s3_path();
+        let access_key = cx.credentials().map(|c| c.access_key.as_str());
+        let resolved = context::resolve(&self.core, operation, &parts, access_key, path.get_bucket_name(), path.get_object_key()).await?;
+        cx.extensions_mut().insert(resolved);
+        Ok(())
+    }
+}
+
 pub fn service(core: Arc<Stowage>, options: &crate::S3Options) -> S3Service {
     let mut builder = S3ServiceBuilder::new(context::StowageS3 { core: core.clone(), region: options.region.clone() });
-    builder.set_auth(KeyAuth { core });
+    builder.set_auth(KeyAuth { core: core.clone() });
     let mut config = s3s::config::S3Config::default();
     config.post_object_max_file_size = MAX_S3S_FORM_FILE;
     config.xml_max_body_size = MAX_XML_BODY;
     builder.set_config(Arc::new(s3s::config::StaticConfigProvider::new(Arc::new(config))));
-    builder.set_access(RequestChecks { region: options.region.clone() });
+    builder.set_access(RequestChecks { core: core.clone(), region: options.region.clone() });
     if options.domain.is_some() {
         builder.set_host(Hosts(options.clone()));
     }

@@ -9,12 +9,12 @@ use stowage_core::service::{EncryptionRequest, ListedPart, PartUpload, Sha1Check
 
 use super::acl::owner;
 use super::checksum::{self, Algorithm, declared_checksums, set_checksums};
-use super::context::{Act, OrS3, StowageS3};
+use super::context::{OrS3, StowageS3};
 use super::objects::new_file_from;
 use super::values::*;
 
-pub async fn create(s3: &StowageS3, req: S3Request<CreateMultipartUploadInput>) -> S3Result<S3Response<CreateMultipartUploadOutput>> {
-    let cx = s3.bucket_request(&req, &req.input.bucket, Act::object("s3:PutObject", &req.input.key)).await?;
+pub async fn create(s3: &StowageS3, mut req: S3Request<CreateMultipartUploadInput>) -> S3Result<S3Response<CreateMultipartUploadOutput>> {
+    let cx = s3.acting(&mut req)?;
     let input = req.input;
     let mut file = new_file_from!(&cx.bucket, s3.core.account_id(), input.key.clone(), input);
     let algorithm = match input.checksum_algorithm.as_ref() {
@@ -46,8 +46,8 @@ pub async fn create(s3: &StowageS3, req: S3Request<CreateMultipartUploadInput>) 
     Ok(S3Response::new(out))
 }
 
-pub async fn upload_part(s3: &StowageS3, req: S3Request<UploadPartInput>) -> S3Result<S3Response<UploadPartOutput>> {
-    let cx = s3.bucket_request(&req, &req.input.bucket, Act::object("s3:PutObject", &req.input.key)).await?;
+pub async fn upload_part(s3: &StowageS3, mut req: S3Request<UploadPartInput>) -> S3Result<S3Response<UploadPartOutput>> {
+    let cx = s3.acting(&mut req)?;
     let (headers, trailers) = (req.headers, req.trailing_headers);
     let input = req.input;
     let declared = declared_checksums!(input);
@@ -69,8 +69,11 @@ pub async fn upload_part(s3: &StowageS3, req: S3Request<UploadPartInput>) -> S3R
     Ok(S3Response::new(out))
 }
 
-pub async fn complete(s3: &StowageS3, req: S3Request<CompleteMultipartUploadInput>) -> S3Result<S3Response<CompleteMultipartUploadOutput>> {
-    let cx = s3.bucket_request(&req, &req.input.bucket, Act::object("s3:PutObject", &req.input.key)).await?;
+pub async fn complete(
+    s3: &StowageS3,
+    mut req: S3Request<CompleteMultipartUploadInput>,
+) -> S3Result<S3Response<CompleteMultipartUploadOutput>> {
+    let cx = s3.acting(&mut req)?;
     let (input, headers) = (req.input, req.headers);
     let parts = input.multipart_upload.and_then(|m| m.parts).unwrap_or_default();
     // Whole-object checksums a completion states are checked against the checksums listed per part (which
@@ -140,15 +143,15 @@ pub async fn complete(s3: &StowageS3, req: S3Request<CompleteMultipartUploadInpu
     Ok(response)
 }
 
-pub async fn abort(s3: &StowageS3, req: S3Request<AbortMultipartUploadInput>) -> S3Result<S3Response<AbortMultipartUploadOutput>> {
-    let cx = s3.bucket_request(&req, &req.input.bucket, Act::object("s3:AbortMultipartUpload", &req.input.key)).await?;
+pub async fn abort(s3: &StowageS3, mut req: S3Request<AbortMultipartUploadInput>) -> S3Result<S3Response<AbortMultipartUploadOutput>> {
+    let cx = s3.acting(&mut req)?;
     s3.core.upload_of_key(&cx.principal, &req.input.upload_id, &req.input.key).await.s3()?;
     s3.core.cancel_large_file(&cx.principal, &req.input.upload_id).await.s3()?;
     Ok(S3Response::new(AbortMultipartUploadOutput::default()))
 }
 
-pub async fn list_parts(s3: &StowageS3, req: S3Request<ListPartsInput>) -> S3Result<S3Response<ListPartsOutput>> {
-    let cx = s3.bucket_request(&req, &req.input.bucket, Act::object("s3:ListMultipartUploadParts", &req.input.key)).await?;
+pub async fn list_parts(s3: &StowageS3, mut req: S3Request<ListPartsInput>) -> S3Result<S3Response<ListPartsOutput>> {
+    let cx = s3.acting(&mut req)?;
     let input = req.input;
     let max = match input.max_parts {
         Some(n) if n < 0 => return Err(s3_error!(InvalidArgument, "max-parts must not be negative")),
@@ -191,8 +194,11 @@ pub async fn list_parts(s3: &StowageS3, req: S3Request<ListPartsInput>) -> S3Res
     }))
 }
 
-pub async fn list_uploads(s3: &StowageS3, req: S3Request<ListMultipartUploadsInput>) -> S3Result<S3Response<ListMultipartUploadsOutput>> {
-    let cx = s3.bucket_request(&req, &req.input.bucket, Act::bucket("s3:ListBucketMultipartUploads")).await?;
+pub async fn list_uploads(
+    s3: &StowageS3,
+    mut req: S3Request<ListMultipartUploadsInput>,
+) -> S3Result<S3Response<ListMultipartUploadsOutput>> {
+    let cx = s3.acting(&mut req)?;
     let input = req.input;
     let max = match input.max_uploads {
         Some(n) if n < 0 => return Err(s3_error!(InvalidArgument, "max-uploads must not be negative")),

@@ -4,42 +4,45 @@ use std::collections::BTreeMap;
 
 use s3s::dto::*;
 use s3s::{S3Request, S3Response, S3Result, s3_error};
-use stowage_core::auth::LockView;
+use stowage_core::auth::{Capability, LockView};
 use stowage_core::model::Retention;
 
-use super::context::{Act, OrS3, StowageS3};
+use super::context::{OrS3, StowageS3};
 use super::values::*;
 
-pub async fn put_tagging(s3: &StowageS3, req: S3Request<PutObjectTaggingInput>) -> S3Result<S3Response<PutObjectTaggingOutput>> {
-    let cx = s3.bucket_request(&req, &req.input.bucket, Act::object("s3:PutObjectTagging", &req.input.key)).await?;
+pub async fn put_tagging(s3: &StowageS3, mut req: S3Request<PutObjectTaggingInput>) -> S3Result<S3Response<PutObjectTaggingOutput>> {
+    let cx = s3.acting(&mut req)?;
     let input = req.input;
     let version = s3.core.addressed_version(&cx.bucket, &input.key, input.version_id.as_deref()).await.s3()?;
     let version = s3.core.set_object_tags(&cx.principal, version, tag_map(input.tagging.tag_set)?).await.s3()?;
     Ok(S3Response::new(PutObjectTaggingOutput { version_id: version_id_out(&version) }))
 }
 
-pub async fn get_tagging(s3: &StowageS3, req: S3Request<GetObjectTaggingInput>) -> S3Result<S3Response<GetObjectTaggingOutput>> {
-    let cx = s3.bucket_request(&req, &req.input.bucket, Act::object("s3:GetObjectTagging", &req.input.key)).await?;
+pub async fn get_tagging(s3: &StowageS3, mut req: S3Request<GetObjectTaggingInput>) -> S3Result<S3Response<GetObjectTaggingOutput>> {
+    let cx = s3.acting(&mut req)?;
     let input = req.input;
     let version = s3.core.addressed_version(&cx.bucket, &input.key, input.version_id.as_deref()).await.s3()?;
     let tags = s3.core.object_tags(&cx.principal, &version).s3()?;
     Ok(S3Response::new(GetObjectTaggingOutput { tag_set: tag_set(&tags), version_id: version_id_out(&version) }))
 }
 
-pub async fn delete_tagging(s3: &StowageS3, req: S3Request<DeleteObjectTaggingInput>) -> S3Result<S3Response<DeleteObjectTaggingOutput>> {
-    let cx = s3.bucket_request(&req, &req.input.bucket, Act::object("s3:DeleteObjectTagging", &req.input.key)).await?;
+pub async fn delete_tagging(
+    s3: &StowageS3,
+    mut req: S3Request<DeleteObjectTaggingInput>,
+) -> S3Result<S3Response<DeleteObjectTaggingOutput>> {
+    let cx = s3.acting(&mut req)?;
     let input = req.input;
     let version = s3.core.addressed_version(&cx.bucket, &input.key, input.version_id.as_deref()).await.s3()?;
     let version = s3.core.set_object_tags(&cx.principal, version, BTreeMap::new()).await.s3()?;
     Ok(S3Response::new(DeleteObjectTaggingOutput { version_id: version_id_out(&version) }))
 }
 
-pub async fn get_retention(s3: &StowageS3, req: S3Request<GetObjectRetentionInput>) -> S3Result<S3Response<GetObjectRetentionOutput>> {
-    let cx = s3.bucket_request(&req, &req.input.bucket, Act::object("s3:GetObjectRetention", &req.input.key)).await?;
+pub async fn get_retention(s3: &StowageS3, mut req: S3Request<GetObjectRetentionInput>) -> S3Result<S3Response<GetObjectRetentionOutput>> {
+    let cx = s3.acting(&mut req)?;
     require_object_lock(&cx.bucket)?;
     let input = req.input;
     let version = s3.core.object_version(Some(&cx.principal), &cx.bucket, &input.key, input.version_id.as_deref()).await.s3()?;
-    let retention = LockView::of(Some(&cx.principal), &version).retention.required("readFileRetentions").s3()?;
+    let retention = LockView::of(Some(&cx.principal), &version).retention.required(Capability::ReadFileRetentions).s3()?;
     let retention = retention
         .ok_or_else(|| s3_error!(NoSuchObjectLockConfiguration, "The specified object does not have a retention configuration"))?;
     Ok(S3Response::new(GetObjectRetentionOutput {
@@ -50,8 +53,8 @@ pub async fn get_retention(s3: &StowageS3, req: S3Request<GetObjectRetentionInpu
     }))
 }
 
-pub async fn put_retention(s3: &StowageS3, req: S3Request<PutObjectRetentionInput>) -> S3Result<S3Response<PutObjectRetentionOutput>> {
-    let cx = s3.bucket_request(&req, &req.input.bucket, Act::object("s3:PutObjectRetention", &req.input.key)).await?;
+pub async fn put_retention(s3: &StowageS3, mut req: S3Request<PutObjectRetentionInput>) -> S3Result<S3Response<PutObjectRetentionOutput>> {
+    let cx = s3.acting(&mut req)?;
     require_object_lock(&cx.bucket)?;
     let input = req.input;
     let version = s3.core.addressed_version(&cx.bucket, &input.key, input.version_id.as_deref()).await.s3()?;
@@ -67,18 +70,18 @@ pub async fn put_retention(s3: &StowageS3, req: S3Request<PutObjectRetentionInpu
     Ok(S3Response::new(PutObjectRetentionOutput::default()))
 }
 
-pub async fn get_legal_hold(s3: &StowageS3, req: S3Request<GetObjectLegalHoldInput>) -> S3Result<S3Response<GetObjectLegalHoldOutput>> {
-    let cx = s3.bucket_request(&req, &req.input.bucket, Act::object("s3:GetObjectLegalHold", &req.input.key)).await?;
+pub async fn get_legal_hold(s3: &StowageS3, mut req: S3Request<GetObjectLegalHoldInput>) -> S3Result<S3Response<GetObjectLegalHoldOutput>> {
+    let cx = s3.acting(&mut req)?;
     require_object_lock(&cx.bucket)?;
     let input = req.input;
     let version = s3.core.object_version(Some(&cx.principal), &cx.bucket, &input.key, input.version_id.as_deref()).await.s3()?;
-    let hold = LockView::of(Some(&cx.principal), &version).legal_hold.required("readFileLegalHolds").s3()?;
+    let hold = LockView::of(Some(&cx.principal), &version).legal_hold.required(Capability::ReadFileLegalHolds).s3()?;
     let on = hold.ok_or_else(|| s3_error!(NoSuchObjectLockConfiguration, "The specified object does not have a legal hold"))?;
     Ok(S3Response::new(GetObjectLegalHoldOutput { legal_hold: Some(ObjectLockLegalHold { status: Some(legal_hold_status(on)) }) }))
 }
 
-pub async fn put_legal_hold(s3: &StowageS3, req: S3Request<PutObjectLegalHoldInput>) -> S3Result<S3Response<PutObjectLegalHoldOutput>> {
-    let cx = s3.bucket_request(&req, &req.input.bucket, Act::object("s3:PutObjectLegalHold", &req.input.key)).await?;
+pub async fn put_legal_hold(s3: &StowageS3, mut req: S3Request<PutObjectLegalHoldInput>) -> S3Result<S3Response<PutObjectLegalHoldOutput>> {
+    let cx = s3.acting(&mut req)?;
     require_object_lock(&cx.bucket)?;
     let input = req.input;
     let version = s3.core.addressed_version(&cx.bucket, &input.key, input.version_id.as_deref()).await.s3()?;

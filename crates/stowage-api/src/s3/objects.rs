@@ -9,7 +9,7 @@ use stowage_core::model::{Bucket as StoredBucket, Content, FileVersion, Versioni
 use stowage_core::service::{ByteRange, Deleted, Download, EncryptionRequest, NewFile, Sha1Check};
 
 use super::checksum::{self, declared_checksums, set_checksums};
-use super::context::{Act, OrS3, RequestContext, StowageS3};
+use super::context::{OrS3, RequestContext, StowageS3};
 use super::error::to_s3;
 use super::values::*;
 
@@ -176,20 +176,9 @@ async fn read_object(s3: &StowageS3, cx: RequestContext, read: &ObjectRead, with
     Ok((s3.core.open_object(cx.bucket, version, range, read.sse.as_ref(), with_body).await.s3()?, lock))
 }
 
-/// The policy action of a read: a named version is `GetObjectVersion`.
-fn read_action(version_id: Option<&str>) -> &'static str {
-    if version_id.is_some() { "s3:GetObjectVersion" } else { "s3:GetObject" }
-}
-
-/// The policy action of a delete: a named version is `DeleteObjectVersion`.
-fn delete_action(version_id: Option<&str>) -> &'static str {
-    if version_id.is_some() { "s3:DeleteObjectVersion" } else { "s3:DeleteObject" }
-}
-
-pub async fn get(s3: &StowageS3, req: S3Request<GetObjectInput>) -> S3Result<S3Response<GetObjectOutput>> {
+pub async fn get(s3: &StowageS3, mut req: S3Request<GetObjectInput>) -> S3Result<S3Response<GetObjectOutput>> {
     refuse_sse_on_read(&req.headers)?;
-    let act = Act::object(read_action(req.input.version_id.as_deref()), &req.input.key);
-    let cx = s3.resolve(&req, &req.input.bucket, act).await?;
+    let cx = s3.reading(&mut req)?;
     let read = object_read!(req.input);
     let (download, lock) = read_object(s3, cx, &read, true).await?;
     let mut out = object_headers!(GetObjectOutput, &download, lock, read);
@@ -201,10 +190,9 @@ pub async fn get(s3: &StowageS3, req: S3Request<GetObjectInput>) -> S3Result<S3R
 }
 
 /// HEAD is GET without the body: the same checks, the same headers, 206 for a range or part.
-pub async fn head(s3: &StowageS3, req: S3Request<HeadObjectInput>) -> S3Result<S3Response<HeadObjectOutput>> {
+pub async fn head(s3: &StowageS3, mut req: S3Request<HeadObjectInput>) -> S3Result<S3Response<HeadObjectOutput>> {
     refuse_sse_on_read(&req.headers)?;
-    let act = Act::object(read_action(req.input.version_id.as_deref()), &req.input.key);
-    let cx = s3.resolve(&req, &req.input.bucket, act).await?;
+    let cx = s3.reading(&mut req)?;
     let read = object_read!(req.input);
     let (download, lock) = read_object(s3, cx, &read, false).await?;
     let range = content_range(&download);
@@ -257,7 +245,7 @@ pub fn new_file(
     }
 }
 
-pub async fn put(s3: &StowageS3, req: S3Request<PutObjectInput>) -> S3Result<S3Response<PutObjectOutput>> {
+pub async fn put(s3: &StowageS3, mut req: S3Request<PutObjectInput>) -> S3Result<S3Response<PutObjectOutput>> {
     // Browser form uploads (PostObject) arrive here too, through s3s's default `post_object`.
     let form_post = req.method == axum::http::Method::POST;
     if form_post
@@ -267,7 +255,7 @@ pub async fn put(s3: &StowageS3, req: S3Request<PutObjectInput>) -> S3Result<S3R
         // Header and query signatures are checked in `RequestChecks`; a form carries its credential in a field.
         return Err(s3_error!(AuthorizationQueryParametersError, "the region '{}' is wrong; expecting '{expected}'", region.as_str()));
     }
-    let cx = s3.bucket_request(&req, &req.input.bucket, Act::object("s3:PutObject", &req.input.key)).await?;
+    let cx = s3.acting(&mut req)?;
     let (headers, trailers) = (req.headers, req.trailing_headers);
     let input = req.input;
     let declared = declared_checksums!(input);
@@ -305,9 +293,8 @@ fn delete_answer(bucket: &StoredBucket, requested: Option<&str>, deleted: Delete
     (Some(deleted.version_id), Some(deleted.delete_marker))
 }
 
-pub async fn delete(s3: &StowageS3, req: S3Request<DeleteObjectInput>) -> S3Result<S3Response<DeleteObjectOutput>> {
-    let cx =
-        s3.bucket_request(&req, &req.input.bucket, Act::object(delete_action(req.input.version_id.as_deref()), &req.input.key)).await?;
+pub async fn delete(s3: &StowageS3, mut req: S3Request<DeleteObjectInput>) -> S3Result<S3Response<DeleteObjectOutput>> {
+    let cx = s3.acting(&mut req)?;
     let input = req.input;
     let bypass = input.bypass_governance_retention.unwrap_or(false);
     let deleted = s3.core.delete_object(&cx.principal, &cx.bucket, &input.key, input.version_id.as_deref(), bypass).await.s3()?;
@@ -315,17 +302,22 @@ pub async fn delete(s3: &StowageS3, req: S3Request<DeleteObjectInput>) -> S3Resu
     Ok(S3Response::new(DeleteObjectOutput { delete_marker, version_id, ..DeleteObjectOutput::default() }))
 }
 
-pub async fn delete_many(s3: &StowageS3, req: S3Request<DeleteObjectsInput>) -> S3Result<S3Response<DeleteObjectsOutput>> {
-    let cx = s3.bucket_request(&req, &req.input.bucket, Act::bucket("s3:DeleteObject")).await?;
-    let input = req.input;
-    if input.delete.objects.len() > 1000 {
+pub async fn delete_many(s3: &StowageS3, mut req: S3Request<DeleteObjectsInput>) -> S3Result<S3Response<DeleteObjectsOutput>> {
+    let cx = s3.acting(&mut req)?;
+    let objects = std::mem::take(&mut req.input.delete.objects);
+    if objects.len() > 1000 {
         return Err(s3_error!(MalformedXML, "at most 1000 keys per DeleteObjects request"));
     }
-    let bypass = input.bypass_governance_retention.unwrap_or(false);
-    let quiet = input.delete.quiet.unwrap_or(false);
+    let bypass = req.input.bypass_governance_retention.unwrap_or(false);
+    let quiet = req.input.delete.quiet.unwrap_or(false);
     let (mut deleted, mut errors) = (Vec::new(), Vec::new());
-    for object in input.delete.objects {
-        match s3.core.delete_object(&cx.principal, &cx.bucket, &object.key, object.version_id.as_deref(), bypass).await {
+    for object in objects {
+        // Each key is checked as its own DeleteObject would be: the bucket policy on that key included.
+        let outcome = match s3.authorize_each(&req, &cx, &object.key, object.version_id.as_deref()).await {
+            Ok(()) => s3.core.delete_object(&cx.principal, &cx.bucket, &object.key, object.version_id.as_deref(), bypass).await.s3(),
+            Err(refused) => Err(refused),
+        };
+        match outcome {
             Ok(_) if quiet => {}
             Ok(d) => {
                 let made_marker = d.delete_marker && object.version_id.is_none();
@@ -334,8 +326,7 @@ pub async fn delete_many(s3: &StowageS3, req: S3Request<DeleteObjectsInput>) -> 
                 let (version_id, marker_id) = if made_marker { (None, version_id) } else { (version_id, None) };
                 deleted.push(DeletedObject { key: Some(object.key), version_id, delete_marker, delete_marker_version_id: marker_id });
             }
-            Err(e) => {
-                let err = to_s3(e);
+            Err(err) => {
                 errors.push(Error {
                     key: Some(object.key),
                     version_id: object.version_id,
@@ -348,8 +339,8 @@ pub async fn delete_many(s3: &StowageS3, req: S3Request<DeleteObjectsInput>) -> 
     Ok(S3Response::new(DeleteObjectsOutput { deleted: Some(deleted), errors: Some(errors), ..DeleteObjectsOutput::default() }))
 }
 
-pub async fn attributes(s3: &StowageS3, req: S3Request<GetObjectAttributesInput>) -> S3Result<S3Response<GetObjectAttributesOutput>> {
-    let cx = s3.bucket_request(&req, &req.input.bucket, Act::object("s3:GetObjectAttributes", &req.input.key)).await?;
+pub async fn attributes(s3: &StowageS3, mut req: S3Request<GetObjectAttributesInput>) -> S3Result<S3Response<GetObjectAttributesOutput>> {
+    let cx = s3.acting(&mut req)?;
     let input = req.input;
     let v: FileVersion = s3.core.object_version(Some(&cx.principal), &cx.bucket, &input.key, input.version_id.as_deref()).await.s3()?;
     // An SSE-C object's attributes are read with its key, as its bytes are.

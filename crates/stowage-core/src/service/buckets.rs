@@ -231,6 +231,11 @@ impl Stowage {
         if s.file_lock_enabled == Some(true) || s.default_retention.is_some() {
             principal.authorize(Capability::WriteBucketRetentions, bucket_id, NameScope::None)?;
         }
+        // S3 lifecycle configurations need their own capability; B2's `lifecycleRules` come with
+        // writeBuckets, as B2 documents.
+        if s.s3_lifecycle.is_some() {
+            principal.authorize(Capability::WriteBucketLifecycleRules, bucket_id, NameScope::None)?;
+        }
         if let Some(info) = &s.info {
             check_bucket_info(info)?;
         }
@@ -428,8 +433,10 @@ impl Stowage {
     }
 
     pub async fn get_notification_rules(&self, principal: &Principal, bucket_id: &str) -> Result<Vec<NotificationRule>> {
+        // The bucket restriction is checked here; what of the bucket the key may read, by its view.
         principal.authorize(Capability::ReadBucketNotifications, Some(bucket_id), NameScope::None)?;
-        Ok(self.bucket(bucket_id).await?.notification_rules)
+        let bucket = self.bucket(bucket_id).await?;
+        Ok(crate::auth::BucketView::of(principal, &bucket).notification_rules.required(Capability::ReadBucketNotifications)?.to_vec())
     }
 
     /// Replaces the bucket's notification rules (an empty list clears them).
