@@ -286,9 +286,9 @@ impl RequestChecks {
         }
         Ok(())
     }
-}
 
-impl RequestChecks {
+    /// Resolves the request against the operations table; the handler takes what was decided from the
+    /// request's extensions (`StowageS3::acting` & co.).
     async fn resolve(&self, cx: &mut S3AccessContext<'_>) -> S3Result<()> {
         let name = cx.s3_op().name();
         let operation = operations::find(name).ok_or_else(|| s3_error!(NotImplemented, "{name} is not implemented"))?;
