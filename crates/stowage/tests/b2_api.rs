@@ -525,6 +525,15 @@ async fn keys_restrictions_and_capability_matrix() {
             json!({"accountId": root.account_id, "bucketName": "another-one", "bucketType": "allPrivate"}),
         ),
         ("deleteBuckets", "b2_delete_bucket", json!({"accountId": root.account_id, "bucketId": b})),
+        // Bucket settings with capabilities of their own (the same ones S3's getters and setters need).
+        (
+            "writeBucketEncryption",
+            "b2_update_bucket",
+            json!({"accountId": root.account_id, "bucketId": a, "defaultServerSideEncryption": {"mode": "SSE-B2", "algorithm": "AES256"}}),
+        ),
+        ("writeBucketRetentions", "b2_update_bucket", json!({"accountId": root.account_id, "bucketId": a, "fileLockEnabled": true})),
+        ("readBucketNotifications", "b2_get_bucket_notification_rules", json!({"bucketId": a})),
+        ("writeBucketNotifications", "b2_set_bucket_notification_rules", json!({"bucketId": a, "eventNotificationRules": []})),
         ("listBuckets", "b2_list_buckets", json!({"accountId": root.account_id})),
         ("writeKeys", "b2_create_key", json!({"accountId": root.account_id, "keyName": "x", "capabilities": ["listFiles"]})),
         ("listKeys", "b2_list_keys", json!({"accountId": root.account_id})),
@@ -551,6 +560,11 @@ async fn keys_restrictions_and_capability_matrix() {
                 .expect("auth");
         assert_eq!(denied(client.call(op, body.clone()).await), unauthorized, "{op} without {missing}");
     }
+    // Nothing a refused call asked for was changed.
+    let alpha = root.call("b2_list_buckets", json!({"accountId": root.account_id, "bucketId": a})).await.expect("list");
+    assert_eq!(alpha["buckets"][0]["defaultServerSideEncryption"]["value"]["mode"], Value::Null);
+    assert_eq!(alpha["buckets"][0]["fileLockConfiguration"]["value"]["isFileLockEnabled"], false);
+    assert_eq!(alpha["buckets"][0]["bucketType"], "allPrivate");
 
     // The same operations from a key restricted to the other bucket, and from one restricted to another prefix.
     let bucket_caps: Vec<&str> = everything
