@@ -6,13 +6,14 @@ browser forms included; and what B2's b2_list_buckets withholds from a key, S3's
 
 import datetime
 import json
+import tempfile
 import uuid
 
 import botocore
 import pytest
 import requests
 
-from conftest import ROOT_ID
+from conftest import ROOT_ID, Server
 from test_boto3 import b2api, client
 
 # Capabilities a key restricted to a bucket may not hold (B2 refuses them on such keys).
@@ -24,6 +25,18 @@ FILLER = "readBucketNotifications"
 CORS = {"CORSRules": [{"AllowedMethods": ["GET"], "AllowedOrigins": ["https://example.com"]}]}
 LIFECYCLE = {"Rules": [{"ID": "old", "Status": "Enabled", "Filter": {"Prefix": "old/"}, "Expiration": {"Days": 30}}]}
 ENCRYPTION = {"Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]}
+
+
+@pytest.fixture(scope="module")
+def server():
+    """A server of this module's own: the matrix makes a few hundred keys, which other modules' key listings
+    should not page through."""
+    with tempfile.TemporaryDirectory() as data:
+        s = Server(data).start()
+        yield s
+        metrics = s.metrics()
+        s.stop()
+        assert 'status="500"' not in metrics, metrics
 
 
 def operations(server):
