@@ -1,4 +1,4 @@
-//! Buckets: list, create, head, delete, location, versioning, ACL.
+//! Buckets: list, create, head, delete, location, versioning (ACLs and policies are in `access.rs`).
 
 use s3s::dto::*;
 use s3s::{S3Request, S3Response, S3Result, s3_error};
