@@ -1,6 +1,7 @@
 """Starts the real stowage binary for the compatibility suite and hands out configured clients."""
 
 import atexit
+import contextlib
 import os
 import socket
 import subprocess
@@ -96,15 +97,21 @@ class Server:
             return r.read().decode()
 
 
-@pytest.fixture(scope="session")
-def server():
+@contextlib.contextmanager
+def running_server():
+    """A server on a temporary directory; no request it served may have ended in a server error."""
     with tempfile.TemporaryDirectory() as data:
         s = Server(data).start()
         yield s
-        # No request of the whole suite may have ended in a server error.
         metrics = s.metrics()
         s.stop()
         assert 'status="500"' not in metrics, metrics
+
+
+@pytest.fixture(scope="session")
+def server():
+    with running_server() as s:
+        yield s
 
 
 @pytest.fixture

@@ -113,10 +113,13 @@ pub async fn resolve(
     let key = key.filter(|_| operation.target == Target::Object);
     let version_id = query_value(parts.uri, "versionId");
     let action = operation.action(version_id.is_some());
-    if let Also::ReadsAs(other) = operation.also {
-        decide(core, parts, signed.clone(), &bucket, other.action(version_id.is_some()), key, version_id.as_deref()).await?;
-    }
-    let principal = decide(core, parts, signed, &bucket, action, key, version_id.as_deref()).await?;
+    let principal = match operation.also {
+        Also::ReadsAs(other) => {
+            let actions = [other.action(version_id.is_some()), action];
+            decide(core, parts, signed, &bucket, &actions, key, version_id.as_deref()).await?
+        }
+        _ => decide(core, parts, signed, &bucket, &[action], key, version_id.as_deref()).await?,
+    };
     match &principal {
         Some(principal) => authorize(operation, principal, Some(&bucket), key)?,
         None if !operation.anonymous => {
@@ -141,24 +144,21 @@ fn authorize(operation: &Operation, principal: &Principal, bucket: Option<&Bucke
     let names = key.map_or(NameScope::None, NameScope::File);
     match operation.needs {
         Needs::All(capabilities) => capabilities.iter().try_for_each(|&c| principal.authorize(c, bucket_id, names)).s3(),
-        Needs::Any(capabilities) => {
-            let mut refusals = capabilities.iter().map(|&c| principal.authorize(c, bucket_id, names));
-            match refusals.find(Result::is_ok) {
-                Some(_) => Ok(()),
-                None => capabilities.first().map_or(Ok(()), |&c| principal.authorize(c, bucket_id, names)).s3(),
-            }
-        }
+        // Refused, the first capability is the one named.
+        Needs::Any(capabilities) if capabilities.iter().any(|&c| principal.authorize(c, bucket_id, names).is_ok()) => Ok(()),
+        Needs::Any(capabilities) => capabilities.first().map_or(Ok(()), |&c| principal.authorize(c, bucket_id, names)).s3(),
     }
 }
 
-/// Who a request acts as in `bucket`, after its policy and ACL (see `Stowage::s3_caller`). The tags of the
-/// addressed object are read only when the bucket's policy compares them.
+/// Who a request acts as in `bucket`, after its policy and ACL (see `Stowage::s3_caller`), for each of
+/// `actions` (the request must be allowed all; the last decides who it acts as). The tags of the addressed
+/// object are read once, and only when the bucket's policy compares them.
 async fn decide(
     core: &Stowage,
     parts: &RequestParts<'_>,
     signed: Option<Principal>,
     bucket: &Bucket,
-    action: &'static str,
+    actions: &[&'static str],
     key: Option<&str>,
     version_id: Option<&str>,
 ) -> S3Result<Option<Principal>> {
@@ -168,14 +168,18 @@ async fn decide(
     };
     let account_id = core.account_id();
     let secure = core.config().public_url.starts_with("https://");
-    let view = || {
-        let mut request = policy_request(parts, signed.as_ref(), account_id, &bucket.name, action, key, secure);
-        for (k, v) in &existing_tags {
-            request = request.with(&format!("s3:ExistingObjectTag/{k}"), v.clone());
-        }
-        request
-    };
-    core.s3_caller(signed.clone(), bucket, action, view).s3()
+    let mut decided = None;
+    for &action in actions {
+        let view = || {
+            let mut request = policy_request(parts, signed.as_ref(), account_id, &bucket.name, action, key, secure);
+            for (k, v) in &existing_tags {
+                request = request.with(&format!("s3:ExistingObjectTag/{k}"), v.clone());
+            }
+            request
+        };
+        decided = core.s3_caller(signed.clone(), bucket, action, view).s3()?;
+    }
+    Ok(decided)
 }
 
 impl StowageS3 {
@@ -216,7 +220,7 @@ impl StowageS3 {
         let Also::ReadsCopySource(source) = cx.operation.also else { return Err(not_resolved(cx.operation.name)) };
         let bucket = self.core.bucket_for(Some(&cx.principal), bucket).await.s3()?;
         let action = source.action(version_id.is_some());
-        decide(&self.core, &RequestParts::of(req), Some(cx.principal.clone()), &bucket, action, Some(key), version_id).await?;
+        decide(&self.core, &RequestParts::of(req), Some(cx.principal.clone()), &bucket, &[action], Some(key), version_id).await?;
         authorize(source, &cx.principal, Some(&bucket), Some(key))?;
         Ok(bucket)
     }
@@ -226,7 +230,7 @@ impl StowageS3 {
     pub async fn authorize_each<T>(&self, req: &S3Request<T>, cx: &BucketRequest, key: &str, version_id: Option<&str>) -> S3Result<()> {
         let Also::EachKey(each) = cx.operation.also else { return Err(not_resolved(cx.operation.name)) };
         let action = each.action(version_id.is_some());
-        decide(&self.core, &RequestParts::of(req), Some(cx.principal.clone()), &cx.bucket, action, Some(key), version_id).await?;
+        decide(&self.core, &RequestParts::of(req), Some(cx.principal.clone()), &cx.bucket, &[action], Some(key), version_id).await?;
         authorize(each, &cx.principal, Some(&cx.bucket), Some(key))
     }
 }

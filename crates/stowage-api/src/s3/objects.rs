@@ -313,10 +313,11 @@ pub async fn delete_many(s3: &StowageS3, mut req: S3Request<DeleteObjectsInput>)
     let (mut deleted, mut errors) = (Vec::new(), Vec::new());
     for object in objects {
         // Each key is checked as its own DeleteObject would be: the bucket policy on that key included.
-        let outcome = match s3.authorize_each(&req, &cx, &object.key, object.version_id.as_deref()).await {
-            Ok(()) => s3.core.delete_object(&cx.principal, &cx.bucket, &object.key, object.version_id.as_deref(), bypass).await.s3(),
-            Err(refused) => Err(refused),
-        };
+        let outcome = async {
+            s3.authorize_each(&req, &cx, &object.key, object.version_id.as_deref()).await?;
+            s3.core.delete_object(&cx.principal, &cx.bucket, &object.key, object.version_id.as_deref(), bypass).await.s3()
+        }
+        .await;
         match outcome {
             Ok(_) if quiet => {}
             Ok(d) => {
