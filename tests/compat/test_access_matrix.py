@@ -5,6 +5,8 @@ AccessDenied and changes nothing. Then a bucket policy's Deny holds for every wa
 browser forms included; and what B2's b2_list_buckets withholds from a key, S3's getters withhold too."""
 
 import datetime
+import hashlib
+import io
 import json
 import uuid
 
@@ -12,7 +14,7 @@ import botocore
 import pytest
 import requests
 
-from conftest import ROOT_ID, running_server
+from conftest import PART_SIZE, ROOT_ID, ROOT_KEY, running_server
 from test_boto3 import b2api, client
 
 # Capabilities a key restricted to a bucket may not hold (B2 refuses them on such keys).
@@ -382,3 +384,250 @@ def test_policy_deny_holds_for_every_write_and_read(server):
     assert root.get_object(Bucket=bucket, Key="kept.txt")["Body"].read() == b"kept"
     root.delete_bucket_policy(Bucket=bucket)
     assert root.get_object(Bucket=bucket, Key="readable.txt")["Body"].read() == b"readable"
+
+
+# --- The B2 Native API: the same matrix, generated from the server's table of B2 calls (`/_test/b2-operations`),
+# driven through b2sdk's raw API (the layer b2sdk's own B2Api calls).
+
+class B2Key:
+    """A key's session on the raw API: what each call needs besides its own arguments."""
+
+    def __init__(self, server, raw, key_id, secret):
+        answer = raw.authorize_account(server.url, key_id, secret)
+        storage = answer["apiInfo"]["storageApi"]
+        self.raw, self.token, self.url = raw, answer["authorizationToken"], storage["apiUrl"]
+        self.download_url, self.account = storage["downloadUrl"], answer["accountId"]
+
+
+class B2Fixture:
+    """A bucket with file lock, a file, and an unfinished large file with a part, made with the root key."""
+
+    def __init__(self, server):
+        from b2sdk.v3 import B2Api, InMemoryAccountInfo
+        self.server = server
+        api = B2Api(InMemoryAccountInfo())
+        api.authorize_account(ROOT_ID, ROOT_KEY, realm=server.url)
+        self.api, self.raw = api, api.session.raw_api
+        self.root = B2Key(server, self.raw, ROOT_ID, ROOT_KEY)
+        self.name = f"b2matrix-{uuid.uuid4().hex[:10]}"
+        self.bucket_id = self.raw.create_bucket(self.root.url, self.root.token, self.root.account, self.name, "allPrivate",
+                                                is_file_lock_enabled=True)["bucketId"]
+        self.file_id = self.upload("docs/a.txt")["fileId"]
+
+    def upload(self, name, data=b"hello b2 matrix"):
+        r = self.root
+        target = r.raw.get_upload_url(r.url, r.token, self.bucket_id)
+        return r.raw.upload_file(target["uploadUrl"], target["authorizationToken"], name, len(data), "text/plain",
+                                 hashlib.sha1(data).hexdigest(), {}, io.BytesIO(data))
+
+    def start_large(self, name="large.bin"):
+        r = self.root
+        return r.raw.start_large_file(r.url, r.token, self.bucket_id, name, "application/octet-stream", {})["fileId"]
+
+    def upload_part(self, session, large_id, number, data):
+        target = session.raw.get_upload_part_url(session.url, session.token, large_id)
+        return session.raw.upload_part(target["uploadUrl"], target["authorizationToken"], number, len(data),
+                                       hashlib.sha1(data).hexdigest(), io.BytesIO(data))
+
+    def reset(self):
+        """Undo what a successful call changed that later cases depend on (new files get no retention)."""
+        from b2sdk.v3 import BucketRetentionSetting, RetentionMode
+        r = self.root
+        self.raw.update_bucket(r.url, r.token, r.account, self.bucket_id, default_retention=BucketRetentionSetting(RetentionMode.NONE))
+
+    def state(self):
+        """What the root key sees: files and their locks, unfinished large files and their parts, the bucket,
+        its notification rules, the account's buckets and the keys not made by the test itself."""
+        r, raw = self.root, self.raw
+        versions = raw.list_file_versions(r.url, r.token, self.bucket_id, max_file_count=1000)["files"]
+        seen = [sorted((f["fileName"], f["fileId"], f["action"], json.dumps(f["fileInfo"], sort_keys=True)) for f in versions)]
+        for f in versions:
+            if f["action"] == "upload":
+                info = raw.get_file_info_by_id(r.url, r.token, f["fileId"])
+                seen.append((info.get("fileRetention"), info.get("legalHold")))
+        large = raw.list_unfinished_large_files(r.url, r.token, self.bucket_id, max_file_count=100)["files"]
+        for f in large:
+            parts = raw.list_parts(r.url, r.token, f["fileId"], 1, 100)["parts"]
+            seen.append((f["fileId"], [p["partNumber"] for p in parts]))
+        seen.append(raw.list_buckets(r.url, r.token, r.account, bucket_id=self.bucket_id)["buckets"])
+        seen.append(raw.get_bucket_notification_rules(r.url, r.token, self.bucket_id))
+        seen.append(sorted(b["bucketName"] for b in raw.list_buckets(r.url, r.token, r.account)["buckets"]))
+        keys = raw.list_keys(r.url, r.token, r.account, max_key_count=10000)["keys"]
+        seen.append(sorted(k["keyName"] for k in keys if not k["keyName"].startswith("m-")))
+        return seen
+
+
+def b2_cases(fx):
+    """How to call each B2 call: prepare with the root key, return what the key under test calls. `call.field`
+    names a call with a field that needs a capability of its own."""
+    from b2sdk.v3 import (BucketRetentionSetting, EncryptionAlgorithm, EncryptionMode, EncryptionSetting,
+                          FileRetentionSetting, LegalHold, RetentionMode, RetentionPeriod)
+    b, raw, root = fx.bucket_id, fx.raw, fx.root
+    sse_b2 = EncryptionSetting(mode=EncryptionMode.SSE_B2, algorithm=EncryptionAlgorithm.AES256)
+    new = lambda: f"docs/new-{uuid.uuid4().hex[:8]}"  # noqa: E731
+    made = lambda: f"made-{uuid.uuid4().hex[:10]}"  # noqa: E731
+
+    def fresh_file(k, then):
+        file_id = fx.upload(name := new())["fileId"]
+        return lambda: then(k, file_id, name)
+
+    def doomed_key(k):
+        key_id = raw.create_key(root.url, root.token, root.account, ["listFiles"], made(), None, None, None)["applicationKeyId"]
+        return lambda: raw.delete_key(k.url, k.token, key_id)
+
+    def doomed_bucket(k):
+        bucket_id = raw.create_bucket(root.url, root.token, root.account, made(), "allPrivate")["bucketId"]
+        return lambda: raw.delete_bucket(k.url, k.token, k.account, bucket_id)
+
+    def upload_file(k):
+        def go():
+            target = raw.get_upload_url(k.url, k.token, b)
+            return raw.upload_file(target["uploadUrl"], target["authorizationToken"], new(), 1, "text/plain",
+                                   hashlib.sha1(b"x").hexdigest(), {}, io.BytesIO(b"x"))
+        return go
+
+    def finish(k):
+        large = fx.start_large()
+        first = fx.upload_part(root, large, 1, b"1" * PART_SIZE)["contentSha1"]
+        second = fx.upload_part(root, large, 2, b"2")["contentSha1"]
+        return lambda: raw.finish_large_file(k.url, k.token, large, [first, second])
+
+    def download(k, by_name):
+        url = (raw.get_download_url_by_name(k.download_url, fx.name, "docs/a.txt") if by_name
+               else raw.get_download_url_by_id(k.download_url, fx.file_id))
+
+        def go():
+            with raw.download_file_from_url(k.token, url) as response:
+                return response.content
+        return go
+
+    def retention(k, file_id, name):
+        until = int((datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=1)).timestamp() * 1000)
+        return raw.update_file_retention(k.url, k.token, file_id, name, FileRetentionSetting(RetentionMode.GOVERNANCE, until))
+
+    return {
+        "b2_authorize_account": lambda k: lambda: raw.authorize_account(fx.server.url, k.key_id, k.secret),
+        "b2_create_key": lambda k: lambda: raw.create_key(k.url, k.token, k.account, ["listFiles"], made(), None, None, None),
+        "b2_list_keys": lambda k: lambda: raw.list_keys(k.url, k.token, k.account),
+        "b2_delete_key": doomed_key,
+        "b2_list_buckets": lambda k: lambda: raw.list_buckets(k.url, k.token, k.account, bucket_id=b),
+        "b2_create_bucket": lambda k: lambda: raw.create_bucket(k.url, k.token, k.account, made(), "allPrivate"),
+        "b2_create_bucket.defaultServerSideEncryption": lambda k: lambda: raw.create_bucket(
+            k.url, k.token, k.account, made(), "allPrivate", default_server_side_encryption=sse_b2),
+        "b2_create_bucket.fileLockEnabled": lambda k: lambda: raw.create_bucket(
+            k.url, k.token, k.account, made(), "allPrivate", is_file_lock_enabled=True),
+        "b2_update_bucket": lambda k: lambda: raw.update_bucket(k.url, k.token, k.account, b, bucket_info={"n": made()}),
+        "b2_update_bucket.defaultServerSideEncryption": lambda k: lambda: raw.update_bucket(
+            k.url, k.token, k.account, b, default_server_side_encryption=sse_b2),
+        "b2_update_bucket.fileLockEnabled": lambda k: lambda: raw.update_bucket(k.url, k.token, k.account, b, is_file_lock_enabled=True),
+        "b2_update_bucket.defaultRetention": lambda k: lambda: raw.update_bucket(
+            k.url, k.token, k.account, b, default_retention=BucketRetentionSetting(RetentionMode.GOVERNANCE, RetentionPeriod(days=1))),
+        "b2_delete_bucket": doomed_bucket,
+        "b2_get_bucket_notification_rules": lambda k: lambda: raw.get_bucket_notification_rules(k.url, k.token, b),
+        "b2_set_bucket_notification_rules": lambda k: lambda: raw.set_bucket_notification_rules(k.url, k.token, b, []),
+        "b2_list_file_names": lambda k: lambda: raw.list_file_names(k.url, k.token, b),
+        "b2_list_file_versions": lambda k: lambda: raw.list_file_versions(k.url, k.token, b),
+        "b2_list_unfinished_large_files": lambda k: lambda: raw.list_unfinished_large_files(k.url, k.token, b),
+        "b2_get_upload_url": lambda k: lambda: raw.get_upload_url(k.url, k.token, b),
+        "b2_upload_file": upload_file,
+        "b2_start_large_file": lambda k: lambda: raw.start_large_file(k.url, k.token, b, new(), "text/plain", {}),
+        "b2_get_upload_part_url": lambda k: (lambda large: lambda: raw.get_upload_part_url(k.url, k.token, large))(fx.start_large()),
+        "b2_upload_part": lambda k: (lambda large: lambda: fx.upload_part(k, large, 1, b"p"))(fx.start_large()),
+        "b2_list_parts": lambda k: (lambda large: lambda: raw.list_parts(k.url, k.token, large, 1, 10))(fx.start_large()),
+        "b2_finish_large_file": finish,
+        "b2_cancel_large_file": lambda k: (lambda large: lambda: raw.cancel_large_file(k.url, k.token, large))(fx.start_large()),
+        "b2_copy_file": lambda k: lambda: raw.copy_file(k.url, k.token, fx.file_id, new()),
+        "b2_copy_part": lambda k: (lambda large: lambda: raw.copy_part(k.url, k.token, fx.file_id, large, 1))(fx.start_large()),
+        "b2_hide_file": lambda k: fresh_file(k, lambda k, _, name: raw.hide_file(k.url, k.token, b, name)),
+        "b2_delete_file_version": lambda k: fresh_file(k, lambda k, file_id, name: raw.delete_file_version(k.url, k.token, file_id, name)),
+        "b2_update_file_retention": lambda k: fresh_file(k, retention),
+        "b2_update_file_legal_hold": lambda k: fresh_file(
+            k, lambda k, file_id, name: raw.update_file_legal_hold(k.url, k.token, file_id, name, LegalHold.ON)),
+        "b2_get_file_info": lambda k: lambda: raw.get_file_info_by_id(k.url, k.token, fx.file_id),
+        "b2_get_download_authorization": lambda k: lambda: raw.get_download_authorization(k.url, k.token, b, "docs/", 60),
+        "b2_download_file_by_id": lambda k: download(k, by_name=False),
+        "b2_download_file_by_name": lambda k: download(k, by_name=True),
+    }
+
+
+def b2_key(fx, capabilities, restricted=True, name_prefix=None, lacking=()):
+    capabilities = sorted(set(capabilities)) or [next(c for c in (FILLER, "readBucketEncryption") if c not in lacking)]
+    bucket_level = restricted and not (set(capabilities) & ACCOUNT_LEVEL)
+    r = fx.root
+    key = fx.raw.create_key(r.url, r.token, r.account, capabilities, f"m-{uuid.uuid4().hex[:10]}", None,
+                            [fx.bucket_id] if bucket_level else None, name_prefix)
+    session = B2Key(fx.server, fx.raw, key["applicationKeyId"], key["applicationKey"])
+    session.key_id, session.secret = key["applicationKeyId"], key["applicationKey"]
+    return session
+
+
+def b2_table(server):
+    return {c["name"]: c for c in requests.get(f"{server.url}/_test/b2-operations").json()}
+
+
+def b2_refused(fx, attempt, what):
+    """`attempt` is refused with B2's 401 unauthorized and changes nothing."""
+    from b2sdk.v3.exception import B2Error
+    before = fx.state()
+    try:
+        answer = attempt()
+    except B2Error as e:
+        assert getattr(e, "code", None) == "unauthorized", f"{what}: {e!r}"
+    else:
+        pytest.fail(f"{what} was not refused: {str(answer)[:200]}")
+    assert fx.state() == before, f"{what}: refused, yet it changed something"
+
+
+def test_every_b2_call_has_a_case(server):
+    table = b2_table(server)
+    expected = set(table) | {f"{name}.{field}" for name, c in table.items() for field in c["fields"]}
+    assert expected == set(b2_cases(_B2Stub()).keys())
+
+
+class _B2Stub:
+    bucket_id = raw = root = server = name = file_id = None
+
+
+def test_b2_capability_matrix(server):
+    """For every B2 call (and every field that needs a capability of its own): a key with exactly what the
+    table names succeeds; a key missing any one of it is refused with 401 unauthorized and nothing changes."""
+    from b2sdk.v3.exception import B2Error
+    fx = B2Fixture(server)
+    table = b2_table(server)
+    refused = set()
+    for name, case in b2_cases(fx).items():
+        call, _, field = name.partition(".")
+        row = table[call]
+        needed = row["needsAll"] or row["needsAny"][:1]
+        if field:
+            needed = needed + [row["fields"][field]]
+        for held in [set(needed) - {c} for c in needed]:
+            key = b2_key(fx, held, lacking=needed)
+            attempt = case(key)
+            b2_refused(fx, attempt, f"{name} without {set(needed) - held}")
+            refused.add(name)
+        key = b2_key(fx, needed)
+        try:
+            case(key)()
+        except B2Error as e:
+            pytest.fail(f"{name} with exactly {needed}: {e!r}")
+        fx.reset()
+    assert refused == {n for n in b2_cases(fx) if n.split(".")[0] != "b2_authorize_account"}
+
+    # A key restricted to another bucket, or to another prefix, is refused what its restriction excludes.
+    other = fx.raw.create_bucket(fx.root.url, fx.root.token, fx.root.account, f"b2other-{uuid.uuid4().hex[:8]}", "allPrivate")
+    everything = sorted({c for row in table.values() for c in row["needsAll"] + row["needsAny"] + list(row["fields"].values())}
+                        - ACCOUNT_LEVEL)
+    elsewhere = B2Key(server, fx.raw, *(lambda k: (k["applicationKeyId"], k["applicationKey"]))(fx.raw.create_key(
+        fx.root.url, fx.root.token, fx.root.account, everything, "m-elsewhere", None, [other["bucketId"]], None)))
+    elsewhere.restriction = "another bucket"
+    prefixed = b2_key(fx, everything, name_prefix="other/")
+    prefixed.restriction = "prefix other/"
+    for name, case in b2_cases(fx).items():
+        row = table[name.split(".")[0]]
+        if row["target"] == "Account":
+            continue
+        for key, applies in ((elsewhere, True), (prefixed, row["target"] == "Files")):
+            if not applies:
+                continue
+            b2_refused(fx, case(key), f"{name} outside {key.restriction}")

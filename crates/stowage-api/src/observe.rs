@@ -239,6 +239,7 @@ pub fn test_routes() -> Router<Arc<AppState>> {
             }),
         )
         .route("/_test/s3-operations", axum::routing::get(|| async { Json(crate::s3::operations_json()) }))
+        .route("/_test/b2-operations", axum::routing::get(|| async { Json(crate::b2::calls::to_json()) }))
         .route(
             "/_test/gc/run",
             post(|State(state): State<Arc<AppState>>| async move {

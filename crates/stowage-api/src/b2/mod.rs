@@ -1,5 +1,6 @@
 //! The Backblaze B2 Native API front-end (v1 to v4 on one router).
 
+pub mod calls;
 mod convert;
 pub(crate) mod encoding;
 pub mod error;

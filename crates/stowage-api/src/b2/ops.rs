@@ -31,6 +31,9 @@ impl Call<'_> {
 
 /// Runs one operation and returns its serialized JSON body.
 pub async fn dispatch(op: &str, call: Call<'_>) -> B2Result<Vec<u8>> {
+    if super::calls::find_json(op).is_none() {
+        return Err(B2Error::new(axum::http::StatusCode::NOT_FOUND, "not_found", format!("unknown operation {op}")));
+    }
     if let Some(account) = call.params.str("accountId")?
         && account != call.account()
     {
@@ -63,7 +66,7 @@ pub async fn dispatch(op: &str, call: Call<'_>) -> B2Result<Vec<u8>> {
         "b2_get_download_authorization" => get_download_authorization(call).await,
         "b2_get_bucket_notification_rules" => get_notification_rules(call).await,
         "b2_set_bucket_notification_rules" => set_notification_rules(call).await,
-        other => Err(B2Error::new(axum::http::StatusCode::NOT_FOUND, "not_found", format!("unknown operation {other}"))),
+        other => Err(stowage_core::Error::internal(format!("{other} is in the table of calls but has no handler")).into()),
     }?;
     to_body(&value)
 }
