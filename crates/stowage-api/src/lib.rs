@@ -32,6 +32,8 @@ pub struct AppState {
     pub metrics: Metrics,
     /// Latencies of the metadata and blob stores' operations, for `/_metrics`.
     pub store_timings: Arc<stowage_core::store_timing::StoreTimings>,
+    /// Store failures a test arms through `/_test/faults` (the stores consult them under `--test-hooks` only).
+    pub store_faults: Arc<stowage_core::store_faults::StoreFaults>,
     pub s3: S3Options,
 }
 

@@ -239,12 +239,35 @@ pub fn test_routes() -> Router<Arc<AppState>> {
             }),
         )
         .route("/_test/s3-operations", axum::routing::get(|| async { Json(crate::s3::operations_json()) }))
+        .route(
+            "/_test/faults",
+            post(|State(state): State<Arc<AppState>>, Json(fault): Json<stowage_core::store_faults::Fault>| async move {
+                state.store_faults.arm(fault);
+                Json(json!({"armed": true}))
+            })
+            .delete(|State(state): State<Arc<AppState>>| async move {
+                let injected: Vec<serde_json::Value> =
+                    state.store_faults.clear().into_iter().map(|(store, op)| json!({"store": store, "op": op})).collect();
+                Json(json!({"injected": injected}))
+            }),
+        )
         .route("/_test/b2-operations", axum::routing::get(|| async { Json(crate::b2::calls::to_json()) }))
         .route(
             "/_test/gc/run",
             post(|State(state): State<Arc<AppState>>| async move {
                 match state.core.collect_garbage().await {
                     Ok(n) => Json(json!({"collected": n})).into_response(),
+                    Err(e) => crate::b2::error::B2Error::from(e).into_response(),
+                }
+            }),
+        )
+        // Blobs nothing refers to, whatever their age: after `/_test/gc/run`, a step that failed part-way
+        // must have left none (the orphan collector is for crashes, not for errors).
+        .route(
+            "/_test/gc/orphans",
+            post(|State(state): State<Arc<AppState>>| async move {
+                match state.core.collect_orphans(0).await {
+                    Ok(n) => Json(json!({"removed": n})).into_response(),
                     Err(e) => crate::b2::error::B2Error::from(e).into_response(),
                 }
             }),

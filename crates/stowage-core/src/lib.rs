@@ -15,6 +15,7 @@ pub mod policy;
 pub mod request;
 pub mod service;
 pub mod store;
+pub mod store_faults;
 pub mod store_timing;
 
 pub use error::{Error, Result};

@@ -5,6 +5,14 @@
 //! unique case-insensitively. `stowage-store/src/conformance.rs` is this contract as one test body, run
 //! against every implementation (ordering, cursors, refusals, and the compare-and-set steps under racing
 //! callers).
+//!
+//! Errors: besides those a method names, any call may fail with `ServiceUnavailable` (the database or
+//! blob service does not answer; the caller may retry), `StorageFull` (no room for a write; nothing was
+//! written) or `Internal`. A failed call changed nothing, except that a call whose acknowledgement was
+//! lost after its commit may have done its work: callers never take a failure to mean "not written" when
+//! that would lose data (blobs of a failed commit are queued for collection, and collection checks
+//! `blob_referenced` first). Lookups answer `Ok(None)` for what does not exist, never an error.
+//! `store_faults.rs` fails chosen calls on demand, for tests of these paths.
 
 use std::pin::Pin;
 
@@ -48,19 +56,24 @@ pub struct ListCursor {
 
 #[async_trait]
 pub trait MetadataStore: Send + Sync {
+    /// The deployment's identity, made on the first call against an empty store and the same on every
+    /// later call, from any node.
     async fn identity(&self) -> Result<ServerIdentity>;
 
     // Application keys.
+    /// Stores a new key (ids are generated and never reused).
     async fn insert_key(&self, key: &AppKey) -> Result<()>;
     async fn get_key(&self, key_id: &str) -> Result<Option<AppKey>>;
     /// Keys ordered by id, starting at `start_key_id` (inclusive).
     async fn list_keys(&self, start_key_id: Option<&str>, limit: usize) -> Result<Vec<AppKey>>;
+    /// Removes a key and returns it; `Ok(None)` when there was none.
     async fn delete_key(&self, key_id: &str) -> Result<Option<AppKey>>;
 
     // Buckets.
     /// Fails with `DuplicateBucketName` (case-insensitive) or `TooManyBuckets`.
     async fn create_bucket(&self, bucket: &Bucket, max_buckets: usize) -> Result<()>;
     async fn get_bucket(&self, bucket_id: &str) -> Result<Option<Bucket>>;
+    /// The bucket of that name, compared case-insensitively.
     async fn get_bucket_by_name(&self, name: &str) -> Result<Option<Bucket>>;
     /// Every bucket, ordered by name.
     async fn list_buckets(&self) -> Result<Vec<Bucket>>;
@@ -77,6 +90,8 @@ pub trait MetadataStore: Send + Sync {
     async fn list_kms_keys(&self) -> Result<Vec<KmsKey>>;
 
     // File versions.
+    /// Adds a version (its file id is new) and links the blobs it refers to, so that collection keeps
+    /// them; once this returns the version is durable and visible to every reader on every node.
     async fn insert_version(&self, version: &FileVersion) -> Result<()>;
     /// `insert_version` if `check` accepts the name's newest version as it is in the inserting
     /// transaction; the check's error otherwise, with nothing written. Two conditional inserts of one
@@ -113,6 +128,7 @@ pub trait MetadataStore: Send + Sync {
         after: Option<(&str, Option<&str>)>,
         limit: usize,
     ) -> Result<Vec<FileVersion>>;
+    /// Every version of the bucket (uploads, hide markers, unfinished large files); 0 for an unknown bucket.
     async fn count_versions(&self, bucket_id: &str) -> Result<u64>;
 
     // Large-file parts. Every state change of a large file is checked against its state in the same
@@ -121,6 +137,7 @@ pub trait MetadataStore: Send + Sync {
     /// Stores a part of a still-unfinished large file (else `NoSuchUpload`); a part with the same number is
     /// replaced and its blob queued for collection.
     async fn put_part(&self, part: &Part) -> Result<()>;
+    /// Parts of a large file ordered by number, from `start_part` (inclusive); empty for an unknown file.
     async fn list_parts(&self, file_id: &str, start_part: u32, limit: usize) -> Result<Vec<Part>>;
     /// Turns an unfinished large file into the finished version `plan` builds from it and its parts, links
     /// the blobs the finished version uses, queues the other parts' blobs for collection and drops the part
@@ -130,15 +147,18 @@ pub trait MetadataStore: Send + Sync {
 
     // Blob collection.
     /// Queues blobs for deletion (blobs whose write never committed, or that a failed step left behind).
+    /// A blob already queued stays queued once. Queueing never deletes: the collector deletes a queued
+    /// blob only if `blob_referenced` says nothing refers to it.
     async fn queue_blob_deletes(&self, blob_ids: &[String]) -> Result<()>;
     /// Queued blob ids, oldest first.
     async fn pending_blob_deletes(&self, limit: usize) -> Result<Vec<String>>;
+    /// Drops ids from the queue (deleted, or found referenced); ids not queued are ignored.
     async fn forget_blob_deletes(&self, blob_ids: &[String]) -> Result<()>;
     /// Whether any version or part refers to the blob (used to collect crash orphans safely).
     async fn blob_referenced(&self, blob_id: &str) -> Result<bool>;
 
-    /// Versions of a bucket whose name starts with `prefix`, for lifecycle evaluation, in name order after
-    /// `after_name`/`after_file_id` (exclusive).
+    /// Versions of a bucket whose name starts with `prefix` (unfinished large files included), for lifecycle
+    /// evaluation, ordered by (name ascending, newest first) after `(name, file id)` (exclusive).
     async fn scan_versions(&self, bucket_id: &str, prefix: &str, after: Option<(&str, &str)>, limit: usize) -> Result<Vec<FileVersion>>;
 
     /// The stored versions (uploads) of a bucket whose names start with `prefix`: their count, total bytes
@@ -181,8 +201,10 @@ pub trait BlobStore: Send + Sync {
     /// Streams `body` into a new blob and makes it durable before returning its id and length.
     /// A failure or a crash part-way leaves nothing a reader could see.
     async fn put(&self, body: ByteStream) -> Result<(String, u64)>;
-    /// Streams `len` bytes from `offset`.
+    /// Streams `len` bytes from `offset`. `Internal` when the blob is missing (metadata refers only to
+    /// durable blobs, so that is damage, not a client error); a stream may still fail part-way (I/O).
     async fn get(&self, blob_id: &str, offset: u64, len: u64) -> Result<ByteStream>;
+    /// Removes a blob; removing one that is already gone succeeds (collection may run twice).
     async fn delete(&self, blob_id: &str) -> Result<()>;
     /// Whether the store can be read and written now (its directory or service answers), cheaply: a
     /// readiness probe calls it.

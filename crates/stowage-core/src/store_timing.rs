@@ -1,6 +1,7 @@
 //! Per-operation latencies of the metadata and blob stores, for `/_metrics`: decorators that time every
 //! call of the wrapped store. A blob `put` is timed until the blob is durable, so it includes reading the
-//! upload's body; a `get` is timed until its stream opens.
+//! upload's body; a `get` is timed until its stream opens. Under `--test-hooks` the same decorators fail
+//! the calls a test armed in `store_faults.rs` (counted as errors here like any other failure).
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -13,6 +14,7 @@ use crate::model::{AppKey, Bucket, DailyUsage, FileVersion, KmsKey, Millis, Part
 use crate::store::{
     BlobStore, ByteStream, FinishPlan, LatestCheck, ListCursor, MetadataStore, ServerIdentity, VersionChange, VersionCheck,
 };
+use crate::store_faults::StoreFaults;
 
 /// Upper bounds (seconds) of the latency histogram's buckets.
 pub const LATENCY_BUCKETS: [f64; 10] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 2.5];
@@ -57,33 +59,38 @@ impl StoreTimings {
 macro_rules! timed {
     ($self:ident, $store:literal, $op:literal, $call:expr) => {{
         let started = Instant::now();
-        let out = $call.await;
+        let out = match &$self.faults {
+            None => $call.await,
+            Some(faults) => faults.around($store, $op, $call).await,
+        };
         $self.timings.record($store, $op, started.elapsed().as_secs_f64(), out.is_err());
         out
     }};
 }
 
-/// A metadata store whose every call is timed.
+/// A metadata store whose every call is timed (and fails when a test armed a fault for it).
 pub struct TimedMetadataStore {
     inner: Arc<dyn MetadataStore>,
     timings: Arc<StoreTimings>,
+    faults: Option<Arc<StoreFaults>>,
 }
 
 impl TimedMetadataStore {
-    pub fn new(inner: Arc<dyn MetadataStore>, timings: Arc<StoreTimings>) -> Self {
-        Self { inner, timings }
+    pub fn new(inner: Arc<dyn MetadataStore>, timings: Arc<StoreTimings>, faults: Option<Arc<StoreFaults>>) -> Self {
+        Self { inner, timings, faults }
     }
 }
 
-/// A blob store whose every call is timed.
+/// A blob store whose every call is timed (and fails when a test armed a fault for it).
 pub struct TimedBlobStore {
     inner: Arc<dyn BlobStore>,
     timings: Arc<StoreTimings>,
+    faults: Option<Arc<StoreFaults>>,
 }
 
 impl TimedBlobStore {
-    pub fn new(inner: Arc<dyn BlobStore>, timings: Arc<StoreTimings>) -> Self {
-        Self { inner, timings }
+    pub fn new(inner: Arc<dyn BlobStore>, timings: Arc<StoreTimings>, faults: Option<Arc<StoreFaults>>) -> Self {
+        Self { inner, timings, faults }
     }
 }
 

@@ -87,6 +87,59 @@ where
     conditional_inserts(fresh().await).await;
     kms_keys(fresh().await).await;
     every_field_is_kept(fresh().await).await;
+    identity_counts_collection_and_scans(fresh().await).await;
+}
+
+/// The identity is made once and read back the same; `count_versions` counts every version of a bucket
+/// (hide markers and unfinished large files too); the collection queue holds a blob once until it is
+/// forgotten; `scan_versions` pages through a prefix in (name, newest first) order after an exclusive cursor.
+async fn identity_counts_collection_and_scans<S: MetadataStore + 'static>(store: Arc<S>) {
+    let first = store.identity().await.expect("identity");
+    let again = store.identity().await.expect("identity");
+    assert!(!first.account_id.is_empty() && first.token_secret.len() >= 32, "a made identity: {first:?}");
+    assert_eq!((first.account_id, first.token_secret), (again.account_id, again.token_secret), "made once");
+
+    store.create_bucket(&bucket("b1", "scanned"), 10).await.expect("create");
+    store.create_bucket(&bucket("b2", "beside"), 10).await.expect("create");
+    for v in [
+        version("b1", "a/1", "f1", Action::Upload),
+        version("b1", "a/2", "f2", Action::Hide),
+        version("b1", "a/1", "f3", Action::Upload),
+        version("b1", "b/1", "f4", Action::Upload),
+        version("b1", "a/3", "f5", Action::Start),
+        version("b2", "a/1", "f6", Action::Upload),
+    ] {
+        store.insert_version(&v).await.expect("insert");
+    }
+    assert_eq!(store.count_versions("b1").await.expect("count"), 5);
+    assert_eq!(store.count_versions("b2").await.expect("count"), 1);
+    assert_eq!(store.count_versions("none").await.expect("count"), 0);
+
+    let ids = |vs: Vec<FileVersion>| vs.into_iter().map(|v| (v.name, v.file_id)).collect::<Vec<_>>();
+    let pair = |n: &str, f: &str| (n.to_string(), f.to_string());
+    let scan = |prefix: &'static str, after: Option<(&'static str, &'static str)>, limit| {
+        let store = store.clone();
+        async move { ids(store.scan_versions("b1", prefix, after, limit).await.expect("scan")) }
+    };
+    assert_eq!(scan("a/", None, 2).await, [pair("a/1", "f3"), pair("a/1", "f1")]);
+    assert_eq!(scan("a/", Some(("a/1", "f3")), 1).await, [pair("a/1", "f1")], "the cursor is exclusive, within a name too");
+    assert_eq!(scan("a/", Some(("a/1", "f1")), 10).await, [pair("a/2", "f2"), pair("a/3", "f5")]);
+    assert_eq!(scan("", None, 10).await.len(), 5, "another bucket's versions are not scanned");
+    assert!(scan("c/", None, 10).await.is_empty());
+
+    store.queue_blob_deletes(&["x".into(), "y".into()]).await.expect("queue");
+    store.queue_blob_deletes(&["y".into(), "z".into()]).await.expect("queue again");
+    let mut pending = store.pending_blob_deletes(10).await.expect("pending");
+    pending.sort();
+    assert_eq!(pending, ["x", "y", "z"], "a blob queued twice is queued once");
+    assert_eq!(store.pending_blob_deletes(2).await.expect("pending").len(), 2);
+    store.forget_blob_deletes(&["x".into(), "never-queued".into()]).await.expect("forget");
+    store.forget_blob_deletes(&[]).await.expect("forget nothing");
+    let mut pending = store.pending_blob_deletes(10).await.expect("pending");
+    pending.sort();
+    assert_eq!(pending, ["y", "z"]);
+    assert!(store.blob_referenced("blob-f1").await.expect("referenced"));
+    assert!(!store.blob_referenced("y").await.expect("referenced"));
 }
 
 /// SSE-KMS keys: created once per id (a second insert writes nothing), read back and listed by id.

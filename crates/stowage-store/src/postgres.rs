@@ -874,7 +874,7 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn meets_the_metadata_store_contract() {
-        let pg = TestPostgres::start();
+        let Some(pg) = TestPostgres::start_or_skip("meets_the_metadata_store_contract") else { return };
         let counter = AtomicUsize::new(0);
         crate::conformance::check_all(|| {
             let url = pg.create_database(&format!("contract_{}", counter.fetch_add(1, Ordering::Relaxed)));
@@ -885,7 +885,7 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn nodes_starting_together_migrate_once_and_share_facts() {
-        let pg = TestPostgres::start();
+        let Some(pg) = TestPostgres::start_or_skip("nodes_starting_together_migrate_once_and_share_facts") else { return };
         let url = pg.create_database("together");
         let nodes: Vec<_> = (0..4)
             .map(|_| {
@@ -925,7 +925,7 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn small_bodies_commit_with_their_version_or_alone() {
-        let pg = TestPostgres::start();
+        let Some(pg) = TestPostgres::start_or_skip("small_bodies_commit_with_their_version_or_alone") else { return };
         let url = pg.create_database("bodies");
         let store = PostgresStore::connect(&url, 4).await.expect("connect");
         store.create_bucket(&crate::conformance::bucket("b1", "bodies"), 10).await.expect("create");
@@ -953,7 +953,7 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn a_stopped_database_is_unavailable_then_back() {
-        let mut pg = TestPostgres::start();
+        let Some(mut pg) = TestPostgres::start_or_skip("a_stopped_database_is_unavailable_then_back") else { return };
         let url = pg.create_database("outage");
         let store = PostgresStore::connect(&url, 4).await.expect("connect");
         store.create_bucket(&crate::conformance::bucket("b1", "kept"), 10).await.expect("create");
@@ -976,7 +976,7 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn migrates_json_bodies_into_columns() {
-        let pg = TestPostgres::start();
+        let Some(pg) = TestPostgres::start_or_skip("migrates_json_bodies_into_columns") else { return };
         let url = pg.create_database("legacy");
         {
             let (client, driver) = parse_url(&url).expect("url").connect().await.expect("connect");
@@ -1015,7 +1015,7 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn connects_over_tls_when_the_url_asks() {
-        let mut pg = TestPostgres::start();
+        let Some(mut pg) = TestPostgres::start_or_skip("connects_over_tls_when_the_url_asks") else { return };
         let url = pg.create_database("tls");
         let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("ca params");
         ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);

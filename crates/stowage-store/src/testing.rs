@@ -28,16 +28,19 @@ pub fn program(name: &str) -> PathBuf {
 }
 
 fn binaries() -> PathBuf {
+    installed_binaries()
+        .unwrap_or_else(|| panic!("PostgreSQL is not installed: `apt-get install postgresql` (./test.sh does), or set STOWAGE_PG_BIN"))
+}
+
+fn installed_binaries() -> Option<PathBuf> {
     if let Ok(dir) = std::env::var("STOWAGE_PG_BIN") {
-        return PathBuf::from(dir);
+        return Some(PathBuf::from(dir)).filter(|d| d.join("initdb").exists());
     }
     let mut versions: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
         .map(|entries| entries.filter_map(|e| e.ok()).map(|e| e.path().join("bin")).filter(|p| p.join("initdb").exists()).collect())
         .unwrap_or_default();
     versions.sort();
-    versions
-        .pop()
-        .unwrap_or_else(|| panic!("PostgreSQL is not installed: `apt-get install postgresql` (./test.sh does), or set STOWAGE_PG_BIN"))
+    versions.pop()
 }
 
 fn free_port() -> u16 {
@@ -49,6 +52,17 @@ impl TestPostgres {
     /// of the machine.
     pub fn start() -> Self {
         Self::launch(false)
+    }
+
+    /// `start`, or `None` with a message on a developer's machine without PostgreSQL, so the test that
+    /// asked can skip itself. Where `STOWAGE_REQUIRE_POSTGRES` is set (./test.sh and CI set it), a missing
+    /// PostgreSQL is a failure, never a skip.
+    pub fn start_or_skip(test: &str) -> Option<Self> {
+        if installed_binaries().is_none() && std::env::var_os("STOWAGE_REQUIRE_POSTGRES").is_none() {
+            eprintln!("{test}: skipped, PostgreSQL is not installed (`apt-get install postgresql`, or run ./test.sh)");
+            return None;
+        }
+        Some(Self::start())
     }
 
     /// A server with PostgreSQL's durable defaults (fsync on every commit), for benchmarks.

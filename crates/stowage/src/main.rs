@@ -14,6 +14,7 @@ use clap::{Parser, Subcommand};
 use stowage_api::{AppState, Metrics, S3Options};
 use stowage_core::service::{MasterKey, SystemClock};
 use stowage_core::store::{BlobStore, MetadataStore};
+use stowage_core::store_faults::StoreFaults;
 use stowage_core::store_timing::{StoreTimings, TimedBlobStore, TimedMetadataStore};
 use stowage_core::{Config, Stowage};
 use stowage_store::blob::LocalBlobStore;
@@ -261,8 +262,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let (files, space_probe) = open_blobs(args.blobs.as_deref(), args.blobs_endpoint.as_deref(), &args.data, &node)?;
     let blobs: Arc<dyn BlobStore> = Arc::new(TieredBlobStore::new(small, files));
     let store_timings = Arc::new(StoreTimings::default());
-    let meta = Arc::new(TimedMetadataStore::new(meta, store_timings.clone()));
-    let blobs = Arc::new(TimedBlobStore::new(blobs, store_timings.clone()));
+    let store_faults = Arc::new(StoreFaults::default());
+    let armable = args.test_hooks.then(|| store_faults.clone());
+    let meta = Arc::new(TimedMetadataStore::new(meta, store_timings.clone(), armable.clone()));
+    let blobs = Arc::new(TimedBlobStore::new(blobs, store_timings.clone(), armable));
     let clock = Arc::new(SystemClock::default());
     let public_url = args.public_url.clone().unwrap_or_else(|| format!("http://{}", args.listen)).trim_end_matches('/').to_string();
     let config = Config {
@@ -304,6 +307,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         test_hooks: args.test_hooks,
         metrics: Metrics::default(),
         store_timings,
+        store_faults,
         s3: S3Options { region: args.region.clone(), domain: args.domain.clone() },
     });
     let app = stowage_api::router(state);
