@@ -7,7 +7,7 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use stowage_core::cors::{CorsGrant, CorsRequest, s3_operation};
+use stowage_core::cors::{CorsGrant, CorsOperation, CorsRequest};
 use stowage_core::service::CorsTarget;
 
 use crate::AppState;
@@ -15,7 +15,7 @@ use crate::AppState;
 /// Which bucket a path addresses and which CORS operation the method means there.
 struct Classified {
     target: Owned,
-    operation: &'static str,
+    operation: CorsOperation,
     is_s3: bool,
 }
 
@@ -33,13 +33,17 @@ fn classify(path: &str, query: Option<&str>, method: &str) -> Option<Classified>
     let segments: Vec<&str> = path.trim_start_matches('/').splitn(4, '/').collect();
     let b2 = |target, operation| Some(Classified { target, operation, is_s3: false });
     match segments.as_slice() {
-        ["file", bucket, ..] if matches!(method, "GET" | "HEAD") => b2(Owned::BucketName(bucket.to_string()), "b2_download_file_by_name"),
-        ["b2api", _, "b2_download_file_by_id", ..] => b2(Owned::FileId(query_value(query, "fileId")?), "b2_download_file_by_id"),
-        ["b2api", _, "b2_upload_file", bucket_id, ..] => b2(Owned::BucketId(bucket_id.to_string()), "b2_upload_file"),
-        ["b2api", _, "b2_upload_part", file_id, ..] => b2(Owned::FileId(file_id.to_string()), "b2_upload_part"),
+        ["file", bucket, ..] if matches!(method, "GET" | "HEAD") => {
+            b2(Owned::BucketName(bucket.to_string()), CorsOperation::B2DownloadFileByName)
+        }
+        ["b2api", _, "b2_download_file_by_id", ..] => b2(Owned::FileId(query_value(query, "fileId")?), CorsOperation::B2DownloadFileById),
+        ["b2api", _, "b2_upload_file", bucket_id, ..] => b2(Owned::BucketId(bucket_id.to_string()), CorsOperation::B2UploadFile),
+        ["b2api", _, "b2_upload_part", file_id, ..] => b2(Owned::FileId(file_id.to_string()), CorsOperation::B2UploadPart),
         ["b2api", ..] | ["file", ..] => None,
         [first, ..] if first.is_empty() || first.starts_with('_') => None,
-        [bucket, ..] => Some(Classified { target: Owned::BucketName(bucket.to_string()), operation: s3_operation(method)?, is_s3: true }),
+        [bucket, ..] => {
+            Some(Classified { target: Owned::BucketName(bucket.to_string()), operation: CorsOperation::of_s3_method(method)?, is_s3: true })
+        }
         [] => None,
     }
 }
@@ -89,9 +93,11 @@ pub async fn bucket_cors(State(state): State<Arc<AppState>>, request: Request, n
     let method = if preflight { requested_method.unwrap_or_default() } else { request.method().as_str().to_string() };
     let host = request.headers().get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("");
     let classified = match state.s3.bucket_from_host(host) {
-        Some(bucket) => {
-            s3_operation(&method).map(|operation| Classified { target: Owned::BucketName(bucket.to_string()), operation, is_s3: true })
-        }
+        Some(bucket) => CorsOperation::of_s3_method(&method).map(|operation| Classified {
+            target: Owned::BucketName(bucket.to_string()),
+            operation,
+            is_s3: true,
+        }),
         None => classify(request.uri().path(), request.uri().query(), &method),
     };
     let Some(classified) = classified else {

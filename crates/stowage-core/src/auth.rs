@@ -29,6 +29,20 @@ macro_rules! capabilities {
     };
 }
 
+/// Stored and sent by B2's name.
+impl Serialize for Capability {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for Capability {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
+        let name = std::borrow::Cow::<'de, str>::deserialize(deserializer)?;
+        Capability::parse(&name).ok_or_else(|| serde::de::Error::custom(format!("unknown capability: {name}")))
+    }
+}
+
 capabilities! {
     ListKeys => "listKeys",
     WriteKeys => "writeKeys",
@@ -173,7 +187,7 @@ impl Principal {
                 key_id: String::new(),
                 secret: String::new(),
                 name: "anonymous (granted by the bucket's policy or ACL)".into(),
-                capabilities: capabilities.iter().map(|c| c.as_str().to_string()).collect(),
+                capabilities: capabilities.to_vec(),
                 bucket_ids: Some(vec![bucket_id.to_string()]),
                 name_prefix: None,
                 expires: None,
@@ -184,7 +198,7 @@ impl Principal {
     }
 
     pub fn has(&self, cap: Capability) -> bool {
-        self.key.capabilities.iter().any(|c| c == cap.as_str())
+        self.key.capabilities.contains(&cap)
     }
 
     pub fn allows_bucket(&self, bucket_id: &str) -> bool {

@@ -3,12 +3,91 @@
 
 use crate::model::CorsRule;
 
+/// A B2 CORS operation: what a rule's `allowedOperations` names, for both APIs. Rules keep the names as
+/// clients sent them; requests are classified into these.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CorsOperation {
+    B2DownloadFileByName,
+    B2DownloadFileById,
+    B2UploadFile,
+    B2UploadPart,
+    S3Delete,
+    S3Get,
+    S3Head,
+    S3Post,
+    S3Put,
+}
+
+impl CorsOperation {
+    pub const ALL: [CorsOperation; 9] = [
+        Self::B2DownloadFileByName,
+        Self::B2DownloadFileById,
+        Self::B2UploadFile,
+        Self::B2UploadPart,
+        Self::S3Delete,
+        Self::S3Get,
+        Self::S3Head,
+        Self::S3Post,
+        Self::S3Put,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::B2DownloadFileByName => "b2_download_file_by_name",
+            Self::B2DownloadFileById => "b2_download_file_by_id",
+            Self::B2UploadFile => "b2_upload_file",
+            Self::B2UploadPart => "b2_upload_part",
+            Self::S3Delete => "s3_delete",
+            Self::S3Get => "s3_get",
+            Self::S3Head => "s3_head",
+            Self::S3Post => "s3_post",
+            Self::S3Put => "s3_put",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|op| op.as_str() == name)
+    }
+
+    /// The S3 operation for an HTTP method.
+    pub fn of_s3_method(method: &str) -> Option<Self> {
+        match method {
+            "GET" => Some(Self::S3Get),
+            "HEAD" => Some(Self::S3Head),
+            "PUT" => Some(Self::S3Put),
+            "POST" => Some(Self::S3Post),
+            "DELETE" => Some(Self::S3Delete),
+            _ => None,
+        }
+    }
+
+    /// The HTTP method of an S3 operation (`None` for B2's), as S3's CORS configuration names it.
+    pub fn s3_method(self) -> Option<&'static str> {
+        match self {
+            Self::S3Get | Self::S3Head | Self::S3Put | Self::S3Post | Self::S3Delete => self.methods().first().copied(),
+            _ => None,
+        }
+    }
+
+    /// The HTTP methods a rule allowing this operation allows.
+    fn methods(self) -> &'static [&'static str] {
+        match self {
+            Self::S3Get => &["GET"],
+            Self::S3Head => &["HEAD"],
+            Self::S3Put => &["PUT"],
+            Self::S3Post => &["POST"],
+            Self::S3Delete => &["DELETE"],
+            Self::B2DownloadFileByName | Self::B2DownloadFileById => &["GET", "HEAD"],
+            Self::B2UploadFile | Self::B2UploadPart => &["POST"],
+        }
+    }
+}
+
 /// What a browser asks: from which origin, for which operation, with which method and headers.
 #[derive(Debug, Clone)]
 pub struct CorsRequest<'a> {
     pub origin: &'a str,
-    /// A B2 CORS operation name: `b2_download_file_by_name`, `s3_put`, ...
-    pub operation: &'a str,
+    pub operation: CorsOperation,
     /// Header names the request will carry (preflight: Access-Control-Request-Headers), lower-case.
     pub headers: Vec<String>,
 }
@@ -21,31 +100,6 @@ pub struct CorsGrant {
     pub allow_headers: Vec<String>,
     pub expose_headers: Vec<String>,
     pub max_age_seconds: i64,
-}
-
-/// The S3 operation name for an HTTP method.
-pub fn s3_operation(method: &str) -> Option<&'static str> {
-    match method {
-        "GET" => Some("s3_get"),
-        "HEAD" => Some("s3_head"),
-        "PUT" => Some("s3_put"),
-        "POST" => Some("s3_post"),
-        "DELETE" => Some("s3_delete"),
-        _ => None,
-    }
-}
-
-fn methods_of(operation: &str) -> &'static [&'static str] {
-    match operation {
-        "s3_get" => &["GET"],
-        "s3_head" => &["HEAD"],
-        "s3_put" => &["PUT"],
-        "s3_post" => &["POST"],
-        "s3_delete" => &["DELETE"],
-        "b2_download_file_by_name" | "b2_download_file_by_id" => &["GET", "HEAD"],
-        "b2_upload_file" | "b2_upload_part" => &["POST"],
-        _ => &[],
-    }
 }
 
 /// `*`, an exact origin (case-insensitive), or one `*` wildcard such as `https://*.example.com`.
@@ -71,12 +125,13 @@ fn header_allowed(patterns: &[String], header: &str) -> bool {
 /// The first rule that allows the origin, the operation and every requested header, as response headers.
 pub fn evaluate(rules: &[CorsRule], req: &CorsRequest<'_>) -> Option<CorsGrant> {
     let rule = rules.iter().find(|rule| {
-        rule.allowed_operations.iter().any(|op| op == req.operation)
+        rule.allowed_operations.iter().any(|op| op == req.operation.as_str())
             && rule.allowed_origins.iter().any(|o| origin_matches(o, req.origin))
             && req.headers.iter().all(|h| header_allowed(rule.allowed_headers.as_deref().unwrap_or(&[]), h))
     })?;
     let wildcard = rule.allowed_origins.iter().any(|o| o == "*");
-    let mut methods: Vec<&'static str> = rule.allowed_operations.iter().flat_map(|op| methods_of(op).iter().copied()).collect();
+    let mut methods: Vec<&'static str> =
+        rule.allowed_operations.iter().filter_map(|op| CorsOperation::parse(op)).flat_map(|op| op.methods().iter().copied()).collect();
     methods.sort_unstable();
     methods.dedup();
     Some(CorsGrant {
@@ -103,7 +158,8 @@ mod tests {
         }
     }
 
-    fn ask<'a>(origin: &'a str, operation: &'a str, headers: &[&str]) -> CorsRequest<'a> {
+    fn ask<'a>(origin: &'a str, operation: &str, headers: &[&str]) -> CorsRequest<'a> {
+        let operation = CorsOperation::parse(operation).expect("a CORS operation");
         CorsRequest { origin, operation, headers: headers.iter().map(|s| s.to_string()).collect() }
     }
 

@@ -38,22 +38,80 @@ pub struct Delivery {
     pub event: Event,
 }
 
-/// Whether a rule's event type (`b2:ObjectCreated:Upload`, or a category wildcard `b2:ObjectCreated:*`)
-/// covers an event.
-fn covers(rule_type: &str, event_type: &str) -> bool {
-    match rule_type.strip_suffix('*') {
-        Some(category) => event_type.starts_with(category),
-        None => rule_type == event_type,
+/// An event the core emits, by B2's name. A notification rule lists these or a category's wildcard
+/// (`b2:ObjectCreated:*`); rules keep the names as clients sent them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventType {
+    Upload,
+    MultipartUpload,
+    Copy,
+    Replica,
+    MultipartReplica,
+    Delete,
+    DeleteByLifecycle,
+    Hide,
+    HideByLifecycle,
+}
+
+impl EventType {
+    pub const ALL: [EventType; 9] = [
+        Self::Upload,
+        Self::MultipartUpload,
+        Self::Copy,
+        Self::Replica,
+        Self::MultipartReplica,
+        Self::Delete,
+        Self::DeleteByLifecycle,
+        Self::Hide,
+        Self::HideByLifecycle,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Upload => "b2:ObjectCreated:Upload",
+            Self::MultipartUpload => "b2:ObjectCreated:MultipartUpload",
+            Self::Copy => "b2:ObjectCreated:Copy",
+            Self::Replica => "b2:ObjectCreated:Replica",
+            Self::MultipartReplica => "b2:ObjectCreated:MultipartReplica",
+            Self::Delete => "b2:ObjectDeleted:Delete",
+            Self::DeleteByLifecycle => "b2:ObjectDeleted:LifecycleRule",
+            Self::Hide => "b2:HideMarkerCreated:Hide",
+            Self::HideByLifecycle => "b2:HideMarkerCreated:LifecycleRule",
+        }
+    }
+
+    /// The wildcard that covers this event's category (`b2:ObjectCreated:*`).
+    pub fn wildcard(self) -> &'static str {
+        match self {
+            Self::Upload | Self::MultipartUpload | Self::Copy | Self::Replica | Self::MultipartReplica => "b2:ObjectCreated:*",
+            Self::Delete | Self::DeleteByLifecycle => "b2:ObjectDeleted:*",
+            Self::Hide | Self::HideByLifecycle => "b2:HideMarkerCreated:*",
+        }
+    }
+
+    /// Whether a rule's entry (an event type or a category's wildcard) covers this event.
+    pub fn covered_by(self, rule_type: &str) -> bool {
+        rule_type == self.as_str() || rule_type == self.wildcard()
+    }
+
+    /// Every name a rule may list, each category's wildcard before its events (the order consoles show).
+    pub fn rule_names() -> Vec<&'static str> {
+        let mut names = Vec::new();
+        for event in Self::ALL {
+            if !names.contains(&event.wildcard()) {
+                names.push(event.wildcard());
+            }
+            names.push(event.as_str());
+        }
+        names
     }
 }
 
-/// The rules of a bucket that fire for an event on `version`.
-pub fn matching_rules<'a>(bucket: &'a Bucket, event_type: &str, version: &FileVersion) -> impl Iterator<Item = &'a NotificationRule> {
-    let (event_type, name) = (event_type.to_string(), version.name.clone());
-    bucket
-        .notification_rules
-        .iter()
-        .filter(move |r| r.is_enabled && name.starts_with(&r.object_name_prefix) && r.event_types.iter().any(|t| covers(t, &event_type)))
+/// The rules of a bucket that fire for `event` on `version`.
+pub fn matching_rules<'a>(bucket: &'a Bucket, event: EventType, version: &'a FileVersion) -> impl Iterator<Item = &'a NotificationRule> {
+    bucket.notification_rules.iter().filter(move |r| {
+        r.is_enabled && version.name.starts_with(&r.object_name_prefix) && r.event_types.iter().any(|t| event.covered_by(t))
+    })
 }
 
 /// The `x-bz-event-notification-signature` value: `v1=` and the hex HMAC-SHA256 of the body.
@@ -69,10 +127,18 @@ mod tests {
 
     #[test]
     fn wildcards_cover_their_category_only() {
-        assert!(covers("b2:ObjectCreated:*", "b2:ObjectCreated:Copy"));
-        assert!(covers("b2:ObjectCreated:Upload", "b2:ObjectCreated:Upload"));
-        assert!(!covers("b2:ObjectCreated:Upload", "b2:ObjectCreated:MultipartUpload"));
-        assert!(!covers("b2:ObjectCreated:*", "b2:ObjectDeleted:Delete"));
+        assert!(EventType::Copy.covered_by("b2:ObjectCreated:*"));
+        assert!(EventType::Upload.covered_by("b2:ObjectCreated:Upload"));
+        assert!(!EventType::MultipartUpload.covered_by("b2:ObjectCreated:Upload"));
+        assert!(!EventType::Delete.covered_by("b2:ObjectCreated:*"));
+    }
+
+    #[test]
+    fn rules_may_name_every_event_and_each_category() {
+        let names = EventType::rule_names();
+        assert_eq!(names.len(), 12);
+        assert_eq!(&names[..2], ["b2:ObjectCreated:*", "b2:ObjectCreated:Upload"]);
+        assert!(names.contains(&"b2:HideMarkerCreated:*") && names.contains(&"b2:ObjectDeleted:LifecycleRule"));
     }
 
     #[test]

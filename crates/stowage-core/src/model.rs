@@ -452,9 +452,62 @@ pub struct PartRef {
     pub checksums: Checksums,
 }
 
-/// Checksums a client declared and the server verified, by algorithm (`crc32`, `crc32c`, `crc64nvme`,
-/// `sha1`, `sha256`) → base64 of the digest, as S3 returns them.
-pub type Checksums = BTreeMap<String, String>;
+/// Checksums a client declared and the server verified, by algorithm → base64 of the digest, as S3
+/// returns them. Stored with the algorithms' names as keys.
+pub type Checksums = BTreeMap<ChecksumAlgorithm, String>;
+
+/// The checksum algorithms S3 defines. `name()` is how they are stored and how S3 spells them after
+/// `x-amz-checksum-`; `s3_name()` how S3 names them in `x-amz-checksum-algorithm` and `ChecksumAlgorithm`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ChecksumAlgorithm {
+    Crc32,
+    Crc32c,
+    Crc64Nvme,
+    Sha1,
+    Sha256,
+}
+
+impl ChecksumAlgorithm {
+    pub const ALL: [ChecksumAlgorithm; 5] = [Self::Crc32, Self::Crc32c, Self::Crc64Nvme, Self::Sha1, Self::Sha256];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Crc32 => "crc32",
+            Self::Crc32c => "crc32c",
+            Self::Crc64Nvme => "crc64nvme",
+            Self::Sha1 => "sha1",
+            Self::Sha256 => "sha256",
+        }
+    }
+
+    pub fn s3_name(self) -> &'static str {
+        match self {
+            Self::Crc32 => "CRC32",
+            Self::Crc32c => "CRC32C",
+            Self::Crc64Nvme => "CRC64NVME",
+            Self::Sha1 => "SHA1",
+            Self::Sha256 => "SHA256",
+        }
+    }
+
+    /// From S3's name or the stored one (any case).
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|a| a.name().eq_ignore_ascii_case(name))
+    }
+}
+
+impl Serialize for ChecksumAlgorithm {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.name())
+    }
+}
+
+impl<'de> Deserialize<'de> for ChecksumAlgorithm {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
+        let name = std::borrow::Cow::<'de, str>::deserialize(deserializer)?;
+        Self::parse(&name).ok_or_else(|| serde::de::Error::custom(format!("unknown checksum algorithm: {name}")))
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FileVersion {
@@ -490,7 +543,7 @@ pub struct FileVersion {
     /// The checksum algorithm (`crc32`, `sha256`, …) an S3 multipart upload was started with: every part
     /// must carry that checksum.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub checksum_algorithm: Option<String>,
+    pub checksum_algorithm: Option<ChecksumAlgorithm>,
     /// A multipart object's whole-object checksum combines its parts' CRCs (S3's FULL_OBJECT type) rather
     /// than hashing their checksums (COMPOSITE).
     #[serde(default)]
@@ -560,7 +613,7 @@ pub struct AppKey {
     pub key_id: String,
     pub secret: String,
     pub name: String,
-    pub capabilities: Vec<String>,
+    pub capabilities: Vec<crate::auth::Capability>,
     /// None = every bucket.
     pub bucket_ids: Option<Vec<String>>,
     pub name_prefix: Option<String>,

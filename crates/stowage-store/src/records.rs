@@ -12,8 +12,8 @@ use std::sync::OnceLock;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use stowage_core::model::{
-    Action, AppKey, Bucket, BucketType, Content, DefaultRetention, Encryption, FileVersion, Part, PartRef, PeriodUnit, Retention,
-    RetentionMode, RetentionPeriod, Versioning,
+    Action, AppKey, Bucket, BucketType, ChecksumAlgorithm, Content, DefaultRetention, Encryption, FileVersion, Part, PartRef, PeriodUnit,
+    Retention, RetentionMode, RetentionPeriod, Versioning,
 };
 use stowage_core::{Error, Result};
 
@@ -402,7 +402,7 @@ struct StoredPartRef {
     #[serde(default)]
     salt: Option<String>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    checksums: BTreeMap<String, String>,
+    checksums: stowage_core::model::Checksums,
 }
 
 pub(crate) fn version_values(v: &FileVersion) -> Result<Vec<Value<'_>>> {
@@ -448,7 +448,7 @@ pub(crate) fn version_values(v: &FileVersion) -> Result<Vec<Value<'_>>> {
         Value::Bool(v.null_version),
         Value::doc(&v.grants)?,
         Value::opt_text(kms_key_id),
-        Value::opt_text(v.checksum_algorithm.as_deref()),
+        Value::opt_text(v.checksum_algorithm.map(ChecksumAlgorithm::name)),
         Value::Bool(v.checksum_full_object),
     ])
 }
@@ -511,7 +511,10 @@ pub(crate) fn version_from(row: &impl Columns) -> Result<FileVersion> {
         ("sse-kms", None, Some(key_id)) => Encryption::SseKms { key_id },
         (kind, ..) => return Err(corrupt("versions", format!("{}: encryption {kind:?}", version.file_id))),
     };
-    let checksum_algorithm = r.opt_text()?;
+    let checksum_algorithm = match r.opt_text()? {
+        None => None,
+        Some(name) => Some(ChecksumAlgorithm::parse(&name).ok_or_else(|| Error::internal(format!("stored checksum algorithm {name}")))?),
+    };
     let checksum_full_object = r.opt_bool()?.unwrap_or(false);
     r.done(FileVersion { encryption, checksum_algorithm, checksum_full_object, ..version })
 }
@@ -609,7 +612,7 @@ pub(crate) mod tests {
             key_id: "0001abc".into(),
             secret: "K001secret".into(),
             name: "every-field".into(),
-            capabilities: vec!["listFiles".into(), "readFiles".into()],
+            capabilities: vec![stowage_core::auth::Capability::ListFiles, stowage_core::auth::Capability::ReadFiles],
             bucket_ids: Some(vec!["b1".into(), "b2".into()]),
             name_prefix: Some("photos/".into()),
             expires: Some(1_900_000_000_000),
@@ -718,15 +721,15 @@ pub(crate) mod tests {
                     size: 20,
                     md5: "00ff".into(),
                     salt: Some("salt1".into()),
-                    checksums: [("crc32".to_string(), "AAAAAA==".to_string())].into(),
+                    checksums: [(ChecksumAlgorithm::Crc32, "AAAAAA==".to_string())].into(),
                 },
                 PartRef { blob_id: "blob-2".into(), size: 10, md5: "ff00".into(), salt: None, checksums: BTreeMap::new() },
             ]),
             tags: [("k".to_string(), "v".to_string())].into(),
-            checksums: [("sha256".to_string(), "abc=".to_string())].into(),
+            checksums: [(ChecksumAlgorithm::Sha256, "abc=".to_string())].into(),
             null_version: true,
             grants: vec![Grant { grantee: Grantee::Email("a@example.com".into()), permission: AclPermission::FullControl }],
-            checksum_algorithm: Some("crc32c".into()),
+            checksum_algorithm: Some(ChecksumAlgorithm::Crc32c),
             checksum_full_object: true,
         }
     }
@@ -741,7 +744,7 @@ pub(crate) mod tests {
             blob_id: "blob-p".into(),
             upload_timestamp: 9,
             salt: Some("salt".into()),
-            checksums: [("crc32c".to_string(), "x==".to_string())].into(),
+            checksums: [(ChecksumAlgorithm::Crc32c, "x==".to_string())].into(),
         }
     }
 
@@ -844,7 +847,7 @@ INSERT INTO parts (file_id, part_number, blob_id, body) VALUES ('f3', 10000, 'bl
             key_id: "0002abc".into(),
             secret: "K002".into(),
             name: "bare".into(),
-            capabilities: vec!["listBuckets".into()],
+            capabilities: vec![stowage_core::auth::Capability::ListBuckets],
             bucket_ids: None,
             name_prefix: None,
             expires: None,

@@ -50,6 +50,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/_console/api/session", get(session_info).post(sign_in).delete(sign_out))
         .route("/_console/api/b2/{op}", any(b2_call))
         .route("/_console/api/overview", get(overview))
+        .route("/_console/api/vocabulary", get(vocabulary))
         .route("/_console/api/download/{bucket}/{*name}", get(download))
         .route("/_console/api/zip/{bucket}", get(zip::zip))
         .route("/_console/api/thumbnail/{file_id}", get(thumbnail::thumbnail))
@@ -175,6 +176,18 @@ async fn sign_in(State(state): State<Arc<AppState>>, headers: HeaderMap, body: B
 }
 
 /// The signed-in key's authorization, or 204 when nobody is signed in (not an error: the page then asks).
+/// The names the server accepts, so the console's editors offer exactly these (no copies in the page).
+async fn vocabulary() -> axum::Json<serde_json::Value> {
+    use stowage_core::auth::Capability;
+    use stowage_core::cors::CorsOperation;
+    use stowage_core::events::EventType;
+    axum::Json(serde_json::json!({
+        "capabilities": Capability::ALL.iter().map(|c| c.as_str()).collect::<Vec<_>>(),
+        "corsOperations": CorsOperation::ALL.iter().map(|op| op.as_str()).collect::<Vec<_>>(),
+        "eventTypes": EventType::rule_names(),
+    }))
+}
+
 async fn session_info(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
     match session(&state, &headers).await {
         Some(s) => axum::Json(s.info).into_response(),

@@ -2,6 +2,7 @@
 //! so both APIs read the same rules.
 
 use std::collections::BTreeMap;
+use stowage_core::cors::CorsOperation;
 
 use s3s::dto::*;
 use s3s::{S3Request, S3Response, S3Result, s3_error};
@@ -24,9 +25,9 @@ pub async fn put_cors(s3: &StowageS3, mut req: S3Request<PutBucketCorsInput>) ->
     for (i, rule) in req.input.cors_configuration.cors_rules.into_iter().enumerate() {
         let mut operations = Vec::new();
         for method in &rule.allowed_methods {
-            let op = stowage_core::cors::s3_operation(method)
+            let op = CorsOperation::of_s3_method(method)
                 .ok_or_else(|| s3_error!(InvalidRequest, "Found unsupported HTTP method in CORS config: {method}"))?;
-            operations.push(op.to_string());
+            operations.push(op.as_str().to_string());
         }
         // B2 rule names are 6-50 letters, digits and '-'; S3 ids are free-form.
         let name = rule
@@ -56,7 +57,7 @@ pub async fn get_cors(s3: &StowageS3, mut req: S3Request<GetBucketCorsInput>) ->
         .iter()
         .filter_map(|rule| {
             let methods: Vec<String> =
-                rule.allowed_operations.iter().filter_map(|op| op.strip_prefix("s3_")).map(|m| m.to_ascii_uppercase()).collect();
+                rule.allowed_operations.iter().filter_map(|op| CorsOperation::parse(op)?.s3_method()).map(str::to_string).collect();
             (!methods.is_empty()).then(|| CORSRule {
                 id: Some(rule.cors_rule_name.clone()),
                 allowed_methods: methods,

@@ -15,46 +15,19 @@ use stowage_core::model::{Checksums, Content, FileVersion, PartRef};
 use stowage_core::service::BodyCheck;
 use stowage_core::store::ByteStream;
 
-/// The checksum algorithms S3 defines; `name()` is how they are stored and how S3 spells them after
-/// `x-amz-checksum-`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Algorithm {
-    Crc32,
-    Crc32c,
-    Crc64Nvme,
-    Sha1,
-    Sha256,
+pub use stowage_core::model::ChecksumAlgorithm as Algorithm;
+
+/// What the S3 front-end does with an algorithm: its header, its hasher, its digest.
+pub(super) trait Hashing: Copy {
+    fn header(self) -> String;
+    fn start(self, hasher: &mut ChecksumHasher);
+    fn computed(self, c: &s3s::dto::Checksum) -> Option<String>;
+    fn digest(self, data: &[u8]) -> Vec<u8>;
+    /// Whether parts' checksums of this algorithm combine into the whole object's (the CRCs).
+    fn combines(self) -> bool;
 }
 
-impl Algorithm {
-    pub const ALL: [Algorithm; 5] = [Algorithm::Crc32, Algorithm::Crc32c, Algorithm::Crc64Nvme, Algorithm::Sha1, Algorithm::Sha256];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Algorithm::Crc32 => "crc32",
-            Algorithm::Crc32c => "crc32c",
-            Algorithm::Crc64Nvme => "crc64nvme",
-            Algorithm::Sha1 => "sha1",
-            Algorithm::Sha256 => "sha256",
-        }
-    }
-
-    /// As S3 names it in `x-amz-checksum-algorithm` and `ChecksumAlgorithm`: `CRC32`, `SHA256`, …
-    pub fn s3_name(self) -> &'static str {
-        match self {
-            Algorithm::Crc32 => "CRC32",
-            Algorithm::Crc32c => "CRC32C",
-            Algorithm::Crc64Nvme => "CRC64NVME",
-            Algorithm::Sha1 => "SHA1",
-            Algorithm::Sha256 => "SHA256",
-        }
-    }
-
-    /// From S3's name (any case) or the stored one.
-    pub fn parse(name: &str) -> Option<Algorithm> {
-        Algorithm::ALL.into_iter().find(|a| a.s3_name().eq_ignore_ascii_case(name))
-    }
-
+impl Hashing for Algorithm {
     fn header(self) -> String {
         format!("x-amz-checksum-{}", self.name())
     }
@@ -88,6 +61,10 @@ impl Algorithm {
             Algorithm::Sha256 => Sha256::checksum(data).as_ref().to_vec(),
         }
     }
+
+    fn combines(self) -> bool {
+        crc_params(self).is_some()
+    }
 }
 
 /// Checksum values a request carries (as headers, or per part in a CompleteMultipartUpload), by algorithm.
@@ -99,9 +76,9 @@ impl Declared {
         self.0.iter().find(|(a, _)| *a == alg).map(|(_, v)| v)
     }
 
-    /// As stored checksums (algorithm name → base64).
+    /// As stored checksums (algorithm → base64).
     pub fn into_checksums(self) -> Checksums {
-        self.0.into_iter().map(|(alg, value)| (alg.name().to_string(), value)).collect()
+        self.0.into_iter().collect()
     }
 }
 
@@ -191,7 +168,7 @@ pub fn verify(
                 }
                 None => return Err(stowage_core::Error::invalid(format!("{} was announced but not sent", alg.header()))),
                 Some(expected) => {
-                    verified.insert(alg.name().to_string(), expected);
+                    verified.insert(alg, expected);
                 }
             }
         }
@@ -226,7 +203,7 @@ pub fn reported(version: &FileVersion) -> Reported {
 
 /// Reports a part's verified checksums (ListParts, UploadPart).
 pub fn of_part(checksums: &Checksums) -> Reported {
-    let get = |alg: Algorithm| checksums.get(alg.name()).cloned();
+    let get = |alg: Algorithm| checksums.get(&alg).cloned();
     Reported {
         crc32: get(Algorithm::Crc32),
         crc32c: get(Algorithm::Crc32c),
@@ -245,13 +222,6 @@ fn crc_params(alg: Algorithm) -> Option<(u32, u64)> {
         Algorithm::Crc32c => Some((32, 0x82F6_3B78)),
         Algorithm::Crc64Nvme => Some((64, 0x9A6C_9329_AC4B_C9B5)),
         Algorithm::Sha1 | Algorithm::Sha256 => None,
-    }
-}
-
-impl Algorithm {
-    /// Whether parts' checksums of this algorithm combine into the whole object's (the CRCs).
-    pub fn combines(self) -> bool {
-        crc_params(self).is_some()
     }
 }
 
@@ -320,9 +290,8 @@ fn full_object(parts: &[PartRef]) -> Checksums {
     Algorithm::ALL
         .into_iter()
         .filter_map(|alg| {
-            let listed: Option<Vec<(&str, u64)>> =
-                parts.iter().map(|p| p.checksums.get(alg.name()).map(|v| (v.as_str(), p.size))).collect();
-            Some((alg.name().to_string(), full_object_of(alg, &listed?)?))
+            let listed: Option<Vec<(&str, u64)>> = parts.iter().map(|p| p.checksums.get(&alg).map(|v| (v.as_str(), p.size))).collect();
+            Some((alg, full_object_of(alg, &listed?)?))
         })
         .collect()
 }
@@ -333,10 +302,10 @@ fn composite(parts: &[PartRef]) -> Checksums {
         return out;
     }
     for alg in Algorithm::ALL {
-        let raw: Option<Vec<Vec<u8>>> = parts.iter().map(|p| p.checksums.get(alg.name()).and_then(|b| BASE64.decode(b).ok())).collect();
+        let raw: Option<Vec<Vec<u8>>> = parts.iter().map(|p| p.checksums.get(&alg).and_then(|b| BASE64.decode(b).ok())).collect();
         let Some(raw) = raw else { continue };
         let digest = alg.digest(&raw.concat());
-        out.insert(alg.name().to_string(), format!("{}-{}", BASE64.encode(digest), parts.len()));
+        out.insert(alg, format!("{}-{}", BASE64.encode(digest), parts.len()));
     }
     out
 }
@@ -351,7 +320,7 @@ mod tests {
             size: 0,
             md5: String::new(),
             salt: None,
-            checksums: checksums.iter().map(|(a, v)| (a.to_string(), v.to_string())).collect(),
+            checksums: checksums.iter().map(|(a, v)| (Algorithm::parse(a).expect("algorithm"), v.to_string())).collect(),
         }
     }
 
@@ -374,8 +343,8 @@ mod tests {
         let parts = [part(&[("crc32", &BASE64.encode(a))]), part(&[("crc32", &BASE64.encode(b)), ("sha256", "x")])];
         let got = composite(&parts);
         let expected = format!("{}-2", BASE64.encode(Crc32::checksum(&[a, b].concat())));
-        assert_eq!(got.get("crc32"), Some(&expected));
+        assert_eq!(got.get(&Algorithm::Crc32), Some(&expected));
         // Only one part has a SHA-256, so there is no composite for it.
-        assert_eq!(got.get("sha256"), None);
+        assert_eq!(got.get(&Algorithm::Sha256), None);
     }
 }

@@ -8,7 +8,7 @@ use s3s::{S3Request, S3Response, S3Result, s3_error};
 use stowage_core::service::{EncryptionRequest, ListedPart, PartUpload, Sha1Check};
 
 use super::acl::owner;
-use super::checksum::{self, Algorithm, declared_checksums, set_checksums};
+use super::checksum::{self, Algorithm, Hashing, declared_checksums, set_checksums};
 use super::context::{OrS3, StowageS3};
 use super::objects::new_file_from;
 use super::values::*;
@@ -23,7 +23,7 @@ pub async fn create(s3: &StowageS3, mut req: S3Request<CreateMultipartUploadInpu
         ),
         None => None,
     };
-    file.checksum_algorithm = algorithm.map(|a| a.name().to_string());
+    file.checksum_algorithm = algorithm;
     // FULL_OBJECT: the object's checksum is the parts' CRCs combined, which only CRCs allow.
     file.checksum_full_object = match input.checksum_type.as_ref().map(ChecksumType::as_str) {
         Some(ChecksumType::FULL_OBJECT) if algorithm.is_some_and(Algorithm::combines) => true,
@@ -96,7 +96,7 @@ pub async fn complete(
     // (A retried completion, its upload already finished, is answered by the core with the object it made.)
     for (alg, value) in stated.0.iter().filter(|_| upload.is_some()) {
         // A whole-object checksum is made of the parts' ones: each part must list its own.
-        let per_part: Option<Vec<&str>> = listed.iter().map(|p| p.checksums.get(alg.name()).map(String::as_str)).collect();
+        let per_part: Option<Vec<&str>> = listed.iter().map(|p| p.checksums.get(alg).map(String::as_str)).collect();
         let expected = match (&upload, per_part) {
             (Some(u), Some(values)) if u.checksum_full_object => {
                 let with_sizes: Option<Vec<(&str, u64)>> =
@@ -248,7 +248,7 @@ pub async fn list_uploads(
 
 /// The checksum algorithm an upload was started with, as S3 names it.
 fn algorithm_out(upload: &stowage_core::model::FileVersion) -> Option<ChecksumAlgorithm> {
-    upload.checksum_algorithm.as_deref().and_then(Algorithm::parse).map(|a| ChecksumAlgorithm::from(a.s3_name().to_string()))
+    upload.checksum_algorithm.map(|a| ChecksumAlgorithm::from(a.s3_name().to_string()))
 }
 
 /// The checksum type an upload with a checksum algorithm reports.

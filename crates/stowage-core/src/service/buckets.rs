@@ -50,18 +50,6 @@ pub struct BucketFilter {
     pub bucket_types: Option<Vec<String>>,
 }
 
-pub const CORS_OPERATIONS: &[&str] = &[
-    "b2_download_file_by_name",
-    "b2_download_file_by_id",
-    "b2_upload_file",
-    "b2_upload_part",
-    "s3_delete",
-    "s3_get",
-    "s3_head",
-    "s3_post",
-    "s3_put",
-];
-
 fn check_cors_rules(rules: &[CorsRule], s3: bool) -> Result<()> {
     if rules.len() > 100 {
         return Err(Error::invalid("at most 100 CORS rules per bucket"));
@@ -90,7 +78,7 @@ fn check_cors_rules(rules: &[CorsRule], s3: bool) -> Result<()> {
         if rule.allowed_operations.is_empty() {
             return Err(Error::invalid(format!("CORS rule {label:?} needs at least one allowedOperations entry")));
         }
-        if let Some(op) = rule.allowed_operations.iter().find(|op| !CORS_OPERATIONS.contains(&op.as_str())) {
+        if let Some(op) = rule.allowed_operations.iter().find(|op| crate::cors::CorsOperation::parse(op).is_none()) {
             return Err(Error::invalid(format!("Invalid allowedOperations entry {op:?}")));
         }
         if rule.max_age_seconds < 0 || (!s3 && rule.max_age_seconds > 86_400) {
@@ -105,21 +93,6 @@ fn check_cors_rules(rules: &[CorsRule], s3: bool) -> Result<()> {
     }
     Ok(())
 }
-
-pub const EVENT_TYPES: &[&str] = &[
-    "b2:ObjectCreated:*",
-    "b2:ObjectCreated:Upload",
-    "b2:ObjectCreated:MultipartUpload",
-    "b2:ObjectCreated:Copy",
-    "b2:ObjectCreated:Replica",
-    "b2:ObjectCreated:MultipartReplica",
-    "b2:ObjectDeleted:*",
-    "b2:ObjectDeleted:Delete",
-    "b2:ObjectDeleted:LifecycleRule",
-    "b2:HideMarkerCreated:*",
-    "b2:HideMarkerCreated:Hide",
-    "b2:HideMarkerCreated:LifecycleRule",
-];
 
 fn event_category(event: &str) -> &str {
     event.rsplit_once(':').map_or(event, |(category, _)| category)
@@ -143,7 +116,7 @@ fn check_notification_rules(rules: &[NotificationRule]) -> Result<()> {
         if rule.event_types.is_empty() {
             return Err(code("event_types_empty", format!("rule {:?} has no eventTypes", rule.name)));
         }
-        if let Some(bad) = rule.event_types.iter().find(|e| !EVENT_TYPES.contains(&e.as_str())) {
+        if let Some(bad) = rule.event_types.iter().find(|e| !crate::events::EventType::rule_names().contains(&e.as_str())) {
             return Err(code("event_type_invalid", format!("unknown event type {bad:?}")));
         }
         for (i, a) in rule.event_types.iter().enumerate() {

@@ -1,5 +1,6 @@
 use std::collections::BTreeMap;
 
+use crate::events::EventType;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use md5::{Digest, Md5};
@@ -108,7 +109,7 @@ pub struct NewFile {
     /// An S3 conditional write (`If-None-Match: *`, `If-Match`), checked as the version commits.
     pub condition: Option<WriteCondition>,
     /// The checksum algorithm an S3 multipart upload declares (`sha256`, …).
-    pub checksum_algorithm: Option<String>,
+    pub checksum_algorithm: Option<crate::model::ChecksumAlgorithm>,
     /// The upload's whole-object checksum combines its parts' CRCs (S3 FULL_OBJECT).
     pub checksum_full_object: bool,
 }
@@ -406,7 +407,7 @@ impl Stowage {
             checksum_full_object: false,
         };
         self.commit_new_version(&version, req.condition).await?;
-        self.emit("b2:ObjectCreated:Upload", &version).await;
+        self.emit(EventType::Upload, &version).await;
         Ok(version)
     }
 
@@ -443,7 +444,7 @@ impl Stowage {
             let still_null: VersionCheck =
                 Box::new(|v| if is_null_version(v) { Ok(()) } else { Err(Error::FileNotPresent(v.file_id.clone())) });
             match self.meta.delete_version(&old.file_id, still_null).await {
-                Ok(Some(removed)) => self.emit("b2:ObjectDeleted:Delete", &removed).await,
+                Ok(Some(removed)) => self.emit(EventType::Delete, &removed).await,
                 Ok(None) | Err(Error::FileNotPresent(_)) => {}
                 Err(e) => tracing::warn!(file = %old.file_id, "an older null version stays until the next write: {e}"),
             }
@@ -504,7 +505,7 @@ impl Stowage {
             Some(v) if v.action == Action::Hide => Err(Error::AlreadyHidden(name.to_string())),
             Some(_) => {
                 let marker = self.insert_hide_marker(bucket_id, name, false).await?;
-                self.emit("b2:HideMarkerCreated:Hide", &marker).await;
+                self.emit(EventType::Hide, &marker).await;
                 Ok(marker)
             }
         }
@@ -556,7 +557,7 @@ impl Stowage {
         }
         let deleted = self.meta.delete_version(file_id, Box::new(self.delete_lock_check(principal, bypass_governance))).await?;
         let deleted = deleted.ok_or_else(not_present)?;
-        self.emit("b2:ObjectDeleted:Delete", &deleted).await;
+        self.emit(EventType::Delete, &deleted).await;
         Ok(deleted)
     }
 
@@ -697,7 +698,7 @@ impl Stowage {
             checksum_full_object: false,
         };
         self.commit_new_version(&version, None).await?;
-        self.emit("b2:ObjectCreated:Copy", &version).await;
+        self.emit(EventType::Copy, &version).await;
         Ok(version)
     }
 

@@ -32,8 +32,8 @@ impl Stowage {
             if req.bucket_ids.is_some() && !cap.is_bucket_level() {
                 return Err(Error::invalid(format!("capability {name} is not allowed on a key restricted to buckets")));
             }
-            if !caps.contains(name) {
-                caps.push(name.clone());
+            if !caps.contains(&cap) {
+                caps.push(cap);
             }
         }
         if let Some(secs) = req.valid_duration_seconds

@@ -4,6 +4,7 @@ use super::{MAX_SIMPLE_FILE, Stowage};
 use crate::auth::{Capability, NameScope, Principal, TokenScope};
 use crate::conditions::WriteCondition;
 use crate::error::{Error, Result};
+use crate::events::EventType;
 use crate::model::{Action, Checksums, Content, Encryption, FileVersion, Part};
 use crate::store::{ByteStream, FinishPlan, LatestCheck, VersionCheck};
 
@@ -266,7 +267,7 @@ impl Stowage {
         let check = condition.map(|c| -> LatestCheck { Box::new(move |latest| c.check(latest)) });
         let version = self.meta.finish_large_file(file_id, plan, check).await?;
         self.replace_null_versions(&version).await;
-        self.emit("b2:ObjectCreated:MultipartUpload", &version).await;
+        self.emit(EventType::MultipartUpload, &version).await;
         Ok(version)
     }
 

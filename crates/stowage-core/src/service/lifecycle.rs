@@ -3,6 +3,7 @@
 
 use super::Stowage;
 use crate::error::{Error, Result};
+use crate::events::EventType;
 use crate::lifecycle::{DAY, Rule};
 use crate::model::{Action, Bucket, FileVersion, Millis, Versioning};
 use crate::store::VersionCheck;
@@ -82,7 +83,7 @@ impl Stowage {
                 let (newer, older) = (&pair[0], &pair[1]);
                 let due = index as i64 >= keep && newer.upload_timestamp + days * DAY <= now && rule.filter.selects(older);
                 if due && let Some(deleted) = self.remove_if(&older.file_id, move |v| !v.is_locked(now)).await? {
-                    self.emit("b2:ObjectDeleted:LifecycleRule", &deleted).await;
+                    self.emit(EventType::DeleteByLifecycle, &deleted).await;
                     report.deleted += 1;
                 } else {
                     remaining_older += 1;
@@ -100,7 +101,7 @@ impl Stowage {
             && marker_due
             && let Some(deleted) = self.remove_if(&newest.file_id, |v| v.action == Action::Hide).await?
         {
-            self.emit("b2:ObjectDeleted:LifecycleRule", &deleted).await;
+            self.emit(EventType::DeleteByLifecycle, &deleted).await;
             report.deleted += 1;
         }
         Ok(())
@@ -111,14 +112,14 @@ impl Stowage {
     async fn expire_current(&self, bucket: &Bucket, current: &FileVersion, now: Millis, report: &mut LifecycleReport) -> Result<bool> {
         if bucket.versioning == Versioning::Unversioned && current.null_version {
             if let Some(deleted) = self.remove_if(&current.file_id, move |v| !v.is_locked(now)).await? {
-                self.emit("b2:ObjectDeleted:LifecycleRule", &deleted).await;
+                self.emit(EventType::DeleteByLifecycle, &deleted).await;
                 report.deleted += 1;
                 return Ok(true);
             }
             return Ok(false);
         }
         let marker = self.insert_hide_marker(&bucket.id, &current.name, bucket.versioning.writes_null_versions()).await?;
-        self.emit("b2:HideMarkerCreated:LifecycleRule", &marker).await;
+        self.emit(EventType::HideByLifecycle, &marker).await;
         report.hidden += 1;
         Ok(false)
     }

@@ -146,7 +146,7 @@ impl Stowage {
     /// Queues an object event for every notification rule of its bucket that matches it, in the metadata
     /// store's outbox (delivered by whichever node holds the delivery lease; see `pending_deliveries`). The
     /// event is queued after the change it reports commits: a crash between the two loses the event.
-    pub(crate) async fn emit(&self, event_type: &str, version: &FileVersion) {
+    pub(crate) async fn emit(&self, event_type: crate::events::EventType, version: &FileVersion) {
         let Ok(bucket) = self.bucket(&version.bucket_id).await else { return };
         let now = self.now();
         let mut records = Vec::new();
@@ -164,7 +164,7 @@ impl Stowage {
                     bucket_name: bucket.name.clone(),
                     event_id: random_hex(16),
                     event_timestamp: now,
-                    event_type: event_type.to_string(),
+                    event_type: event_type.as_str().to_string(),
                     event_version: 1,
                     matched_rule_name: rule.name.clone(),
                     object_name: version.name.clone(),
@@ -285,7 +285,7 @@ impl Stowage {
             key_id: key_id.to_string(),
             secret: secret.to_string(),
             name: "root".into(),
-            capabilities: crate::auth::Capability::ALL.iter().map(|c| c.as_str().to_string()).collect(),
+            capabilities: crate::auth::Capability::ALL.to_vec(),
             bucket_ids: None,
             name_prefix: None,
             expires: None,

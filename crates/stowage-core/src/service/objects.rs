@@ -8,6 +8,7 @@ use super::list::{ListEntry, ListPage};
 use crate::auth::{Capability, NameScope, Principal, TokenScope};
 use crate::cors::{self, CorsGrant, CorsRequest};
 use crate::error::{Error, Result};
+use crate::events::EventType;
 use std::collections::BTreeMap;
 
 use crate::model::{Action, Bucket, BucketType, Content, FileVersion, Versioning};
@@ -249,7 +250,7 @@ impl Stowage {
                 }
                 if self.meta.latest_version(&bucket.id, key).await?.is_some_and(|v| v.action == Action::Upload) {
                     let marker = self.insert_hide_marker(&bucket.id, key, true).await?;
-                    self.emit("b2:HideMarkerCreated:Hide", &marker).await;
+                    self.emit(EventType::Hide, &marker).await;
                     return Ok(null_gone(true));
                 }
                 Ok(null_gone(false))
@@ -257,7 +258,7 @@ impl Stowage {
             None => {
                 crate::names::check_file_name(key)?;
                 let marker = self.insert_hide_marker(&bucket.id, key, bucket.versioning.writes_null_versions()).await?;
-                self.emit("b2:HideMarkerCreated:Hide", &marker).await;
+                self.emit(EventType::Hide, &marker).await;
                 Ok(Deleted { version_id: marker.s3_version_id().to_string(), delete_marker: true })
             }
             Some(NULL_VERSION) => match self.null_version_of(&bucket.id, key).await? {
@@ -294,7 +295,7 @@ impl Stowage {
             Ok(None) | Err(Error::FileNotPresent(_)) => return Ok(not_there()),
             Err(other) => return Err(other),
         };
-        self.emit("b2:ObjectDeleted:Delete", &version).await;
+        self.emit(EventType::Delete, &version).await;
         Ok(Deleted { version_id: id.to_string(), delete_marker: version.action == Action::Hide })
     }
 }

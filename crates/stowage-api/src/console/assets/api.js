@@ -34,6 +34,14 @@ export async function signOut() {
   await fetch("/_console/api/session", { method: "DELETE", headers: HEADERS });
 }
 
+let vocabularyAnswer = null;
+
+/** The names the server accepts (capabilities, CORS operations, event types), fetched once per page. */
+export async function vocabulary() {
+  vocabularyAnswer ||= fetch("/_console/api/vocabulary", { headers: HEADERS }).then(parse);
+  return vocabularyAnswer;
+}
+
 export async function overview() {
   return parse(await fetch("/_console/api/overview", { headers: HEADERS }));
 }

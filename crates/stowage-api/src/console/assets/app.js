@@ -2,7 +2,7 @@
 // uploads, file details and sharing, application keys. Every action is a B2 Native API call made with
 // the signed-in key, so the console shows and does exactly what that key may.
 
-import { ApiError, b2, consoleFileUrl, consoleZipUrl, currentSession, encodeName, overview, searchNames, signIn, signOut, usageHistory } from "./api.js";
+import { ApiError, b2, consoleFileUrl, consoleZipUrl, currentSession, encodeName, overview, searchNames, signIn, signOut, usageHistory, vocabulary } from "./api.js";
 import { confirmAction, copyText, errorText, exactTime, formatBytes, formatDate, h, modal, toast } from "./ui.js";
 import { Uploads, droppedFiles, pickedFiles } from "./upload.js";
 
@@ -384,9 +384,8 @@ class RuleFields {
   }
 }
 
-const CORS_OPERATIONS = ["b2_download_file_by_name", "b2_download_file_by_id", "b2_upload_file", "b2_upload_part", "s3_get", "s3_head", "s3_put", "s3_post", "s3_delete"];
-
-function editCors(bucket) {
+async function editCors(bucket) {
+  const { corsOperations } = await vocabulary();
   const split = (v) => v.split(",").map((s) => s.trim()).filter(Boolean);
   rulesEditor(bucket, {
     what: "CORS rules", field: "corsRules", idPrefix: "cors",
@@ -405,7 +404,7 @@ function editCors(bucket) {
     ruleFields: (rule, n, field) => [
       field.text("corsRuleName", "Rule name", rule.corsRuleName || `rule-${n}`),
       field.text("allowedOrigins", "Allowed origins (comma separated)", (rule.allowedOrigins || []).join(", "), "https://example.com, *"),
-      field.checks("op", "Allowed operations", CORS_OPERATIONS, new Set(rule.allowedOperations || [])),
+      field.checks("op", "Allowed operations", corsOperations, new Set(rule.allowedOperations || [])),
       field.text("allowedHeaders", "Allowed headers (comma separated)", (rule.allowedHeaders || []).join(", "), "*"),
       field.text("exposeHeaders", "Expose headers (comma separated)", (rule.exposeHeaders || []).join(", "), "x-bz-content-sha1"),
       field.text("maxAgeSeconds", "Max age (seconds)", rule.maxAgeSeconds ?? 3600),
@@ -451,19 +450,16 @@ function editLifecycle(bucket) {
   });
 }
 
-const EVENT_TYPES = ["b2:ObjectCreated:*", "b2:ObjectCreated:Upload", "b2:ObjectCreated:MultipartUpload", "b2:ObjectCreated:Copy",
-  "b2:ObjectDeleted:*", "b2:ObjectDeleted:Delete", "b2:ObjectDeleted:LifecycleRule",
-  "b2:HideMarkerCreated:*", "b2:HideMarkerCreated:Hide", "b2:HideMarkerCreated:LifecycleRule"];
-
 function randomSecret() {
   const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
   return [...crypto.getRandomValues(new Uint8Array(32))].map((b) => alphabet[b % alphabet.length]).join("");
 }
 
 async function editNotifications(bucket) {
-  let current;
+  let current, eventTypes;
   try {
     current = (await b2("b2_get_bucket_notification_rules", { bucketId: bucket.bucketId })).eventNotificationRules;
+    ({ eventTypes } = await vocabulary());
   } catch (err) {
     toast(errorText(err), true);
     return;
@@ -478,7 +474,7 @@ async function editNotifications(bucket) {
         field.text("name", "Rule name (6–63 letters, digits, hyphens)", rule.name || `webhook-rule-${n}`),
         h("label", { class: "inline" }, h("input", { type: "checkbox", name: "isEnabled", checked: rule.isEnabled ?? true }), "Enabled"),
         field.text("objectNamePrefix", "File name prefix (empty: the whole bucket)", rule.objectNamePrefix),
-        field.checks("eventType", "Event types", EVENT_TYPES, new Set(rule.eventTypes || [])),
+        field.checks("eventType", "Event types", eventTypes, new Set(rule.eventTypes || [])),
         field.text("url", "Webhook URL", target.url, "https://example.com/hooks/b2"),
         secretLabel,
         h("div", { class: "bar" }, h("div", { class: "grow" }, secret), h("button", { type: "button", onclick: () => { secret.value = randomSecret(); } }, "Generate")),
