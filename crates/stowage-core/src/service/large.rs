@@ -1,5 +1,6 @@
 use super::download::ByteRange;
-use super::files::{BodyCheck, EncryptionRequest, NewFile, PreparedFile, Sha1Check, StoredBlob, UPLOAD_TOKEN_TTL, expected_body_len};
+use super::files::{EncryptionRequest, NewBody, NewFile};
+use super::upload::{BodyCheck, Sha1Check, StoredBlob, UPLOAD_TOKEN_TTL, expected_body_len};
 use super::{MAX_SIMPLE_FILE, Stowage};
 use crate::auth::{Capability, NameScope, Principal, TokenScope};
 use crate::conditions::WriteCondition;
@@ -65,29 +66,8 @@ impl Stowage {
         self.capacity.check_writable()?;
         let bucket = self.bucket(&req.bucket_id).await?;
         let now = self.now();
-        let PreparedFile { content_type, encryption, retention, legal_hold, timestamp } = self.prepare_new_file(&bucket, &req, now)?;
-        let version = FileVersion {
-            file_id: self.new_file_id(&bucket.id, timestamp),
-            bucket_id: bucket.id,
-            name: req.name,
-            action: Action::Start,
-            size: 0,
-            sha1: Some("none".into()),
-            md5: None,
-            content_type,
-            info: req.info,
-            upload_timestamp: timestamp,
-            encryption,
-            retention,
-            legal_hold,
-            content: Content::Empty,
-            tags: req.tags,
-            checksums: Checksums::new(),
-            null_version: req.null_version,
-            grants: req.grants,
-            checksum_algorithm: req.checksum_algorithm,
-            checksum_full_object: req.checksum_full_object,
-        };
+        let prepared = self.prepare_new_file(&bucket, &req, now)?;
+        let version = self.new_version(req, prepared, Action::Start, NewBody::empty(Some("none")));
         self.meta.insert_version(&version).await?;
         Ok(version)
     }

@@ -4,6 +4,8 @@
 mod access;
 mod buckets;
 mod cluster;
+mod copy;
+mod delete;
 mod download;
 mod files;
 mod keys;
@@ -12,18 +14,23 @@ pub mod large;
 pub mod lifecycle;
 mod list;
 mod objects;
+mod retention;
+mod share;
+mod upload;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
 pub use buckets::{BucketFilter, BucketSettings, PendingUploads};
+pub use copy::{CopyRequest, MetadataDirective};
 pub use download::{ByteRange, Download};
-pub use files::{BodyCheck, CopyRequest, EncryptionRequest, MetadataDirective, NewFile, Sha1Check};
+pub use files::{EncryptionRequest, NewFile};
 pub use keys::NewKey;
 pub use kms::{DEFAULT_KMS_KEY, create_kms_key, kms_key_id};
 pub use large::{CopyPart, ListedPart, PartUpload, StoredPart, UploadListing};
 pub use list::{ListEntry, ListPage, ListRequest, NameSearch};
 pub use objects::{CorsTarget, Deleted, NULL_VERSION, bucket_id_of_file};
+pub use upload::{BodyCheck, Sha1Check};
 
 use crate::auth::{Principal, TokenScope, TokenSigner, secrets_match};
 use crate::capacity::Capacity;
