@@ -1,6 +1,6 @@
 //! HTTP preconditions on an object version (`If-Match`, `If-None-Match`, `If-Modified-Since`,
 //! `If-Unmodified-Since`), evaluated in one place as RFC 9110 orders them, so reads, copies and
-//! (later) conditional writes decide alike.
+//! conditional writes (`WriteCondition`, checked inside the committing transaction) decide alike.
 
 use crate::model::{FileVersion, Millis};
 

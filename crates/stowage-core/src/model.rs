@@ -75,7 +75,8 @@ pub struct NotificationTarget {
     pub hmac_sha256_signing_secret: Option<String>,
 }
 
-/// A bucket event notification rule (stored, validated and returned; see docs/ROADMAP.md for delivery).
+/// A bucket event notification rule, kept as the client sent it; events it matches (`events.rs`) are
+/// queued in the metadata store's outbox and delivered to its webhook by the binary's `webhooks.rs`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct NotificationRule {
