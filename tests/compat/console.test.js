@@ -72,6 +72,12 @@ async function openPage(browser, viewport = { width: 1280, height: 800 }) {
     return page;
 }
 
+/** Clears finished uploads from the panel, if any are still there (they also leave by themselves). */
+async function clearFinished(page) {
+    const button = page.locator('#uploads >> text=Clear finished');
+    if (await button.isVisible()) await button.click({ timeout: 2000 }).catch(() => {});
+}
+
 async function signIn(page, id, key) {
     await page.goto(`${url}/_console/`);
     await page.fill('#key-id', id);
@@ -558,6 +564,9 @@ test('the console, second pass: what a key may see and do, labels and contrast, 
         await signIn(page, readOnly.applicationKeyId, readOnly.applicationKey);
         await page.waitForSelector('#total-files');
         assert.strictEqual(Number(await page.textContent('#total-files .figure')), Object.keys(album).length);
+        // ... and says so: the figures cover the key's prefix, not the bucket.
+        assert.strictEqual(await page.textContent('#total-files .label'), 'Files in album/');
+        assert.strictEqual(await page.textContent('#total-bytes .label'), 'Storage used in album/');
         const listed = await fetch(`${url}/b2api/v4/b2_authorize_account`, { headers: { Authorization: 'Basic ' +
             Buffer.from(`${readOnly.applicationKeyId}:${readOnly.applicationKey}`).toString('base64') } }).then((r) => r.json())
             .then((auth) => fetch(`${url}/b2api/v4/b2_list_file_names`, { method: 'POST', headers: { Authorization: auth.authorizationToken },
@@ -596,9 +605,10 @@ test('the console, second pass: what a key may see and do, labels and contrast, 
         assert.strictEqual(await page.$('.toast'), null);
         assert.strictEqual(await page.getAttribute('tr[data-name="album/b.txt"] td.actions button:has-text("Share")', 'aria-disabled'), null);
         await page.click('tr[data-name="album/b.txt"] td.name button');
-        await page.waitForSelector('#delete-version');
-        assert.deepStrictEqual(await page.$$eval('#hide-file, #delete-version, #delete-all-versions', (b) => b.map((x) => x.getAttribute('aria-disabled'))),
-            ['true', 'true', 'true']);
+        await page.waitForSelector('#delete-all-versions');
+        assert.deepStrictEqual(await page.$$eval('#hide-file, #rename-file, #copy-file, #edit-metadata, #delete-all-versions',
+            (b) => b.map((x) => x.getAttribute('aria-disabled'))), ['true', 'true', 'true', 'true', 'true']);
+        assert.strictEqual(await page.$('#delete-version'), null, 'one version is deleted only where versions are shown');
         assert.deepStrictEqual(await unnamedControls(page), []);
         await page.click('dialog button:text-is("Close")');
         assert.deepStrictEqual(await lowContrastText(page), []);
@@ -722,7 +732,7 @@ test('the console, second pass: what a key may see and do, labels and contrast, 
         assert.match(await page.textContent('.upload-row[data-upload="moving.bin"] .state'), /^Done · 6\.00 MB$/);
         await page.click('nav >> text=Buckets');
         assert.ok(await page.isVisible('.upload-row[data-upload="moving.bin"]'));
-        await page.click('#uploads >> text=Clear finished');
+        await clearFinished(page);
         const movingFile = (await api.call('b2_list_file_names', { bucketId: bucket.bucketId, prefix: 'moving.bin' })).files[0];
         assert.strictEqual(movingFile.contentLength, moving.length);
         await api.call('b2_delete_file_version', { fileName: movingFile.fileName, fileId: movingFile.fileId });
@@ -746,8 +756,10 @@ test('the console, second pass: what a key may see and do, labels and contrast, 
         for (let i = 0; i < 100 && !((await partsOnServer()) || []).includes(1); i++) await new Promise((r) => setTimeout(r, 50));
         await page.click('.upload-row[data-upload="paused.bin"] button:text-is("Pause")');
         await page.waitForSelector('.upload-row[data-upload="paused.bin"][data-state="paused"]');
-        assert.match(await page.textContent('.upload-row[data-upload="paused.bin"] .state'), /^Paused · /);
         assert.deepStrictEqual(await partsOnServer(), [1], 'the sent part waits on the server');
+        // What the panel counts as sent is what the server keeps: the finished part, not parts cut short.
+        const kept = await page.evaluate((n) => import('/_console/assets/ui.js').then((ui) => `Paused · ${ui.formatBytes(n)} of ${ui.formatBytes(11e6)}`), 5e6);
+        assert.strictEqual(await page.textContent('.upload-row[data-upload="paused.bin"] .state'), kept);
         await page.unroute('**/b2_upload_part/**');
         await page.route('**/b2_upload_part/**', async (route) => { partRequests.push(route.request().headers()['x-bz-part-number']); await route.continue(); });
         await page.click('.upload-row[data-upload="paused.bin"] button:text-is("Resume")');
@@ -756,8 +768,10 @@ test('the console, second pass: what a key may see and do, labels and contrast, 
         assert.strictEqual(partRequests.filter((p) => p === '1').length, 1, `part requests: ${partRequests.join(',')}`);
         assert.strictEqual(sha1(await (await page.request.get(`${url}/_console/api/download/album-bucket/paused.bin`)).body()), sha1(paused));
         const pausedFile = (await api.call('b2_list_file_names', { bucketId: bucket.bucketId, prefix: 'paused.bin' })).files[0];
+        // The whole file's SHA-1 is recorded as the b2 CLI and b2sdk record it, so any B2 client can check a download.
+        assert.strictEqual(pausedFile.fileInfo.large_file_sha1, sha1(paused));
         await api.call('b2_delete_file_version', { fileName: pausedFile.fileName, fileId: pausedFile.fileId });
-        await page.click('#uploads >> text=Clear finished');
+        await clearFinished(page);
 
         // Uploads can go through S3 multipart uploads presigned by the server with the session's key.
         const viaS3 = crypto.randomBytes(11 * 1000 * 1000 + 7);
@@ -775,8 +789,9 @@ test('the console, second pass: what a key may see and do, labels and contrast, 
         assert.strictEqual(refused, 400);
         await page.selectOption('#upload-via', 'b2');
         const viaS3File = (await api.call('b2_list_file_names', { bucketId: bucket.bucketId, prefix: 'via-s3.bin' })).files[0];
+        assert.strictEqual(viaS3File.fileInfo.large_file_sha1, sha1(viaS3), 'the S3 path records the whole file\'s SHA-1 too');
         await api.call('b2_delete_file_version', { fileName: viaS3File.fileName, fileId: viaS3File.fileId });
-        await page.click('#uploads >> text=Clear finished');
+        await clearFinished(page);
 
         // A folder downloads as a zip streamed by the server: unpacked, it holds every file under it, byte for byte.
         const contents = {};
@@ -809,7 +824,7 @@ test('the console, second pass: what a key may see and do, labels and contrast, 
         assert.strictEqual(await page.evaluate(() => document.activeElement.closest('tr').dataset.name), 'album/b.txt');
         await page.click('#delete-selected');
         assert.ok(await page.isHidden('#selection') === false);
-        assert.match(await page.textContent('dialog p'), /Delete 2 files \(2 versions\) in 1 folder\?/);
+        assert.match(await page.textContent('dialog p'), /Delete 2 files \(2 versions, 320 B\) in 1 folder\? Every version goes;/);
         await page.click('#confirm');
         await page.waitForSelector('tr[data-name="album/b.txt"]', { state: 'detached' });
         assert.ok(await page.isHidden('#selection'), 'the selection bar goes with the selection');
@@ -873,3 +888,199 @@ test('the console, second pass: what a key may see and do, labels and contrast, 
         await browser.close();
     }
 });
+
+/** The third pass's tests each start from a bucket of their own: two versions of report.txt (a confidential
+ * first draft, then the final one) and of notes.txt, and files in folders; signed in with the root key. */
+async function thirdPass(bucketName, run) {
+    const api = await b2api();
+    const bucket = await api.call('b2_create_bucket', { accountId: api.accountId, bucketName, bucketType: 'allPrivate' });
+    await api.upload(bucket.bucketId, 'report.txt', Buffer.from('confidential first draft'));
+    await api.upload(bucket.bucketId, 'report.txt', Buffer.from('the final report'));
+    await api.upload(bucket.bucketId, 'notes.txt', Buffer.from('old notes'));
+    await api.upload(bucket.bucketId, 'notes.txt', Buffer.from('new notes'));
+    const spread = { 'docs/plan-a.txt': 'plan a', 'misc/plan-b.txt': 'plan b', 'misc/deep/plan-c.txt': 'plan c' };
+    for (const [name, body] of Object.entries(spread)) await api.upload(bucket.bucketId, name, Buffer.from(body));
+    const versionsOf = async (name) => (await api.call('b2_list_file_versions', { bucketId: bucket.bucketId, prefix: name })).files
+        .filter((f) => f.fileName === name);
+    const browser = await launch();
+    try {
+        const page = await openPage(browser);
+        await signIn(page, ROOT.id, ROOT.key);
+        await page.waitForSelector('#total-files');
+        await page.goto(`${url}/_console/#/browse/${bucketName}/`);
+        await page.waitForSelector('tr[data-name="report.txt"]');
+        await run({ api, bucket, page, spread, versionsOf });
+        assert.deepStrictEqual(page.problems.filter((p) => !p.includes('400')), []);
+    } finally {
+        await browser.close();
+    }
+}
+
+test('the console, third pass: Delete in the normal view never publishes an older version', () => thirdPass('third-deletes', async ({ api, bucket, page, versionsOf }) => {
+    // Delete in the normal view makes the name go away: every version, counted with its bytes.
+    await page.check('tr[data-name="report.txt"] input.select');
+    await page.click('#delete-selected');
+    assert.match(await page.textContent('dialog p'), /^Delete 1 file \(2 versions, 40 B\)\? Every version goes;/);
+    await page.click('#confirm');
+    await page.waitForSelector('tr[data-name="report.txt"]', { state: 'detached' });
+    assert.deepStrictEqual(await versionsOf('report.txt'), [], 'no version is left to be published');
+    assert.strictEqual((await api.call('b2_list_file_names', { bucketId: bucket.bucketId, prefix: 'report.txt' })).files.length, 0);
+    // A row's own Delete does the same, and offers to hide instead: the name goes, its versions stay.
+    await page.click('tr[data-name="notes.txt"] >> text=Delete');
+    assert.match(await page.textContent('dialog p'), /^Delete 1 file \(2 versions, 18 B\)\?/);
+    await page.click('#hide-instead');
+    await page.waitForSelector('tr[data-name="notes.txt"]', { state: 'detached' });
+    assert.deepStrictEqual((await versionsOf('notes.txt')).map((f) => f.action), ['hide', 'upload', 'upload']);
+    // Where versions are shown, one version can still be deleted on its own.
+    await page.check('#show-versions');
+    await page.waitForSelector('tr.hidden-file[data-name="notes.txt"]');
+    const oldest = (await versionsOf('notes.txt'))[2];
+    await page.locator('tr[data-name="notes.txt"]').nth(2).locator('button:text-is("Delete")').click();
+    assert.match(await page.textContent('dialog p'), /this version/);
+    await page.click('#confirm');
+    await page.waitForFunction(() => document.querySelectorAll('tr[data-name="notes.txt"]').length === 2);
+    assert.ok(!(await versionsOf('notes.txt')).some((f) => f.fileId === oldest.fileId));
+    await page.uncheck('#show-versions');
+}));
+
+test('the console, third pass: any selection downloads as a zip; search results link to their folders; an Upload button', () => thirdPass('third-zips', async ({ page, spread, versionsOf }) => {
+    // A zip of search results found in other folders than the one searched from downloads, with paths
+    // from the folder they share; a zip the server refuses leaves the console in place with a message.
+    await page.goto(`${url}/_console/#/browse/third-zips/docs/`);
+    await page.waitForSelector('tr[data-name="docs/plan-a.txt"]');
+    await page.fill('#search', 'plan-');
+    await page.waitForFunction(() => document.querySelectorAll('#listing tbody tr').length === 3);
+    await page.check('tr[data-name="misc/plan-b.txt"] input.select');
+    await page.check('tr[data-name="misc/deep/plan-c.txt"] input.select');
+    await page.check('tr[data-name="docs/plan-a.txt"] input.select');
+    const [zip] = await Promise.all([page.waitForEvent('download'), page.click('#download-selected')]);
+    const unpacked = unzip(await zip.path());
+    assert.deepStrictEqual(Object.keys(unpacked).sort(), ['docs/plan-a.txt', 'misc/deep/plan-c.txt', 'misc/plan-b.txt']);
+    for (const [name, body] of Object.entries(spread)) assert.strictEqual(unpacked[name].toString(), body);
+    await page.route('**/_console/api/zip/**', (route) => route.fulfill({ status: 400, contentType: 'application/json',
+        body: JSON.stringify({ status: 400, code: 'bad_request', message: 'refused on purpose' }) }));
+    await page.click('#download-selected');
+    await page.waitForSelector('.toast:has-text("refused on purpose")');
+    assert.ok(await page.isVisible('#listing'), 'the console stays');
+    await page.unroute('**/_console/api/zip/**');
+    // Each search result links to the folder that holds it.
+    assert.strictEqual(await page.textContent('tr[data-name="misc/deep/plan-c.txt"] a.folder-link'), 'in misc/deep/');
+    await page.click('tr[data-name="misc/deep/plan-c.txt"] a.folder-link');
+    await page.waitForSelector('nav.crumbs >> text=deep');
+    await page.waitForSelector('tr[data-name="misc/deep/plan-c.txt"]');
+    assert.strictEqual(await page.inputValue('#search'), '');
+
+    // An Upload button beside the drop zone; a finished upload leaves the panel by itself.
+    await page.evaluate(() => import('/_console/assets/session.js').then((m) => { m.state.uploads.doneLingerMs = 1500; }));
+    const [chooser] = await Promise.all([page.waitForEvent('filechooser'), page.click('#upload-files')]);
+    await chooser.setFiles([{ name: 'picked.txt', mimeType: 'text/plain', buffer: Buffer.from('picked with the button') }]);
+    await page.waitForSelector('.upload-row[data-upload="misc/deep/picked.txt"][data-state="done"]');
+    await page.waitForSelector('.upload-row[data-upload="misc/deep/picked.txt"]', { state: 'detached', timeout: 10000 });
+    await page.waitForSelector('tr[data-name="misc/deep/picked.txt"]');
+    assert.strictEqual((await versionsOf('misc/deep/picked.txt')).length, 1);
+}));
+
+test('the console, third pass: rename, move, copy, make current, metadata, retention and legal hold', () => thirdPass('third-ops', async ({ api, bucket, page, versionsOf }) => {
+    // Rename, move (a folder too, into another bucket), copy, make an older version current, new
+    // metadata, retention and legal hold: each a server-side copy or call, read back by the b2 CLI (b2sdk).
+    const other = await api.call('b2_create_bucket', { accountId: api.accountId, bucketName: 'third-other', bucketType: 'allPrivate',
+        fileLockEnabled: true });
+    await page.goto(`${url}/_console/#/browse/third-ops/misc/deep/`);
+    await page.waitForSelector('tr[data-name="misc/deep/plan-c.txt"]');
+    await page.click('tr[data-name="misc/deep/plan-c.txt"] td.name button');
+    await page.click('#rename-file');
+    await page.fill('#transfer-destination', 'misc/deep/plan-c-renamed.txt');
+    await page.click('#transfer-go');
+    await page.waitForSelector('tr[data-name="misc/deep/plan-c-renamed.txt"]');
+    await page.waitForSelector('tr[data-name="misc/deep/plan-c.txt"]', { state: 'detached' });
+    assert.deepStrictEqual(await versionsOf('misc/deep/plan-c.txt'), [], 'a rename leaves no version under the old name');
+    const renamed = JSON.parse(b2cli('file', 'info', `b2://third-ops/misc/deep/plan-c-renamed.txt`));
+    assert.strictEqual(renamed.contentSha1, sha1('plan c'));
+
+    await page.goto(`${url}/_console/#/browse/third-ops/misc/`);
+    await page.waitForSelector('tr[data-name="misc/deep/"]');
+    await page.check('tr[data-name="misc/deep/"] input.select');
+    await page.check('tr[data-name="misc/plan-b.txt"] input.select');
+    await page.click('#move-selected');
+    await page.selectOption('#transfer-bucket', { label: 'third-other' });
+    assert.strictEqual(await page.inputValue('#transfer-destination'), 'misc/');
+    await page.fill('#transfer-destination', 'moved');
+    await page.click('#transfer-go');
+    await page.waitForSelector('dialog', { state: 'detached' });
+    await page.waitForSelector('tr[data-name="misc/plan-b.txt"]', { state: 'detached' });
+    const movedNames = b2cli('ls', '--recursive', 'b2://third-other/').trim().split('\n').sort();
+    assert.deepStrictEqual(movedNames, ['moved/deep/plan-c-renamed.txt', 'moved/plan-b.txt']);
+    assert.deepStrictEqual((await api.call('b2_list_file_versions', { bucketId: bucket.bucketId, prefix: 'misc/' })).files, []);
+
+    await page.goto(`${url}/_console/#/browse/third-ops/docs/`);
+    await page.waitForSelector('tr[data-name="docs/plan-a.txt"]');
+    await page.click('tr[data-name="docs/plan-a.txt"] td.name button');
+    await page.click('#copy-file');
+    await page.fill('#transfer-destination', 'docs/plan-a-copy.txt');
+    await page.click('#transfer-go');
+    await page.waitForSelector('tr[data-name="docs/plan-a-copy.txt"]');
+    assert.strictEqual((await versionsOf('docs/plan-a.txt')).length, 1, 'a copy leaves its source as it was');
+
+    // New metadata: a new version with the content type and file info given.
+    await page.click('tr[data-name="docs/plan-a-copy.txt"] td.name button');
+    await page.click('#edit-metadata');
+    await page.fill('#edit-content-type', 'text/markdown');
+    await page.fill('#edit-file-info', 'owner=ops\nreviewed=yes');
+    await page.click('#save-metadata');
+    await page.waitForSelector('dialog', { state: 'detached' });
+    const edited = JSON.parse(b2cli('file', 'info', 'b2://third-ops/docs/plan-a-copy.txt'));
+    assert.strictEqual(edited.contentType, 'text/markdown');
+    assert.deepStrictEqual(edited.fileInfo, { owner: 'ops', reviewed: 'yes' });
+
+    // Make an older version current: the first one's bytes come back on top.
+    await page.check('#show-versions');
+    await page.waitForFunction(() => document.querySelectorAll('tr[data-name="docs/plan-a-copy.txt"]').length === 2);
+    await page.locator('tr[data-name="docs/plan-a-copy.txt"]').nth(1).locator('td.name button').click();
+    await page.click('#make-current');
+    await page.waitForFunction(() => document.querySelectorAll('tr[data-name="docs/plan-a-copy.txt"]').length === 3);
+    const current = JSON.parse(b2cli('file', 'info', 'b2://third-ops/docs/plan-a-copy.txt'));
+    assert.strictEqual(current.contentType, 'text/plain', 'the older version, with its own metadata, is current');
+    await page.uncheck('#show-versions');
+
+    // Retention and legal hold of one file, in a bucket with file lock.
+    await page.goto(`${url}/_console/#/browse/third-other/moved/`);
+    await page.waitForSelector('tr[data-name="moved/plan-b.txt"]');
+    await page.click('tr[data-name="moved/plan-b.txt"] td.name button');
+    await page.click('#edit-lock');
+    await page.selectOption('#retention-mode', 'governance');
+    const until = new Date(Date.now() + 3 * 86_400_000).toISOString().slice(0, 10);
+    await page.fill('#retention-until', until);
+    await page.check('#legal-hold');
+    await page.click('#save-lock');
+    await page.waitForSelector('dialog', { state: 'detached' });
+    const locked = JSON.parse(b2cli('file', 'info', 'b2://third-other/moved/plan-b.txt'));
+    assert.strictEqual(locked.fileRetention.mode, 'governance');
+    assert.strictEqual(new Date(locked.fileRetention.retainUntilTimestamp).toISOString().slice(0, 10), until);
+    assert.strictEqual(locked.legalHold, 'on');
+}));
+
+test('the console, third pass: a paused upload counts what the server keeps', () => thirdPass('third-pause', async ({ api, bucket, page }) => {
+    // A slow link: two 5 MB parts go up at once, neither finished when the person pauses.
+    const cdp = await page.context().newCDPSession(page);
+    await cdp.send('Network.enable');
+    await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: 1_000_000 });
+    const body = crypto.randomBytes(10 * 1000 * 1000);
+    await page.setInputFiles('#file-input', [{ name: 'slow-paused.bin', mimeType: 'application/octet-stream', buffer: body }]);
+    const row = '.upload-row[data-upload="slow-paused.bin"]';
+    // Wait until the panel shows bytes on their way, then pause.
+    await page.waitForFunction((sel) => /^[1-9][\d.]* (kB|KB|MB)/.test(document.querySelector(`${sel} .state`)?.textContent || ''), row, { timeout: 30000 });
+    await page.click(`${row} button:text-is("Pause")`);
+    await page.waitForSelector(`${row}[data-state="paused"]`);
+    const open = (await api.call('b2_list_unfinished_large_files', { bucketId: bucket.bucketId })).files.find((f) => f.fileName === 'slow-paused.bin');
+    const keptOnServer = open ? (await api.call('b2_list_parts', { fileId: open.fileId })).parts.reduce((sum, p) => sum + p.contentLength, 0) : 0;
+    const expected = await page.evaluate(([kept, total]) => import('/_console/assets/ui.js').then((ui) => `Paused · ${ui.formatBytes(kept)} of ${ui.formatBytes(total)}`),
+        [keptOnServer, body.length]);
+    assert.strictEqual(await page.textContent(`${row} .state`), expected, 'the panel counts what the server keeps');
+    // Resumed on a fast link, it finishes whole, with the whole file's SHA-1 recorded.
+    await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
+    await page.click(`${row} button:text-is("Resume")`);
+    await page.waitForSelector(`${row}[data-state="done"]`, { timeout: 120000 });
+    const stored = (await api.call('b2_list_file_names', { bucketId: bucket.bucketId, prefix: 'slow-paused.bin' })).files[0];
+    assert.strictEqual(stored.fileInfo.large_file_sha1, sha1(body));
+    assert.strictEqual(sha1(await (await page.request.get(`${url}/_console/api/download/third-pause/slow-paused.bin`)).body()), sha1(body));
+}));

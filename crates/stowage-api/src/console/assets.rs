@@ -9,6 +9,7 @@ const FILES: &[(&str, &str, &str)] = &[
     ("app.js", "text/javascript; charset=utf-8", include_str!("assets/app.js")),
     ("browse.js", "text/javascript; charset=utf-8", include_str!("assets/browse.js")),
     ("session.js", "text/javascript; charset=utf-8", include_str!("assets/session.js")),
+    ("fileops.js", "text/javascript; charset=utf-8", include_str!("assets/fileops.js")),
     ("api.js", "text/javascript; charset=utf-8", include_str!("assets/api.js")),
     ("upload.js", "text/javascript; charset=utf-8", include_str!("assets/upload.js")),
     ("ui.js", "text/javascript; charset=utf-8", include_str!("assets/ui.js")),

@@ -75,16 +75,35 @@ pub async fn presign(State(state): State<Arc<AppState>>, headers: HeaderMap, bod
         .map(|(k, v)| if v.is_empty() { encode(k) } else { format!("{}={}", encode(k), encode(v)) })
         .collect::<Vec<_>>()
         .join("&");
+    // User metadata of a CreateMultipartUpload (the whole file's `large_file_sha1`), signed as headers the
+    // page then sends: `x-amz-meta-<name>`, file info `<name>` to B2 clients.
+    let mut signed_headers: Vec<(String, String)> = Vec::new();
+    if let Some(metadata) = form["metadata"].as_object() {
+        if method != "POST" || query.first().map(|(k, _)| k.as_str()) != Some("uploads") {
+            return error(StatusCode::BAD_REQUEST, "bad_request", "metadata is signed for CreateMultipartUpload only");
+        }
+        for (name, value) in metadata {
+            let (Some(value), true) = (value.as_str(), name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')) else {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    "bad_request",
+                    "metadata names are letters, digits, '_' and '-'; values are strings",
+                );
+            };
+            signed_headers.push((format!("x-amz-meta-{}", name.to_ascii_lowercase()), value.to_string()));
+        }
+    }
     let scheme = if state.core.config().public_url.starts_with("https://") { "https" } else { "http" };
     let url = format!("{scheme}://{host}{path}?{query_string}");
-    match presigned(&url, method, &key_id, &secret, state.s3.region.as_deref().unwrap_or("us-east-1")) {
+    match presigned(&url, method, &signed_headers, &key_id, &secret, state.s3.region.as_deref().unwrap_or("us-east-1")) {
         Ok(signed) => axum::Json(json!({"url": signed})).into_response(),
         Err(why) => error(StatusCode::BAD_REQUEST, "bad_request", &why),
     }
 }
 
-/// `url` with SigV4 query parameters for `method`, an unsigned payload, valid for `VALID_FOR`.
-fn presigned(url: &str, method: &str, key_id: &str, secret: &str, region: &str) -> Result<String, String> {
+/// `url` with SigV4 query parameters for `method` and `headers` (besides the host), an unsigned payload,
+/// valid for `VALID_FOR`.
+fn presigned(url: &str, method: &str, headers: &[(String, String)], key_id: &str, secret: &str, region: &str) -> Result<String, String> {
     let identity: Identity = Credentials::new(key_id, secret, None, None, "stowage-console").into();
     let mut settings = SigningSettings::default();
     settings.signature_location = SignatureLocation::QueryParams;
@@ -102,8 +121,8 @@ fn presigned(url: &str, method: &str, key_id: &str, secret: &str, region: &str) 
         .map_err(|e| e.to_string())?
         .into();
     let host = url.split('/').nth(2).unwrap_or_default();
-    let signable =
-        SignableRequest::new(method, url, std::iter::once(("host", host)), SignableBody::UnsignedPayload).map_err(|e| e.to_string())?;
+    let signed = std::iter::once(("host", host)).chain(headers.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    let signable = SignableRequest::new(method, url, signed, SignableBody::UnsignedPayload).map_err(|e| e.to_string())?;
     let (instructions, _) = sign(signable, &params).map_err(|e| e.to_string())?.into_parts();
     let mut request = axum::http::Request::builder().method(method).uri(url).body(()).map_err(|e| e.to_string())?;
     instructions.apply_to_request_http1x(&mut request);

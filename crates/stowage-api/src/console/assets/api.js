@@ -51,9 +51,10 @@ export async function usageHistory(bucketId, days = 30) {
   return parse(await fetch(`/_console/api/usage/${encodeURIComponent(bucketId)}?days=${days}`, { headers: HEADERS }));
 }
 
-/** An S3 multipart upload request (create, part, complete, abort) presigned by the server with the session's key. */
-export async function presignS3(method, bucket, key, query) {
-  const answer = await parse(await fetch("/_console/api/s3/presign", { method: "POST", headers: HEADERS, body: JSON.stringify({ method, bucket, key, query }) }));
+/** An S3 multipart upload request (create, part, complete, abort) presigned by the server with the session's key;
+ * `metadata` (create only) is signed as `x-amz-meta-*` headers the request must then carry. */
+export async function presignS3(method, bucket, key, query, metadata) {
+  const answer = await parse(await fetch("/_console/api/s3/presign", { method: "POST", headers: HEADERS, body: JSON.stringify({ method, bucket, key, query, metadata }) }));
   return sameOriginUrl(answer.url);
 }
 

@@ -138,16 +138,18 @@ async function showOverview(main) {
     h("td", {}, formatBytes(b.bytes)),
     h("td", { class: "hide-narrow usage" }, histories[i] ? usageChart(histories[i]) : h("span", { class: "muted" }, "—")),
     h("td", { class: "hide-narrow" }, formatDate(b.lastUpload))));
+  // A key limited to a name prefix counts only what it may list: the labels say so.
+  const within = allowed().namePrefix ? ` in ${allowed().namePrefix}` : "";
   main.replaceChildren(
     h("h1", {}, "Storage overview"),
     h("div", { class: "cards" },
-      card("Files", String(data.files), "total-files"),
-      card("Storage used", formatBytes(data.bytes), "total-bytes"),
+      card(`Files${within}`, String(data.files), "total-files"),
+      card(`Storage used${within}`, formatBytes(data.bytes), "total-bytes"),
       card("Buckets", String(data.buckets.length), "bucket-count"),
       card("Last upload", formatDate(data.lastUpload), "last-upload", true)),
     data.buckets.length
       ? h("div", { class: "table-wrap" }, h("table", { "aria-label": "Usage by bucket" },
-        h("thead", {}, h("tr", {}, h("th", {}, "Bucket"), h("th", {}, "Type"), h("th", {}, "Files"), h("th", {}, "Size"),
+        h("thead", {}, h("tr", {}, h("th", {}, "Bucket"), h("th", {}, "Type"), h("th", {}, `Files${within}`), h("th", {}, `Size${within}`),
           h("th", { class: "hide-narrow" }, "Last 30 days"), h("th", { class: "hide-narrow" }, "Last upload"))),
         h("tbody", {}, rows)))
       : h("p", { class: "empty" }, "No buckets yet. ", h("a", { href: "#/buckets" }, "Create one")));

@@ -4,7 +4,8 @@
 
 import { b2, consoleFileUrl, consoleZipUrl, encodeName, searchNames } from "./api.js";
 import { actionButton, allowed, browseHash, can, listBuckets, publicBase, state, storage } from "./session.js";
-import { confirmAction, copyText, errorText, exactTime, formatBytes, formatDate, h, modal, toast } from "./ui.js";
+import { chooseAction, confirmAction, copyText, errorText, exactTime, formatBytes, formatDate, h, modal, toast } from "./ui.js";
+import { copyVersion, deleteOldestFirst, planTransfer, runTransfer, versionsOfName } from "./fileops.js";
 import { droppedFiles, pickedFiles } from "./upload.js";
 
 const browseState = { bucket: null, prefix: "", pages: [null], page: 0, search: "", versions: false, view: "table", sort: { key: "name", dir: 1 }, selected: new Map() };
@@ -92,6 +93,7 @@ export async function showBrowse(main, bucketName, prefix) {
   main.replaceChildren(
     crumbs,
     h("div", { class: "bar" }, h("div", { class: "grow" }, search), h("label", { class: "inline" }, versions, "Show hidden files and versions"), viewButton,
+      actionButton("writeFiles", "Upload files", () => input.click(), { class: "primary", id: "upload-files" }),
       actionButton("writeFiles", "New folder", () => newFolder(bucket, prefix), { id: "new-folder" })),
     canWrite ? zone : h("p", { class: "muted" }, "This key cannot upload here."),
     h("div", { class: "bar selection", id: "selection", hidden: true }),
@@ -169,6 +171,12 @@ function shortName(file) {
   return file.fileName.slice(browseState.prefix.length) || file.fileName;
 }
 
+/** For a search result: a link to the folder that holds it. */
+function folderLink(f) {
+  const folder = f.fileName.slice(0, f.fileName.replace(/\/$/, "").lastIndexOf("/") + 1);
+  return h("a", { class: "folder-link", href: browseHash(browseState.bucket.bucketName, folder) }, `in ${folder || `${browseState.bucket.bucketName}/`}`);
+}
+
 /** A checkbox selecting an entry of the page for the bulk actions. */
 function selectBox(f) {
   const box = h("input", { type: "checkbox", class: "select", "aria-label": `Select ${shortName(f)}`, checked: browseState.selected.has(f.fileName) });
@@ -193,57 +201,241 @@ function renderSelection() {
   bar.replaceChildren(
     h("strong", { id: "selected-count" }, `${chosen.length} selected`),
     can("readFiles")
-      ? h("a", { class: "button", id: "download-selected", href: consoleZipUrl(browseState.bucket.bucketName, browseState.prefix, names) }, "Download (zip)")
+      ? zipLink(names, { class: "button", id: "download-selected" }, "Download (zip)")
       : actionButton("readFiles", "Download (zip)", null),
+    actionButton("writeFiles", "Copy", () => transferDialog(chosen, false), { id: "copy-selected" }),
+    actionButton(can("writeFiles") ? "deleteFiles" : "writeFiles", "Move", () => transferDialog(chosen, true), { id: "move-selected" }),
     actionButton("deleteFiles", "Delete", () => deleteEntries(chosen), { class: "danger", id: "delete-selected" }),
     h("button", { type: "button", onclick: () => { browseState.selected.clear(); renderSelection(); } }, "Clear selection"));
 }
 
-/** Every version under a folder, as {fileName, fileId}, with the number of distinct names. */
+/** The folder every name lies in (a folder's own name counts as lying in its parent), so a selection made
+ * anywhere — search results from other folders included — zips with paths relative to it. */
+function commonFolder(names) {
+  const parents = names.map((n) => n.slice(0, n.replace(/\/$/, "").lastIndexOf("/") + 1));
+  let common = parents[0] || "";
+  for (const p of parents) while (!p.startsWith(common)) common = common.slice(0, common.slice(0, -1).lastIndexOf("/") + 1);
+  return common;
+}
+
+/** A link that downloads `names` as one zip. The server is asked first (HEAD), so a refusal becomes a
+ * message here instead of an error page in place of the console. */
+function zipLink(names, attrs, text) {
+  const href = consoleZipUrl(browseState.bucket.bucketName, commonFolder(names), names);
+  return h("a", { ...attrs, href, onclick: async (e) => {
+    e.preventDefault();
+    const answer = await fetch(href, { method: "HEAD" }).catch((err) => ({ ok: false, statusText: err.message }));
+    if (!answer.ok) {
+      // A refusal's reason is in its (small) body, which a HEAD answer leaves out.
+      const refusal = answer.status ? await fetch(href).then((r) => r.json()).catch(() => null) : null;
+      toast(`The zip could not be made: ${refusal?.message || answer.statusText || `HTTP ${answer.status}`}`, true);
+      return;
+    }
+    const go = h("a", { href, download: "" });
+    document.body.append(go);
+    go.click();
+    go.remove();
+  } }, text);
+}
+
+/** Every version under a folder (unfinished large files left out), newest first within a name. */
 async function versionsUnder(prefix) {
   const versions = [];
   let start = {};
   for (;;) {
     const page = await b2("b2_list_file_versions", { bucketId: browseState.bucket.bucketId, prefix, maxFileCount: 1000, ...start });
-    versions.push(...page.files.filter((v) => v.action !== "start").map((v) => ({ fileName: v.fileName, fileId: v.fileId })));
-    if (!page.nextFileName) break;
+    versions.push(...page.files.filter((v) => v.action !== "start"));
+    if (!page.nextFileName) return versions;
     start = { startFileName: page.nextFileName, startFileId: page.nextFileId };
   }
-  return versions;
 }
 
-/** Deletes files (the listed version) and folders (every version under them), after one confirmation
- * that counts what goes. */
-async function deleteEntries(entries) {
+/** Deletes what is selected. Where versions are shown, a file entry is that one version. In the normal view
+ * a file is its name: every version of it goes (or, if the person chooses, the name is hidden), so a delete
+ * never brings an older version back into view; a folder is every version under it. One confirmation counts
+ * the files, versions and bytes. Each name's versions go oldest first, and a name whose delete fails keeps
+ * its newer versions, so a failure part-way never publishes an older one either. */
+async function deleteEntries(entries, { wholeNames = !browseState.versions } = {}) {
+  const bucketId = browseState.bucket.bucketId;
   const doomed = [];
   try {
     for (const f of entries) {
       if (f.action === "folder") doomed.push(...await versionsUnder(f.fileName));
-      else doomed.push({ fileName: f.fileName, fileId: f.fileId });
+      else if (!wholeNames) doomed.push(f);
+      else doomed.push(...await versionsOfName(bucketId, f.fileName));
     }
   } catch (err) {
     toast(errorText(err), true);
     return false;
   }
-  const files = new Set(doomed.map((v) => v.fileName)).size;
+  const names = [...new Set(doomed.map((v) => v.fileName))];
   const folders = entries.filter((f) => f.action === "folder").length;
-  const what = `${files} file${files === 1 ? "" : "s"} (${doomed.length} version${doomed.length === 1 ? "" : "s"})`;
+  const bytes = doomed.reduce((sum, v) => sum + (v.action === "upload" ? v.contentLength || 0 : 0), 0);
+  const what = `${names.length} file${names.length === 1 ? "" : "s"} (${doomed.length} version${doomed.length === 1 ? "" : "s"}, ${formatBytes(bytes)})`;
   const where = folders ? ` in ${folders} folder${folders === 1 ? "" : "s"}` : "";
-  const ok = await confirmAction("Delete", `Delete ${what}${where}? This cannot be undone.`, `Delete ${doomed.length}`);
-  if (!ok) return false;
-  let done = 0;
-  try {
-    for (const v of doomed) {
-      await b2("b2_delete_file_version", v);
-      done++;
-    }
-    toast(`Deleted ${done} version${done === 1 ? "" : "s"}`);
-  } catch (err) {
-    toast(`Deleted ${done} of ${doomed.length}, then: ${errorText(err)}`, true);
+  const every = wholeNames ? " Every version goes;" : "";
+  const choices = [{ id: "confirm", label: `Delete ${doomed.length}`, primary: true }];
+  if (wholeNames && !browseState.versions && !folders && can("writeFiles")) choices.push({ id: "hide-instead", label: "Hide instead" });
+  const chosen = await chooseAction("Delete", `Delete ${what}${where}?${every} this cannot be undone.`, choices);
+  if (!chosen) return false;
+  if (chosen === "hide-instead") {
+    for (const f of entries) await hideFile(f, false);
+    browseState.selected.clear();
+    refreshListing();
+    return true;
   }
+  let deleted = 0;
+  const failed = [];
+  for (const name of names) {
+    const outcome = await deleteOldestFirst(doomed.filter((d) => d.fileName === name));
+    deleted += outcome.done;
+    if (outcome.failed) failed.push(`${name}: ${errorText(outcome.failed)}`);
+  }
+  if (failed.length) toast(`Deleted ${deleted} of ${doomed.length} versions; kept the rest of ${failed.join("; ")}`, true);
+  else toast(`Deleted ${deleted} version${deleted === 1 ? "" : "s"}`);
   browseState.selected.clear();
   refreshListing();
   return true;
+}
+
+/** Copy or move files and folders, in this bucket or into another, as server-side copies: one file can be
+ * renamed to any name; several go into a folder, with their paths from the folder they share. A move deletes
+ * every version of each old name once its copy exists. The dialog counts the files as they go. */
+async function transferDialog(entries, move) {
+  const buckets = await listBuckets().catch(() => [browseState.bucket]);
+  const source = browseState.bucket;
+  const single = entries.length === 1 && entries[0].action !== "folder";
+  const base = commonFolder(entries.map((e) => e.fileName));
+  const title = move ? (single ? "Rename or move" : "Move") : "Copy";
+  return modal(title, (close) => {
+    const bucketSelect = h("select", { id: "transfer-bucket" },
+      buckets.map((b) => h("option", { value: b.bucketId, selected: b.bucketId === source.bucketId }, b.bucketName)));
+    const destination = h("input", { type: "text", id: "transfer-destination", autocomplete: "off", value: single ? entries[0].fileName : base });
+    const status = h("p", { id: "transfer-status", class: "muted", role: "status" });
+    const error = h("p", { class: "error", role: "alert" });
+    const submit = h("button", { type: "submit", class: "primary", id: "transfer-go" }, title === "Rename or move" ? "Move" : title);
+    const what = single ? `"${entries[0].fileName}"` : `${entries.length} selected entr${entries.length === 1 ? "y" : "ies"}`;
+    const form = h("form", {},
+      h("p", {}, `${move ? "Move" : "Copy"} ${what}${move ? "; every version of each old name is deleted once its copy exists" : ""}.`),
+      h("label", { for: "transfer-bucket" }, "Into bucket"), bucketSelect,
+      h("label", { for: "transfer-destination" }, single ? "New name" : "Into folder (empty: the bucket's top level)"), destination,
+      status, error,
+      h("div", { class: "buttons" }, h("button", { type: "button", onclick: () => close(false) }, "Cancel"), submit));
+    form.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      let target = destination.value.trim().replace(/^\/+/, "");
+      if (!single && target && !target.endsWith("/")) target += "/";
+      if (single && (!target || target.endsWith("/"))) { error.textContent = "Name the file (a folder name ends the path)."; return; }
+      submit.disabled = true;
+      error.textContent = "";
+      try {
+        const plan = single ? [{ source: entries[0], destName: target }] : await planTransfer(source.bucketId, entries, base, target);
+        status.textContent = `${plan.length} file${plan.length === 1 ? "" : "s"} to ${move ? "move" : "copy"}…`;
+        const failures = await runTransfer(plan, bucketSelect.value, source.bucketId, move,
+          (done, total) => { status.textContent = `${move ? "Moved" : "Copied"} ${done} of ${total}`; });
+        if (failures.length) {
+          error.textContent = failures.join("; ");
+          submit.disabled = false;
+          refreshListing();
+          return;
+        }
+        toast(`${move ? "Moved" : "Copied"} ${plan.length} file${plan.length === 1 ? "" : "s"}`);
+        browseState.selected.clear();
+        close(true);
+        refreshListing();
+      } catch (err) {
+        error.textContent = errorText(err);
+        submit.disabled = false;
+      }
+    });
+    setTimeout(() => destination.focus());
+    return form;
+  });
+}
+
+/** Makes an older version the current one: a server-side copy of it on top of the name. */
+async function makeCurrent(f) {
+  try {
+    await copyVersion(f, browseState.bucket.bucketId, f.fileName);
+    toast(`That version of ${f.fileName} is current again`);
+    refreshListing();
+    return true;
+  } catch (err) {
+    toast(errorText(err), true);
+    return false;
+  }
+}
+
+/** New content type and file info: B2 keeps metadata per version, so this is a copy of the file onto its own
+ * name with the new metadata (the previous version stays, as any upload leaves it). */
+function editMetadata(f) {
+  return modal("Edit metadata", (close) => {
+    const contentType = h("input", { type: "text", id: "edit-content-type", value: f.contentType, autocomplete: "off" });
+    const info = h("textarea", { id: "edit-file-info", rows: 5 }, Object.entries(f.fileInfo || {}).map(([k, v]) => `${k}=${v}`).join("\n"));
+    const error = h("p", { class: "error", role: "alert" });
+    const form = h("form", {},
+      h("label", { for: "edit-content-type" }, "Content type"), contentType,
+      h("label", { for: "edit-file-info" }, "File info (name=value, one per line)"), info, error,
+      h("div", { class: "buttons" }, h("button", { type: "button", onclick: () => close(false) }, "Cancel"),
+        h("button", { type: "submit", class: "primary", id: "save-metadata" }, "Save as a new version")));
+    form.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      const fileInfo = {};
+      for (const line of info.value.split("\n").map((l) => l.trim()).filter(Boolean)) {
+        const at = line.indexOf("=");
+        if (at < 1) { error.textContent = `"${line}" is not name=value`; return; }
+        fileInfo[line.slice(0, at).trim()] = line.slice(at + 1).trim();
+      }
+      try {
+        await copyVersion(f, browseState.bucket.bucketId, f.fileName, { replace: { contentType: contentType.value.trim() || "b2/x-auto", fileInfo } });
+        toast("Metadata saved");
+        close(true);
+        refreshListing();
+      } catch (err) {
+        error.textContent = errorText(err);
+      }
+    });
+    return form;
+  });
+}
+
+/** Retention (governance or compliance, until a date) and legal hold of one version, in a bucket with file lock. */
+function editLock(f) {
+  const current = f.fileRetention?.value || {};
+  return modal("Retention and legal hold", (close) => {
+    const mode = h("select", { id: "retention-mode" }, ["none", "governance", "compliance"].map((m) =>
+      h("option", { value: m, selected: (current.mode || "none") === m }, m)));
+    const until = h("input", { type: "date", id: "retention-until",
+      value: current.retainUntilTimestamp ? new Date(current.retainUntilTimestamp).toISOString().slice(0, 10) : "" });
+    const bypass = h("input", { type: "checkbox", id: "retention-bypass" });
+    const hold = h("input", { type: "checkbox", id: "legal-hold", checked: f.legalHold?.value === "on" });
+    const error = h("p", { class: "error", role: "alert" });
+    const form = h("form", {},
+      h("label", { for: "retention-mode" }, "Retention mode"), mode,
+      h("label", { for: "retention-until" }, "Retain until (end of that day, UTC)"), until,
+      h("label", { class: "inline" }, bypass, "Bypass governance (to shorten or remove governance retention)"),
+      h("label", { class: "inline" }, hold, "Legal hold"), error,
+      h("div", { class: "buttons" }, h("button", { type: "button", onclick: () => close(false) }, "Cancel"),
+        h("button", { type: "submit", class: "primary", id: "save-lock" }, "Save")));
+    form.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      try {
+        const wanted = mode.value === "none" ? { mode: null } : { mode: mode.value, retainUntilTimestamp: Date.parse(`${until.value}T23:59:59Z`) };
+        if (wanted.mode && !until.value) { error.textContent = "Choose the date it is retained until."; return; }
+        if (wanted.mode !== (current.mode || null) || wanted.retainUntilTimestamp !== current.retainUntilTimestamp) {
+          await b2("b2_update_file_retention", { fileName: f.fileName, fileId: f.fileId, fileRetention: wanted, bypassGovernance: bypass.checked });
+        }
+        if (hold.checked !== (f.legalHold?.value === "on")) {
+          await b2("b2_update_file_legal_hold", { fileName: f.fileName, fileId: f.fileId, legalHold: hold.checked ? "on" : "off" });
+        }
+        toast("Retention and legal hold saved");
+        close(true);
+      } catch (err) {
+        error.textContent = errorText(err);
+      }
+    });
+    return form;
+  });
 }
 
 /** B2's console makes an empty folder as a zero-byte ".bzEmpty" file inside it; so does this one. */
@@ -289,14 +481,15 @@ function tableView(files) {
         h("td", { class: "hide-narrow" }, "Folder"), h("td", {}, "—"), h("td", { class: "hide-narrow" }, "—"),
         h("td", { class: "actions" },
           can("readFiles")
-            ? h("a", { class: "link", href: consoleZipUrl(browseState.bucket.bucketName, browseState.prefix, [f.fileName]) }, "Download")
+            ? zipLink([f.fileName], { class: "link" }, "Download")
             : actionButton("readFiles", "Download", null, { class: "link" }),
           actionButton("deleteFiles", "Delete", () => deleteEntries([f]), { class: "link danger" })));
     }
     const hidden = f.action === "hide";
     return h("tr", { class: hidden ? "hidden-file" : "", dataset: { name: f.fileName } },
       h("td", { class: "select" }, hidden ? "" : selectBox(f)),
-      h("td", { class: "name" }, h("button", { type: "button", class: "link", onclick: () => showDetails(f) }, shortName(f)), hidden ? " (hidden)" : ""),
+      h("td", { class: "name" }, h("button", { type: "button", class: "link", onclick: () => showDetails(f) }, shortName(f)), hidden ? " (hidden)" : "",
+        browseState.search ? folderLink(f) : null),
       h("td", { class: "hide-narrow type" }, hidden ? "hide marker" : fileType(f)),
       h("td", { class: "size" }, hidden ? "—" : formatBytes(f.contentLength)),
       h("td", { class: "hide-narrow date", title: exactTime(f.uploadTimestamp) }, formatDate(f.uploadTimestamp)),
@@ -365,7 +558,7 @@ function fileActions(f) {
   return [
     downloadLink(f, { class: "link" }),
     actionButton(shareCapability(), "Share", () => shareLink(f), { class: "link" }),
-    actionButton("deleteFiles", "Delete", () => deleteVersion(f), { class: "link danger" }),
+    actionButton("deleteFiles", "Delete", () => (browseState.versions ? deleteVersion(f) : deleteEntries([f])), { class: "link danger" }),
   ];
 }
 
@@ -423,33 +616,11 @@ async function deleteVersion(f) {
   }
 }
 
-async function deleteAllVersions(f) {
-  const ok = await confirmAction("Delete all versions", `Delete every version of "${f.fileName}"? This cannot be undone.`, "Delete all");
-  if (!ok) return false;
-  try {
-    let start = { startFileName: f.fileName };
-    for (;;) {
-      const page = await b2("b2_list_file_versions", { bucketId: browseState.bucket.bucketId, prefix: f.fileName, maxFileCount: 1000, ...start });
-      for (const v of page.files.filter((v) => v.fileName === f.fileName)) {
-        await b2("b2_delete_file_version", { fileName: v.fileName, fileId: v.fileId });
-      }
-      if (!page.nextFileName || page.nextFileName !== f.fileName) break;
-      start = { startFileName: page.nextFileName, startFileId: page.nextFileId };
-    }
-    toast("All versions deleted");
-    refreshListing();
-    return true;
-  } catch (err) {
-    toast(errorText(err), true);
-    return false;
-  }
-}
-
-async function hideFile(f) {
+async function hideFile(f, refresh = true) {
   try {
     await b2("b2_hide_file", { bucketId: browseState.bucket.bucketId, fileName: f.fileName });
     toast(`${f.fileName} hidden`);
-    refreshListing();
+    if (refresh) refreshListing();
     return true;
   } catch (err) {
     toast(errorText(err), true);
@@ -493,9 +664,18 @@ async function showDetails(listed) {
           h("button", { type: "button", onclick: () => copyText(fileUrl(f), "URL copied") }, "Copy URL"),
           actionButton(shareCapability(), "Share link", () => shareLink(f)),
           actionButton("writeFiles", "Hide", action(hideFile), { id: "hide-file" }),
+          actionButton(can("writeFiles") ? "deleteFiles" : "writeFiles", "Rename or move", action((g) => transferDialog([g], true)), { id: "rename-file" }),
+          actionButton("writeFiles", "Copy", action((g) => transferDialog([g], false)), { id: "copy-file" }),
+          actionButton("writeFiles", "Edit metadata", action(editMetadata), { id: "edit-metadata" }),
+          browseState.versions ? actionButton("writeFiles", "Make this version current", action(makeCurrent), { id: "make-current" }) : null,
+          browseState.bucket.fileLockConfiguration?.value?.isFileLockEnabled
+            ? actionButton("writeFileRetentions", "Retention and legal hold", action(editLock), { id: "edit-lock" }) : null,
         ],
-        actionButton("deleteFiles", "Delete version", action(deleteVersion), { class: "danger", id: "delete-version" }),
-        actionButton("deleteFiles", "Delete all versions", action(deleteAllVersions), { class: "danger", id: "delete-all-versions" }),
+        // Deleting one version is offered where versions are shown: in the normal view it would bring the
+        // previous version back under the name.
+        browseState.versions ? actionButton("deleteFiles", "Delete version", action(deleteVersion), { class: "danger", id: "delete-version" }) : null,
+        actionButton("deleteFiles", browseState.versions ? "Delete all versions" : "Delete", action((g) => deleteEntries([g], { wholeNames: true })),
+          { class: "danger", id: "delete-all-versions" }),
         h("button", { type: "button", onclick: () => close() }, "Close")));
   });
 }
@@ -536,7 +716,7 @@ export function renderUploads(items) {
     const percent = item.total ? Math.round((100 * item.sent) / item.total) : (item.state === "done" ? 100 : 0);
     const left = item.speed > 0 ? (item.total - item.sent) / item.speed : null;
     const progress = `${formatBytes(item.sent)} of ${formatBytes(item.total)} · ${formatBytes(item.speed)}/s${left === null ? "" : ` · ${formatDuration(left)} left`}`;
-    const status = { queued: "Waiting", uploading: progress, paused: `Paused · ${formatBytes(item.sent)} of ${formatBytes(item.total)}`,
+    const status = { queued: "Waiting", uploading: item.hashing ? `Computing SHA-1 of ${formatBytes(item.total)}` : progress, paused: `Paused · ${formatBytes(item.sent)} of ${formatBytes(item.total)}`,
       done: `Done · ${formatBytes(item.total)}`, failed: `Failed: ${item.error}`, canceled: "Canceled" }[item.state];
     return h("div", { class: `upload-row ${item.state}`, dataset: { upload: item.name, state: item.state } },
       h("div", { class: "name" }, `${item.bucketName}/${item.name}`),

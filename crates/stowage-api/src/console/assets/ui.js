@@ -61,11 +61,17 @@ export function modal(title, build) {
 }
 
 export function confirmAction(title, message, action = "Delete") {
+  return chooseAction(title, message, [{ id: "confirm", label: action, primary: true }]).then((chosen) => chosen === "confirm");
+}
+
+/** A question with several answers besides Cancel: resolves to the chosen answer's id, or false. */
+export function chooseAction(title, message, choices) {
   return modal(title, (close) => h("div", {},
     h("p", {}, message),
     h("div", { class: "buttons" },
       h("button", { type: "button", onclick: () => close(false) }, "Cancel"),
-      h("button", { type: "button", class: "primary", id: "confirm", onclick: () => close(true) }, action))));
+      ...choices.map((c) => h("button", { type: "button", class: c.primary ? "primary" : "", id: c.id, onclick: () => close(c.id) }, c.label)))))
+    .then((chosen) => chosen || false);
 }
 
 export async function copyText(text, what = "Copied") {

@@ -29,6 +29,8 @@ export class Uploads {
     this.nextId = 1;
     /** "b2": B2 upload URLs; "s3": S3 multipart uploads presigned by the server. */
     this.via = "b2";
+    /** How long a finished upload stays in the panel. */
+    this.doneLingerMs = 15000;
   }
 
   /** Queues files (each {file, path}) for upload into a bucket under a folder prefix. */
@@ -57,7 +59,7 @@ export class Uploads {
     this.active++;
     item.state = "uploading";
     // A resumed large file keeps the parts it has; the rate counts this run's bytes only.
-    item.sent = item.large ? item.large.sent.reduce((a, b, i) => a + (item.large.done[i] ? b : 0), 0) : 0;
+    item.sent = this.kept(item);
     item.sentAtStart = item.sent;
     item.error = "";
     item.started = performance.now();
@@ -70,12 +72,20 @@ export class Uploads {
         item.sent = item.total;
         item.fileId = file.fileId;
         this.onFileDone(item);
+        // A finished upload leaves the panel after a while; failed and paused ones stay until dealt with.
+        setTimeout(() => {
+          if (item.state !== "done") return;
+          this.items = this.items.filter((i) => i !== item);
+          this.changed();
+        }, this.doneLingerMs);
       }
     } catch (err) {
       if (item.state !== "canceled" && item.state !== "paused") {
         item.state = "failed";
         item.error = err.message || String(err);
       }
+      // A paused file counts what the server keeps: its finished parts, not the bytes of parts cut short.
+      if (item.state === "paused") item.sent = this.kept(item);
     } finally {
       this.active--;
       this.changed();
@@ -83,7 +93,13 @@ export class Uploads {
     }
   }
 
+  /** Bytes of a large file's parts the server has (none for a file sent whole). */
+  kept(item) {
+    return item.large ? item.large.sent.reduce((a, b, i) => a + (item.large.done[i] ? b : 0), 0) : 0;
+  }
+
   progress(item, sent) {
+    if (item.state !== "uploading") return;
     item.sent = sent;
     const seconds = (performance.now() - item.started) / 1000;
     item.speed = seconds > 0 ? (sent - (item.sentAtStart || 0)) / seconds : 0;
@@ -118,9 +134,16 @@ export class Uploads {
   /** A large file in parts; what it has sent survives a pause (`item.large`), so a resume sends the rest. */
   async large(item) {
     if (!item.large) {
+      // The whole file's SHA-1 goes in its file info (`large_file_sha1`, as the b2 CLI and b2sdk record it),
+      // so any B2 client can verify a download; it is read once for that, a slice at a time.
+      item.hashing = true;
+      this.changed();
+      const whole = await sha1OfBlob(item.file);
+      item.hashing = false;
+      if (item.state !== "uploading") throw new Error(item.state);
       const started = await b2("b2_start_large_file", {
         bucketId: item.bucketId, fileName: item.name, contentType: item.file.type || "b2/x-auto",
-        fileInfo: { src_last_modified_millis: String(item.file.lastModified || Date.now()) },
+        fileInfo: { src_last_modified_millis: String(item.file.lastModified || Date.now()), large_file_sha1: whole },
       });
       const count = Math.ceil(item.file.size / this.partSize);
       item.large = { fileId: started.fileId, sha1s: new Array(count), sent: new Array(count).fill(0), done: new Array(count).fill(false) };
@@ -169,14 +192,22 @@ export class Uploads {
 
   /** An S3 multipart upload: create, parts in parallel (each a presigned PUT), complete; aborted on failure. */
   async s3Multipart(item) {
-    const s3 = (method, query, init = {}) => presignS3(method, item.bucketName, item.name, query)
+    const s3 = (method, query, init = {}, metadata = undefined) => presignS3(method, item.bucketName, item.name, query, metadata)
       .then((url) => fetch(url, { method, ...init }))
       .then(async (r) => {
         const text = await r.text();
         if (!r.ok) throw new ApiError(r.status, (text.match(/<Code>([^<]*)/) || [])[1], (text.match(/<Message>([^<]*)/) || [])[1] || r.statusText);
         return text;
       });
-    const created = await s3("POST", { uploads: "" }, { headers: { "Content-Type": item.file.type || "application/octet-stream" } });
+    // The whole file's SHA-1, as B2 clients find it (file info `large_file_sha1`, S3 metadata to S3 clients).
+    item.hashing = true;
+    this.changed();
+    const whole = await sha1OfBlob(item.file);
+    item.hashing = false;
+    if (item.state !== "uploading") throw new Error(item.state);
+    const created = await s3("POST", { uploads: "" }, {
+      headers: { "Content-Type": item.file.type || "application/octet-stream", "x-amz-meta-large_file_sha1": whole },
+    }, { large_file_sha1: whole });
     const uploadId = (created.match(/<UploadId>([^<]*)<\/UploadId>/) || [])[1];
     if (!uploadId) throw new Error("the server named no upload id");
     const count = Math.max(1, Math.ceil(item.file.size / this.partSize));
@@ -233,6 +264,7 @@ export class Uploads {
     if (!this.canPause(item)) return;
     item.state = "paused";
     for (const xhr of item.xhrs) xhr.abort();
+    item.sent = this.kept(item);
     this.changed();
   }
 
