@@ -1084,3 +1084,26 @@ test('the console, third pass: a paused upload counts what the server keeps', ()
     assert.strictEqual(stored.fileInfo.large_file_sha1, sha1(body));
     assert.strictEqual(sha1(await (await page.request.get(`${url}/_console/api/download/third-pause/slow-paused.bin`)).body()), sha1(body));
 }));
+
+test('the console, third pass: the usage chart from day one, and at phone width', () => thirdPass('third-usage', async ({ page }) => {
+    // No hourly record yet: the chart still shows today's figure, labelled as the first day, with its scale.
+    await page.click('nav >> text=Overview');
+    await page.waitForSelector('tr[data-bucket="third-usage"] td.usage svg[role=img]');
+    const label = await page.getAttribute('tr[data-bucket="third-usage"] td.usage svg[role=img]', 'aria-label');
+    assert.match(label, /\(7 files\) on .*, the first day recorded$/);
+    assert.match(await page.textContent('tr[data-bucket="third-usage"] td.usage .days'), /\(first day\)$/);
+    assert.strictEqual(await page.textContent('tr[data-bucket="third-usage"] td.usage .scale'),
+        await page.evaluate((n) => import('/_console/assets/ui.js').then((ui) => ui.formatBytes(n)), 24 + 16 + 9 + 9 + 18));
+    // At phone width: the chart stays, badges keep to one line, check boxes are 24 px targets.
+    await page.setViewportSize({ width: 390, height: 844 });
+    assert.ok(await page.isVisible('tr[data-bucket="third-usage"] td.usage svg'), 'the chart is shown at phone width');
+    for (const badge of await page.$$('.badge')) {
+        // One line of text: less than two lines' height (plus the badge's padding).
+        const oneLine = await badge.evaluate((b) => b.getBoundingClientRect().height < 2 * parseFloat(getComputedStyle(b).fontSize) + 4);
+        assert.ok(oneLine, `badge "${await badge.textContent()}" breaks`);
+    }
+    await page.goto(`${url}/_console/#/browse/third-usage/`);
+    await page.waitForSelector('tr[data-name="report.txt"] input.select');
+    const boxes = await page.$$eval('input[type=checkbox]', (els) => els.filter((e) => e.offsetParent).map((e) => e.getBoundingClientRect()).map((r) => Math.min(r.width, r.height)));
+    assert.ok(boxes.length > 0 && boxes.every((side) => side >= 24), `check boxes: ${boxes.join(', ')}`);
+}));

@@ -454,15 +454,21 @@ impl Stowage {
         Ok(buckets.len())
     }
 
-    /// A bucket's recorded daily figures over the last `days` days. They cover the whole bucket, so a key
-    /// limited to a name prefix may not read them.
+    /// A bucket's daily figures over the last `days` days: those recorded (hourly, the day's last one
+    /// kept), with today's as it is now, so the history starts with a bucket's first uploads rather than
+    /// at the next hourly record. They cover the whole bucket, so a key limited to a name prefix may not
+    /// read them.
     pub async fn usage_history(&self, principal: &Principal, bucket_id: &str, days: i64) -> Result<Vec<DailyUsage>> {
         principal.authorize(Capability::ListFiles, Some(bucket_id), NameScope::Prefix(""))?;
         if principal.key.name_prefix.is_some() {
             return Err(Error::unauthorized("usage history covers the whole bucket; this key may list only part of it"));
         }
         let today = self.now().div_euclid(crate::lifecycle::DAY);
-        self.meta.usage_history(bucket_id, today - days.clamp(1, 366) + 1).await
+        let mut history = self.meta.usage_history(bucket_id, today - days.clamp(1, 366) + 1).await?;
+        let (files, bytes, _) = self.meta.bucket_usage(bucket_id, "").await?;
+        history.retain(|d| d.day != today);
+        history.push(DailyUsage { day: today, files, bytes });
+        Ok(history)
     }
 
     /// Files, bytes and newest upload of what the key may list in a bucket: all of it, or the part under

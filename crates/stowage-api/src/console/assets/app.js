@@ -101,29 +101,49 @@ async function route() {
 // ---------------------------------------------------------------- overview
 
 /** A small line of stored bytes per day, with the figures in words for screen readers and on hover. */
+/** A bucket's stored bytes by day, with its scale written out: the largest figure on the left axis, the first
+ * and last day below. A bucket's first day is one point, labelled as such. */
 function usageChart(days) {
   if (!days.length) return h("span", { class: "muted" }, "—");
-  const width = 120;
-  const height = 28;
+  const width = 160;
+  const height = 40;
   const top = Math.max(...days.map((d) => d.bytes), 1);
   const first = days[0].date;
   const span = Math.max(days[days.length - 1].date - first, 86_400_000);
-  const points = days.map((d) => `${((d.date - first) / span) * (width - 4) + 2},${height - 2 - (d.bytes / top) * (height - 4)}`).join(" ");
+  const y = (bytes) => height - 3 - (bytes / top) * (height - 6);
+  const x = (date) => ((date - first) / span) * (width - 6) + 3;
   const last = days[days.length - 1];
-  const label = `${formatBytes(days[0].bytes)} on ${new Date(days[0].date).toLocaleDateString()}, ${formatBytes(last.bytes)} (${last.files} files) on ${new Date(last.date).toLocaleDateString()}`;
+  const day = (ms) => new Date(ms).toLocaleDateString(undefined, { month: "short", day: "numeric" });
+  const label = days.length === 1
+    ? `${formatBytes(last.bytes)} (${last.files} files) on ${day(last.date)}, the first day recorded`
+    : `${formatBytes(days[0].bytes)} on ${day(days[0].date)}, ${formatBytes(last.bytes)} (${last.files} files) on ${day(last.date)}`;
   const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
   svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
   svg.setAttribute("width", width);
   svg.setAttribute("height", height);
   svg.setAttribute("role", "img");
   svg.setAttribute("aria-label", `Stored bytes by day: ${label}`);
-  const line = document.createElementNS("http://www.w3.org/2000/svg", "polyline");
-  line.setAttribute("points", days.length === 1 ? `2,${height - 2 - (days[0].bytes / top) * (height - 4)} ${width - 2},${height - 2 - (days[0].bytes / top) * (height - 4)}` : points);
-  line.setAttribute("fill", "none");
-  line.setAttribute("stroke", "#1f4fd1");
-  line.setAttribute("stroke-width", "2");
-  svg.append(line);
-  return h("span", { class: "usage-chart", title: label }, svg);
+  const axis = document.createElementNS("http://www.w3.org/2000/svg", "polyline");
+  axis.setAttribute("points", `1,1 1,${height - 1} ${width - 1},${height - 1}`);
+  axis.setAttribute("fill", "none");
+  axis.setAttribute("stroke", "#8792a8");
+  axis.setAttribute("stroke-width", "1");
+  const mark = document.createElementNS("http://www.w3.org/2000/svg", days.length === 1 ? "circle" : "polyline");
+  if (days.length === 1) {
+    mark.setAttribute("cx", width / 2);
+    mark.setAttribute("cy", y(last.bytes));
+    mark.setAttribute("r", "3");
+    mark.setAttribute("fill", "#1f4fd1");
+  } else {
+    mark.setAttribute("points", days.map((d) => `${x(d.date)},${y(d.bytes)}`).join(" "));
+    mark.setAttribute("fill", "none");
+    mark.setAttribute("stroke", "#1f4fd1");
+    mark.setAttribute("stroke-width", "2");
+  }
+  svg.append(axis, mark);
+  return h("span", { class: "usage-chart", title: label },
+    h("span", { class: "scale" }, formatBytes(top)), svg,
+    h("span", { class: "days" }, days.length === 1 ? `${day(last.date)} (first day)` : `${day(days[0].date)} – ${day(last.date)}`));
 }
 
 async function showOverview(main) {
@@ -136,7 +156,7 @@ async function showOverview(main) {
     h("td", {}, typeBadge(b.bucketType)),
     h("td", {}, b.files ?? "—"),
     h("td", {}, formatBytes(b.bytes)),
-    h("td", { class: "hide-narrow usage" }, histories[i] ? usageChart(histories[i]) : h("span", { class: "muted" }, "—")),
+    h("td", { class: "usage" }, histories[i] ? usageChart(histories[i]) : h("span", { class: "muted" }, "—")),
     h("td", { class: "hide-narrow" }, formatDate(b.lastUpload))));
   // A key limited to a name prefix counts only what it may list: the labels say so.
   const within = allowed().namePrefix ? ` in ${allowed().namePrefix}` : "";
@@ -150,7 +170,7 @@ async function showOverview(main) {
     data.buckets.length
       ? h("div", { class: "table-wrap" }, h("table", { "aria-label": "Usage by bucket" },
         h("thead", {}, h("tr", {}, h("th", {}, "Bucket"), h("th", {}, "Type"), h("th", {}, `Files${within}`), h("th", {}, `Size${within}`),
-          h("th", { class: "hide-narrow" }, "Last 30 days"), h("th", { class: "hide-narrow" }, "Last upload"))),
+          h("th", {}, "Stored, last 30 days"), h("th", { class: "hide-narrow" }, "Last upload"))),
         h("tbody", {}, rows)))
       : h("p", { class: "empty" }, "No buckets yet. ", h("a", { href: "#/buckets" }, "Create one")));
 }
