@@ -1021,6 +1021,31 @@ test('the console, third pass: rename, move, copy, make current, metadata, reten
     await page.waitForSelector('tr[data-name="docs/plan-a-copy.txt"]');
     assert.strictEqual((await versionsOf('docs/plan-a.txt')).length, 1, 'a copy leaves its source as it was');
 
+    // S3 tags, which the B2 API has no call for: set in the console, read back by boto3.
+    await page.click('tr[data-name="docs/plan-a.txt"] td.name button');
+    await page.click('#edit-tags-button');
+    await page.fill('#edit-tags', 'team=ops\nstage=final & <checked>');
+    await page.click('#save-tags');
+    await page.waitForSelector('.toast:has-text("Tags saved")');
+    await page.click('dialog button:text-is("Close")');
+    const tags = JSON.parse(execFileSync(path.join(__dirname, '.venv/bin/python'), ['-c', `
+import boto3, botocore, json, sys
+s3 = boto3.client("s3", endpoint_url=sys.argv[1], aws_access_key_id=sys.argv[2], aws_secret_access_key=sys.argv[3], region_name="us-east-1",
+                  config=botocore.config.Config(s3={"addressing_style": "path"}))
+print(json.dumps({t["Key"]: t["Value"] for t in s3.get_object_tagging(Bucket="third-ops", Key="docs/plan-a.txt")["TagSet"]}))
+`, url, ROOT.id, ROOT.key], { encoding: 'utf8' }));
+    assert.deepStrictEqual(tags, { team: 'ops', stage: 'final & <checked>' });
+
+    // A copy above what one b2_copy_file holds goes as a large file of copied parts (small parts here).
+    const big = crypto.randomBytes(12 * 1000 * 1000);
+    await api.upload(bucket.bucketId, 'docs/big.bin', big);
+    const bigSource = (await api.call('b2_list_file_names', { bucketId: bucket.bucketId, prefix: 'docs/big.bin' })).files[0];
+    await page.evaluate(([source, bucketId]) => import('/_console/assets/fileops.js')
+        .then((ops) => ops.copyInParts(source, bucketId, 'docs/big-copy.bin', { partSize: 5_000_000 })), [bigSource, bucket.bucketId]);
+    const bigCopy = JSON.parse(b2cli('file', 'info', 'b2://third-ops/docs/big-copy.bin'));
+    assert.strictEqual(bigCopy.fileInfo.large_file_sha1, sha1(big));
+    assert.strictEqual(sha1(await (await page.request.get(`${url}/_console/api/download/third-ops/docs/big-copy.bin`)).body()), sha1(big));
+
     // New metadata: a new version with the content type and file info given.
     await page.click('tr[data-name="docs/plan-a-copy.txt"] td.name button');
     await page.click('#edit-metadata');

@@ -1,6 +1,7 @@
-//! `POST /_console/api/s3/presign`: S3 multipart upload requests presigned (SigV4, query string) with the
-//! signed-in key, so the page uploads through the S3 API as it does through B2 upload URLs, without holding
-//! the key's secret. Only the four multipart calls on one object are signed, for the host the browser used.
+//! `POST /_console/api/s3/presign`: S3 requests presigned (SigV4, query string) with the signed-in key, so
+//! the page uploads through the S3 API as it does through B2 upload URLs, and reads and sets an object's S3
+//! tags (which the B2 API has no call for), without holding the key's secret. Only the four multipart calls
+//! and the object tagging calls on one object are signed, for the host the browser used.
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -28,12 +29,16 @@ const UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove
 /// How long a presigned request stays valid: long enough for a part over a slow link.
 const VALID_FOR: Duration = Duration::from_secs(3600);
 
-/// The S3 multipart calls the console may have signed, by method and the query they carry.
+/// The S3 calls the console may have signed, by method and the query they carry (sorted by name).
 fn allowed(method: &str, query: &[(String, String)]) -> bool {
     let names: Vec<&str> = query.iter().map(|(k, _)| k.as_str()).collect();
     matches!(
         (method, names.as_slice()),
-        ("POST", ["uploads"]) | ("PUT", ["partNumber", "uploadId"]) | ("POST", ["uploadId"]) | ("DELETE", ["uploadId"])
+        ("POST", ["uploads"])
+            | ("PUT", ["partNumber", "uploadId"])
+            | ("POST", ["uploadId"])
+            | ("DELETE", ["uploadId"])
+            | ("GET" | "PUT", ["tagging"] | ["tagging", "versionId"])
     )
 }
 
@@ -57,7 +62,7 @@ pub async fn presign(State(state): State<Arc<AppState>>, headers: HeaderMap, bod
         .unwrap_or_default();
     query.sort();
     if !allowed(method, &query) {
-        return error(StatusCode::BAD_REQUEST, "bad_request", "only S3 multipart upload requests are presigned here");
+        return error(StatusCode::BAD_REQUEST, "bad_request", "only S3 multipart upload and object tagging requests are presigned here");
     }
     let Some(host) = headers.get(header::HOST).and_then(|h| h.to_str().ok()) else {
         return error(StatusCode::BAD_REQUEST, "bad_request", "the request names no host");

@@ -2,7 +2,7 @@
 // selection with bulk delete and zip download, uploads by drop or picker with their progress panel, and each
 // file's details, preview, sharing and deletion. Every action is a B2 call made with the signed-in key.
 
-import { b2, consoleFileUrl, consoleZipUrl, encodeName, searchNames } from "./api.js";
+import { b2, consoleFileUrl, consoleZipUrl, encodeName, presignS3, searchNames } from "./api.js";
 import { actionButton, allowed, browseHash, can, listBuckets, publicBase, state, storage } from "./session.js";
 import { chooseAction, confirmAction, copyText, errorText, exactTime, formatBytes, formatDate, h, modal, toast } from "./ui.js";
 import { copyVersion, deleteOldestFirst, planTransfer, runTransfer, versionsOfName } from "./fileops.js";
@@ -399,6 +399,54 @@ function editMetadata(f) {
   });
 }
 
+/** An object's S3 tags (the B2 API has no call for them): read and written through S3 requests the server
+ * presigns for this key. */
+async function editTags(f) {
+  const query = browseState.versions ? { tagging: "", versionId: f.fileId } : { tagging: "" };
+  const s3 = async (method, body) => {
+    const url = await presignS3(method, browseState.bucket.bucketName, f.fileName, query);
+    const answer = await fetch(url, { method, body });
+    const text = await answer.text();
+    if (!answer.ok) throw new Error((text.match(/<Message>([^<]*)/) || [])[1] || `HTTP ${answer.status}`);
+    return text;
+  };
+  let tags;
+  try {
+    const xml = new DOMParser().parseFromString(await s3("GET"), "application/xml");
+    tags = [...xml.getElementsByTagName("Tag")].map((t) => [t.getElementsByTagName("Key")[0]?.textContent || "", t.getElementsByTagName("Value")[0]?.textContent || ""]);
+  } catch (err) {
+    toast(`Tags could not be read: ${err.message}`, true);
+    return false;
+  }
+  return modal("S3 tags", (close) => {
+    const text = h("textarea", { id: "edit-tags", rows: 5 }, tags.map(([k, v]) => `${k}=${v}`).join("\n"));
+    const error = h("p", { class: "error", role: "alert" });
+    const form = h("form", {},
+      h("label", { for: "edit-tags" }, "Tags (name=value, one per line; at most 10)"), text, error,
+      h("div", { class: "buttons" }, h("button", { type: "button", onclick: () => close(false) }, "Cancel"),
+        h("button", { type: "submit", class: "primary", id: "save-tags" }, "Save tags")));
+    form.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      const escape = (v) => v.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+      const pairs = [];
+      for (const line of text.value.split("\n").map((l) => l.trim()).filter(Boolean)) {
+        const at = line.indexOf("=");
+        if (at < 1) { error.textContent = `"${line}" is not name=value`; return; }
+        pairs.push([line.slice(0, at).trim(), line.slice(at + 1).trim()]);
+      }
+      const body = `<Tagging><TagSet>${pairs.map(([k, v]) => `<Tag><Key>${escape(k)}</Key><Value>${escape(v)}</Value></Tag>`).join("")}</TagSet></Tagging>`;
+      try {
+        await s3("PUT", body);
+        toast("Tags saved");
+        close(true);
+      } catch (err) {
+        error.textContent = err.message;
+      }
+    });
+    return form;
+  });
+}
+
 /** Retention (governance or compliance, until a date) and legal hold of one version, in a bucket with file lock. */
 function editLock(f) {
   const current = f.fileRetention?.value || {};
@@ -667,6 +715,7 @@ async function showDetails(listed) {
           actionButton(can("writeFiles") ? "deleteFiles" : "writeFiles", "Rename or move", action((g) => transferDialog([g], true)), { id: "rename-file" }),
           actionButton("writeFiles", "Copy", action((g) => transferDialog([g], false)), { id: "copy-file" }),
           actionButton("writeFiles", "Edit metadata", action(editMetadata), { id: "edit-metadata" }),
+          actionButton("writeFiles", "S3 tags", () => editTags(f), { id: "edit-tags-button" }),
           browseState.versions ? actionButton("writeFiles", "Make this version current", action(makeCurrent), { id: "make-current" }) : null,
           browseState.bucket.fileLockConfiguration?.value?.isFileLockEnabled
             ? actionButton("writeFileRetentions", "Retention and legal hold", action(editLock), { id: "edit-lock" }) : null,

@@ -48,14 +48,17 @@ export async function deleteOldestFirst(versions) {
 
 /** Copies one stored version to `destName` in `destBucketId`; `replace` ({contentType, fileInfo}) gives the
  * copy new metadata instead of the source's. */
-export async function copyVersion(source, destBucketId, destName, { replace = null, partSize = 100_000_000 } = {}) {
-  if (source.contentLength <= MAX_WHOLE_COPY) {
-    const params = { sourceFileId: source.fileId, fileName: destName, destinationBucketId: destBucketId };
-    if (replace) Object.assign(params, { metadataDirective: "REPLACE", contentType: replace.contentType, fileInfo: replace.fileInfo });
-    return b2("b2_copy_file", params);
-  }
+export async function copyVersion(source, destBucketId, destName, { replace = null } = {}) {
+  if (source.contentLength > MAX_WHOLE_COPY) return copyInParts(source, destBucketId, destName, { replace });
+  const params = { sourceFileId: source.fileId, fileName: destName, destinationBucketId: destBucketId };
+  if (replace) Object.assign(params, { metadataDirective: "REPLACE", contentType: replace.contentType, fileInfo: replace.fileInfo });
+  return b2("b2_copy_file", params);
+}
+
+/** A copy as a large file of b2_copy_part ranges (B2 allows at most 10 000 parts), the whole file's SHA-1
+ * kept in its file info as b2 CLI and b2sdk copies keep it; canceled if a part fails. */
+export async function copyInParts(source, destBucketId, destName, { replace = null, partSize = Math.max(100_000_000, Math.ceil(source.contentLength / 10_000)) } = {}) {
   const fileInfo = { ...(replace ? replace.fileInfo : source.fileInfo || {}) };
-  // The whole file's SHA-1 stays known to B2 clients, as b2 CLI and b2sdk copies keep it.
   const whole = source.fileInfo?.large_file_sha1 || (source.contentSha1 && source.contentSha1 !== "none" ? source.contentSha1.replace(/^unverified:/, "") : null);
   if (whole && !fileInfo.large_file_sha1) fileInfo.large_file_sha1 = whole;
   const started = await b2("b2_start_large_file", {
