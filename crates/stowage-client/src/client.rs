@@ -242,6 +242,19 @@ impl Client {
         })
     }
 
+    /// One folder level under `prefix` (which ends with `/`, or is empty for the top): its files, and its
+    /// subfolders as entries whose `action` is `folder`, as a stream.
+    pub fn list_folder<'a>(&'a self, bucket_id: &'a str, prefix: &'a str) -> impl Stream<Item = Result<FileVersion>> + 'a {
+        self.pages(None::<String>, move |start| async move {
+            let mut body = json!({"bucketId": bucket_id, "prefix": prefix, "delimiter": "/", "maxFileCount": 1000});
+            if let Some(start) = start {
+                body["startFileName"] = json!(start);
+            }
+            let page: FilePage = self.json("b2_list_file_names", body).await?;
+            Ok((page.files, page.next_file_name))
+        })
+    }
+
     /// Every version under `prefix` (newest first within a name), as a stream that pages for the caller.
     pub fn list_file_versions<'a>(&'a self, bucket_id: &'a str, prefix: &'a str) -> impl Stream<Item = Result<FileVersion>> + 'a {
         self.pages(None::<(String, Option<String>)>, move |start| async move {

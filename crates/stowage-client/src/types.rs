@@ -6,6 +6,15 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+/// A field B2 sends as `null` where it has nothing (folder entries), read as its empty value.
+fn null_as_default<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Default + Deserialize<'de>,
+{
+    Ok(Option::<T>::deserialize(deserializer)?.unwrap_or_default())
+}
+
 /// What `b2_authorize_account` answers (v3/v4 shape).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -54,7 +63,7 @@ pub struct AllowedBucket {
 }
 
 /// A bucket as B2 describes it.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Bucket {
     pub account_id: String,
@@ -148,16 +157,19 @@ pub struct BucketSettings {
     pub if_revision_is: Option<i64>,
 }
 
-/// A file version: an upload, a hide marker, an unfinished large file (`action` says which).
-#[derive(Debug, Clone, Deserialize)]
+/// A file version: an upload, a hide marker, an unfinished large file, or in a folder listing a folder
+/// (`action` says which).
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FileVersion {
+    /// Empty for a folder entry (B2 sends `null`).
+    #[serde(default, deserialize_with = "null_as_default")]
     pub file_id: String,
     pub file_name: String,
     pub action: String,
     #[serde(default)]
     pub bucket_id: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub content_length: u64,
     /// Hex SHA-1; `none` for large files (their file info's `large_file_sha1` holds it, when set).
     #[serde(default)]
@@ -166,9 +178,9 @@ pub struct FileVersion {
     pub content_md5: Option<String>,
     #[serde(default)]
     pub content_type: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub file_info: BTreeMap<String, String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub upload_timestamp: i64,
     #[serde(default)]
     pub server_side_encryption: Option<Value>,

@@ -1,5 +1,6 @@
-//! The `stowage` binary: `stowage serve` runs the server.
+//! The `stowage` binary: `stowage serve` runs the server; `stowage login`, `ls`, `cp`, ... are the client.
 
+mod cli;
 mod disk;
 mod listener;
 mod webhooks;
@@ -24,7 +25,12 @@ use stowage_store::sqlite::SqliteStore;
 use stowage_store::tiered::{SmallBlobRows, TieredBlobStore};
 
 #[derive(Parser)]
-#[command(name = "stowage", version, about = "Self-hosted object storage speaking the Backblaze B2 Native API")]
+#[command(
+    name = "stowage",
+    version,
+    about = "Self-hosted object storage speaking the Backblaze B2 Native API, and a client for it",
+    after_help = "Client exit codes: 0 success, 1 failure, 2 usage, 3 authorization (bad key, missing capability), 4 not found, 5 some transfers failed."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -34,6 +40,8 @@ struct Cli {
 enum Command {
     /// Run the server.
     Serve(Box<ServeArgs>),
+    #[command(flatten)]
+    Client(cli::ClientCommand),
     /// Administer the metadata database.
     #[command(subcommand)]
     Db(DbCommand),
@@ -514,6 +522,13 @@ fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     match cli.command {
+        Command::Client(command) => match runtime.block_on(cli::run(command)) {
+            Ok(()) => Ok(()),
+            Err(failure) => {
+                eprintln!("stowage: {}", failure.message);
+                std::process::exit(failure.code);
+            }
+        },
         Command::Serve(args) => runtime.block_on(serve(*args)),
         Command::Db(DbCommand::Migrate { meta, data }) => runtime.block_on(migrate_metadata(meta.as_deref(), &data)),
         Command::Kms(command) => runtime.block_on(kms(command)),

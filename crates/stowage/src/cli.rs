@@ -1,0 +1,628 @@
+//! The client half on the command line: `stowage login`, `ls`, `cp`, `rm`, `mb`, `rb`, `cat` and `share`,
+//! over the B2 Native API (the `stowage-client` crate), against B2 or any server that speaks it. Paths
+//! are `b2://bucket/path` (the b2 CLI's form) or local paths as they are.
+//!
+//! Exit codes: 0 success, 1 failure, 2 usage, 3 authorization (a bad key, a missing capability), 4 not
+//! found, 5 partial failure (some transfers of several failed).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::Context;
+use futures::{StreamExt, TryStreamExt};
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+use serde::{Deserialize, Serialize};
+use stowage_client::{BucketSettings, Client, ClientConfig, Error, FileVersion, Progress, UploadOptions};
+
+/// Options every client subcommand takes.
+#[derive(clap::Args, Debug, Clone)]
+pub struct Common {
+    /// The saved profile to use (see `stowage login`).
+    #[arg(long, env = "STOWAGE_PROFILE", default_value = "default")]
+    pub profile: String,
+    /// The API's URL (`https://api.backblazeb2.com` for B2; a Stowage server's URL), over the profile's.
+    #[arg(long, env = "B2_ENVIRONMENT")]
+    pub realm: Option<String>,
+    /// No progress output.
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// One JSON object per line, for scripts.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(clap::Subcommand, Debug)]
+pub enum ClientCommand {
+    /// Save a key as a profile (B2_APPLICATION_KEY_ID and B2_APPLICATION_KEY when not given), after
+    /// checking it with the server.
+    Login {
+        key_id: Option<String>,
+        key: Option<String>,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// List buckets (no path), a folder, or with --recursive everything under a prefix.
+    Ls {
+        path: Option<String>,
+        #[arg(long, short)]
+        recursive: bool,
+        /// Every version, hidden ones included.
+        #[arg(long)]
+        versions: bool,
+        /// Size, upload time and file id beside each name.
+        #[arg(long, short)]
+        long: bool,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Copy local → bucket, bucket → local, or bucket → bucket (a copy inside the server).
+    Cp {
+        source: String,
+        destination: String,
+        /// Copy a folder and everything under it.
+        #[arg(long, short)]
+        recursive: bool,
+        /// Files transferred at once.
+        #[arg(long, default_value_t = 4)]
+        threads: usize,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Remove files: the name is hidden (its versions stay) unless --versions, which deletes every version.
+    Rm {
+        path: String,
+        #[arg(long, short)]
+        recursive: bool,
+        #[arg(long)]
+        versions: bool,
+        /// Say what would go, remove nothing.
+        #[arg(long)]
+        dry_run: bool,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Make a bucket (private unless --public).
+    Mb {
+        bucket: String,
+        #[arg(long)]
+        public: bool,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Remove a bucket; --force deletes every version and unfinished large file in it first.
+    Rb {
+        bucket: String,
+        #[arg(long)]
+        force: bool,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Write a file's bytes to standard output.
+    Cat {
+        path: String,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// A link that downloads a file (or anything under a prefix) for a limited time.
+    Share {
+        path: String,
+        /// How long the link works.
+        #[arg(long, default_value_t = 3600)]
+        seconds: i64,
+        #[command(flatten)]
+        common: Common,
+    },
+}
+
+/// A failure and the exit code it is.
+#[derive(Debug)]
+pub struct Failure {
+    pub code: i32,
+    pub message: String,
+}
+
+impl From<anyhow::Error> for Failure {
+    fn from(e: anyhow::Error) -> Self {
+        let code = match e.downcast_ref::<Error>() {
+            Some(err) if matches!(err.status(), Some(401 | 403)) => 3,
+            Some(err) if err.status() == Some(404) || err.code().is_some_and(|c| c.contains("not_found") || c == "no_such_file") => 4,
+            _ => 1,
+        };
+        let hint = match e.downcast_ref::<Error>() {
+            Some(err) if err.code() == Some("unauthorized") => {
+                " (the key lacks a capability this needs, or is restricted to other buckets or names)"
+            }
+            Some(err) if err.is_expired_auth() => " (log in again: `stowage login`)",
+            _ => "",
+        };
+        Failure { code, message: format!("{e:#}{hint}") }
+    }
+}
+
+#[derive(Serialize, Deserialize, Default)]
+struct Profiles {
+    #[serde(flatten)]
+    profiles: std::collections::BTreeMap<String, Profile>,
+}
+
+#[derive(Serialize, Deserialize, Clone)]
+#[serde(rename_all = "camelCase")]
+struct Profile {
+    realm: String,
+    key_id: String,
+    key: String,
+}
+
+fn profiles_path() -> anyhow::Result<PathBuf> {
+    if let Some(dir) = std::env::var_os("STOWAGE_CONFIG_DIR") {
+        return Ok(PathBuf::from(dir).join("profiles.json"));
+    }
+    let base = match std::env::var_os("XDG_CONFIG_HOME") {
+        Some(dir) => PathBuf::from(dir),
+        None => PathBuf::from(std::env::var_os("HOME").context("HOME is not set: set STOWAGE_CONFIG_DIR")?).join(".config"),
+    };
+    Ok(base.join("stowage").join("profiles.json"))
+}
+
+fn load_profiles() -> anyhow::Result<Profiles> {
+    let path = profiles_path()?;
+    match std::fs::read(&path) {
+        Ok(bytes) => serde_json::from_slice(&bytes).with_context(|| format!("reading {}", path.display())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Profiles::default()),
+        Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
+    }
+}
+
+/// Writes the profiles readable by their owner only (they hold keys).
+fn save_profiles(profiles: &Profiles) -> anyhow::Result<PathBuf> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let path = profiles_path()?;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let staged = path.with_extension("json.new");
+    let mut file = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&staged)?;
+    file.write_all(&serde_json::to_vec_pretty(profiles)?)?;
+    file.sync_all()?;
+    std::fs::rename(&staged, &path)?;
+    Ok(path)
+}
+
+/// The key to use: B2_APPLICATION_KEY_ID / B2_APPLICATION_KEY from the environment (as the b2 CLI reads
+/// them), else the profile; the realm from --realm / B2_ENVIRONMENT, else the profile, else B2.
+fn client(common: &Common) -> anyhow::Result<Client> {
+    let env_key = std::env::var("B2_APPLICATION_KEY_ID").ok().zip(std::env::var("B2_APPLICATION_KEY").ok());
+    let profile = load_profiles()?.profiles.get(&common.profile).cloned();
+    let (key_id, key) = match (env_key, &profile) {
+        (Some(pair), _) => pair,
+        (None, Some(p)) => (p.key_id.clone(), p.key.clone()),
+        (None, None) => anyhow::bail!("no key: run `stowage login`, or set B2_APPLICATION_KEY_ID and B2_APPLICATION_KEY"),
+    };
+    let realm = common.realm.clone().or(profile.map(|p| p.realm)).unwrap_or_else(|| stowage_client::B2_REALM.to_string());
+    Ok(Client::new(ClientConfig::new(realm, key_id, key))?)
+}
+
+enum Location {
+    Remote { bucket: String, path: String },
+    Local(PathBuf),
+}
+
+fn location(text: &str) -> Location {
+    match text.strip_prefix("b2://") {
+        Some(rest) => {
+            let (bucket, path) = rest.split_once('/').unwrap_or((rest, ""));
+            Location::Remote { bucket: bucket.to_string(), path: path.to_string() }
+        }
+        None => Location::Local(PathBuf::from(text)),
+    }
+}
+
+fn remote(text: &str) -> anyhow::Result<(String, String)> {
+    match location(text) {
+        Location::Remote { bucket, path } if !bucket.is_empty() => Ok((bucket, path)),
+        _ => anyhow::bail!("{text:?} is not a b2://bucket/path"),
+    }
+}
+
+async fn bucket_id(client: &Client, name: &str) -> anyhow::Result<String> {
+    match client.bucket_by_name(name).await? {
+        Some(b) => Ok(b.bucket_id),
+        None => Err(anyhow::Error::new(Error::Api {
+            status: 404,
+            code: "bucket_not_found".into(),
+            message: format!("no bucket named {name} that this key may see"),
+            retry_after: None,
+        })),
+    }
+}
+
+/// Progress output: bars on a terminal, a line per finished file otherwise (or JSON with --json).
+struct Reporter {
+    bars: Option<MultiProgress>,
+    json: bool,
+    quiet: bool,
+}
+
+impl Reporter {
+    fn new(common: &Common) -> Self {
+        let terminal = std::io::IsTerminal::is_terminal(&std::io::stderr());
+        Reporter { bars: (terminal && !common.quiet && !common.json).then(MultiProgress::new), json: common.json, quiet: common.quiet }
+    }
+
+    fn bar(&self, name: &str, total: u64) -> (Option<ProgressBar>, Option<Progress>) {
+        let Some(bars) = &self.bars else { return (None, None) };
+        let bar = bars.add(ProgressBar::new(total));
+        let style = ProgressStyle::with_template("{msg:30!} {bar:30} {bytes}/{total_bytes} {bytes_per_sec} {eta}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar());
+        bar.set_style(style);
+        bar.set_message(name.to_string());
+        let shown = bar.clone();
+        (Some(bar), Some(Arc::new(move |done, _| shown.set_position(done))))
+    }
+
+    fn done(&self, bar: Option<ProgressBar>, what: &str, from: &str, to: &str, bytes: u64) {
+        if let Some(bar) = bar {
+            bar.finish_and_clear();
+        }
+        if self.json {
+            println!("{}", serde_json::json!({"action": what, "source": from, "destination": to, "bytes": bytes}));
+        } else if !self.quiet {
+            eprintln!("{what}: {from} -> {to} ({bytes} bytes)");
+        }
+    }
+}
+
+pub async fn run(command: ClientCommand) -> Result<(), Failure> {
+    match command {
+        ClientCommand::Login { key_id, key, common } => login(key_id, key, &common).await?,
+        ClientCommand::Ls { path, recursive, versions, long, common } => ls(path.as_deref(), recursive, versions, long, &common).await?,
+        ClientCommand::Cp { source, destination, recursive, threads, common } => {
+            let failed = cp(&source, &destination, recursive, threads.max(1), &common).await?;
+            if failed > 0 {
+                return Err(Failure { code: 5, message: format!("{failed} transfer(s) failed") });
+            }
+        }
+        ClientCommand::Rm { path, recursive, versions, dry_run, common } => rm(&path, recursive, versions, dry_run, &common).await?,
+        ClientCommand::Mb { bucket, public, common } => {
+            let name = bucket.trim_start_matches("b2://").trim_end_matches('/');
+            let settings =
+                BucketSettings { bucket_type: Some(if public { "allPublic" } else { "allPrivate" }.into()), ..Default::default() };
+            let made = client(&common)?.create_bucket(name, &settings).await.map_err(anyhow::Error::new)?;
+            if common.json {
+                println!("{}", serde_json::to_string(&made).unwrap_or_default());
+            } else {
+                println!("{}", made.bucket_id);
+            }
+        }
+        ClientCommand::Rb { bucket, force, common } => {
+            let name = bucket.trim_start_matches("b2://").trim_end_matches('/');
+            let client = client(&common)?;
+            let id = bucket_id(&client, name).await?;
+            if force {
+                empty_bucket(&client, &id).await?;
+            }
+            client.delete_bucket(&id).await.map_err(anyhow::Error::new)?;
+        }
+        ClientCommand::Cat { path, common } => {
+            use std::io::Write;
+            let (bucket, name) = remote(&path)?;
+            let download = client(&common)?.download_by_name(&bucket, &name, None).await.map_err(anyhow::Error::new)?;
+            let mut body = download.body;
+            while let Some(chunk) = body.next().await {
+                std::io::stdout().write_all(&chunk.map_err(anyhow::Error::new)?).map_err(|e| anyhow::anyhow!(e))?;
+            }
+            std::io::stdout().flush().map_err(|e| anyhow::anyhow!(e))?;
+        }
+        ClientCommand::Share { path, seconds, common } => {
+            let (bucket, prefix) = remote(&path)?;
+            let client = client(&common)?;
+            let id = bucket_id(&client, &bucket).await?;
+            let token = client.get_download_authorization(&id, &prefix, seconds).await.map_err(anyhow::Error::new)?;
+            let base = client.authorization().await.map_err(anyhow::Error::new)?.api_info.storage_api.download_url.clone();
+            let url = format!("{}/file/{bucket}/{prefix}?Authorization={}", base.trim_end_matches('/'), token.authorization_token);
+            if common.json {
+                println!("{}", serde_json::json!({"url": url, "validSeconds": seconds}));
+            } else {
+                println!("{url}");
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn login(key_id: Option<String>, key: Option<String>, common: &Common) -> anyhow::Result<()> {
+    let key_id =
+        key_id.or_else(|| std::env::var("B2_APPLICATION_KEY_ID").ok()).context("give the key id (or set B2_APPLICATION_KEY_ID)")?;
+    let key = key.or_else(|| std::env::var("B2_APPLICATION_KEY").ok()).context("give the key (or set B2_APPLICATION_KEY)")?;
+    let realm = common.realm.clone().unwrap_or_else(|| stowage_client::B2_REALM.to_string());
+    let client = Client::new(ClientConfig::new(&realm, &key_id, &key))?;
+    let auth = client.authorization().await?;
+    let mut profiles = load_profiles()?;
+    profiles.profiles.insert(common.profile.clone(), Profile { realm: realm.clone(), key_id: key_id.clone(), key });
+    let saved = save_profiles(&profiles)?;
+    if !common.quiet {
+        eprintln!(
+            "Logged in to {realm} as key {key_id} (account {}); profile {:?} saved in {}",
+            auth.account_id,
+            common.profile,
+            saved.display()
+        );
+    }
+    Ok(())
+}
+
+fn print_entry(f: &FileVersion, bucket: &str, long: bool, json: bool) {
+    if json {
+        println!("{}", serde_json::to_string(f).unwrap_or_default());
+    } else if long {
+        let when = if f.upload_timestamp > 0 { format_millis(f.upload_timestamp) } else { "-".into() };
+        println!("{:<8} {:>14} {:<19} {:<50} b2://{bucket}/{}", f.action, f.content_length, when, f.file_id, f.file_name);
+    } else {
+        println!("{}", f.file_name);
+    }
+}
+
+/// UTC `YYYY-MM-DD HH:MM:SS` of a B2 timestamp.
+fn format_millis(ms: i64) -> String {
+    let secs = ms.div_euclid(1000);
+    let (days, rest) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}", rest / 3600, rest % 3600 / 60, rest % 60)
+}
+
+async fn ls(path: Option<&str>, recursive: bool, versions: bool, long: bool, common: &Common) -> anyhow::Result<()> {
+    let client = client(common)?;
+    let Some(path) = path else {
+        for b in client.list_buckets().await? {
+            if common.json {
+                println!("{}", serde_json::to_string(&b)?);
+            } else if long {
+                println!("{:<24} {:<10} {}", b.bucket_id, b.bucket_type, b.bucket_name);
+            } else {
+                println!("{}", b.bucket_name);
+            }
+        }
+        return Ok(());
+    };
+    let (bucket, prefix) = remote(path)?;
+    let id = bucket_id(&client, &bucket).await?;
+    let folder = if prefix.is_empty() || prefix.ends_with('/') { prefix.clone() } else { format!("{prefix}/") };
+    let mut entries: std::pin::Pin<Box<dyn futures::Stream<Item = stowage_client::Result<FileVersion>> + Send + '_>> = if versions {
+        Box::pin(client.list_file_versions(&id, &prefix))
+    } else if recursive {
+        Box::pin(client.list_file_names(&id, &prefix))
+    } else {
+        Box::pin(client.list_folder(&id, &folder))
+    };
+    while let Some(entry) = entries.try_next().await? {
+        if versions && !recursive && entry.file_name[prefix.len()..].contains('/') {
+            continue;
+        }
+        print_entry(&entry, &bucket, long, common.json);
+    }
+    Ok(())
+}
+
+/// The files a recursive local source holds, with their paths relative to it ('/'-separated).
+fn local_files(root: &Path) -> anyhow::Result<Vec<(PathBuf, String)>> {
+    let mut out = Vec::new();
+    let mut pending = vec![root.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        for entry in std::fs::read_dir(&dir).with_context(|| format!("reading {}", dir.display()))? {
+            let entry = entry?;
+            let kind = entry.file_type()?;
+            if kind.is_dir() {
+                pending.push(entry.path());
+            } else if kind.is_file() {
+                let relative =
+                    entry.path().strip_prefix(root)?.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/");
+                out.push((entry.path(), relative));
+            }
+        }
+    }
+    out.sort_by(|a, b| a.1.cmp(&b.1));
+    Ok(out)
+}
+
+/// Copies; returns how many of several transfers failed (each failure is reported as it happens).
+async fn cp(source: &str, destination: &str, recursive: bool, threads: usize, common: &Common) -> anyhow::Result<usize> {
+    let client = client(common)?;
+    let reporter = Reporter::new(common);
+    // Each transfer: (description, future).
+    let mut jobs: Vec<futures::future::BoxFuture<'_, anyhow::Result<()>>> = Vec::new();
+    match (location(source), location(destination)) {
+        (Location::Local(from), Location::Remote { bucket, path }) => {
+            let id = bucket_id(&client, &bucket).await?;
+            let files = if recursive {
+                let base = if path.is_empty() || path.ends_with('/') { path.clone() } else { format!("{path}/") };
+                local_files(&from)?.into_iter().map(|(file, rel)| (file, format!("{base}{rel}"))).collect()
+            } else {
+                let file_name = from.file_name().map(|n| n.to_string_lossy().to_string()).context("the source names no file")?;
+                let name = if path.is_empty() || path.ends_with('/') { format!("{path}{file_name}") } else { path.clone() };
+                vec![(from.clone(), name)]
+            };
+            for (file, name) in files {
+                let (client, id, bucket, reporter) = (&client, id.clone(), bucket.clone(), &reporter);
+                jobs.push(Box::pin(async move {
+                    let len = tokio::fs::metadata(&file).await?.len();
+                    let (bar, progress) = reporter.bar(&name, len);
+                    let options = UploadOptions { progress, ..Default::default() };
+                    let stored =
+                        client.upload_file(&id, &name, &file, &options).await.with_context(|| format!("uploading {}", file.display()))?;
+                    reporter.done(
+                        bar,
+                        "upload",
+                        &file.display().to_string(),
+                        &format!("b2://{bucket}/{}", stored.file_name),
+                        stored.content_length,
+                    );
+                    Ok(())
+                }));
+            }
+        }
+        (Location::Remote { bucket, path }, Location::Local(to)) => {
+            let id = bucket_id(&client, &bucket).await?;
+            let files: Vec<FileVersion> = if recursive {
+                client.list_file_names(&id, &path).try_collect().await?
+            } else {
+                let found: Vec<FileVersion> = client.list_file_names(&id, &path).take(1).try_collect().await?;
+                found.into_iter().filter(|f| f.file_name == path).collect()
+            };
+            if files.is_empty() {
+                return Err(anyhow::Error::new(Error::Api {
+                    status: 404,
+                    code: "not_found".into(),
+                    message: format!("nothing at b2://{bucket}/{path}"),
+                    retry_after: None,
+                }));
+            }
+            for f in files {
+                let target = if recursive {
+                    to.join(f.file_name[path.len()..].trim_start_matches('/'))
+                } else if to.is_dir() {
+                    to.join(f.file_name.rsplit('/').next().unwrap_or(&f.file_name))
+                } else {
+                    to.clone()
+                };
+                let (client, bucket, reporter) = (&client, bucket.clone(), &reporter);
+                jobs.push(Box::pin(async move {
+                    if let Some(dir) = target.parent() {
+                        tokio::fs::create_dir_all(dir).await?;
+                    }
+                    let (bar, progress) = reporter.bar(&f.file_name, f.content_length);
+                    let bytes = client.download_to_file(&bucket, &f.file_name, &target, progress).await?;
+                    reporter.done(bar, "download", &format!("b2://{bucket}/{}", f.file_name), &target.display().to_string(), bytes);
+                    Ok(())
+                }));
+            }
+        }
+        (Location::Remote { bucket, path }, Location::Remote { bucket: to_bucket, path: to_path }) => {
+            let from_id = bucket_id(&client, &bucket).await?;
+            let to_id = bucket_id(&client, &to_bucket).await?;
+            let files: Vec<FileVersion> = client.list_file_names(&from_id, &path).try_collect().await?;
+            let files: Vec<FileVersion> = files.into_iter().filter(|f| recursive || f.file_name == path).collect();
+            for f in files {
+                let name = if recursive {
+                    format!("{}{}", to_path, &f.file_name[path.len()..])
+                } else if to_path.is_empty() || to_path.ends_with('/') {
+                    format!("{to_path}{}", f.file_name.rsplit('/').next().unwrap_or(&f.file_name))
+                } else {
+                    to_path.clone()
+                };
+                let (client, to_id, bucket, to_bucket, reporter) = (&client, to_id.clone(), bucket.clone(), to_bucket.clone(), &reporter);
+                jobs.push(Box::pin(async move {
+                    let copied = client.copy(&f, &to_id, &name).await?;
+                    reporter.done(
+                        None,
+                        "copy",
+                        &format!("b2://{bucket}/{}", f.file_name),
+                        &format!("b2://{to_bucket}/{name}"),
+                        copied.content_length,
+                    );
+                    Ok(())
+                }));
+            }
+        }
+        (Location::Local(_), Location::Local(_)) => anyhow::bail!("one side of a copy is a b2://bucket/path"),
+    }
+    let total = jobs.len();
+    let outcomes: Vec<anyhow::Result<()>> = futures::stream::iter(jobs).buffer_unordered(threads).collect().await;
+    let failures: Vec<anyhow::Error> = outcomes.into_iter().filter_map(Result::err).collect();
+    match failures.len() {
+        0 => Ok(0),
+        1 if total == 1 => Err(failures.into_iter().next().unwrap_or_else(|| anyhow::anyhow!("failed"))),
+        n => {
+            for e in &failures {
+                eprintln!("failed: {e:#}");
+            }
+            Ok(n)
+        }
+    }
+}
+
+async fn rm(path: &str, recursive: bool, versions: bool, dry_run: bool, common: &Common) -> anyhow::Result<()> {
+    let (bucket, name) = remote(path)?;
+    let client = client(common)?;
+    let id = bucket_id(&client, &bucket).await?;
+    let mut doomed: Vec<FileVersion> = client.list_file_versions(&id, &name).try_collect().await?;
+    doomed.retain(|v| recursive || v.file_name == name);
+    if doomed.is_empty() {
+        return Err(anyhow::Error::new(Error::Api {
+            status: 404,
+            code: "not_found".into(),
+            message: format!("nothing at {path}"),
+            retry_after: None,
+        }));
+    }
+    let mut names: Vec<String> = doomed.iter().map(|v| v.file_name.clone()).collect();
+    names.dedup();
+    for file_name in names {
+        // Oldest first: a failure part-way never brings an older version back under the name.
+        let mine: Vec<&FileVersion> = doomed.iter().filter(|v| v.file_name == file_name).rev().collect();
+        if versions {
+            for v in mine {
+                if dry_run {
+                    println!("would delete b2://{bucket}/{} {}", v.file_name, v.file_id);
+                    continue;
+                }
+                client.delete_file_version(&v.file_name, &v.file_id, false).await?;
+                if !common.quiet {
+                    eprintln!("deleted b2://{bucket}/{} {}", v.file_name, v.file_id);
+                }
+            }
+        } else if mine.last().is_some_and(|newest| newest.action == "upload") {
+            if dry_run {
+                println!("would hide b2://{bucket}/{file_name}");
+                continue;
+            }
+            client.hide_file(&id, &file_name).await?;
+            if !common.quiet {
+                eprintln!("hidden b2://{bucket}/{file_name} (its versions stay; --versions deletes them)");
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Deletes every version and unfinished large file of a bucket (before removing it).
+async fn empty_bucket(client: &Client, id: &str) -> anyhow::Result<()> {
+    let all: Vec<FileVersion> = client.list_file_versions(id, "").try_collect().await?;
+    for v in all.iter().rev() {
+        client.delete_file_version(&v.file_name, &v.file_id, false).await?;
+    }
+    let open: Vec<FileVersion> = client.list_unfinished_large_files(id, "").try_collect().await?;
+    for f in open {
+        client.cancel_large_file(&f.file_id).await?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_print_as_utc() {
+        assert_eq!(format_millis(0), "1970-01-01 00:00:00");
+        assert_eq!(format_millis(1_765_148_400_000), "2025-12-07 23:00:00");
+    }
+
+    #[test]
+    fn paths_are_b2_urls_or_local() {
+        assert!(
+            matches!(location("b2://bucket/a/b.txt"), Location::Remote { ref bucket, ref path } if bucket == "bucket" && path == "a/b.txt")
+        );
+        assert!(matches!(location("b2://bucket"), Location::Remote { ref path, .. } if path.is_empty()));
+        assert!(matches!(location("./here"), Location::Local(_)));
+    }
+}

@@ -1,0 +1,123 @@
+"""The client half on the command line (`stowage login`, `ls`, `cp`, `rm`, `mb`, `rb`, `cat`, `share`) as a
+process against the suite's server, read back by b2sdk and the b2 CLI (and the other way round): same bytes,
+SHA-1, content type and `src_last_modified_millis`; JSON output and exit codes."""
+
+import hashlib
+import json
+import os
+import subprocess
+import uuid
+
+import pytest
+import requests
+from b2sdk.v3 import B2Api, InMemoryAccountInfo
+
+from conftest import PART_SIZE, ROOT_ID, ROOT_KEY, Server
+
+
+@pytest.fixture
+def cli(server, tmp_path):
+    env = dict(os.environ, STOWAGE_CONFIG_DIR=str(tmp_path / "config"))
+    env.pop("B2_APPLICATION_KEY_ID", None)
+    env.pop("B2_APPLICATION_KEY", None)
+
+    def run(*args, check=True, input=None):
+        proc = subprocess.run([Server.binary(), *args], env=env, capture_output=True, timeout=300, input=input)
+        if check and proc.returncode != 0:
+            raise AssertionError(f"stowage {' '.join(args)}: exit {proc.returncode}: {proc.stderr.decode()}")
+        return proc
+
+    run("login", "--realm", server.url, ROOT_ID, ROOT_KEY)
+    return run
+
+
+def b2sdk_api(server):
+    api = B2Api(InMemoryAccountInfo())
+    api.authorize_account(ROOT_ID, ROOT_KEY, realm=server.url)
+    return api
+
+
+def test_login_saves_a_private_profile(server, cli, tmp_path):
+    profile = tmp_path / "config" / "profiles.json"
+    assert oct(profile.stat().st_mode & 0o777) == "0o600"
+    assert json.loads(profile.read_text())["default"]["realm"] == server.url
+    bad = cli("login", "--realm", server.url, ROOT_ID, "not-the-key", "--profile", "bad", check=False)
+    assert bad.returncode == 3, bad.stderr
+
+
+def test_copy_up_and_down_read_back_by_b2sdk_and_the_b2_cli(server, cli, tmp_path, workdir):
+    bucket = f"cli-{uuid.uuid4().hex[:10]}"
+    cli("mb", f"b2://{bucket}")
+    api = b2sdk_api(server)
+    b2bucket = api.get_bucket_by_name(bucket)
+
+    small = tmp_path / "notes.txt"
+    small.write_bytes(b"small notes")
+    os.utime(small, (1_700_000_000, 1_700_000_000))
+    large = tmp_path / "large.bin"
+    large.write_bytes(os.urandom(2 * PART_SIZE + 12345))
+    cli("cp", str(small), f"b2://{bucket}/docs/")
+    cli("cp", str(large), f"b2://{bucket}/big/large.bin")
+
+    notes = b2bucket.get_file_info_by_name("docs/notes.txt")
+    assert notes.content_sha1 == hashlib.sha1(b"small notes").hexdigest()
+    assert notes.content_type == "text/plain"
+    assert notes.file_info["src_last_modified_millis"] == "1700000000000"
+    big = b2bucket.get_file_info_by_name("big/large.bin")
+    assert big.file_info["large_file_sha1"] == hashlib.sha1(large.read_bytes()).hexdigest()
+    assert big.size == large.stat().st_size
+
+    # Down again, by stowage and by the b2 CLI, byte for byte.
+    back = tmp_path / "back.bin"
+    cli("cp", f"b2://{bucket}/big/large.bin", str(back))
+    assert back.read_bytes() == large.read_bytes()
+    subprocess.run(["b2", "file", "download", f"b2://{bucket}/docs/notes.txt", str(tmp_path / "by-b2.txt")], check=True,
+                   env=dict(os.environ, B2_ENVIRONMENT=server.url, B2_APPLICATION_KEY_ID=ROOT_ID, B2_APPLICATION_KEY=ROOT_KEY,
+                            B2_ACCOUNT_INFO=str(tmp_path / "b2-account"), HOME=str(tmp_path)), capture_output=True)
+    assert (tmp_path / "by-b2.txt").read_bytes() == b"small notes"
+
+    # What b2sdk wrote, stowage reads; a folder copies down recursively.
+    b2bucket.upload_bytes(b"from b2sdk", "docs/sdk.txt")
+    assert cli("cat", f"b2://{bucket}/docs/sdk.txt").stdout == b"from b2sdk"
+    down = tmp_path / "down"
+    cli("cp", "--recursive", f"b2://{bucket}/docs/", str(down))
+    assert sorted(p.name for p in down.iterdir()) == ["notes.txt", "sdk.txt"]
+
+    # Listings: names, a folder level, long and JSON forms.
+    assert cli("ls", f"b2://{bucket}").stdout.decode().split() == ["big/", "docs/"]
+    assert cli("ls", "--recursive", f"b2://{bucket}").stdout.decode().split() == ["big/large.bin", "docs/notes.txt", "docs/sdk.txt"]
+    lines = [json.loads(line) for line in cli("ls", "--recursive", "--json", f"b2://{bucket}/docs/").stdout.decode().splitlines()]
+    assert [(e["fileName"], e["contentLength"]) for e in lines] == [("docs/notes.txt", 11), ("docs/sdk.txt", 10)]
+    assert bucket in cli("ls").stdout.decode().split()
+
+    # A server-side copy, a share link, then removal: hidden first (versions stay), then every version.
+    cli("cp", f"b2://{bucket}/docs/notes.txt", f"b2://{bucket}/copies/notes.txt")
+    assert b2bucket.get_file_info_by_name("copies/notes.txt").content_sha1 == notes.content_sha1
+    link = cli("share", f"b2://{bucket}/copies/").stdout.decode().strip()
+    assert requests.get(link.replace("/file/" + bucket + "/copies/", "/file/" + bucket + "/copies/notes.txt")).content == b"small notes"
+    cli("rm", f"b2://{bucket}/copies/notes.txt")
+    versions = [v.action for v, _ in b2bucket.ls("copies/", latest_only=False, recursive=True)]
+    assert versions == ["hide", "upload"]
+    cli("rm", "--versions", f"b2://{bucket}/copies/notes.txt")
+    assert list(b2bucket.ls("copies/", latest_only=False, recursive=True)) == []
+
+    # Exit codes: not found, and a bucket that is not empty until --force.
+    missing = cli("cat", f"b2://{bucket}/nothing-here.txt", check=False)
+    assert missing.returncode == 4, missing.stderr
+    assert cli("rb", f"b2://{bucket}", check=False).returncode != 0
+    cli("rb", "--force", f"b2://{bucket}")
+    assert bucket not in cli("ls").stdout.decode().split()
+
+
+def test_recursive_upload_with_json_progress(server, cli, tmp_path):
+    bucket = f"cli-{uuid.uuid4().hex[:10]}"
+    cli("mb", f"b2://{bucket}")
+    tree = tmp_path / "tree"
+    (tree / "a" / "b").mkdir(parents=True)
+    for rel, body in {"one.txt": b"1", "a/two.txt": b"22", "a/b/three.txt": b"333"}.items():
+        (tree / rel).write_bytes(body)
+    out = cli("cp", "--recursive", "--json", "--threads", "2", str(tree), f"b2://{bucket}/up").stdout.decode()
+    done = sorted(json.loads(line)["destination"] for line in out.splitlines())
+    assert done == [f"b2://{bucket}/up/a/b/three.txt", f"b2://{bucket}/up/a/two.txt", f"b2://{bucket}/up/one.txt"]
+    names = [f.file_name for f, _ in b2sdk_api(server).get_bucket_by_name(bucket).ls(recursive=True)]
+    assert names == ["up/a/b/three.txt", "up/a/two.txt", "up/one.txt"]
