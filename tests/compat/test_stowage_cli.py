@@ -121,3 +121,47 @@ def test_recursive_upload_with_json_progress(server, cli, tmp_path):
     assert done == [f"b2://{bucket}/up/a/b/three.txt", f"b2://{bucket}/up/a/two.txt", f"b2://{bucket}/up/one.txt"]
     names = [f.file_name for f, _ in b2sdk_api(server).get_bucket_by_name(bucket).ls(recursive=True)]
     assert names == ["up/a/b/three.txt", "up/a/two.txt", "up/one.txt"]
+
+
+def test_sync_both_ways_with_the_b2_cli(server, cli, tmp_path):
+    """Files the b2 CLI uploaded sync down with their modification times; a second sync moves nothing; a
+    changed file goes up alone; --delete removes exactly the extra files; --dry-run and --exclude change
+    nothing they name."""
+    bucket = f"cli-{uuid.uuid4().hex[:10]}"
+    cli("mb", f"b2://{bucket}")
+    seed = tmp_path / "seed"
+    (seed / "sub").mkdir(parents=True)
+    for rel, body in {"a.txt": b"alpha", "sub/b.txt": b"bravo", "sub/c.log": b"charlie"}.items():
+        (seed / rel).write_bytes(body)
+        os.utime(seed / rel, (1_700_000_000, 1_700_000_000 + len(rel)))
+    b2env = dict(os.environ, B2_ENVIRONMENT=server.url, B2_APPLICATION_KEY_ID=ROOT_ID, B2_APPLICATION_KEY=ROOT_KEY,
+                 B2_ACCOUNT_INFO=str(tmp_path / "b2-account"), HOME=str(tmp_path))
+    subprocess.run(["b2", "sync", "--no-progress", str(seed), f"b2://{bucket}/data"], check=True, env=b2env, capture_output=True)
+
+    down = tmp_path / "down"
+    first = cli("sync", "--json", f"b2://{bucket}/data", str(down)).stdout.decode().splitlines()
+    assert [json.loads(line)["action"] for line in first].count("download") == 3
+    for rel in ("a.txt", "sub/b.txt", "sub/c.log"):
+        assert (down / rel).read_bytes() == (seed / rel).read_bytes()
+        assert int((down / rel).stat().st_mtime) == int((seed / rel).stat().st_mtime), rel
+    again = cli("sync", "--json", f"b2://{bucket}/data", str(down)).stdout.decode().splitlines()
+    assert again == [], f"a second sync transfers nothing: {again}"
+
+    # Up: only the changed file goes; excluded files never; --dry-run changes nothing.
+    (down / "a.txt").write_bytes(b"alpha, changed")
+    (down / "new.log").write_bytes(b"excluded")
+    dry = cli("sync", "--dry-run", "--exclude", "*.log", str(down), f"b2://{bucket}/data").stdout.decode()
+    assert "would upload data/a.txt" in dry
+    api = b2sdk_api(server)
+    b2bucket = api.get_bucket_by_name(bucket)
+    assert b2bucket.get_file_info_by_name("data/a.txt").size == 5, "a dry run uploads nothing"
+    up = cli("sync", "--json", "--exclude", "*.log", str(down), f"b2://{bucket}/data").stdout.decode().splitlines()
+    assert [json.loads(line)["destination"] for line in up if json.loads(line)["action"] == "upload"] == [f"b2://{bucket}/data/a.txt"]
+    assert b2bucket.get_file_info_by_name("data/a.txt").size == len(b"alpha, changed")
+
+    # --delete: the remote file the local folder lacks goes (every version); nothing else does.
+    b2bucket.upload_bytes(b"extra", "data/extra.txt")
+    cli("sync", "--delete", "--exclude", "*.log", str(down), f"b2://{bucket}/data")
+    left = sorted(f.file_name for f, _ in b2bucket.ls("data/", recursive=True))
+    assert left == ["data/a.txt", "data/sub/b.txt", "data/sub/c.log"]
+    assert not [v for v, _ in b2bucket.ls("data/", latest_only=False, recursive=True) if v.file_name == "data/extra.txt"]

@@ -68,6 +68,32 @@ pub enum ClientCommand {
         #[command(flatten)]
         common: Common,
     },
+    /// Make a destination match a source, in either direction (local folder and b2://bucket/prefix): new and
+    /// changed files are copied; with --delete, files only in the destination go (every version, remotely).
+    Sync {
+        source: String,
+        destination: String,
+        /// Remove what the destination has and the source does not.
+        #[arg(long)]
+        delete: bool,
+        /// Say what would happen, change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// How files are told apart: size and modification time (`src_last_modified_millis`, as the b2 CLI
+        /// records it), size alone, or SHA-1.
+        #[arg(long, value_enum, default_value_t = Compare::Modified)]
+        compare: Compare,
+        /// Only paths (relative to the source) matching one of these globs.
+        #[arg(long)]
+        include: Vec<String>,
+        /// Never paths matching one of these globs.
+        #[arg(long)]
+        exclude: Vec<String>,
+        #[arg(long, default_value_t = 4)]
+        threads: usize,
+        #[command(flatten)]
+        common: Common,
+    },
     /// Remove files: the name is hidden (its versions stay) unless --versions, which deletes every version.
     Rm {
         path: String,
@@ -112,6 +138,15 @@ pub enum ClientCommand {
         #[command(flatten)]
         common: Common,
     },
+}
+
+/// How `sync` tells a changed file from an unchanged one.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compare {
+    /// Size and modification time.
+    Modified,
+    Size,
+    Sha1,
 }
 
 /// A failure and the exit code it is.
@@ -225,15 +260,15 @@ fn remote(text: &str) -> anyhow::Result<(String, String)> {
     }
 }
 
+/// A "not found" failure (exit code 4) of this tool's own, in the shape the server's are.
+fn not_found(code: &str, message: String) -> anyhow::Error {
+    anyhow::Error::new(Error::Api { status: 404, code: code.into(), message, retry_after: None })
+}
+
 async fn bucket_id(client: &Client, name: &str) -> anyhow::Result<String> {
     match client.bucket_by_name(name).await? {
         Some(b) => Ok(b.bucket_id),
-        None => Err(anyhow::Error::new(Error::Api {
-            status: 404,
-            code: "bucket_not_found".into(),
-            message: format!("no bucket named {name} that this key may see"),
-            retry_after: None,
-        })),
+        None => Err(not_found("bucket_not_found", format!("no bucket named {name} that this key may see"))),
     }
 }
 
@@ -284,6 +319,13 @@ pub async fn run(command: ClientCommand) -> Result<(), Failure> {
             }
         }
         ClientCommand::Rm { path, recursive, versions, dry_run, common } => rm(&path, recursive, versions, dry_run, &common).await?,
+        ClientCommand::Sync { source, destination, delete, dry_run, compare, include, exclude, threads, common } => {
+            let plan = SyncPlan { delete, dry_run, compare, filter: PathFilter::new(&include, &exclude)?, threads: threads.max(1) };
+            let failed = sync(&source, &destination, &plan, &common).await?;
+            if failed > 0 {
+                return Err(Failure { code: 5, message: format!("{failed} transfer(s) failed") });
+            }
+        }
         ClientCommand::Mb { bucket, public, common } => {
             let name = bucket.trim_start_matches("b2://").trim_end_matches('/');
             let settings =
@@ -365,19 +407,10 @@ fn print_entry(f: &FileVersion, bucket: &str, long: bool, json: bool) {
 
 /// UTC `YYYY-MM-DD HH:MM:SS` of a B2 timestamp.
 fn format_millis(ms: i64) -> String {
-    let secs = ms.div_euclid(1000);
-    let (days, rest) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}", rest / 3600, rest % 3600 / 60, rest % 60)
+    match time::OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000)) {
+        Ok(t) => format!("{:04}-{:02}-{:02} {:02}:{:02}:{:02}", t.year(), u8::from(t.month()), t.day(), t.hour(), t.minute(), t.second()),
+        Err(_) => ms.to_string(),
+    }
 }
 
 async fn ls(path: Option<&str>, recursive: bool, versions: bool, long: bool, common: &Common) -> anyhow::Result<()> {
@@ -479,12 +512,7 @@ async fn cp(source: &str, destination: &str, recursive: bool, threads: usize, co
                 found.into_iter().filter(|f| f.file_name == path).collect()
             };
             if files.is_empty() {
-                return Err(anyhow::Error::new(Error::Api {
-                    status: 404,
-                    code: "not_found".into(),
-                    message: format!("nothing at b2://{bucket}/{path}"),
-                    retry_after: None,
-                }));
+                return Err(not_found("not_found", format!("nothing at b2://{bucket}/{path}")));
             }
             for f in files {
                 let target = if recursive {
@@ -557,12 +585,7 @@ async fn rm(path: &str, recursive: bool, versions: bool, dry_run: bool, common: 
     let mut doomed: Vec<FileVersion> = client.list_file_versions(&id, &name).try_collect().await?;
     doomed.retain(|v| recursive || v.file_name == name);
     if doomed.is_empty() {
-        return Err(anyhow::Error::new(Error::Api {
-            status: 404,
-            code: "not_found".into(),
-            message: format!("nothing at {path}"),
-            retry_after: None,
-        }));
+        return Err(not_found("not_found", format!("nothing at {path}")));
     }
     let mut names: Vec<String> = doomed.iter().map(|v| v.file_name.clone()).collect();
     names.dedup();
@@ -607,6 +630,188 @@ async fn empty_bucket(client: &Client, id: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Which relative paths a sync covers.
+struct PathFilter {
+    include: Option<globset::GlobSet>,
+    exclude: globset::GlobSet,
+}
+
+impl PathFilter {
+    fn new(include: &[String], exclude: &[String]) -> anyhow::Result<Self> {
+        let set = |globs: &[String]| -> anyhow::Result<globset::GlobSet> {
+            let mut builder = globset::GlobSetBuilder::new();
+            for g in globs {
+                builder.add(globset::Glob::new(g).with_context(|| format!("bad glob {g:?}"))?);
+            }
+            Ok(builder.build()?)
+        };
+        Ok(PathFilter { include: if include.is_empty() { None } else { Some(set(include)?) }, exclude: set(exclude)? })
+    }
+
+    fn covers(&self, relative: &str) -> bool {
+        self.include.as_ref().is_none_or(|set| set.is_match(relative)) && !self.exclude.is_match(relative)
+    }
+}
+
+struct SyncPlan {
+    delete: bool,
+    dry_run: bool,
+    compare: Compare,
+    filter: PathFilter,
+    threads: usize,
+}
+
+/// One side's view of a file: size, modification time (ms) and, where known, SHA-1.
+#[derive(Clone)]
+struct Seen {
+    size: u64,
+    modified: i64,
+    sha1: Option<String>,
+}
+
+fn modified_millis(meta: &std::fs::Metadata) -> i64 {
+    meta.modified().ok().and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok()).map_or(0, |d| d.as_millis() as i64)
+}
+
+fn remote_seen(f: &FileVersion) -> Seen {
+    let modified = f.file_info.get("src_last_modified_millis").and_then(|v| v.parse().ok()).unwrap_or(f.upload_timestamp);
+    Seen { size: f.content_length, modified, sha1: f.sha1().map(str::to_string) }
+}
+
+async fn differs(plan: &SyncPlan, local: &Path, local_seen: &Seen, remote: &Seen) -> anyhow::Result<bool> {
+    Ok(match plan.compare {
+        Compare::Size => local_seen.size != remote.size,
+        Compare::Modified => local_seen.size != remote.size || local_seen.modified != remote.modified,
+        Compare::Sha1 => {
+            let data = tokio::fs::read(local).await?;
+            use sha1::Digest;
+            remote.sha1.as_deref() != Some(hex::encode(sha1::Sha1::digest(&data)).as_str())
+        }
+    })
+}
+
+/// Makes the destination match the source; returns how many transfers failed.
+async fn sync(source: &str, destination: &str, plan: &SyncPlan, common: &Common) -> anyhow::Result<usize> {
+    let client = client(common)?;
+    let reporter = Reporter::new(common);
+    // Planned transfers are said on a dry run (a real one reports each as it finishes); deletes always.
+    let say = |what: &str, path: &str| {
+        if !plan.dry_run && what != "delete" {
+            return;
+        }
+        if common.json {
+            println!("{}", serde_json::json!({"action": what, "path": path, "dryRun": plan.dry_run}));
+        } else if !common.quiet || plan.dry_run {
+            println!("{}{what} {path}", if plan.dry_run { "would " } else { "" });
+        }
+    };
+    let mut jobs: Vec<futures::future::BoxFuture<'_, anyhow::Result<()>>> = Vec::new();
+    let (up, local_root, bucket, prefix) = match (location(source), location(destination)) {
+        (Location::Local(dir), Location::Remote { bucket, path }) => (true, dir, bucket, path),
+        (Location::Remote { bucket, path }, Location::Local(dir)) => (false, dir, bucket, path),
+        _ => anyhow::bail!("sync goes between a local folder and a b2://bucket/prefix"),
+    };
+    let prefix = if prefix.is_empty() || prefix.ends_with('/') { prefix } else { format!("{prefix}/") };
+    let id = bucket_id(&client, &bucket).await?;
+    let remote: std::collections::BTreeMap<String, FileVersion> = client
+        .list_file_names(&id, &prefix)
+        .try_filter(|f| futures::future::ready(f.action == "upload"))
+        .map_ok(|f| (f.file_name[prefix.len()..].to_string(), f))
+        .try_collect()
+        .await?;
+    if !up {
+        tokio::fs::create_dir_all(&local_root).await?;
+    }
+    let local: std::collections::BTreeMap<String, PathBuf> = if local_root.exists() {
+        local_files(&local_root)?.into_iter().map(|(path, rel)| (rel, path)).collect()
+    } else {
+        Default::default()
+    };
+
+    if up {
+        for (rel, path) in local.iter().filter(|(rel, _)| plan.filter.covers(rel)) {
+            let meta = std::fs::metadata(path)?;
+            let seen = Seen { size: meta.len(), modified: modified_millis(&meta), sha1: None };
+            if let Some(there) = remote.get(rel)
+                && !differs(plan, path, &seen, &remote_seen(there)).await?
+            {
+                continue;
+            }
+            let name = format!("{prefix}{rel}");
+            say("upload", &name);
+            if plan.dry_run {
+                continue;
+            }
+            let (client, id, path, bucket, reporter) = (&client, id.clone(), path.clone(), bucket.clone(), &reporter);
+            jobs.push(Box::pin(async move {
+                let (bar, progress) = reporter.bar(&name, seen.size);
+                let stored = client.upload_file(&id, &name, &path, &UploadOptions { progress, ..Default::default() }).await?;
+                reporter.done(bar, "upload", &path.display().to_string(), &format!("b2://{bucket}/{name}"), stored.content_length);
+                Ok(())
+            }));
+        }
+        if plan.delete {
+            for f in remote.iter().filter(|(rel, _)| plan.filter.covers(rel) && !local.contains_key(*rel)).map(|(_, f)| f) {
+                say("delete", &f.file_name);
+                if plan.dry_run {
+                    continue;
+                }
+                let (client, id, name) = (&client, id.clone(), f.file_name.clone());
+                jobs.push(Box::pin(async move {
+                    let versions: Vec<FileVersion> = client.list_file_versions(&id, &name).try_collect().await?;
+                    for v in versions.iter().filter(|v| v.file_name == name).rev() {
+                        client.delete_file_version(&v.file_name, &v.file_id, false).await?;
+                    }
+                    Ok(())
+                }));
+            }
+        }
+    } else {
+        for (rel, f) in remote.iter().filter(|(rel, _)| plan.filter.covers(rel)) {
+            let target = local_root.join(rel);
+            if let Some(path) = local.get(rel) {
+                let meta = std::fs::metadata(path)?;
+                let seen = Seen { size: meta.len(), modified: modified_millis(&meta), sha1: None };
+                if !differs(plan, path, &seen, &remote_seen(f)).await? {
+                    continue;
+                }
+            }
+            say("download", &target.display().to_string());
+            if plan.dry_run {
+                continue;
+            }
+            let (client, bucket, reporter, seen) = (&client, bucket.clone(), &reporter, remote_seen(f));
+            let name = f.file_name.clone();
+            jobs.push(Box::pin(async move {
+                if let Some(dir) = target.parent() {
+                    tokio::fs::create_dir_all(dir).await?;
+                }
+                let (bar, progress) = reporter.bar(&name, seen.size);
+                let bytes = client.download_to_file(&bucket, &name, &target, progress).await?;
+                // The file's recorded modification time, so the next sync sees it unchanged.
+                let when = std::time::UNIX_EPOCH + std::time::Duration::from_millis(seen.modified.max(0) as u64);
+                std::fs::File::options().write(true).open(&target)?.set_modified(when)?;
+                reporter.done(bar, "download", &format!("b2://{bucket}/{name}"), &target.display().to_string(), bytes);
+                Ok(())
+            }));
+        }
+        if plan.delete {
+            for path in local.iter().filter(|(rel, _)| plan.filter.covers(rel) && !remote.contains_key(*rel)).map(|(_, p)| p) {
+                say("delete", &path.display().to_string());
+                if !plan.dry_run {
+                    std::fs::remove_file(path).with_context(|| format!("removing {}", path.display()))?;
+                }
+            }
+        }
+    }
+    let outcomes: Vec<anyhow::Result<()>> = futures::stream::iter(jobs).buffer_unordered(plan.threads).collect().await;
+    let failures: Vec<anyhow::Error> = outcomes.into_iter().filter_map(Result::err).collect();
+    for e in &failures {
+        eprintln!("failed: {e:#}");
+    }
+    Ok(failures.len())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -615,6 +820,14 @@ mod tests {
     fn timestamps_print_as_utc() {
         assert_eq!(format_millis(0), "1970-01-01 00:00:00");
         assert_eq!(format_millis(1_765_148_400_000), "2025-12-07 23:00:00");
+    }
+
+    #[test]
+    fn sync_filters_include_then_exclude() {
+        let filter = PathFilter::new(&["*.txt".into(), "docs/**".into()], &["**/secret*".into()]).expect("globs");
+        assert!(filter.covers("a.txt") && filter.covers("docs/x.bin"));
+        assert!(!filter.covers("a.bin") && !filter.covers("docs/secret.txt"));
+        assert!(PathFilter::new(&[], &[]).expect("globs").covers("anything/at/all"));
     }
 
     #[test]
