@@ -6,6 +6,7 @@ import hashlib
 import json
 import os
 import subprocess
+import time
 import uuid
 
 import pytest
@@ -165,3 +166,63 @@ def test_sync_both_ways_with_the_b2_cli(server, cli, tmp_path):
     left = sorted(f.file_name for f, _ in b2bucket.ls("data/", recursive=True))
     assert left == ["data/a.txt", "data/sub/b.txt", "data/sub/c.log"]
     assert not [v for v, _ in b2bucket.ls("data/", latest_only=False, recursive=True) if v.file_name == "data/extra.txt"]
+
+
+def test_mv_stat_du_and_keys(server, cli, tmp_path):
+    bucket = f"cli-{uuid.uuid4().hex[:10]}"
+    cli("mb", f"b2://{bucket}")
+    api = b2sdk_api(server)
+    b2bucket = api.get_bucket_by_name(bucket)
+    b2bucket.upload_bytes(b"first", "old/name.txt")
+    b2bucket.upload_bytes(b"second", "old/name.txt")
+    cli("mv", f"b2://{bucket}/old/name.txt", f"b2://{bucket}/new/")
+    names = [(v.file_name, v.action) for v, _ in b2bucket.ls("", latest_only=False, recursive=True)]
+    assert names == [("new/name.txt", "upload")], "the old name's versions are gone, the current bytes moved"
+    stat = json.loads(cli("stat", f"b2://{bucket}/new/name.txt").stdout)
+    assert stat["contentSha1"] == hashlib.sha1(b"second").hexdigest()
+    assert json.loads(cli("du", "--json", f"b2://{bucket}/").stdout) == {"path": f"b2://{bucket}/", "files": 1, "bytes": 6}
+    assert cli("stat", f"b2://{bucket}/new/name", check=False).returncode == 4, "a prefix of a name is not the name"
+
+    made = json.loads(cli("key", "create", "reader", "--capabilities", "listFiles,readFiles", "--bucket", bucket, "--json").stdout)
+    listed = [json.loads(line) for line in cli("key", "list", "--json").stdout.decode().splitlines()]
+    mine = [k for k in listed if k["applicationKeyId"] == made["applicationKeyId"]]
+    assert mine and mine[0]["capabilities"] == ["listFiles", "readFiles"] and mine[0]["bucketIds"] == [b2bucket.id_]
+    # The new key reads, and may not write (exit code 3 names the refusal).
+    reader = dict(os.environ, B2_APPLICATION_KEY_ID=made["applicationKeyId"], B2_APPLICATION_KEY=made["applicationKey"],
+                  B2_ENVIRONMENT=server.url, STOWAGE_CONFIG_DIR=str(tmp_path / "reader"))
+    run = lambda *a: subprocess.run([Server.binary(), *a], env=reader, capture_output=True, timeout=60)  # noqa: E731
+    assert run("cat", f"b2://{bucket}/new/name.txt").stdout == b"second"
+    (tmp_path / "w.txt").write_bytes(b"w")
+    refused = run("cp", str(tmp_path / "w.txt"), f"b2://{bucket}/w.txt")
+    assert refused.returncode == 3 and b"capability" in refused.stderr, refused.stderr
+    cli("key", "delete", made["applicationKeyId"])
+    assert made["applicationKeyId"] not in cli("key", "list").stdout.decode()
+
+
+def test_an_interrupted_large_upload_resumes(server, cli, tmp_path):
+    """`stowage cp` killed in the middle of a large upload leaves it on the server; the same `cp` again
+    finishes that upload (the same large file id), sending only the parts that are missing."""
+    bucket = f"cli-{uuid.uuid4().hex[:10]}"
+    cli("mb", f"b2://{bucket}")
+    api = b2sdk_api(server)
+    b2bucket = api.get_bucket_by_name(bucket)
+    big = tmp_path / "big.bin"
+    big.write_bytes(os.urandom(40 * PART_SIZE))
+    env = dict(os.environ, STOWAGE_CONFIG_DIR=str(tmp_path / "config"))
+    proc = subprocess.Popen([Server.binary(), "cp", "--quiet", str(big), f"b2://{bucket}/big.bin"], env=env)
+    started = None
+    for _ in range(400):
+        unfinished = list(b2bucket.list_unfinished_large_files())
+        if unfinished and list(b2bucket.list_parts(unfinished[0].file_id)):
+            started = unfinished[0].file_id
+            break
+        time.sleep(0.01)
+    proc.kill()
+    proc.wait()
+    if started is None or proc.returncode == 0:
+        pytest.skip("the upload finished before it could be interrupted on this machine")
+    cli("cp", "--quiet", str(big), f"b2://{bucket}/big.bin")
+    done = b2bucket.get_file_info_by_name("big.bin")
+    assert done.id_ == started, "the interrupted upload was finished, not another started"
+    assert done.file_info["large_file_sha1"] == hashlib.sha1(big.read_bytes()).hexdigest()
+    assert list(b2bucket.list_unfinished_large_files()) == []

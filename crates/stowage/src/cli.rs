@@ -129,12 +129,66 @@ pub enum ClientCommand {
         #[command(flatten)]
         common: Common,
     },
+    /// Rename a file within its bucket: a copy inside the server, then every version of the old name goes.
+    Mv {
+        source: String,
+        destination: String,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// A file's description: size, SHA-1, content type, file info, retention, legal hold (JSON).
+    Stat {
+        path: String,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Files and bytes under a prefix (newest versions), or with --versions every stored version.
+    Du {
+        path: String,
+        #[arg(long)]
+        versions: bool,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Application keys: create, list, delete.
+    #[command(subcommand)]
+    Key(KeyCommand),
     /// A link that downloads a file (or anything under a prefix) for a limited time.
     Share {
         path: String,
         /// How long the link works.
         #[arg(long, default_value_t = 3600)]
         seconds: i64,
+        #[command(flatten)]
+        common: Common,
+    },
+}
+
+#[derive(clap::Subcommand, Debug)]
+pub enum KeyCommand {
+    /// Make a key; its secret is printed once.
+    Create {
+        name: String,
+        /// Comma-separated capabilities (listFiles,readFiles,...).
+        #[arg(long, value_delimiter = ',', required = true)]
+        capabilities: Vec<String>,
+        /// Restrict it to this bucket.
+        #[arg(long)]
+        bucket: Option<String>,
+        /// Restrict it to names under this prefix.
+        #[arg(long)]
+        name_prefix: Option<String>,
+        #[arg(long)]
+        duration_seconds: Option<i64>,
+        #[command(flatten)]
+        common: Common,
+    },
+    List {
+        #[command(flatten)]
+        common: Common,
+    },
+    Delete {
+        key_id: String,
         #[command(flatten)]
         common: Common,
     },
@@ -356,6 +410,50 @@ pub async fn run(command: ClientCommand) -> Result<(), Failure> {
             }
             std::io::stdout().flush().map_err(|e| anyhow::anyhow!(e))?;
         }
+        ClientCommand::Mv { source, destination, common } => {
+            let ((bucket, from), (to_bucket, to)) = (remote(&source)?, remote(&destination)?);
+            if bucket != to_bucket {
+                return Err(Failure { code: 2, message: "mv renames within a bucket; use cp then rm across buckets".into() });
+            }
+            let client = client(&common)?;
+            let id = bucket_id(&client, &bucket).await?;
+            let current = exact_file(&client, &id, &bucket, &from).await?;
+            let to = if to.is_empty() || to.ends_with('/') { format!("{to}{}", from.rsplit('/').next().unwrap_or(&from)) } else { to };
+            client.copy(&current, &id, &to).await.map_err(anyhow::Error::new)?;
+            let versions: Vec<FileVersion> = client.list_file_versions(&id, &from).try_collect().await.map_err(anyhow::Error::new)?;
+            for v in versions.iter().filter(|v| v.file_name == from).rev() {
+                client.delete_file_version(&v.file_name, &v.file_id, false).await.map_err(anyhow::Error::new)?;
+            }
+            if !common.quiet {
+                eprintln!("moved b2://{bucket}/{from} -> b2://{bucket}/{to}");
+            }
+        }
+        ClientCommand::Stat { path, common } => {
+            let (bucket, name) = remote(&path)?;
+            let client = client(&common)?;
+            let id = bucket_id(&client, &bucket).await?;
+            let listed = exact_file(&client, &id, &bucket, &name).await?;
+            let full = client.get_file_info(&listed.file_id).await.map_err(anyhow::Error::new)?;
+            println!("{}", serde_json::to_string_pretty(&full).unwrap_or_default());
+        }
+        ClientCommand::Du { path, versions, common } => {
+            let (bucket, prefix) = remote(&path)?;
+            let client = client(&common)?;
+            let id = bucket_id(&client, &bucket).await?;
+            let entries: Vec<FileVersion> = if versions {
+                client.list_file_versions(&id, &prefix).try_collect().await.map_err(anyhow::Error::new)?
+            } else {
+                client.list_file_names(&id, &prefix).try_collect().await.map_err(anyhow::Error::new)?
+            };
+            let stored: Vec<&FileVersion> = entries.iter().filter(|f| f.action == "upload").collect();
+            let bytes: u64 = stored.iter().map(|f| f.content_length).sum();
+            if common.json {
+                println!("{}", serde_json::json!({"path": path, "files": stored.len(), "bytes": bytes}));
+            } else {
+                println!("{} files, {bytes} bytes\t{path}", stored.len());
+            }
+        }
+        ClientCommand::Key(command) => key(command).await?,
         ClientCommand::Share { path, seconds, common } => {
             let (bucket, prefix) = remote(&path)?;
             let client = client(&common)?;
@@ -368,6 +466,59 @@ pub async fn run(command: ClientCommand) -> Result<(), Failure> {
             } else {
                 println!("{url}");
             }
+        }
+    }
+    Ok(())
+}
+
+/// The current version of exactly `name` (not of a longer name it begins).
+async fn exact_file(client: &Client, bucket_id: &str, bucket: &str, name: &str) -> anyhow::Result<FileVersion> {
+    let first: Vec<FileVersion> = client.list_file_names(bucket_id, name).take(1).try_collect().await?;
+    first
+        .into_iter()
+        .find(|f| f.file_name == name && f.action == "upload")
+        .ok_or_else(|| not_found("no_such_file", format!("no file b2://{bucket}/{name}")))
+}
+
+async fn key(command: KeyCommand) -> anyhow::Result<()> {
+    match command {
+        KeyCommand::Create { name, capabilities, bucket, name_prefix, duration_seconds, common } => {
+            let client = client(&common)?;
+            let bucket_ids = match bucket {
+                Some(b) => Some(vec![bucket_id(&client, b.trim_start_matches("b2://").trim_end_matches('/')).await?]),
+                None => None,
+            };
+            let new = stowage_client::NewKey {
+                key_name: name,
+                capabilities,
+                valid_duration_in_seconds: duration_seconds,
+                bucket_ids,
+                name_prefix,
+            };
+            let made = client.create_key(&new).await?;
+            if common.json {
+                println!("{}", serde_json::json!({"applicationKeyId": made.application_key_id, "applicationKey": made.application_key}));
+            } else {
+                println!("{} {}", made.application_key_id, made.application_key.unwrap_or_default());
+            }
+        }
+        KeyCommand::List { common } => {
+            let client = client(&common)?;
+            let keys: Vec<stowage_client::Key> = client.list_keys().try_collect().await?;
+            for k in keys {
+                if common.json {
+                    println!(
+                        "{}",
+                        serde_json::json!({"applicationKeyId": k.application_key_id, "keyName": k.key_name, "capabilities": k.capabilities,
+                        "bucketIds": k.bucket_ids, "namePrefix": k.name_prefix, "expirationTimestamp": k.expiration_timestamp})
+                    );
+                } else {
+                    println!("{} {:<24} {}", k.application_key_id, k.key_name, k.capabilities.join(","));
+                }
+            }
+        }
+        KeyCommand::Delete { key_id, common } => {
+            client(&common)?.delete_key(&key_id).await?;
         }
     }
     Ok(())
