@@ -226,3 +226,33 @@ def test_an_interrupted_large_upload_resumes(server, cli, tmp_path):
     assert done.id_ == started, "the interrupted upload was finished, not another started"
     assert done.file_info["large_file_sha1"] == hashlib.sha1(big.read_bytes()).hexdigest()
     assert list(b2bucket.list_unfinished_large_files()) == []
+
+
+def test_bucket_settings_and_a_large_download_in_parallel_ranges(server, cli, tmp_path):
+    bucket = f"cli-{uuid.uuid4().hex[:10]}"
+    cli("mb", f"b2://{bucket}")
+    rules = tmp_path / "cors.json"
+    rules.write_text(json.dumps([{"corsRuleName": "app-reads", "allowedOrigins": ["https://app.example.com"],
+                                  "allowedOperations": ["b2_download_file_by_name"], "maxAgeSeconds": 60}]))
+    cli("bucket", "update", bucket, "--type", "allPublic", "--cors-rules", f"@{rules}",
+        "--lifecycle-rules", '[{"fileNamePrefix": "tmp/", "daysFromUploadingToHiding": 3}]')
+    got = json.loads(cli("bucket", "get", bucket).stdout)
+    assert got["bucketType"] == "allPublic"
+    assert [r["corsRuleName"] for r in got["corsRules"]] == ["app-reads"]
+    assert got["lifecycleRules"][0]["daysFromUploadingToHiding"] == 3
+    b2bucket = b2sdk_api(server).get_bucket_by_name(bucket)
+    assert b2bucket.type_ == "allPublic" and b2bucket.cors_rules[0]["corsRuleName"] == "app-reads"
+    assert bucket in cli("bucket", "list").stdout.decode()
+    bad = cli("bucket", "update", bucket, "--cors-rules", "not json", check=False)
+    assert bad.returncode == 1 and b"valid JSON" in bad.stderr
+
+    # A file of several parts written by b2sdk comes down in parallel ranges, its SHA-1 checked.
+    data = os.urandom(3 * PART_SIZE + 777)
+    b2bucket.upload_bytes(data, "big/ranges.bin")
+    back = tmp_path / "ranges.bin"
+    cli("cp", f"b2://{bucket}/big/ranges.bin", str(back))
+    assert back.read_bytes() == data
+    empty = tmp_path / "empty.txt"
+    b2bucket.upload_bytes(b"", "big/empty.txt")
+    cli("cp", f"b2://{bucket}/big/empty.txt", str(empty))
+    assert empty.read_bytes() == b""

@@ -365,10 +365,20 @@ impl Client {
     /// is inclusive (`(first, last)`).
     pub async fn download_by_name(&self, bucket: &str, name: &str, range: Option<(u64, u64)>) -> Result<Download> {
         let encoded = utf8_percent_encode(name, NAME_SAFE).to_string();
+        self.download(|base| format!("{base}/file/{bucket}/{encoded}"), range).await
+    }
+
+    /// A download of one version by its file id (as [`Client::download_by_name`]).
+    pub async fn download_by_id(&self, file_id: &str, range: Option<(u64, u64)>) -> Result<Download> {
+        let id = utf8_percent_encode(file_id, NAME_SAFE).to_string();
+        self.download(|base| format!("{base}/b2api/v4/b2_download_file_by_id?fileId={id}"), range).await
+    }
+
+    async fn download(&self, url: impl Fn(&str) -> String, range: Option<(u64, u64)>) -> Result<Download> {
         let retry = self.inner.config.retry.clone();
         let response = self
             .with_retries(&retry, |auth| {
-                let url = format!("{}/file/{}/{}", auth.api_info.storage_api.download_url.trim_end_matches('/'), bucket, encoded);
+                let url = url(auth.api_info.storage_api.download_url.trim_end_matches('/'));
                 let mut request = self.inner.http.get(url).header("Authorization", &auth.authorization_token);
                 if let Some((first, last)) = range {
                     request = request.header("Range", format!("bytes={first}-{last}"));
@@ -386,34 +396,72 @@ impl Client {
     }
 
     /// Downloads a file into `path` and checks its SHA-1 (`contentSha1`, or `large_file_sha1` for a large
-    /// file) at the end: a mismatch is an error and the file is removed.
+    /// file) at the end: a mismatch is an error and the file is removed. A file larger than one part comes
+    /// down in parallel ranges of that version (by its file id, so a newer upload meanwhile cannot mix in),
+    /// each written at its offset.
     pub async fn download_to_file(&self, bucket: &str, name: &str, path: &Path, progress: Option<Progress>) -> Result<u64> {
-        let download = self.download_by_name(bucket, name, None).await?;
-        let expected = download.sha1.clone();
-        let counter = Counter::new(progress, download.length);
-        let mut out = tokio::fs::File::create(path).await?;
-        let mut hasher = Sha1::new();
-        let mut written = 0u64;
-        let mut body = download.body;
-        while let Some(chunk) = body.next().await {
-            let chunk = chunk?;
-            hasher.update(&chunk);
-            out.write_all(&chunk).await?;
-            written += chunk.len() as u64;
-            counter.add(chunk.len() as i64);
+        let auth = self.authorization().await?;
+        let part = self.part_sizes(&auth).0.max(1);
+        let first = match self.download_by_name(bucket, name, Some((0, part - 1))).await {
+            // An empty file has no byte 0 to start a range at.
+            Err(Error::Api { status: 416, .. }) => self.download_by_name(bucket, name, None).await?,
+            other => other?,
+        };
+        let total = first.total.unwrap_or(first.length);
+        let expected = first.sha1.clone();
+        let file_id = first.file_id.clone();
+        let counter = Counter::new(progress, total);
+        let file = tokio::fs::File::create(path).await?;
+        file.set_len(total).await?;
+        drop(file);
+        let outcome = async {
+            write_at(path, 0, first.body, &counter).await?;
+            if first.total.is_some() && total > part {
+                let Some(file_id) = file_id else { return Err(Error::Decode("a ranged download named no file id".into())) };
+                let ranges: Vec<(u64, u64)> = (part..total).step_by(part as usize).map(|at| (at, (at + part).min(total) - 1)).collect();
+                futures::stream::iter(ranges)
+                    .map(|range| {
+                        let (file_id, counter) = (file_id.clone(), counter.clone());
+                        async move {
+                            let piece = self.download_by_id(&file_id, Some(range)).await?;
+                            write_at(path, range.0, piece.body, &counter).await
+                        }
+                    })
+                    .buffer_unordered(self.inner.config.part_concurrency.max(1))
+                    .try_collect::<Vec<()>>()
+                    .await?;
+            }
+            let actual = sha1_of_file(path, 0, total).await?;
+            match expected {
+                Some(expected) if expected != actual => Err(Error::Sha1Mismatch { expected, actual }),
+                _ => Ok(total),
+            }
         }
-        out.flush().await?;
-        out.sync_all().await?;
-        let actual = hex::encode(hasher.finalize());
-        if let Some(expected) = expected
-            && expected != actual
-        {
-            drop(out);
+        .await;
+        if outcome.is_err() {
             let _ = tokio::fs::remove_file(path).await;
-            return Err(Error::Sha1Mismatch { expected, actual });
         }
-        Ok(written)
+        outcome
     }
+}
+
+/// Writes a body into `path` from `offset` (the file exists and has its final length), durably.
+async fn write_at(
+    path: &Path,
+    offset: u64,
+    mut body: std::pin::Pin<Box<dyn Stream<Item = Result<Bytes>> + Send>>,
+    counter: &Counter,
+) -> Result<()> {
+    let mut out = tokio::fs::OpenOptions::new().write(true).open(path).await?;
+    out.seek(std::io::SeekFrom::Start(offset)).await?;
+    while let Some(chunk) = body.next().await {
+        let chunk = chunk?;
+        out.write_all(&chunk).await?;
+        counter.add(chunk.len() as i64);
+    }
+    out.flush().await?;
+    out.sync_all().await?;
+    Ok(())
 }
 
 /// A download on its way: what the headers say of the file, and its bytes.
@@ -422,6 +470,8 @@ pub struct Download {
     pub content_type: Option<String>,
     /// The bytes this answer holds (the range's, for a ranged read).
     pub length: u64,
+    /// The whole file's size, for a ranged read the server answered as one (`Content-Range`).
+    pub total: Option<u64>,
     /// The whole file's SHA-1 when known (`X-Bz-Content-Sha1`, or `large_file_sha1` for a large file).
     pub sha1: Option<String>,
     pub body: std::pin::Pin<Box<dyn Stream<Item = Result<Bytes>> + Send>>,
@@ -432,10 +482,12 @@ impl Download {
         let header = |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
         let content_sha1 = header("x-bz-content-sha1").filter(|s| s != "none").map(|s| s.trim_start_matches("unverified:").to_string());
         let sha1 = content_sha1.or_else(|| header("x-bz-info-large_file_sha1"));
+        let total = header("content-range").and_then(|r| r.rsplit('/').next().and_then(|t| t.parse().ok()));
         Download {
             file_id: header("x-bz-file-id"),
             content_type: header("content-type"),
             length: response.content_length().unwrap_or(0),
+            total,
             sha1,
             body: Box::pin(response.bytes_stream().map_err(Error::from)),
         }

@@ -153,6 +153,9 @@ pub enum ClientCommand {
     /// Application keys: create, list, delete.
     #[command(subcommand)]
     Key(KeyCommand),
+    /// Buckets: list, get (JSON), update (type, CORS rules, lifecycle rules, bucket info).
+    #[command(subcommand)]
+    Bucket(BucketCommand),
     /// A link that downloads a file (or anything under a prefix) for a limited time.
     Share {
         path: String,
@@ -192,6 +195,77 @@ pub enum KeyCommand {
         #[command(flatten)]
         common: Common,
     },
+}
+
+#[derive(clap::Subcommand, Debug)]
+pub enum BucketCommand {
+    List {
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Everything B2 says of a bucket, as JSON.
+    Get {
+        bucket: String,
+        #[command(flatten)]
+        common: Common,
+    },
+    Update {
+        bucket: String,
+        /// allPublic or allPrivate.
+        #[arg(long = "type")]
+        bucket_type: Option<String>,
+        /// CORS rules as B2's JSON (an array), or @FILE to read them from a file.
+        #[arg(long)]
+        cors_rules: Option<String>,
+        /// Lifecycle rules as B2's JSON (an array), or @FILE.
+        #[arg(long)]
+        lifecycle_rules: Option<String>,
+        #[command(flatten)]
+        common: Common,
+    },
+}
+
+/// A JSON argument given inline or as `@FILE`.
+fn json_argument<T: serde::de::DeserializeOwned>(what: &str, text: &str) -> anyhow::Result<T> {
+    let text = match text.strip_prefix('@') {
+        Some(file) => std::fs::read_to_string(file).with_context(|| format!("reading {file}"))?,
+        None => text.to_string(),
+    };
+    serde_json::from_str(&text).with_context(|| format!("{what} is not valid JSON of B2's shape"))
+}
+
+async fn bucket_command(command: BucketCommand) -> anyhow::Result<()> {
+    match command {
+        BucketCommand::List { common } => {
+            for b in client(&common)?.list_buckets().await? {
+                if common.json {
+                    println!("{}", serde_json::to_string(&b)?);
+                } else {
+                    println!("{:<24} {:<10} {}", b.bucket_id, b.bucket_type, b.bucket_name);
+                }
+            }
+        }
+        BucketCommand::Get { bucket, common } => {
+            let name = bucket.trim_start_matches("b2://").trim_end_matches('/');
+            let found = client(&common)?.bucket_by_name(name).await?;
+            let found = found.ok_or_else(|| not_found("bucket_not_found", format!("no bucket named {name} that this key may see")))?;
+            println!("{}", serde_json::to_string_pretty(&found)?);
+        }
+        BucketCommand::Update { bucket, bucket_type, cors_rules, lifecycle_rules, common } => {
+            let name = bucket.trim_start_matches("b2://").trim_end_matches('/');
+            let client = client(&common)?;
+            let id = bucket_id(&client, name).await?;
+            let settings = BucketSettings {
+                bucket_type,
+                cors_rules: cors_rules.map(|t| json_argument("--cors-rules", &t)).transpose()?,
+                lifecycle_rules: lifecycle_rules.map(|t| json_argument("--lifecycle-rules", &t)).transpose()?,
+                ..Default::default()
+            };
+            let updated = client.update_bucket(&id, &settings).await?;
+            println!("{}", serde_json::to_string_pretty(&updated)?);
+        }
+    }
+    Ok(())
 }
 
 /// How `sync` tells a changed file from an unchanged one.
@@ -454,6 +528,7 @@ pub async fn run(command: ClientCommand) -> Result<(), Failure> {
             }
         }
         ClientCommand::Key(command) => key(command).await?,
+        ClientCommand::Bucket(command) => bucket_command(command).await?,
         ClientCommand::Share { path, seconds, common } => {
             let (bucket, prefix) = remote(&path)?;
             let client = client(&common)?;
