@@ -431,6 +431,8 @@ impl Client {
                     .try_collect::<Vec<()>>()
                     .await?;
             }
+            // Durable once, when every range is in (not once per range).
+            tokio::fs::OpenOptions::new().write(true).open(path).await?.sync_all().await?;
             let actual = sha1_of_file(path, 0, total).await?;
             match expected {
                 Some(expected) if expected != actual => Err(Error::Sha1Mismatch { expected, actual }),
@@ -445,7 +447,7 @@ impl Client {
     }
 }
 
-/// Writes a body into `path` from `offset` (the file exists and has its final length), durably.
+/// Writes a body into `path` from `offset` (the file exists and has its final length).
 async fn write_at(
     path: &Path,
     offset: u64,
@@ -460,7 +462,6 @@ async fn write_at(
         counter.add(chunk.len() as i64);
     }
     out.flush().await?;
-    out.sync_all().await?;
     Ok(())
 }
 

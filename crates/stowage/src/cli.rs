@@ -62,7 +62,7 @@ pub enum ClientCommand {
         /// Copy a folder and everything under it.
         #[arg(long, short)]
         recursive: bool,
-        /// Files transferred at once.
+        /// Files transferred at once, and parts of a large file at once.
         #[arg(long, default_value_t = 4)]
         threads: usize,
         #[command(flatten)]
@@ -355,6 +355,11 @@ fn save_profiles(profiles: &Profiles) -> anyhow::Result<PathBuf> {
 /// The key to use: B2_APPLICATION_KEY_ID / B2_APPLICATION_KEY from the environment (as the b2 CLI reads
 /// them), else the profile; the realm from --realm / B2_ENVIRONMENT, else the profile, else B2.
 fn client(common: &Common) -> anyhow::Result<Client> {
+    client_with_threads(common, None)
+}
+
+/// A client whose large files move `threads` parts at a time (`cp --threads` means parts as well as files).
+fn client_with_threads(common: &Common, threads: Option<usize>) -> anyhow::Result<Client> {
     let env_key = std::env::var("B2_APPLICATION_KEY_ID").ok().zip(std::env::var("B2_APPLICATION_KEY").ok());
     let profile = load_profiles()?.profiles.get(&common.profile).cloned();
     let (key_id, key) = match (env_key, &profile) {
@@ -363,7 +368,11 @@ fn client(common: &Common) -> anyhow::Result<Client> {
         (None, None) => anyhow::bail!("no key: run `stowage login`, or set B2_APPLICATION_KEY_ID and B2_APPLICATION_KEY"),
     };
     let realm = common.realm.clone().or(profile.map(|p| p.realm)).unwrap_or_else(|| stowage_client::B2_REALM.to_string());
-    Ok(Client::new(ClientConfig::new(realm, key_id, key))?)
+    let mut config = ClientConfig::new(realm, key_id, key);
+    if let Some(threads) = threads {
+        config = config.with_part_concurrency(threads);
+    }
+    Ok(Client::new(config)?)
 }
 
 enum Location {
@@ -695,7 +704,7 @@ fn local_files(root: &Path) -> anyhow::Result<Vec<(PathBuf, String)>> {
 
 /// Copies; returns how many of several transfers failed (each failure is reported as it happens).
 async fn cp(source: &str, destination: &str, recursive: bool, threads: usize, common: &Common) -> anyhow::Result<usize> {
-    let client = client(common)?;
+    let client = client_with_threads(common, Some(threads))?;
     let reporter = Reporter::new(common);
     // Each transfer: (description, future).
     let mut jobs: Vec<futures::future::BoxFuture<'_, anyhow::Result<()>>> = Vec::new();
@@ -918,7 +927,7 @@ async fn differs(plan: &SyncPlan, local: &Path, local_seen: &Seen, remote: &Seen
 
 /// Makes the destination match the source; returns how many transfers failed.
 async fn sync(source: &str, destination: &str, plan: &SyncPlan, common: &Common) -> anyhow::Result<usize> {
-    let client = client(common)?;
+    let client = client_with_threads(common, Some(plan.threads))?;
     let reporter = Reporter::new(common);
     // Planned transfers are said on a dry run (a real one reports each as it finishes); deletes always.
     let say = |what: &str, path: &str| {
