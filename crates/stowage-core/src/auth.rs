@@ -29,19 +29,8 @@ macro_rules! capabilities {
     };
 }
 
-/// Stored and sent by B2's name.
-impl Serialize for Capability {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> Deserialize<'de> for Capability {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
-        let name = std::borrow::Cow::<'de, str>::deserialize(deserializer)?;
-        Capability::parse(&name).ok_or_else(|| serde::de::Error::custom(format!("unknown capability: {name}")))
-    }
-}
+// Stored and sent by B2's name.
+serde_by_name!(Capability, as_str, parse, "capability");
 
 capabilities! {
     ListKeys => "listKeys",

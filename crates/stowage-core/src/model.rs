@@ -497,18 +497,7 @@ impl ChecksumAlgorithm {
     }
 }
 
-impl Serialize for ChecksumAlgorithm {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.name())
-    }
-}
-
-impl<'de> Deserialize<'de> for ChecksumAlgorithm {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
-        let name = std::borrow::Cow::<'de, str>::deserialize(deserializer)?;
-        Self::parse(&name).ok_or_else(|| serde::de::Error::custom(format!("unknown checksum algorithm: {name}")))
-    }
-}
+serde_by_name!(ChecksumAlgorithm, name, parse, "checksum algorithm");
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FileVersion {

@@ -503,10 +503,7 @@ pub async fn run(command: ClientCommand) -> Result<(), Failure> {
             let current = exact_file(&client, &id, &bucket, &from).await?;
             let to = if to.is_empty() || to.ends_with('/') { format!("{to}{}", from.rsplit('/').next().unwrap_or(&from)) } else { to };
             client.copy(&current, &id, &to).await.map_err(anyhow::Error::new)?;
-            let versions: Vec<FileVersion> = client.list_file_versions(&id, &from).try_collect().await.map_err(anyhow::Error::new)?;
-            for v in versions.iter().filter(|v| v.file_name == from).rev() {
-                client.delete_file_version(&v.file_name, &v.file_id, false).await.map_err(anyhow::Error::new)?;
-            }
+            delete_every_version(&client, &id, &from).await?;
             if !common.quiet {
                 eprintln!("moved b2://{bucket}/{from} -> b2://{bucket}/{to}");
             }
@@ -743,8 +740,7 @@ async fn cp(source: &str, destination: &str, recursive: bool, threads: usize, co
             let files: Vec<FileVersion> = if recursive {
                 client.list_file_names(&id, &path).try_collect().await?
             } else {
-                let found: Vec<FileVersion> = client.list_file_names(&id, &path).take(1).try_collect().await?;
-                found.into_iter().filter(|f| f.file_name == path).collect()
+                vec![exact_file(&client, &id, &bucket, &path).await?]
             };
             if files.is_empty() {
                 return Err(not_found("not_found", format!("nothing at b2://{bucket}/{path}")));
@@ -848,6 +844,16 @@ async fn rm(path: &str, recursive: bool, versions: bool, dry_run: bool, common: 
                 eprintln!("hidden b2://{bucket}/{file_name} (its versions stay; --versions deletes them)");
             }
         }
+    }
+    Ok(())
+}
+
+/// Deletes every version of one name, oldest first, so a refusal part-way never brings an older version
+/// back under the name.
+async fn delete_every_version(client: &Client, bucket_id: &str, name: &str) -> anyhow::Result<()> {
+    let versions: Vec<FileVersion> = client.list_file_versions(bucket_id, name).try_collect().await?;
+    for v in versions.iter().filter(|v| v.file_name == name).rev() {
+        client.delete_file_version(&v.file_name, &v.file_id, false).await?;
     }
     Ok(())
 }
@@ -992,13 +998,7 @@ async fn sync(source: &str, destination: &str, plan: &SyncPlan, common: &Common)
                     continue;
                 }
                 let (client, id, name) = (&client, id.clone(), f.file_name.clone());
-                jobs.push(Box::pin(async move {
-                    let versions: Vec<FileVersion> = client.list_file_versions(&id, &name).try_collect().await?;
-                    for v in versions.iter().filter(|v| v.file_name == name).rev() {
-                        client.delete_file_version(&v.file_name, &v.file_id, false).await?;
-                    }
-                    Ok(())
-                }));
+                jobs.push(Box::pin(async move { delete_every_version(client, &id, &name).await }));
             }
         }
     } else {
