@@ -17,6 +17,8 @@ use crate::types::*;
 #[derive(Clone)]
 pub struct Client {
     pub(crate) inner: Arc<Inner>,
+    /// Options every call of this handle adds to the client's own ([`Client::with_options`]).
+    pub(crate) options: Arc<CallOptions>,
 }
 
 pub(crate) struct Inner {
@@ -32,11 +34,50 @@ impl Client {
     /// A client for `config`. Nothing is sent until the first call (which authorizes).
     pub fn new(config: ClientConfig) -> Result<Self> {
         let http = reqwest::Client::builder().connect_timeout(config.connect_timeout).build()?;
-        Ok(Client { inner: Arc::new(Inner { http, config, session: Mutex::new(None), upload_urls: Default::default() }) })
+        let inner = Arc::new(Inner { http, config, session: Mutex::new(None), upload_urls: Default::default() });
+        Ok(Client { inner, options: Arc::default() })
     }
 
+    /// The configuration this client was made with.
     pub fn config(&self) -> &ClientConfig {
         &self.inner.config
+    }
+
+    /// A handle on the same client (same connections, same authorization) whose every call — typed calls,
+    /// listings, uploads, each part and range of a transfer — also takes `options`: a timeout per request,
+    /// headers after the client's own (an SSE-C key, a test mode), another retry policy.
+    ///
+    /// ```no_run
+    /// # async fn example(client: stowage_client::Client) -> stowage_client::Result<()> {
+    /// use std::time::Duration;
+    /// use stowage_client::{CallOptions, RetryPolicy};
+    /// let impatient = client.with_options(CallOptions {
+    ///     timeout: Some(Duration::from_secs(5)),
+    ///     retry: Some(RetryPolicy::none()),
+    ///     ..Default::default()
+    /// });
+    /// let buckets = impatient.list_buckets().await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn with_options(&self, options: CallOptions) -> Client {
+        Client { inner: self.inner.clone(), options: Arc::new(self.options.merged(&options)) }
+    }
+
+    /// The retry policy of this handle's calls.
+    pub(crate) fn retry_policy(&self) -> RetryPolicy {
+        self.options.retry.clone().unwrap_or_else(|| self.inner.config.retry.clone())
+    }
+
+    /// Adds the client's headers, then this handle's, and this handle's timeout if it has one.
+    pub(crate) fn dress(&self, mut request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        for (name, value) in self.inner.config.headers.iter().chain(&self.options.headers) {
+            request = request.header(name, value);
+        }
+        match self.options.timeout {
+            Some(timeout) => request.timeout(timeout),
+            None => request,
+        }
     }
 
     /// The current authorization, made now if there is none yet. Concurrent callers share one request.
@@ -111,7 +152,9 @@ impl Client {
     /// newer server has that this client does not name yet.
     pub async fn call<T: DeserializeOwned>(&self, name: &str, body: &Value, options: &CallOptions) -> Result<T> {
         let config = &self.inner.config;
+        let options = self.options.merged(options);
         let retry = options.retry.clone().unwrap_or_else(|| config.retry.clone());
+        let options = &options;
         self.with_retries(&retry, |auth| async move {
             let url = format!("{}/b2api/v4/{name}", auth.api_info.storage_api.api_url.trim_end_matches('/'));
             let mut request = self
@@ -151,6 +194,7 @@ impl Client {
         self.json("b2_create_key", body).await
     }
 
+    /// Deletes a key (`b2_delete_key`); answers what it was.
     pub async fn delete_key(&self, key_id: &str) -> Result<Key> {
         self.json("b2_delete_key", json!({"applicationKeyId": key_id})).await
     }
@@ -170,6 +214,7 @@ impl Client {
 
     // ---------------------------------------------------------------- buckets
 
+    /// Creates a bucket (`b2_create_bucket`), private unless `settings` says otherwise.
     pub async fn create_bucket(&self, name: &str, settings: &BucketSettings) -> Result<Bucket> {
         let mut body = serde_json::to_value(settings).map_err(|e| Error::Invalid(e.to_string()))?;
         body["accountId"] = json!(self.account_id().await?);
@@ -180,6 +225,7 @@ impl Client {
         self.json("b2_create_bucket", body).await
     }
 
+    /// Changes a bucket's settings (`b2_update_bucket`); settings left `None` stay as they are.
     pub async fn update_bucket(&self, bucket_id: &str, settings: &BucketSettings) -> Result<Bucket> {
         let mut body = serde_json::to_value(settings).map_err(|e| Error::Invalid(e.to_string()))?;
         body["accountId"] = json!(self.account_id().await?);
@@ -187,6 +233,7 @@ impl Client {
         self.json("b2_update_bucket", body).await
     }
 
+    /// Deletes an empty bucket (`b2_delete_bucket`).
     pub async fn delete_bucket(&self, bucket_id: &str) -> Result<Bucket> {
         let account = self.account_id().await?;
         self.json("b2_delete_bucket", json!({"accountId": account, "bucketId": bucket_id})).await
@@ -216,6 +263,7 @@ impl Client {
         Ok(list.buckets.into_iter().find(|b| b.bucket_name == name))
     }
 
+    /// The bucket's event notification rules (`b2_get_bucket_notification_rules`).
     pub async fn get_notification_rules(&self, bucket_id: &str) -> Result<Vec<NotificationRule>> {
         Ok(self
             .json::<NotificationRules>("b2_get_bucket_notification_rules", json!({"bucketId": bucket_id}))
@@ -223,6 +271,7 @@ impl Client {
             .event_notification_rules)
     }
 
+    /// Replaces the bucket's event notification rules (`b2_set_bucket_notification_rules`).
     pub async fn set_notification_rules(&self, bucket_id: &str, rules: &[NotificationRule]) -> Result<Vec<NotificationRule>> {
         let body = json!({"bucketId": bucket_id, "eventNotificationRules": rules});
         Ok(self.json::<NotificationRules>("b2_set_bucket_notification_rules", body).await?.event_notification_rules)
@@ -291,14 +340,17 @@ impl Client {
         })
     }
 
+    /// One version's description (`b2_get_file_info`).
     pub async fn get_file_info(&self, file_id: &str) -> Result<FileVersion> {
         self.json("b2_get_file_info", json!({"fileId": file_id})).await
     }
 
+    /// Hides a name (`b2_hide_file`): a hide marker becomes its newest version; older versions stay.
     pub async fn hide_file(&self, bucket_id: &str, name: &str) -> Result<FileVersion> {
         self.json("b2_hide_file", json!({"bucketId": bucket_id, "fileName": name})).await
     }
 
+    /// Deletes one version for good (`b2_delete_file_version`); `bypass_governance` passes governance-mode retention given `bypassGovernance`.
     pub async fn delete_file_version(&self, name: &str, file_id: &str, bypass_governance: bool) -> Result<()> {
         let body = json!({"fileName": name, "fileId": file_id, "bypassGovernance": bypass_governance});
         self.json::<Value>("b2_delete_file_version", body).await.map(|_| ())
@@ -342,6 +394,7 @@ impl Client {
         self.json("b2_update_file_retention", body).await
     }
 
+    /// Turns a version's legal hold on or off (`b2_update_file_legal_hold`).
     pub async fn update_file_legal_hold(&self, name: &str, file_id: &str, on: bool) -> Result<Value> {
         let body = json!({"fileName": name, "fileId": file_id, "legalHold": if on { "on" } else { "off" }});
         self.json("b2_update_file_legal_hold", body).await
@@ -355,26 +408,35 @@ impl Client {
 
     // ---------------------------------------------------------------- large files
 
+    /// Starts a large file (`b2_start_large_file`); its parts go up with [`Client::upload_part`].
     pub async fn start_large_file(&self, bucket_id: &str, name: &str, metadata: &FileMetadata) -> Result<FileVersion> {
         let content_type = if metadata.content_type.is_empty() { "b2/x-auto" } else { &metadata.content_type };
         let body = json!({"bucketId": bucket_id, "fileName": name, "contentType": content_type, "fileInfo": metadata.info});
         self.json("b2_start_large_file", body).await
     }
 
+    /// An upload URL and token for parts of a large file (`b2_get_upload_part_url`); [`Client::upload_part`] pools them for you.
     pub async fn get_upload_part_url(&self, file_id: &str) -> Result<UploadTarget> {
         self.json("b2_get_upload_part_url", json!({"fileId": file_id})).await
     }
 
+    /// An upload URL and token for a bucket (`b2_get_upload_url`); the upload methods pool them for you.
     pub async fn get_upload_url(&self, bucket_id: &str) -> Result<UploadTarget> {
         self.json("b2_get_upload_url", json!({"bucketId": bucket_id})).await
     }
 
+    /// `b2_finish_large_file`: the parts' SHA-1s in part order make the file.
     pub async fn finish_large_file(&self, file_id: &str, part_sha1s: &[String]) -> Result<FileVersion> {
-        self.json("b2_finish_large_file", json!({"fileId": file_id, "partSha1Array": part_sha1s})).await
+        let finished = self.json("b2_finish_large_file", json!({"fileId": file_id, "partSha1Array": part_sha1s})).await;
+        self.drop_part_urls(file_id);
+        finished
     }
 
+    /// `b2_cancel_large_file`: the unfinished file and its parts are gone.
     pub async fn cancel_large_file(&self, file_id: &str) -> Result<Value> {
-        self.json("b2_cancel_large_file", json!({"fileId": file_id})).await
+        let canceled = self.json("b2_cancel_large_file", json!({"fileId": file_id})).await;
+        self.drop_part_urls(file_id);
+        canceled
     }
 
     /// `b2_copy_part`: bytes `range` (inclusive, as HTTP ranges are) of a file as part `number` of a large file.

@@ -12,6 +12,7 @@ pub struct RetryPolicy {
     pub attempts: u32,
     /// The first back-off; each next one doubles, up to `max_delay`, with full jitter.
     pub base_delay: Duration,
+    /// The longest back-off (and the longest `Retry-After` honoured).
     pub max_delay: Duration,
 }
 
@@ -38,23 +39,45 @@ impl RetryPolicy {
     }
 }
 
-/// Per-call options, beside the client's own: a timeout, extra headers, another retry policy.
+/// Per-call options, beside the client's own: a timeout, extra headers, another retry policy. Pass them
+/// to [`Client::call`](crate::Client::call), or make a handle whose every call takes them with
+/// [`Client::with_options`](crate::Client::with_options).
 #[derive(Debug, Clone, Default)]
 pub struct CallOptions {
+    /// A timeout for each request (each JSON call, each upload, each part or range of a transfer), in
+    /// place of the client's `call_timeout` (JSON calls) or none (transfers).
     pub timeout: Option<Duration>,
+    /// Headers sent after the client's own.
     pub headers: Vec<(String, String)>,
+    /// A retry policy in place of the client's.
     pub retry: Option<RetryPolicy>,
+}
+
+impl CallOptions {
+    /// These options with `more` on top: its timeout and retry policy win, its headers come after.
+    pub fn merged(&self, more: &CallOptions) -> CallOptions {
+        CallOptions {
+            timeout: more.timeout.or(self.timeout),
+            headers: self.headers.iter().chain(&more.headers).cloned().collect(),
+            retry: more.retry.clone().or_else(|| self.retry.clone()),
+        }
+    }
 }
 
 /// Everything a [`Client`](crate::Client) needs. Build with [`ClientConfig::new`] and the `with_*` methods.
 #[derive(Debug, Clone)]
 pub struct ClientConfig {
+    /// The API's base URL: B2's ([`B2_REALM`]) or a Stowage server's.
     pub realm: String,
+    /// The application key's id.
     pub key_id: String,
+    /// The application key (its secret).
     pub key: String,
+    /// How failed requests are tried again.
     pub retry: RetryPolicy,
     /// A timeout for each JSON call (uploads and downloads have none by default: they take what they take).
     pub call_timeout: Duration,
+    /// How long a connection may take to open.
     pub connect_timeout: Duration,
     /// Headers sent with every request (a `User-Agent` suffix, a test mode, ...).
     pub headers: Vec<(String, String)>,
@@ -88,26 +111,31 @@ impl ClientConfig {
         Self::new(B2_REALM, key_id, key)
     }
 
+    /// This configuration with another retry policy.
     pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
         self.retry = retry;
         self
     }
 
+    /// This configuration with one more header on every request.
     pub fn with_header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
         self.headers.push((name.into(), value.into()));
         self
     }
 
+    /// This configuration with `parts` parts (or ranges) of one file moving at once.
     pub fn with_part_concurrency(mut self, parts: usize) -> Self {
         self.part_concurrency = parts.max(1);
         self
     }
 
+    /// This configuration with large files cut into parts of `bytes`.
     pub fn with_part_size(mut self, bytes: u64) -> Self {
         self.part_size = Some(bytes);
         self
     }
 
+    /// This configuration with files above `bytes` uploaded as large files.
     pub fn with_large_file_threshold(mut self, bytes: u64) -> Self {
         self.large_file_threshold = Some(bytes);
         self

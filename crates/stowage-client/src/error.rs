@@ -8,8 +8,11 @@ pub enum Error {
     /// The server answered with an error body (`status`, `code`, `message`, as B2 sends them).
     #[error("{code} ({status}): {message}")]
     Api {
+        /// The HTTP status.
         status: u16,
+        /// B2's error code (`bad_request`, `expired_auth_token`, ...).
         code: String,
+        /// B2's human-readable message.
         message: String,
         /// The `Retry-After` the server sent (429, 503), if any.
         retry_after: Option<Duration>,
@@ -22,7 +25,12 @@ pub enum Error {
     Io(#[from] std::io::Error),
     /// Downloaded bytes whose SHA-1 is not the one the server recorded.
     #[error("SHA-1 mismatch: expected {expected}, got {actual}")]
-    Sha1Mismatch { expected: String, actual: String },
+    Sha1Mismatch {
+        /// The SHA-1 the server recorded.
+        expected: String,
+        /// The SHA-1 of the bytes that arrived.
+        actual: String,
+    },
     /// An answer that does not have the shape of the call's response.
     #[error("unexpected answer: {0}")]
     Decode(String),
@@ -93,6 +101,7 @@ impl Error {
     }
 }
 
+/// A result whose error is this crate's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 #[cfg(test)]

@@ -8,7 +8,10 @@
 //!   Other errors come back at once as [`Error::Api`], with B2's `status`, `code` and `message`.
 //! - **Streaming transfers**: files are read by offset a part at a time and hashed as they go out; large
 //!   files upload in parallel parts, resume from the parts already on the server and record
-//!   `large_file_sha1`; downloads check the SHA-1 when they end.
+//!   `large_file_sha1`; any `AsyncRead` goes up a part at a time ([`Client::upload_reader`]); downloads
+//!   come down in parallel ranges, a broken range is fetched again, and the SHA-1 is checked.
+//! - **Per-call options**: [`Client::with_options`] gives a handle whose every call takes a timeout,
+//!   headers or a retry policy of its own.
 //! - **Typed calls** for keys, buckets (CORS, lifecycle, encryption, object lock, notification rules),
 //!   files and versions, large files and parts, copies, download authorizations, retention and legal hold;
 //!   listings page for you as streams; [`Client::call`] reaches any other call by name.
@@ -28,6 +31,8 @@
 //! # }
 //! ```
 
+#![warn(missing_docs)]
+
 mod client;
 mod config;
 mod error;
@@ -39,3 +44,8 @@ pub use config::{B2_REALM, CallOptions, ClientConfig, RetryPolicy};
 pub use error::{Error, Result};
 pub use transfer::{Download, Progress, UploadOptions};
 pub use types::*;
+
+/// The README's example compiles (it is a doc test).
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeExample;

@@ -4,6 +4,7 @@
 //! modes.
 
 mod common;
+mod fault_proxy;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -220,4 +221,108 @@ async fn retries_follow_b2s_model_under_the_servers_test_modes() {
     let refused = capped.get_file_info(&versions[0].file_id).await.expect_err("capped");
     assert_eq!(refused.code(), Some("cap_exceeded"));
     assert!(!refused.is_retryable());
+}
+
+/// Through a proxy that resets uploads halfway, answers 503 with `Retry-After`, never answers some
+/// requests (past the client's timeout) and cuts downloads off: every upload lands exactly once with the
+/// right bytes, each download comes down whole, and every armed fault was hit.
+#[tokio::test]
+async fn transfers_survive_a_proxy_that_resets_refuses_stalls_and_cuts_off() {
+    use std::time::Duration;
+    use stowage_client::{CallOptions, RetryPolicy};
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("proxy port");
+    let proxy_url = format!("http://{}", listener.local_addr().expect("address"));
+    // The server hands out the proxy's URL (upload URLs included), so every request goes through it.
+    let server = Server::start_with(&["--public-url", &proxy_url]).await;
+    let faults = Arc::new(fault_proxy::Faults::default());
+    fault_proxy::start(listener, server.url.clone(), faults.clone());
+
+    let retry = RetryPolicy { attempts: 8, base_delay: Duration::from_millis(20), max_delay: Duration::from_secs(2) };
+    let client = Client::new(ClientConfig::new(&proxy_url, ROOT_ID, ROOT_KEY).with_retry(retry).with_part_concurrency(3))
+        .expect("client")
+        .with_options(CallOptions { timeout: Some(Duration::from_secs(3)), ..Default::default() });
+    let bucket = client.create_bucket("proxied-bucket", &BucketSettings::default()).await.expect("bucket");
+    let id = bucket.bucket_id.as_str();
+    let dir = tempfile::tempdir().expect("tempdir");
+
+    // Small files (bytes, a file) and large ones (a file in parts, a reader in parts: 5 MB parts here).
+    faults.arm(4, 2, 1, 3, 1, 0);
+    let small = random_bytes(70_000);
+    client.upload_bytes(id, "small-bytes", small.clone().into(), &FileMetadata::default()).await.expect("small bytes");
+    let small_path = dir.path().join("small.bin");
+    std::fs::write(&small_path, &small).expect("write");
+    client.upload_file(id, "small-file", &small_path, &UploadOptions::default()).await.expect("small file");
+    let large = random_bytes(13_000_000);
+    let large_path = dir.path().join("large.bin");
+    std::fs::write(&large_path, &large).expect("write");
+    client.upload_file(id, "large-file", &large_path, &UploadOptions::default()).await.expect("large file");
+    client.upload_reader(id, "large-reader", &large[..], &UploadOptions::default()).await.expect("large reader");
+    assert_eq!(faults.pending(), [0, 0, 0, 0, 0, 0], "every armed fault was hit");
+
+    let versions: Vec<_> = client.list_file_versions(id, "").try_collect().await.expect("versions");
+    let names: Vec<&str> = versions.iter().map(|v| v.file_name.as_str()).collect();
+    assert_eq!(names, ["large-file", "large-reader", "small-bytes", "small-file"], "each upload landed exactly once");
+    let unfinished: Vec<_> = client.list_unfinished_large_files(id, "").try_collect().await.expect("unfinished");
+    assert!(unfinished.is_empty(), "no large file left behind: {unfinished:?}");
+    assert_eq!(versions[0].sha1(), Some(sha1_hex(&large).as_str()), "large_file_sha1 recorded");
+    assert_eq!(versions[2].sha1(), Some(sha1_hex(&small).as_str()));
+    assert_eq!(versions[3].sha1(), Some(sha1_hex(&small).as_str()));
+
+    // Downloads whose bodies break off (the first range, and later ones) come down whole.
+    faults.arm(0, 0, 0, 1, 0, 3);
+    let info = client.get_file_info(&versions[0].file_id).await.expect("a 503 is tried again");
+    assert_eq!(info.file_name, "large-file");
+    for name in ["large-file", "large-reader"] {
+        let target = dir.path().join(format!("{name}.down"));
+        let bytes = client.download_to_file("proxied-bucket", name, &target, None).await.expect("download");
+        assert_eq!(bytes, large.len() as u64);
+        assert!(std::fs::read(&target).expect("read") == large, "{name} came down whole");
+    }
+    assert_eq!(faults.pending(), [0, 0, 0, 0, 0, 0], "every armed fault was hit");
+}
+
+/// A reader of any length: short ones go up as one file, longer ones as a large file in parts (with
+/// parts sent as they are read), and public `upload_part` builds a large file by hand.
+#[tokio::test]
+async fn readers_and_hand_made_large_files() {
+    let server = Server::start().await;
+    let client = Client::new(ClientConfig::new(&server.url, ROOT_ID, ROOT_KEY).with_part_concurrency(2)).expect("client");
+    let bucket = client.create_bucket("reader-bucket", &BucketSettings::default()).await.expect("bucket");
+    let id = bucket.bucket_id.as_str();
+
+    let short = random_bytes(1000);
+    let stored = client.upload_reader(id, "short", &short[..], &UploadOptions::default()).await.expect("short");
+    assert_eq!((stored.action.as_str(), stored.sha1()), ("upload", Some(sha1_hex(&short).as_str())));
+
+    // Exactly the threshold is one file; one byte more is a large file of two parts.
+    let edge = random_bytes(5_000_000);
+    let stored = client.upload_reader(id, "edge", &edge[..], &UploadOptions::default()).await.expect("edge");
+    assert_eq!(stored.content_sha1.as_deref(), Some(sha1_hex(&edge).as_str()));
+    let over = random_bytes(5_000_001);
+    let done = Arc::new(AtomicU64::new(0));
+    let seen = done.clone();
+    let options = UploadOptions { progress: Some(Arc::new(move |n, _| seen.store(n, Ordering::Relaxed))), ..Default::default() };
+    let stored = client.upload_reader(id, "over", &over[..], &options).await.expect("over");
+    assert_eq!((stored.content_length, stored.content_sha1.as_deref()), (5_000_001, Some("none")));
+    assert_eq!(done.load(Ordering::Relaxed), 5_000_001, "progress counted every byte");
+    let down = client.download_by_name("reader-bucket", "over", None).await.expect("download");
+    let body: Vec<u8> = down
+        .body
+        .try_fold(Vec::new(), |mut all, chunk| async move {
+            all.extend_from_slice(&chunk);
+            Ok(all)
+        })
+        .await
+        .expect("body");
+    assert!(body == over);
+
+    // By hand: start, parts in any order, finish.
+    let large = client.start_large_file(id, "by-hand", &FileMetadata::default()).await.expect("start");
+    let (first, second) = (random_bytes(5_000_000), random_bytes(123));
+    let part2 = client.upload_part(&large.file_id, 2, second.clone().into()).await.expect("part 2");
+    let part1 = client.upload_part(&large.file_id, 1, first.clone().into()).await.expect("part 1");
+    assert_eq!((part1.content_sha1.as_str(), part2.content_length), (sha1_hex(&first).as_str(), 123));
+    let finished = client.finish_large_file(&large.file_id, &[part1.content_sha1, part2.content_sha1]).await.expect("finish");
+    assert_eq!(finished.content_length, 5_000_123);
 }
