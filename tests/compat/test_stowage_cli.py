@@ -246,6 +246,32 @@ def test_bucket_settings_and_a_large_download_in_parallel_ranges(server, cli, tm
     bad = cli("bucket", "update", bucket, "--cors-rules", "not json", check=False)
     assert bad.returncode == 1 and b"valid JSON" in bad.stderr
 
+    # Encryption, object lock, default retention and notification rules, read back by b2sdk.
+    hooks = [{"name": "on-upload", "eventTypes": ["b2:ObjectCreated:*"], "objectNamePrefix": "in/", "isEnabled": True,
+              "targetConfiguration": {"targetType": "webhook", "url": "https://hooks.example.com/b2"}}]
+    cli("bucket", "update", bucket, "--default-encryption", "SSE-B2", "--file-lock-enabled",
+        "--notification-rules", json.dumps(hooks))
+    cli("bucket", "update", bucket, "--default-retention", "governance:7d")
+    b2bucket = b2sdk_api(server).get_bucket_by_name(bucket)
+    assert b2bucket.default_server_side_encryption.mode.value == "SSE-B2"
+    assert b2bucket.is_file_lock_enabled
+    assert b2bucket.default_retention.mode.value == "governance"
+    assert b2bucket.default_retention.period.duration == 7
+    assert [r["name"] for r in b2bucket.get_notification_rules()] == ["on-upload"]
+    bad = cli("bucket", "update", bucket, "--default-retention", "forever", check=False)
+    assert bad.returncode == 2 and b"governance:PERIOD" in bad.stderr
+    locked = f"cli-{uuid.uuid4().hex[:10]}"
+    cli("mb", f"b2://{locked}", "--file-lock-enabled", "--default-encryption", "SSE-B2")
+    made = b2sdk_api(server).get_bucket_by_name(locked)
+    assert made.is_file_lock_enabled and made.default_server_side_encryption.mode.value == "SSE-B2"
+
+    # Standard input of unknown length: a large file in parts once past the threshold, bytes intact.
+    piped = os.urandom(2 * PART_SIZE + 1234)
+    cli("cp", "-", f"b2://{locked}/piped/stdin.bin", input=piped)
+    assert b2sdk_api(server).get_bucket_by_name(locked).get_file_info_by_name("piped/stdin.bin").size == len(piped)
+    assert cli("cat", f"b2://{locked}/piped/stdin.bin").stdout == piped
+    assert cli("cp", "-", f"b2://{locked}/", input=b"x", check=False).returncode == 2
+
     # A file of several parts written by b2sdk comes down in parallel ranges, its SHA-1 checked.
     data = os.urandom(3 * PART_SIZE + 777)
     b2bucket.upload_bytes(data, "big/ranges.bin")

@@ -55,7 +55,8 @@ pub enum ClientCommand {
         #[command(flatten)]
         common: Common,
     },
-    /// Copy local → bucket, bucket → local, or bucket → bucket (a copy inside the server).
+    /// Copy local → bucket, bucket → local, or bucket → bucket (a copy inside the server); `-` as the source
+    /// uploads standard input (any length, a part at a time).
     Cp {
         source: String,
         destination: String,
@@ -112,6 +113,8 @@ pub enum ClientCommand {
         bucket: String,
         #[arg(long)]
         public: bool,
+        #[command(flatten)]
+        settings: BucketOptions,
         #[command(flatten)]
         common: Common,
     },
@@ -209,20 +212,90 @@ pub enum BucketCommand {
         #[command(flatten)]
         common: Common,
     },
+    /// Change a bucket's settings; what is not given stays as it is.
     Update {
         bucket: String,
         /// allPublic or allPrivate.
         #[arg(long = "type")]
         bucket_type: Option<String>,
-        /// CORS rules as B2's JSON (an array), or @FILE to read them from a file.
-        #[arg(long)]
-        cors_rules: Option<String>,
-        /// Lifecycle rules as B2's JSON (an array), or @FILE.
-        #[arg(long)]
-        lifecycle_rules: Option<String>,
+        #[command(flatten)]
+        settings: BucketOptions,
         #[command(flatten)]
         common: Common,
     },
+}
+
+/// Bucket settings `mb` and `bucket update` take.
+#[derive(clap::Args, Debug, Default)]
+pub struct BucketOptions {
+    /// CORS rules as B2's JSON (an array), or @FILE to read them from a file.
+    #[arg(long)]
+    cors_rules: Option<String>,
+    /// Lifecycle rules as B2's JSON (an array), or @FILE.
+    #[arg(long)]
+    lifecycle_rules: Option<String>,
+    /// Bucket info as a JSON object (e.g. {"Cache-Control":"max-age=3600"}), or @FILE.
+    #[arg(long)]
+    bucket_info: Option<String>,
+    /// Default encryption of new files: SSE-B2, or none.
+    #[arg(long, value_parser = ["SSE-B2", "none"])]
+    default_encryption: Option<String>,
+    /// Turn object lock on (it cannot be turned off again).
+    #[arg(long)]
+    file_lock_enabled: bool,
+    /// Default retention of new files: governance:PERIOD or compliance:PERIOD (PERIOD as 30d or 1y), or none.
+    #[arg(long)]
+    default_retention: Option<String>,
+    /// Event notification rules as B2's JSON (an array; [] removes them all), or @FILE.
+    #[arg(long)]
+    notification_rules: Option<String>,
+}
+
+impl BucketOptions {
+    /// The settings B2's create and update calls take (notification rules have a call of their own).
+    fn settings(&self, bucket_type: Option<String>) -> anyhow::Result<BucketSettings> {
+        Ok(BucketSettings {
+            bucket_type,
+            cors_rules: self.cors_rules.as_deref().map(|t| json_argument("--cors-rules", t)).transpose()?,
+            lifecycle_rules: self.lifecycle_rules.as_deref().map(|t| json_argument("--lifecycle-rules", t)).transpose()?,
+            bucket_info: self.bucket_info.as_deref().map(|t| json_argument("--bucket-info", t)).transpose()?,
+            default_server_side_encryption: self.default_encryption.as_deref().map(|mode| match mode {
+                "none" => serde_json::json!({"mode": null}),
+                _ => serde_json::json!({"mode": "SSE-B2", "algorithm": "AES256"}),
+            }),
+            file_lock_enabled: self.file_lock_enabled.then_some(true),
+            default_retention: self.default_retention.as_deref().map(default_retention).transpose()?,
+            ..Default::default()
+        })
+    }
+
+    fn notification_rules(&self) -> anyhow::Result<Option<Vec<stowage_client::NotificationRule>>> {
+        self.notification_rules.as_deref().map(|t| json_argument("--notification-rules", t)).transpose()
+    }
+}
+
+/// `governance:30d`, `compliance:1y` or `none` as B2's `defaultRetention`.
+fn default_retention(text: &str) -> anyhow::Result<serde_json::Value> {
+    if text == "none" {
+        return Ok(serde_json::json!({"mode": null}));
+    }
+    let usage =
+        || usage_error(format!("--default-retention {text:?}: give governance:PERIOD, compliance:PERIOD (PERIOD as 30d or 1y) or none"));
+    let (mode, period) = text.split_once(':').ok_or_else(usage)?;
+    if mode != "governance" && mode != "compliance" {
+        return Err(usage());
+    }
+    let (digits, unit) = period.split_at(period.len().saturating_sub(1));
+    let unit = match unit {
+        "d" => "days",
+        "y" => "years",
+        _ => return Err(usage()),
+    };
+    let duration: u32 = digits.parse().map_err(|_| usage())?;
+    if duration == 0 {
+        return Err(usage());
+    }
+    Ok(serde_json::json!({"mode": mode, "period": {"duration": duration, "unit": unit}}))
 }
 
 /// A JSON argument given inline or as `@FILE`.
@@ -251,17 +324,15 @@ async fn bucket_command(command: BucketCommand) -> anyhow::Result<()> {
             let found = found.ok_or_else(|| not_found("bucket_not_found", format!("no bucket named {name} that this key may see")))?;
             println!("{}", serde_json::to_string_pretty(&found)?);
         }
-        BucketCommand::Update { bucket, bucket_type, cors_rules, lifecycle_rules, common } => {
+        BucketCommand::Update { bucket, bucket_type, settings, common } => {
             let name = bucket.trim_start_matches("b2://").trim_end_matches('/');
             let client = client(&common)?;
             let id = bucket_id(&client, name).await?;
-            let settings = BucketSettings {
-                bucket_type,
-                cors_rules: cors_rules.map(|t| json_argument("--cors-rules", &t)).transpose()?,
-                lifecycle_rules: lifecycle_rules.map(|t| json_argument("--lifecycle-rules", &t)).transpose()?,
-                ..Default::default()
-            };
-            let updated = client.update_bucket(&id, &settings).await?;
+            let (changes, rules) = (settings.settings(bucket_type)?, settings.notification_rules()?);
+            let updated = client.update_bucket(&id, &changes).await?;
+            if let Some(rules) = rules {
+                client.set_notification_rules(&id, &rules).await?;
+            }
             println!("{}", serde_json::to_string_pretty(&updated)?);
         }
     }
@@ -287,6 +358,7 @@ pub struct Failure {
 impl From<anyhow::Error> for Failure {
     fn from(e: anyhow::Error) -> Self {
         let code = match e.downcast_ref::<Error>() {
+            _ if e.is::<UsageError>() => 2,
             Some(err) if matches!(err.status(), Some(401 | 403)) => 3,
             Some(err) if err.status() == Some(404) || err.code().is_some_and(|c| c.contains("not_found") || c == "no_such_file") => 4,
             _ => 1,
@@ -397,6 +469,22 @@ fn remote(text: &str) -> anyhow::Result<(String, String)> {
     }
 }
 
+/// A command line this tool cannot act on (exit code 2).
+#[derive(Debug)]
+struct UsageError(String);
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
+
+fn usage_error(message: String) -> anyhow::Error {
+    anyhow::Error::new(UsageError(message))
+}
+
 /// A "not found" failure (exit code 4) of this tool's own, in the shape the server's are.
 fn not_found(code: &str, message: String) -> anyhow::Error {
     anyhow::Error::new(Error::Api { status: 404, code: code.into(), message, retry_after: None })
@@ -424,9 +512,13 @@ impl Reporter {
 
     fn bar(&self, name: &str, total: u64) -> (Option<ProgressBar>, Option<Progress>) {
         let Some(bars) = &self.bars else { return (None, None) };
-        let bar = bars.add(ProgressBar::new(total));
-        let style = ProgressStyle::with_template("{msg:30!} {bar:30} {bytes}/{total_bytes} {bytes_per_sec} {eta}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar());
+        // A stream of unknown length (standard input) shows what went so far and the rate.
+        let (bar, template) = match total {
+            0 => (ProgressBar::no_length(), "{msg:30!} {spinner} {bytes} {bytes_per_sec}"),
+            _ => (ProgressBar::new(total), "{msg:30!} {bar:30} {bytes}/{total_bytes} {bytes_per_sec} {eta}"),
+        };
+        let bar = bars.add(bar);
+        let style = ProgressStyle::with_template(template).unwrap_or_else(|_| ProgressStyle::default_bar());
         bar.set_style(style);
         bar.set_message(name.to_string());
         let shown = bar.clone();
@@ -463,11 +555,15 @@ pub async fn run(command: ClientCommand) -> Result<(), Failure> {
                 return Err(Failure { code: 5, message: format!("{failed} transfer(s) failed") });
             }
         }
-        ClientCommand::Mb { bucket, public, common } => {
+        ClientCommand::Mb { bucket, public, settings, common } => {
             let name = bucket.trim_start_matches("b2://").trim_end_matches('/');
-            let settings =
-                BucketSettings { bucket_type: Some(if public { "allPublic" } else { "allPrivate" }.into()), ..Default::default() };
-            let made = client(&common)?.create_bucket(name, &settings).await.map_err(anyhow::Error::new)?;
+            let (changes, rules) =
+                (settings.settings(Some(if public { "allPublic" } else { "allPrivate" }.into()))?, settings.notification_rules()?);
+            let client = client(&common)?;
+            let made = client.create_bucket(name, &changes).await.map_err(anyhow::Error::new)?;
+            if let Some(rules) = rules {
+                client.set_notification_rules(&made.bucket_id, &rules).await.map_err(anyhow::Error::new)?;
+            }
             if common.json {
                 println!("{}", serde_json::to_string(&made).unwrap_or_default());
             } else {
@@ -706,6 +802,18 @@ async fn cp(source: &str, destination: &str, recursive: bool, threads: usize, co
     // Each transfer: (description, future).
     let mut jobs: Vec<futures::future::BoxFuture<'_, anyhow::Result<()>>> = Vec::new();
     match (location(source), location(destination)) {
+        // Standard input, of any length, a part at a time as it is read.
+        (Location::Local(from), Location::Remote { bucket, path }) if from.as_os_str() == "-" => {
+            if path.is_empty() || path.ends_with('/') {
+                return Err(usage_error("copying standard input needs a file name: b2://bucket/name".into()));
+            }
+            let id = bucket_id(&client, &bucket).await?;
+            let (bar, progress) = reporter.bar(&path, 0);
+            let options = UploadOptions { progress, ..Default::default() };
+            let stored = client.upload_reader(&id, &path, tokio::io::stdin(), &options).await.context("uploading standard input")?;
+            reporter.done(bar, "upload", "-", &format!("b2://{bucket}/{}", stored.file_name), stored.content_length);
+            return Ok(0);
+        }
         (Location::Local(from), Location::Remote { bucket, path }) => {
             let id = bucket_id(&client, &bucket).await?;
             let files = if recursive {
@@ -1050,6 +1158,19 @@ async fn sync(source: &str, destination: &str, plan: &SyncPlan, common: &Common)
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn default_retention_reads_mode_and_period() {
+        assert_eq!(
+            default_retention("governance:30d").expect("valid"),
+            serde_json::json!({"mode": "governance", "period": {"duration": 30, "unit": "days"}})
+        );
+        assert_eq!(default_retention("compliance:2y").expect("valid")["period"]["unit"], "years");
+        assert_eq!(default_retention("none").expect("valid"), serde_json::json!({"mode": null}));
+        for bad in ["governance", "legal:1d", "governance:0d", "governance:7w", "compliance:d", "governance:-1d"] {
+            assert!(default_retention(bad).expect_err(bad).is::<UsageError>(), "{bad}");
+        }
+    }
 
     #[test]
     fn timestamps_print_as_utc() {
