@@ -102,7 +102,8 @@ impl Client {
     /// file): a mismatch is an error and the file is removed. A file larger than one part comes down in
     /// parallel ranges of that version (by its file id, so a newer upload meanwhile cannot mix in), each
     /// written at its offset; the SHA-1 follows the ranges in order while later ones still arrive, so the
-    /// check costs no pass of its own at the end.
+    /// check costs no pass of its own at the end. The file is left to the system to write back, as `cp`,
+    /// the b2 CLI and rclone leave theirs (call `sync_all` on it for durability).
     pub async fn download_to_file(&self, bucket: &str, name: &str, path: &Path, progress: Option<Progress>) -> Result<u64> {
         let auth = self.authorization().await?;
         let part = self.part_sizes(&auth).0.max(1);
@@ -145,8 +146,6 @@ impl Client {
                     hash_file_range(path, first, last - first + 1, &mut hasher).await?;
                 }
             }
-            // Durable once, when every range is in (not once per range).
-            tokio::fs::OpenOptions::new().write(true).open(path).await?.sync_all().await?;
             let actual = hex::encode(hasher.finalize());
             match expected {
                 Some(expected) if expected != actual => Err(Error::Sha1Mismatch { expected, actual }),
@@ -206,8 +205,10 @@ async fn write_at(path: &Path, offset: u64, mut body: Body, counter: &Arc<Counte
     let mut hasher = hash.then(Sha1::new);
     let mut written = 0u64;
     let outcome = async {
-        let mut out = tokio::fs::OpenOptions::new().write(true).open(path).await?;
-        out.seek(std::io::SeekFrom::Start(offset)).await?;
+        let mut file = tokio::fs::OpenOptions::new().write(true).open(path).await?;
+        file.seek(std::io::SeekFrom::Start(offset)).await?;
+        // Network chunks are small; each file write is a trip to the blocking pool, so they go in 1 MiB.
+        let mut out = tokio::io::BufWriter::with_capacity(1 << 20, file);
         while let Some(chunk) = body.next().await {
             let chunk = chunk?;
             if let Some(hasher) = hasher.as_mut() {
