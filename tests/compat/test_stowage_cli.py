@@ -168,6 +168,35 @@ def test_sync_both_ways_with_the_b2_cli(server, cli, tmp_path):
     assert not [v for v, _ in b2bucket.ls("data/", latest_only=False, recursive=True) if v.file_name == "data/extra.txt"]
 
 
+def test_sync_merges_names_in_b2_order(server, cli, tmp_path):
+    """Sync walks the local tree and the bucket listing in step: names whose order differs between a
+    directory walk and B2's byte order ('-' < '/' < '0', capitals, non-ASCII) are matched, so a second sync
+    in either direction moves nothing and --delete removes exactly the names one side lacks."""
+    bucket = f"cli-{uuid.uuid4().hex[:10]}"
+    cli("mb", f"b2://{bucket}")
+    tree = tmp_path / "tree"
+    names = ["a-b.txt", "a/x.txt", "a/y-", "a/y/z.txt", "a0.txt", "B.txt", "b.txt", "d/e/f/g.txt", "\u00fc.txt", "\u00fc/x"]
+    for rel in names:
+        (tree / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tree / rel).write_bytes(rel.encode())
+    up = cli("sync", "--json", str(tree), f"b2://{bucket}/t").stdout.decode().splitlines()
+    assert sorted(json.loads(line)["destination"] for line in up) == sorted(f"b2://{bucket}/t/{n}" for n in names)
+    assert cli("sync", "--json", str(tree), f"b2://{bucket}/t").stdout.decode().splitlines() == []
+    down = tmp_path / "down"
+    assert len(cli("sync", "--json", f"b2://{bucket}/t", str(down)).stdout.decode().splitlines()) == len(names)
+    assert cli("sync", "--json", f"b2://{bucket}/t", str(down)).stdout.decode().splitlines() == []
+    for rel in names:
+        assert (down / rel).read_bytes() == rel.encode()
+
+    # One name gone on each side: --delete removes exactly it, in each direction.
+    (tree / "a/y-").unlink()
+    gone = cli("sync", "--json", "--delete", str(tree), f"b2://{bucket}/t").stdout.decode().splitlines()
+    assert [json.loads(line) for line in gone] == [{"action": "delete", "path": "t/a/y-", "dryRun": False}]
+    (down / "extra-local.txt").write_bytes(b"x")
+    removed = cli("sync", "--json", "--delete", f"b2://{bucket}/t", str(down)).stdout.decode().splitlines()
+    assert sorted(json.loads(line)["path"] for line in removed) == sorted([str(down / "a/y-"), str(down / "extra-local.txt")])
+
+
 def test_mv_stat_du_and_keys(server, cli, tmp_path):
     bucket = f"cli-{uuid.uuid4().hex[:10]}"
     cli("mb", f"b2://{bucket}")

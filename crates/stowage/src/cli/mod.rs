@@ -5,14 +5,22 @@
 //! Exit codes: 0 success, 1 failure, 2 usage, 3 authorization (a bad key, a missing capability), 4 not
 //! found, 5 partial failure (some transfers of several failed).
 
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::path::PathBuf;
 
 use anyhow::Context;
 use futures::{StreamExt, TryStreamExt};
-use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use serde::{Deserialize, Serialize};
-use stowage_client::{BucketSettings, Client, ClientConfig, Error, FileVersion, Progress, UploadOptions};
+use stowage_client::{BucketSettings, Client, ClientConfig, Error, FileVersion, UploadOptions};
+
+mod local;
+mod output;
+mod sync;
+mod tasks;
+
+use local::LocalWalk;
+use output::Reporter;
+use sync::{PathFilter, SyncPlan, sync};
+use tasks::{Running, settle};
 
 /// Options every client subcommand takes.
 #[derive(clap::Args, Debug, Clone)]
@@ -497,46 +505,6 @@ async fn bucket_id(client: &Client, name: &str) -> anyhow::Result<String> {
     }
 }
 
-/// Progress output: bars on a terminal, a line per finished file otherwise (or JSON with --json).
-struct Reporter {
-    bars: Option<MultiProgress>,
-    json: bool,
-    quiet: bool,
-}
-
-impl Reporter {
-    fn new(common: &Common) -> Self {
-        let terminal = std::io::IsTerminal::is_terminal(&std::io::stderr());
-        Reporter { bars: (terminal && !common.quiet && !common.json).then(MultiProgress::new), json: common.json, quiet: common.quiet }
-    }
-
-    fn bar(&self, name: &str, total: u64) -> (Option<ProgressBar>, Option<Progress>) {
-        let Some(bars) = &self.bars else { return (None, None) };
-        // A stream of unknown length (standard input) shows what went so far and the rate.
-        let (bar, template) = match total {
-            0 => (ProgressBar::no_length(), "{msg:30!} {spinner} {bytes} {bytes_per_sec}"),
-            _ => (ProgressBar::new(total), "{msg:30!} {bar:30} {bytes}/{total_bytes} {bytes_per_sec} {eta}"),
-        };
-        let bar = bars.add(bar);
-        let style = ProgressStyle::with_template(template).unwrap_or_else(|_| ProgressStyle::default_bar());
-        bar.set_style(style);
-        bar.set_message(name.to_string());
-        let shown = bar.clone();
-        (Some(bar), Some(Arc::new(move |done, _| shown.set_position(done))))
-    }
-
-    fn done(&self, bar: Option<ProgressBar>, what: &str, from: &str, to: &str, bytes: u64) {
-        if let Some(bar) = bar {
-            bar.finish_and_clear();
-        }
-        if self.json {
-            println!("{}", serde_json::json!({"action": what, "source": from, "destination": to, "bytes": bytes}));
-        } else if !self.quiet {
-            eprintln!("{what}: {from} -> {to} ({bytes} bytes)");
-        }
-    }
-}
-
 pub async fn run(command: ClientCommand) -> Result<(), Failure> {
     match command {
         ClientCommand::Login { key_id, key, common } => login(key_id, key, &common).await?,
@@ -774,33 +742,12 @@ async fn ls(path: Option<&str>, recursive: bool, versions: bool, long: bool, com
     Ok(())
 }
 
-/// The files a recursive local source holds, with their paths relative to it ('/'-separated).
-fn local_files(root: &Path) -> anyhow::Result<Vec<(PathBuf, String)>> {
-    let mut out = Vec::new();
-    let mut pending = vec![root.to_path_buf()];
-    while let Some(dir) = pending.pop() {
-        for entry in std::fs::read_dir(&dir).with_context(|| format!("reading {}", dir.display()))? {
-            let entry = entry?;
-            let kind = entry.file_type()?;
-            if kind.is_dir() {
-                pending.push(entry.path());
-            } else if kind.is_file() {
-                let relative =
-                    entry.path().strip_prefix(root)?.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/");
-                out.push((entry.path(), relative));
-            }
-        }
-    }
-    out.sort_by(|a, b| a.1.cmp(&b.1));
-    Ok(out)
-}
-
 /// Copies; returns how many of several transfers failed (each failure is reported as it happens).
 async fn cp(source: &str, destination: &str, recursive: bool, threads: usize, common: &Common) -> anyhow::Result<usize> {
     let client = client_with_threads(common, Some(threads))?;
     let reporter = Reporter::new(common);
-    // Each transfer: (description, future).
-    let mut jobs: Vec<futures::future::BoxFuture<'_, anyhow::Result<()>>> = Vec::new();
+    // Files start as the walk or the listing reaches them, never more than `threads` at once.
+    let mut running = Running::new(threads);
     match (location(source), location(destination)) {
         // Standard input, of any length, a part at a time as it is read.
         (Location::Local(from), Location::Remote { bucket, path }) if from.as_os_str() == "-" => {
@@ -816,44 +763,41 @@ async fn cp(source: &str, destination: &str, recursive: bool, threads: usize, co
         }
         (Location::Local(from), Location::Remote { bucket, path }) => {
             let id = bucket_id(&client, &bucket).await?;
-            let files = if recursive {
+            let files: Box<dyn Iterator<Item = anyhow::Result<(PathBuf, String)>>> = if recursive {
                 let base = if path.is_empty() || path.ends_with('/') { path.clone() } else { format!("{path}/") };
-                local_files(&from)?.into_iter().map(|(file, rel)| (file, format!("{base}{rel}"))).collect()
+                Box::new(LocalWalk::new(&from)?.map(move |entry| entry.map(|(file, rel)| (file, format!("{base}{rel}")))))
             } else {
                 let file_name = from.file_name().map(|n| n.to_string_lossy().to_string()).context("the source names no file")?;
                 let name = if path.is_empty() || path.ends_with('/') { format!("{path}{file_name}") } else { path.clone() };
-                vec![(from.clone(), name)]
+                Box::new(std::iter::once(Ok((from.clone(), name))))
             };
-            for (file, name) in files {
-                let (client, id, bucket, reporter) = (&client, id.clone(), bucket.clone(), &reporter);
-                jobs.push(Box::pin(async move {
-                    let len = tokio::fs::metadata(&file).await?.len();
-                    let (bar, progress) = reporter.bar(&name, len);
-                    let options = UploadOptions { progress, ..Default::default() };
-                    let stored =
-                        client.upload_file(&id, &name, &file, &options).await.with_context(|| format!("uploading {}", file.display()))?;
-                    reporter.done(
-                        bar,
-                        "upload",
-                        &file.display().to_string(),
-                        &format!("b2://{bucket}/{}", stored.file_name),
-                        stored.content_length,
-                    );
-                    Ok(())
-                }));
+            for entry in files {
+                let (file, name) = entry?;
+                let (client, id, bucket, reporter) = (client.clone(), id.clone(), bucket.clone(), reporter.clone());
+                running
+                    .start(async move {
+                        let len = tokio::fs::metadata(&file).await.with_context(|| format!("reading {}", file.display()))?.len();
+                        let (bar, progress) = reporter.bar(&name, len);
+                        let options = UploadOptions { progress, ..Default::default() };
+                        let stored = client
+                            .upload_file(&id, &name, &file, &options)
+                            .await
+                            .with_context(|| format!("uploading {}", file.display()))?;
+                        let to = format!("b2://{bucket}/{}", stored.file_name);
+                        reporter.done(bar, "upload", &file.display().to_string(), &to, stored.content_length);
+                        Ok(())
+                    })
+                    .await;
             }
         }
         (Location::Remote { bucket, path }, Location::Local(to)) => {
             let id = bucket_id(&client, &bucket).await?;
-            let files: Vec<FileVersion> = if recursive {
-                client.list_file_names(&id, &path).try_collect().await?
+            let mut files: futures::stream::BoxStream<'_, stowage_client::Result<FileVersion>> = if recursive {
+                Box::pin(client.list_file_names(&id, &path))
             } else {
-                vec![exact_file(&client, &id, &bucket, &path).await?]
+                Box::pin(futures::stream::once(futures::future::ready(Ok(exact_file(&client, &id, &bucket, &path).await?))))
             };
-            if files.is_empty() {
-                return Err(not_found("not_found", format!("nothing at b2://{bucket}/{path}")));
-            }
-            for f in files {
+            while let Some(f) = files.try_next().await? {
                 let target = if recursive {
                     to.join(f.file_name[path.len()..].trim_start_matches('/'))
                 } else if to.is_dir() {
@@ -861,24 +805,28 @@ async fn cp(source: &str, destination: &str, recursive: bool, threads: usize, co
                 } else {
                     to.clone()
                 };
-                let (client, bucket, reporter) = (&client, bucket.clone(), &reporter);
-                jobs.push(Box::pin(async move {
-                    if let Some(dir) = target.parent() {
-                        tokio::fs::create_dir_all(dir).await?;
-                    }
-                    let (bar, progress) = reporter.bar(&f.file_name, f.content_length);
-                    let bytes = client.download_to_file(&bucket, &f.file_name, &target, progress).await?;
-                    reporter.done(bar, "download", &format!("b2://{bucket}/{}", f.file_name), &target.display().to_string(), bytes);
-                    Ok(())
-                }));
+                let (client, bucket, reporter) = (client.clone(), bucket.clone(), reporter.clone());
+                running
+                    .start(async move {
+                        if let Some(dir) = target.parent() {
+                            tokio::fs::create_dir_all(dir).await?;
+                        }
+                        let (bar, progress) = reporter.bar(&f.file_name, f.content_length);
+                        let bytes = client.download_to_file(&bucket, &f.file_name, &target, progress).await?;
+                        reporter.done(bar, "download", &format!("b2://{bucket}/{}", f.file_name), &target.display().to_string(), bytes);
+                        Ok(())
+                    })
+                    .await;
             }
         }
         (Location::Remote { bucket, path }, Location::Remote { bucket: to_bucket, path: to_path }) => {
             let from_id = bucket_id(&client, &bucket).await?;
             let to_id = bucket_id(&client, &to_bucket).await?;
-            let files: Vec<FileVersion> = client.list_file_names(&from_id, &path).try_collect().await?;
-            let files: Vec<FileVersion> = files.into_iter().filter(|f| recursive || f.file_name == path).collect();
-            for f in files {
+            let mut files = Box::pin(client.list_file_names(&from_id, &path));
+            while let Some(f) = files.try_next().await? {
+                if !recursive && f.file_name != path {
+                    continue;
+                }
                 let name = if recursive {
                     format!("{}{}", to_path, &f.file_name[path.len()..])
                 } else if to_path.is_empty() || to_path.ends_with('/') {
@@ -886,35 +834,25 @@ async fn cp(source: &str, destination: &str, recursive: bool, threads: usize, co
                 } else {
                     to_path.clone()
                 };
-                let (client, to_id, bucket, to_bucket, reporter) = (&client, to_id.clone(), bucket.clone(), to_bucket.clone(), &reporter);
-                jobs.push(Box::pin(async move {
-                    let copied = client.copy(&f, &to_id, &name).await?;
-                    reporter.done(
-                        None,
-                        "copy",
-                        &format!("b2://{bucket}/{}", f.file_name),
-                        &format!("b2://{to_bucket}/{name}"),
-                        copied.content_length,
-                    );
-                    Ok(())
-                }));
+                let (client, to_id, bucket, to_bucket, reporter) =
+                    (client.clone(), to_id.clone(), bucket.clone(), to_bucket.clone(), reporter.clone());
+                running
+                    .start(async move {
+                        let copied = client.copy(&f, &to_id, &name).await?;
+                        let (from, to) = (format!("b2://{bucket}/{}", f.file_name), format!("b2://{to_bucket}/{name}"));
+                        reporter.done(None, "copy", &from, &to, copied.content_length);
+                        Ok(())
+                    })
+                    .await;
             }
         }
         (Location::Local(_), Location::Local(_)) => anyhow::bail!("one side of a copy is a b2://bucket/path"),
     }
-    let total = jobs.len();
-    let outcomes: Vec<anyhow::Result<()>> = futures::stream::iter(jobs).buffer_unordered(threads).collect().await;
-    let failures: Vec<anyhow::Error> = outcomes.into_iter().filter_map(Result::err).collect();
-    match failures.len() {
-        0 => Ok(0),
-        1 if total == 1 => Err(failures.into_iter().next().unwrap_or_else(|| anyhow::anyhow!("failed"))),
-        n => {
-            for e in &failures {
-                eprintln!("failed: {e:#}");
-            }
-            Ok(n)
-        }
+    let (started, failures) = running.finish().await;
+    if started == 0 && !matches!(location(source), Location::Local(_)) {
+        return Err(not_found("not_found", format!("nothing at {source}")));
     }
+    settle(started, failures)
 }
 
 async fn rm(path: &str, recursive: bool, versions: bool, dry_run: bool, common: &Common) -> anyhow::Result<()> {
@@ -979,182 +917,6 @@ async fn empty_bucket(client: &Client, id: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Which relative paths a sync covers.
-struct PathFilter {
-    include: Option<globset::GlobSet>,
-    exclude: globset::GlobSet,
-}
-
-impl PathFilter {
-    fn new(include: &[String], exclude: &[String]) -> anyhow::Result<Self> {
-        let set = |globs: &[String]| -> anyhow::Result<globset::GlobSet> {
-            let mut builder = globset::GlobSetBuilder::new();
-            for g in globs {
-                builder.add(globset::Glob::new(g).with_context(|| format!("bad glob {g:?}"))?);
-            }
-            Ok(builder.build()?)
-        };
-        Ok(PathFilter { include: if include.is_empty() { None } else { Some(set(include)?) }, exclude: set(exclude)? })
-    }
-
-    fn covers(&self, relative: &str) -> bool {
-        self.include.as_ref().is_none_or(|set| set.is_match(relative)) && !self.exclude.is_match(relative)
-    }
-}
-
-struct SyncPlan {
-    delete: bool,
-    dry_run: bool,
-    compare: Compare,
-    filter: PathFilter,
-    threads: usize,
-}
-
-/// One side's view of a file: size, modification time (ms) and, where known, SHA-1.
-#[derive(Clone)]
-struct Seen {
-    size: u64,
-    modified: i64,
-    sha1: Option<String>,
-}
-
-fn modified_millis(meta: &std::fs::Metadata) -> i64 {
-    meta.modified().ok().and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok()).map_or(0, |d| d.as_millis() as i64)
-}
-
-fn remote_seen(f: &FileVersion) -> Seen {
-    let modified = f.file_info.get("src_last_modified_millis").and_then(|v| v.parse().ok()).unwrap_or(f.upload_timestamp);
-    Seen { size: f.content_length, modified, sha1: f.sha1().map(str::to_string) }
-}
-
-async fn differs(plan: &SyncPlan, local: &Path, local_seen: &Seen, remote: &Seen) -> anyhow::Result<bool> {
-    Ok(match plan.compare {
-        Compare::Size => local_seen.size != remote.size,
-        Compare::Modified => local_seen.size != remote.size || local_seen.modified != remote.modified,
-        Compare::Sha1 => {
-            let data = tokio::fs::read(local).await?;
-            use sha1::Digest;
-            remote.sha1.as_deref() != Some(hex::encode(sha1::Sha1::digest(&data)).as_str())
-        }
-    })
-}
-
-/// Makes the destination match the source; returns how many transfers failed.
-async fn sync(source: &str, destination: &str, plan: &SyncPlan, common: &Common) -> anyhow::Result<usize> {
-    let client = client_with_threads(common, Some(plan.threads))?;
-    let reporter = Reporter::new(common);
-    // Planned transfers are said on a dry run (a real one reports each as it finishes); deletes always.
-    let say = |what: &str, path: &str| {
-        if !plan.dry_run && what != "delete" {
-            return;
-        }
-        if common.json {
-            println!("{}", serde_json::json!({"action": what, "path": path, "dryRun": plan.dry_run}));
-        } else if !common.quiet || plan.dry_run {
-            println!("{}{what} {path}", if plan.dry_run { "would " } else { "" });
-        }
-    };
-    let mut jobs: Vec<futures::future::BoxFuture<'_, anyhow::Result<()>>> = Vec::new();
-    let (up, local_root, bucket, prefix) = match (location(source), location(destination)) {
-        (Location::Local(dir), Location::Remote { bucket, path }) => (true, dir, bucket, path),
-        (Location::Remote { bucket, path }, Location::Local(dir)) => (false, dir, bucket, path),
-        _ => anyhow::bail!("sync goes between a local folder and a b2://bucket/prefix"),
-    };
-    let prefix = if prefix.is_empty() || prefix.ends_with('/') { prefix } else { format!("{prefix}/") };
-    let id = bucket_id(&client, &bucket).await?;
-    let remote: std::collections::BTreeMap<String, FileVersion> = client
-        .list_file_names(&id, &prefix)
-        .try_filter(|f| futures::future::ready(f.action == "upload"))
-        .map_ok(|f| (f.file_name[prefix.len()..].to_string(), f))
-        .try_collect()
-        .await?;
-    if !up {
-        tokio::fs::create_dir_all(&local_root).await?;
-    }
-    let local: std::collections::BTreeMap<String, PathBuf> = if local_root.exists() {
-        local_files(&local_root)?.into_iter().map(|(path, rel)| (rel, path)).collect()
-    } else {
-        Default::default()
-    };
-
-    if up {
-        for (rel, path) in local.iter().filter(|(rel, _)| plan.filter.covers(rel)) {
-            let meta = std::fs::metadata(path)?;
-            let seen = Seen { size: meta.len(), modified: modified_millis(&meta), sha1: None };
-            if let Some(there) = remote.get(rel)
-                && !differs(plan, path, &seen, &remote_seen(there)).await?
-            {
-                continue;
-            }
-            let name = format!("{prefix}{rel}");
-            say("upload", &name);
-            if plan.dry_run {
-                continue;
-            }
-            let (client, id, path, bucket, reporter) = (&client, id.clone(), path.clone(), bucket.clone(), &reporter);
-            jobs.push(Box::pin(async move {
-                let (bar, progress) = reporter.bar(&name, seen.size);
-                let stored = client.upload_file(&id, &name, &path, &UploadOptions { progress, ..Default::default() }).await?;
-                reporter.done(bar, "upload", &path.display().to_string(), &format!("b2://{bucket}/{name}"), stored.content_length);
-                Ok(())
-            }));
-        }
-        if plan.delete {
-            for f in remote.iter().filter(|(rel, _)| plan.filter.covers(rel) && !local.contains_key(*rel)).map(|(_, f)| f) {
-                say("delete", &f.file_name);
-                if plan.dry_run {
-                    continue;
-                }
-                let (client, id, name) = (&client, id.clone(), f.file_name.clone());
-                jobs.push(Box::pin(async move { delete_every_version(client, &id, &name).await }));
-            }
-        }
-    } else {
-        for (rel, f) in remote.iter().filter(|(rel, _)| plan.filter.covers(rel)) {
-            let target = local_root.join(rel);
-            if let Some(path) = local.get(rel) {
-                let meta = std::fs::metadata(path)?;
-                let seen = Seen { size: meta.len(), modified: modified_millis(&meta), sha1: None };
-                if !differs(plan, path, &seen, &remote_seen(f)).await? {
-                    continue;
-                }
-            }
-            say("download", &target.display().to_string());
-            if plan.dry_run {
-                continue;
-            }
-            let (client, bucket, reporter, seen) = (&client, bucket.clone(), &reporter, remote_seen(f));
-            let name = f.file_name.clone();
-            jobs.push(Box::pin(async move {
-                if let Some(dir) = target.parent() {
-                    tokio::fs::create_dir_all(dir).await?;
-                }
-                let (bar, progress) = reporter.bar(&name, seen.size);
-                let bytes = client.download_to_file(&bucket, &name, &target, progress).await?;
-                // The file's recorded modification time, so the next sync sees it unchanged.
-                let when = std::time::UNIX_EPOCH + std::time::Duration::from_millis(seen.modified.max(0) as u64);
-                std::fs::File::options().write(true).open(&target)?.set_modified(when)?;
-                reporter.done(bar, "download", &format!("b2://{bucket}/{name}"), &target.display().to_string(), bytes);
-                Ok(())
-            }));
-        }
-        if plan.delete {
-            for path in local.iter().filter(|(rel, _)| plan.filter.covers(rel) && !remote.contains_key(*rel)).map(|(_, p)| p) {
-                say("delete", &path.display().to_string());
-                if !plan.dry_run {
-                    std::fs::remove_file(path).with_context(|| format!("removing {}", path.display()))?;
-                }
-            }
-        }
-    }
-    let outcomes: Vec<anyhow::Result<()>> = futures::stream::iter(jobs).buffer_unordered(plan.threads).collect().await;
-    let failures: Vec<anyhow::Error> = outcomes.into_iter().filter_map(Result::err).collect();
-    for e in &failures {
-        eprintln!("failed: {e:#}");
-    }
-    Ok(failures.len())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1176,14 +938,6 @@ mod tests {
     fn timestamps_print_as_utc() {
         assert_eq!(format_millis(0), "1970-01-01 00:00:00");
         assert_eq!(format_millis(1_765_148_400_000), "2025-12-07 23:00:00");
-    }
-
-    #[test]
-    fn sync_filters_include_then_exclude() {
-        let filter = PathFilter::new(&["*.txt".into(), "docs/**".into()], &["**/secret*".into()]).expect("globs");
-        assert!(filter.covers("a.txt") && filter.covers("docs/x.bin"));
-        assert!(!filter.covers("a.bin") && !filter.covers("docs/secret.txt"));
-        assert!(PathFilter::new(&[], &[]).expect("globs").covers("anything/at/all"));
     }
 
     #[test]
