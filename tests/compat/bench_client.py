@@ -28,7 +28,7 @@ ROUNDS = int(os.environ.get("STOWAGE_BENCH_ROUNDS", "3"))
 THREADS = 8
 
 
-def timed(args, env, cwd=None):
+def timed(args, env, label, cwd=None):
     """Runs a command after flushing what earlier steps left dirty; returns (seconds, peak RSS in MiB)."""
     os.sync()
     started = time.monotonic()
@@ -37,6 +37,7 @@ def timed(args, env, cwd=None):
     elapsed = time.monotonic() - started
     if status != 0:
         raise SystemExit(f"{' '.join(args)} failed: {proc.stderr.read().decode()[-2000:]}")
+    print(f"  {label:18} {elapsed:7.2f} s  (client CPU {usage.ru_utime + usage.ru_stime:.2f} s)", file=sys.stderr)
     return elapsed, usage.ru_maxrss / 1024
 
 
@@ -88,19 +89,21 @@ def main():
         }
         results = {}
         runs = {}
-        for _ in range(ROUNDS):
+        names = list(clients)
+        for round_ in range(ROUNDS):
+            # Each round starts with another client, so none always follows the same one.
+            order = names[round_ % len(names):] + names[:round_ % len(names)]
             for step in ("up", "down"):
-                for name, steps in clients.items():
-                    runs.setdefault((name, step), []).append(timed(steps[step], env))
-                    os.path.exists(steps[step][-1]) and os.remove(steps[step][-1])
-                    print(f"  {name:8} {step:10} {runs[(name, step)][-1][0]:7.2f} s", file=sys.stderr)
+                for name in order:
+                    args = clients[name][step]
+                    runs.setdefault((name, step), []).append(timed(args, env, label=f"{name} {step}"))
+                    os.path.exists(args[-1]) and os.remove(args[-1])
         for key, measured in runs.items():
             seconds = sorted(m[0] for m in measured)[len(measured) // 2]
             results[key] = (seconds, max(m[1] for m in measured))
         for name, steps in clients.items():
             for step in ("sync up", "sync down"):
-                results[(name, step)] = timed(steps[step], env)
-                print(f"  {name:8} {step:10} {results[(name, step)][0]:7.2f} s", file=sys.stderr)
+                results[(name, step)] = timed(steps[step], env, label=f"{name} {step}")
 
         print(f"\nClients against one Stowage (release) on 127.0.0.1: one {MB} MiB file, {FILES} files of 4 KiB, {THREADS} threads, {PART_MB} MB parts; "
               f"big file: median of {ROUNDS} interleaved runs")
