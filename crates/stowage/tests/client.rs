@@ -325,4 +325,25 @@ async fn readers_and_hand_made_large_files() {
     assert_eq!((part1.content_sha1.as_str(), part2.content_length), (sha1_hex(&first).as_str(), 123));
     let finished = client.finish_large_file(&large.file_id, &[part1.content_sha1, part2.content_sha1]).await.expect("finish");
     assert_eq!(finished.content_length, 5_000_123);
+
+    // A copy above the large-file threshold goes as parallel b2_copy_part ranges, with progress, and
+    // keeps the source's large_file_sha1.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = random_bytes(12_000_000);
+    let path = dir.path().join("source.bin");
+    std::fs::write(&path, &data).expect("write");
+    let source = client.upload_file(id, "copy-source", &path, &UploadOptions::default()).await.expect("upload");
+    let by_parts = Client::new(ClientConfig::new(&server.url, ROOT_ID, ROOT_KEY).with_large_file_threshold(5_000_000)).expect("client");
+    let copied_bytes = Arc::new(AtomicU64::new(0));
+    let seen = copied_bytes.clone();
+    let progress: stowage_client::Progress = Arc::new(move |n, total| {
+        assert_eq!(total, 12_000_000);
+        seen.store(n, Ordering::Relaxed);
+    });
+    let copied = by_parts.copy_with_progress(&source, id, "copy-target", Some(progress)).await.expect("copy");
+    assert_eq!((copied.content_sha1.as_deref(), copied.sha1()), (Some("none"), Some(sha1_hex(&data).as_str())), "copied in parts");
+    assert_eq!(copied_bytes.load(Ordering::Relaxed), 12_000_000);
+    let back = dir.path().join("back.bin");
+    client.download_to_file("reader-bucket", "copy-target", &back, None).await.expect("download");
+    assert!(std::fs::read(&back).expect("read") == data);
 }

@@ -408,12 +408,30 @@ impl Client {
         self.finish_or_cancel(&large_id, outcome, options.keep_unfinished_on_error).await
     }
 
-    /// A copy inside the server of a file of any size: `b2_copy_file` up to 5 GB, else a large file of
-    /// `b2_copy_part` ranges (at most 10 000 parts), keeping the whole file's SHA-1 in its file info.
+    /// A copy inside the server of a file of any size: `b2_copy_file` up to 5 GB (or up to the large-file
+    /// threshold, when the configuration sets one), else a large file of `b2_copy_part` ranges (at most
+    /// 10 000 parts, `part_concurrency` at a time), keeping the whole file's SHA-1 in its file info.
     pub async fn copy(&self, source: &FileVersion, destination_bucket_id: &str, name: &str) -> Result<FileVersion> {
+        self.copy_with_progress(source, destination_bucket_id, name, None).await
+    }
+
+    /// [`Client::copy`], reporting bytes copied: the whole file when `b2_copy_file` answers, or each part
+    /// as it is stored.
+    pub async fn copy_with_progress(
+        &self,
+        source: &FileVersion,
+        destination_bucket_id: &str,
+        name: &str,
+        progress: Option<Progress>,
+    ) -> Result<FileVersion> {
         const MAX_WHOLE: u64 = 5_000_000_000;
-        if source.content_length <= MAX_WHOLE {
-            return self.copy_file(&source.file_id, name, Some(destination_bucket_id), None).await;
+        let counter = Counter::new(progress, source.content_length);
+        // A large-file threshold the caller set also applies to copies (parts copy in parallel).
+        let whole_limit = self.inner.config.large_file_threshold.map_or(MAX_WHOLE, |t| t.min(MAX_WHOLE));
+        if source.content_length <= whole_limit {
+            let copied = self.copy_file(&source.file_id, name, Some(destination_bucket_id), None).await?;
+            counter.add(copied.content_length as i64);
+            return Ok(copied);
         }
         let auth = self.authorization().await?;
         let part_size = self.part_sizes(&auth).0.max(source.content_length.div_ceil(10_000));
@@ -428,8 +446,12 @@ impl Client {
             .collect();
         let outcome = futures::stream::iter(ranges.into_iter().enumerate())
             .map(|(index, range)| {
-                let large_id = &large.file_id;
-                async move { Ok::<_, Error>(self.copy_part(&source.file_id, large_id, index as u32 + 1, range).await?.content_sha1) }
+                let (large_id, counter) = (&large.file_id, &counter);
+                async move {
+                    let part = self.copy_part(&source.file_id, large_id, index as u32 + 1, range).await?;
+                    counter.add(part.content_length as i64);
+                    Ok::<_, Error>(part.content_sha1)
+                }
             })
             .buffered(self.inner.config.part_concurrency.max(1))
             .try_collect::<Vec<String>>()

@@ -838,9 +838,10 @@ async fn cp(source: &str, destination: &str, recursive: bool, threads: usize, co
                     (client.clone(), to_id.clone(), bucket.clone(), to_bucket.clone(), reporter.clone());
                 running
                     .start(async move {
-                        let copied = client.copy(&f, &to_id, &name).await?;
+                        let (bar, progress) = reporter.bar(&name, f.content_length);
+                        let copied = client.copy_with_progress(&f, &to_id, &name, progress).await?;
                         let (from, to) = (format!("b2://{bucket}/{}", f.file_name), format!("b2://{to_bucket}/{name}"));
-                        reporter.done(None, "copy", &from, &to, copied.content_length);
+                        reporter.done(bar, "copy", &from, &to, copied.content_length);
                         Ok(())
                     })
                     .await;
