@@ -65,6 +65,12 @@ pub enum Error {
     /// without them.
     #[error("{0}")]
     SseCKey(String),
+    /// Retention, legal hold or a default retention asked of a bucket without file lock.
+    #[error("{0}")]
+    BucketMissingFileLock(String),
+    /// A retention whose retain-until time is not in the future.
+    #[error("{0}")]
+    RetainUntilInPast(String),
     /// An SSE-KMS request names a key that does not exist.
     #[error("KMS key not found: {0}")]
     KmsKeyNotFound(String),

@@ -22,9 +22,7 @@ pub fn check_bucket_name(name: &str) -> Result<()> {
     if name.to_ascii_lowercase().starts_with("b2-") {
         return bad("must not start with 'b2-'");
     }
-    if name.starts_with('-') || name.ends_with('-') {
-        return bad("must not start or end with '-'");
-    }
+    // B2 takes names that begin or end with '-' (randomly named test buckets do, about one in 37).
     Ok(())
 }
 
@@ -85,9 +83,11 @@ fn check_info_entry(key: &str, value: &str) -> Result<()> {
         if key == "b2-expires" && httpdate_like(value).is_none() {
             return Err(Error::invalid("b2-expires must be an HTTP date"));
         }
-    }
-    if value.chars().any(|c| (c as u32) < 32 && c != '\t') {
-        return Err(Error::invalid(format!("Invalid character in file info value for {key:?}")));
+        // These become response headers as they are; any other value is sent percent-encoded (B2) or
+        // RFC 2047-encoded (S3), so B2 stores any UTF-8 there (a b2 CLI `sse_c_key_id` may hold a newline).
+        if value.chars().any(|c| (c as u32) < 32 && c != '\t') {
+            return Err(Error::invalid(format!("Invalid character in file info value for {key:?}")));
+        }
     }
     Ok(())
 }
@@ -147,6 +147,7 @@ mod tests {
         assert!(check_bucket_name("b2-reserved").is_err());
         assert!(check_bucket_name(&"a".repeat(64)).is_err());
         assert!(check_bucket_name("with.period").is_err());
+        assert!(check_bucket_name("-leading").is_ok() && check_bucket_name("trailing-").is_ok());
         assert!(check_s3_bucket_name("with.period").is_ok());
         assert!(check_s3_bucket_name("abc").is_ok());
         for bad in ["ab", "Upper", "a..b", ".start", "end-", "192.168.1.1", "b2-x", "under_score"] {

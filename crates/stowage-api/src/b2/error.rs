@@ -55,6 +55,8 @@ impl From<Error> for B2Error {
             Error::RangeNotSatisfiable => (S::RANGE_NOT_SATISFIABLE, "range_not_satisfiable"),
             Error::Conflict(_) => (S::CONFLICT, "conflict"),
             Error::FileLockConflict(_) => (S::BAD_REQUEST, "file_lock_conflict"),
+            Error::BucketMissingFileLock(_) => (S::BAD_REQUEST, "bucket_missing_file_lock"),
+            Error::RetainUntilInPast(_) => (S::BAD_REQUEST, "retain_until_timestamp_must_be_in_future"),
             Error::InvalidBucketState(_)
             | Error::InvalidTag(_)
             | Error::MalformedPolicy(_)

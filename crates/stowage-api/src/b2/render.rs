@@ -13,7 +13,7 @@ pub fn encryption_json(enc: &Encryption) -> Value {
         Encryption::None => json!({"mode": null, "algorithm": null}),
         // B2 has no KMS mode: server-kept keys are what SSE-B2 means to B2 clients.
         Encryption::SseB2 | Encryption::SseKms { .. } => json!({"mode": "SSE-B2", "algorithm": "AES256"}),
-        Encryption::SseC { .. } => json!({"mode": "SSE-C", "algorithm": "AES256"}),
+        Encryption::SseC { key_md5 } => json!({"mode": "SSE-C", "algorithm": "AES256", "customerKeyMd5": key_md5}),
     }
 }
 
@@ -64,18 +64,26 @@ struct RetentionJson {
     retain_until_timestamp: Option<i64>,
 }
 
+/// A file's `serverSideEncryption`: B2 names the customer key's MD5 (never the key) for SSE-C files.
 #[derive(Serialize)]
-struct EncryptionJson {
+#[serde(rename_all = "camelCase")]
+struct EncryptionJson<'a> {
     mode: Option<&'static str>,
     algorithm: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    customer_key_md5: Option<&'a str>,
 }
 
-impl From<&Encryption> for EncryptionJson {
-    fn from(enc: &Encryption) -> Self {
+impl<'a> From<&'a Encryption> for EncryptionJson<'a> {
+    fn from(enc: &'a Encryption) -> Self {
         match enc {
-            Encryption::None => EncryptionJson { mode: None, algorithm: None },
-            Encryption::SseB2 | Encryption::SseKms { .. } => EncryptionJson { mode: Some("SSE-B2"), algorithm: Some("AES256") },
-            Encryption::SseC { .. } => EncryptionJson { mode: Some("SSE-C"), algorithm: Some("AES256") },
+            Encryption::None => EncryptionJson { mode: None, algorithm: None, customer_key_md5: None },
+            Encryption::SseB2 | Encryption::SseKms { .. } => {
+                EncryptionJson { mode: Some("SSE-B2"), algorithm: Some("AES256"), customer_key_md5: None }
+            }
+            Encryption::SseC { key_md5 } => {
+                EncryptionJson { mode: Some("SSE-C"), algorithm: Some("AES256"), customer_key_md5: Some(key_md5) }
+            }
         }
     }
 }
@@ -97,7 +105,7 @@ pub struct FileJson<'a> {
     file_info: Option<&'a BTreeMap<String, String>>,
     upload_timestamp: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
-    server_side_encryption: Option<EncryptionJson>,
+    server_side_encryption: Option<EncryptionJson<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     file_retention: Option<Guarded<RetentionJson>>,
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -241,7 +241,7 @@ impl Stowage {
         let file_lock_enabled = settings.file_lock_enabled.unwrap_or(false);
         let default_retention = settings.default_retention.flatten();
         if default_retention.is_some() && !file_lock_enabled {
-            return Err(Error::invalid("default retention requires a file-lock-enabled bucket"));
+            return Err(Error::BucketMissingFileLock("default retention requires a file-lock-enabled bucket".into()));
         }
         let bucket = Bucket {
             id: random_hex(12),
@@ -316,7 +316,7 @@ impl Stowage {
         }
         if let Some(retention) = settings.default_retention {
             if retention.is_some() && !next.file_lock_enabled {
-                return Err(Error::invalid("default retention requires a file-lock-enabled bucket"));
+                return Err(Error::BucketMissingFileLock("default retention requires a file-lock-enabled bucket".into()));
             }
             next.default_retention = retention;
         }

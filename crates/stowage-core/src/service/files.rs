@@ -175,9 +175,14 @@ impl Stowage {
     ) -> Result<(Option<Retention>, Option<bool>)> {
         if !bucket.file_lock_enabled {
             if retention.is_some() || legal_hold.is_some() {
-                return Err(Error::invalid("File retention and legal hold need a bucket with file lock enabled"));
+                return Err(Error::BucketMissingFileLock("File retention and legal hold need a bucket with file lock enabled".into()));
             }
             return Ok((None, None));
+        }
+        if let Some(asked) = retention
+            && asked.retain_until <= now
+        {
+            return Err(Error::RetainUntilInPast("The retain-until timestamp must be in the future".into()));
         }
         let retention =
             retention.or_else(|| bucket.default_retention.map(|d| Retention { mode: d.mode, retain_until: now + d.period.as_millis() }));

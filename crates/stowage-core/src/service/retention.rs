@@ -17,16 +17,17 @@ impl Stowage {
         bypass_governance: bool,
     ) -> Result<FileVersion> {
         let version = self.named_version(file_id, file_name).await?;
+        require_capability(principal, Capability::WriteFileRetentions)?;
         principal.authorize(Capability::WriteFileRetentions, Some(&version.bucket_id), NameScope::File(&version.name))?;
         let bucket = self.bucket(&version.bucket_id).await?;
         if !bucket.file_lock_enabled {
-            return Err(Error::invalid("File retention needs a bucket with file lock enabled"));
+            return Err(Error::BucketMissingFileLock("File retention needs a bucket with file lock enabled".into()));
         }
         let now = self.now();
         if let Some(new) = retention
             && new.retain_until <= now
         {
-            return Err(Error::invalid("retainUntilTimestamp must be in the future"));
+            return Err(Error::RetainUntilInPast("retainUntilTimestamp must be in the future".into()));
         }
         let may_bypass = bypass_governance && principal.has(Capability::BypassGovernance);
         // Decided on the retention stored at the moment of the write, so two changes cannot both weaken it.
@@ -57,10 +58,11 @@ impl Stowage {
 
     pub async fn update_file_legal_hold(&self, principal: &Principal, file_id: &str, file_name: &str, on: bool) -> Result<FileVersion> {
         let version = self.named_version(file_id, file_name).await?;
+        require_capability(principal, Capability::WriteFileLegalHolds)?;
         principal.authorize(Capability::WriteFileLegalHolds, Some(&version.bucket_id), NameScope::File(&version.name))?;
         let bucket = self.bucket(&version.bucket_id).await?;
         if !bucket.file_lock_enabled {
-            return Err(Error::invalid("Legal hold needs a bucket with file lock enabled"));
+            return Err(Error::BucketMissingFileLock("Legal hold needs a bucket with file lock enabled".into()));
         }
         self.meta
             .modify_version(
@@ -80,4 +82,14 @@ impl Stowage {
             .filter(|v| v.name == file_name && v.action != Action::Hide)
             .ok_or_else(|| Error::FileNotPresent(format!("{file_name} {file_id}")))
     }
+}
+
+/// A retention or legal-hold write by a key without the capability is refused outright (B2's 403
+/// `access_denied`, which b2sdk reads as `RetentionWriteError`); bucket and prefix restrictions are checked
+/// after, as for any call.
+fn require_capability(principal: &Principal, capability: Capability) -> Result<()> {
+    if principal.has(capability) {
+        return Ok(());
+    }
+    Err(Error::Forbidden(format!("application key lacks the {} capability", capability.as_str())))
 }

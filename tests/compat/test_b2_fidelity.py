@@ -1,0 +1,131 @@
+"""B2 fidelity, part 2 (issue 20): the details b2sdk and the b2 CLI rely on, each shown through b2sdk as a new
+user would meet it — bucket names with '-' at either end, SSE-C (answers and refusals), file info values of
+any UTF-8, and object lock errors in B2's words."""
+
+import base64
+import hashlib
+import io
+import os
+import time
+import uuid
+
+import pytest
+from b2sdk.v3 import (B2Api, EncryptionAlgorithm, EncryptionKey, EncryptionMode, EncryptionSetting,
+                      FileRetentionSetting, InMemoryAccountInfo, LegalHold, RetentionMode)
+from b2sdk.v3.exception import B2Error, RetentionWriteError, SSECKeyError
+
+from conftest import ROOT_ID, ROOT_KEY
+
+
+def api_for(server, key_id=ROOT_ID, key=ROOT_KEY):
+    api = B2Api(InMemoryAccountInfo())
+    api.authorize_account(key_id, key, realm=server.url)
+    return api
+
+
+def sse_c(secret, key_id="my-key"):
+    return EncryptionSetting(mode=EncryptionMode.SSE_C, algorithm=EncryptionAlgorithm.AES256,
+                             key=EncryptionKey(secret=secret, key_id=key_id))
+
+
+def saved(downloaded):
+    out = io.BytesIO()
+    downloaded.save(out)
+    return out.getvalue()
+
+
+def test_bucket_names_may_begin_and_end_with_a_dash(server):
+    api = api_for(server)
+    for name in (f"-lead-{uuid.uuid4().hex[:8]}", f"trail-{uuid.uuid4().hex[:8]}-"):
+        bucket = api.create_bucket(name, "allPrivate")
+        bucket.upload_bytes(b"x", "f.txt")
+        assert api.get_bucket_by_name(name).id_ == bucket.id_
+    with pytest.raises(B2Error):
+        api.create_bucket(f"b2-{uuid.uuid4().hex[:8]}", "allPrivate")
+
+
+def test_sse_c_answers_and_refusals(server):
+    api = api_for(server)
+    bucket = api.create_bucket(f"ssec-{uuid.uuid4().hex[:10]}", "allPrivate")
+    secret, other = os.urandom(32), os.urandom(32)
+    md5 = base64.b64encode(hashlib.md5(secret).digest()).decode()
+
+    # The upload's answer names the key's MD5 (never the key), as B2's does; so do large files' starts.
+    raw, url = api.session.raw_api, api.account_info.get_api_url()
+    token = api.account_info.get_account_auth_token()
+    upload = raw.get_upload_url(url, token, bucket.id_)
+    data = b"secret bytes"
+    answer = raw.upload_file(upload["uploadUrl"], upload["authorizationToken"], "raw.bin", len(data), "b2/x-auto",
+                             hashlib.sha1(data).hexdigest(), {}, io.BytesIO(data), server_side_encryption=sse_c(secret))
+    assert answer["serverSideEncryption"] == {"mode": "SSE-C", "algorithm": "AES256", "customerKeyMd5": md5}
+    started = raw.start_large_file(url, token, bucket.id_, "large.bin", "b2/x-auto", {}, server_side_encryption=sse_c(secret))
+    assert started["serverSideEncryption"]["customerKeyMd5"] == md5
+    raw.cancel_large_file(url, token, started["fileId"])
+
+    # Reading or copying without the key, or with another, is B2's refusal: b2sdk raises SSECKeyError.
+    version = bucket.upload_bytes(b"hello sse-c", "doc.txt", encryption=sse_c(secret))
+    assert version.server_side_encryption.mode == EncryptionMode.SSE_C
+    assert saved(bucket.download_file_by_name("doc.txt", encryption=sse_c(secret))) == b"hello sse-c"
+    for attempt in (None, sse_c(other)):
+        with pytest.raises(SSECKeyError):
+            saved(bucket.download_file_by_name("doc.txt", encryption=attempt))
+    with pytest.raises(SSECKeyError):
+        bucket.copy(version.id_, "copy.txt")
+    copied = bucket.copy(version.id_, "copy.txt", source_encryption=sse_c(secret), destination_encryption=sse_c(other))
+    assert saved(bucket.download_file_by_id(copied.id_, encryption=sse_c(other))) == b"hello sse-c"
+
+
+def test_file_info_values_hold_any_utf8(server):
+    api = api_for(server)
+    bucket = api.create_bucket(f"info-{uuid.uuid4().hex[:10]}", "allPrivate")
+    info = {"sse_c_key_id": "line one\nline two", "note": "caf\u00e9 \u2014 \u00fcber\ttabbed"}
+    version = bucket.upload_bytes(b"body", "info.txt", file_info=info)
+    assert api.get_file_info(version.id_).file_info == info
+    downloaded = bucket.download_file_by_name("info.txt")
+    assert downloaded.download_version.file_info == info
+    assert saved(downloaded) == b"body"
+    # Reserved b2-* values become response headers as they are: control characters stay refused there.
+    with pytest.raises(B2Error):
+        bucket.upload_bytes(b"x", "bad.txt", file_info={"b2-content-disposition": "inline\nx"})
+
+
+def test_object_lock_errors_in_b2s_words(server):
+    api = api_for(server)
+    plain = api.create_bucket(f"nolock-{uuid.uuid4().hex[:10]}", "allPrivate")
+    locked = api.create_bucket(f"lock-{uuid.uuid4().hex[:10]}", "allPrivate", is_file_lock_enabled=True)
+    future = int(time.time() * 1000) + 86_400_000
+    retention = FileRetentionSetting(RetentionMode.GOVERNANCE, future)
+
+    with pytest.raises(B2Error) as refused:
+        plain.upload_bytes(b"x", "a.txt", file_retention=retention)
+    assert refused.value.code == "bucket_missing_file_lock"
+    version = plain.upload_bytes(b"x", "b.txt")
+    with pytest.raises(B2Error) as refused:
+        api.update_file_retention(version.id_, "b.txt", retention)
+    assert refused.value.code == "bucket_missing_file_lock"
+    with pytest.raises(B2Error) as refused:
+        api.update_file_legal_hold(version.id_, "b.txt", LegalHold.ON)
+    assert refused.value.code == "bucket_missing_file_lock"
+
+    with pytest.raises(B2Error) as refused:
+        locked.upload_bytes(b"x", "past.txt", file_retention=FileRetentionSetting(RetentionMode.GOVERNANCE, 1_000))
+    assert refused.value.code == "retain_until_timestamp_must_be_in_future"
+
+    # A key without writeFileRetentions: B2's 403 access_denied, which b2sdk raises as RetentionWriteError.
+    kept = locked.upload_bytes(b"x", "kept.txt")
+    key = api.create_key(["listBuckets", "listFiles", "readFiles", "writeFiles"], "no-retention-writes")
+    limited = api_for(server, key.id_, key.application_key)
+    with pytest.raises(RetentionWriteError):
+        limited.update_file_retention(kept.id_, "kept.txt", retention)
+    assert api.get_file_info(kept.id_).file_retention.mode in (None, RetentionMode.NONE)
+
+    # A large file of one part is B2's "large files must have at least 2 parts".
+    raw, url = api.session.raw_api, api.account_info.get_api_url()
+    token = api.account_info.get_account_auth_token()
+    large = raw.start_large_file(url, token, locked.id_, "one-part.bin", "b2/x-auto", {})
+    part_url = raw.get_upload_part_url(url, token, large["fileId"])
+    data = b"p" * 1000
+    raw.upload_part(part_url["uploadUrl"], part_url["authorizationToken"], 1, len(data), hashlib.sha1(data).hexdigest(), io.BytesIO(data))
+    with pytest.raises(B2Error) as refused:
+        raw.finish_large_file(url, token, large["fileId"], [hashlib.sha1(data).hexdigest()])
+    assert "large files must have at least 2 parts" in str(refused.value)
