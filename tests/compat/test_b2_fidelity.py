@@ -129,3 +129,22 @@ def test_object_lock_errors_in_b2s_words(server):
     with pytest.raises(B2Error) as refused:
         raw.finish_large_file(url, token, large["fileId"], [hashlib.sha1(data).hexdigest()])
     assert "large files must have at least 2 parts" in str(refused.value)
+
+
+def test_a_key_of_several_buckets_is_refused_on_v3(server):
+    """v1-v3 describe a key's bucket restriction as one bucketId: a key restricted to several buckets gets
+    B2's 400 there (b2sdk's v2 interface speaks /b2api/v3), and works on v4."""
+    from b2sdk import v2
+    api = api_for(server)
+    first = api.create_bucket(f"multi-{uuid.uuid4().hex[:10]}", "allPrivate")
+    second = api.create_bucket(f"multi-{uuid.uuid4().hex[:10]}", "allPrivate")
+    key = api.create_key(["listBuckets", "listFiles", "readFiles"], "two-buckets", bucket_ids=[first.id_, second.id_])
+    old = v2.B2Api(v2.InMemoryAccountInfo())
+    with pytest.raises(B2Error) as refused:
+        old.authorize_account(server.url, key.id_, key.application_key)
+    assert "not currently supported on API version number 3" in str(refused.value)
+    modern = api_for(server, key.id_, key.application_key)
+    assert [modern.get_bucket_by_name(b.name).id_ for b in (first, second)] == [first.id_, second.id_]
+    single = api.create_key(["listBuckets", "listFiles"], "one-bucket", bucket_ids=[first.id_])
+    old.authorize_account(server.url, single.id_, single.application_key)
+    assert old.get_bucket_by_name(first.name).id_ == first.id_

@@ -156,6 +156,7 @@ async fn json_op(
         }
         test_mode(&headers, false)?;
         let principal = authenticate(&state, &headers).await?;
+        expressible_in(version, principal.key.bucket_ids.as_deref())?;
         let params = params::Params::parse(&body, query.as_deref())?;
         ops::dispatch(&op, ops::Call { state: &state, principal: &principal, params, version }).await
     }
@@ -163,6 +164,17 @@ async fn json_op(
     match result {
         Ok(value) => json_response(value),
         Err(err) => err.into_response(),
+    }
+}
+
+/// A key restricted to several buckets (v4's `bucketIds`) cannot be described in v1–v3's single `bucketId`:
+/// B2 refuses such calls rather than guess which bucket was meant.
+fn expressible_in(version: u8, bucket_ids: Option<&[String]>) -> B2Result<()> {
+    match bucket_ids {
+        Some(ids) if ids.len() > 1 && version <= 3 => {
+            Err(B2Error::bad_request(format!("This request is not currently supported on API version number {version}")))
+        }
+        _ => Ok(()),
     }
 }
 
@@ -175,6 +187,7 @@ async fn authorize_account(state: &AppState, headers: &HeaderMap, version: u8) -
     let decoded = String::from_utf8(decoded).map_err(|_| bad())?;
     let (key_id, secret) = decoded.split_once(':').ok_or_else(bad)?;
     let auth = state.core.authorize_account(key_id, secret, state.root_key_id.as_deref()).await?;
+    expressible_in(version, auth.key.bucket_ids.as_deref())?;
     let config = state.core.config();
     let url = &config.public_url;
     let key = &auth.key;
