@@ -14,7 +14,7 @@ from b2sdk.v3 import (B2Api, EncryptionAlgorithm, EncryptionKey, EncryptionMode,
                       FileRetentionSetting, InMemoryAccountInfo, LegalHold, RetentionMode)
 from b2sdk.v3.exception import B2Error, RetentionWriteError, SSECKeyError
 
-from conftest import ROOT_ID, ROOT_KEY
+from conftest import ROOT_ID, ROOT_KEY, Server
 
 
 def api_for(server, key_id=ROOT_ID, key=ROOT_KEY):
@@ -148,3 +148,49 @@ def test_a_key_of_several_buckets_is_refused_on_v3(server):
     single = api.create_key(["listBuckets", "listFiles"], "one-bucket", bucket_ids=[first.id_])
     old.authorize_account(server.url, single.id_, single.application_key)
     assert old.get_bucket_by_name(first.name).id_ == first.id_
+
+
+def test_errors_say_what_to_change(server, tmp_path):
+    """Refusals the caller can fix name what to change, in each API's shape: a missing capability, a bucket
+    or prefix restriction, a preflight no CORS rule allows, a signature for another region."""
+    import boto3
+    import botocore.config
+    import requests
+    from botocore.exceptions import ClientError
+
+    api = api_for(server)
+    bucket = api.create_bucket(f"teach-{uuid.uuid4().hex[:10]}", "allPrivate")
+    other = api.create_bucket(f"teach-{uuid.uuid4().hex[:10]}", "allPrivate")
+    reader = api.create_key(["listBuckets", "listFiles", "readFiles"], "reads-only", bucket_ids=[bucket.id_], name_prefix="in/")
+    limited = api_for(server, reader.id_, reader.application_key)
+    with pytest.raises(B2Error) as refused:
+        limited.get_bucket_by_name(bucket.name).upload_bytes(b"x", "in/a.txt")
+    assert "lacks the writeFiles capability" in str(refused.value) and "use a key that has it" in str(refused.value)
+
+    raw, url, token = limited.session.raw_api, limited.account_info.get_api_url(), limited.account_info.get_account_auth_token()
+    with pytest.raises(B2Error) as refused:
+        raw.list_file_names(url, token, other.id_)
+    assert f"restricted to bucket {bucket.id_}" in str(refused.value)
+    with pytest.raises(B2Error) as refused:
+        raw.list_file_names(url, token, bucket.id_, prefix="out/")
+    assert 'restricted to names starting with "in/"' in str(refused.value)
+
+    preflight = requests.options(f"{server.url}/file/{bucket.name}/in/a.txt",
+                                 headers={"Origin": "https://app.example.com", "Access-Control-Request-Method": "GET"})
+    assert preflight.status_code == 403
+    body = preflight.json()
+    assert body["code"] == "access_denied" and body["message"].startswith("CORSResponse: This CORS request is not allowed.")
+    assert "origin https://app.example.com" in body["message"] and "b2_download_file_by_name" in body["message"]
+
+    # A server started with --region refuses signatures for another one, saying which it expects.
+    (tmp_path / "regional").mkdir()
+    regional = Server(str(tmp_path / "regional"), extra_args=["--region", "eu-central-1"]).start()
+    try:
+        s3 = boto3.client("s3", endpoint_url=regional.url, aws_access_key_id=ROOT_ID, aws_secret_access_key=ROOT_KEY,
+                          region_name="us-east-1",
+                          config=botocore.config.Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}))
+        with pytest.raises(ClientError) as wrong:
+            s3.list_buckets()
+        assert "expecting 'eu-central-1'" in str(wrong.value) and "set the client's region" in str(wrong.value)
+    finally:
+        regional.stop()

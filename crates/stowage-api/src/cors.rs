@@ -54,8 +54,14 @@ fn put(headers: &mut HeaderMap, name: header::HeaderName, value: &str) {
     }
 }
 
-fn refused(is_s3: bool) -> Response {
-    let message = "CORSResponse: This CORS request is not allowed. This is usually because the evaluation of Origin, request method / Access-Control-Request-Method or Access-Control-Request-Headers are not whitelisted by the resource's CORS spec.";
+/// A refused preflight: AWS's words first (clients recognise them), then what to change when the request
+/// was understood (`hint`).
+fn refused(is_s3: bool, hint: Option<String>) -> Response {
+    let aws = "CORSResponse: This CORS request is not allowed. This is usually because the evaluation of Origin, request method / Access-Control-Request-Method or Access-Control-Request-Headers are not whitelisted by the resource's CORS spec.";
+    let message = match hint {
+        Some(hint) => format!("{aws} {hint}"),
+        None => aws.to_string(),
+    };
     if is_s3 {
         let body =
             format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>AccessForbidden</Code><Message>{message}</Message></Error>");
@@ -101,7 +107,7 @@ pub async fn bucket_cors(State(state): State<Arc<AppState>>, request: Request, n
         None => classify(request.uri().path(), request.uri().query(), &method),
     };
     let Some(classified) = classified else {
-        return if preflight { refused(false) } else { next.run(request).await };
+        return if preflight { refused(false, None) } else { next.run(request).await };
     };
     let headers: Vec<String> = if preflight {
         request
@@ -118,11 +124,20 @@ pub async fn bucket_cors(State(state): State<Arc<AppState>>, request: Request, n
         Owned::BucketId(id) => CorsTarget::BucketId(id),
         Owned::FileId(id) => CorsTarget::FileId(id),
     };
+    let hint = preflight.then(|| {
+        let asked = if headers.is_empty() { String::new() } else { format!(" with headers {}", headers.join(", ")) };
+        format!(
+            "No CORS rule of this bucket allows origin {origin} to {}{asked}: add one that does (B2: corsRules in \
+             b2_update_bucket, allowedOperations [\"{}\"]; S3: PutBucketCors).",
+            method,
+            classified.operation.as_str()
+        )
+    });
     let grant = state.core.cors(target, &CorsRequest { origin: &origin, operation: classified.operation, headers }).await.ok().flatten();
     if preflight {
         return match grant {
             Some(grant) => preflight_response(&grant),
-            None => refused(classified.is_s3),
+            None => refused(classified.is_s3, hint),
         };
     }
     let mut response = next.run(request).await;

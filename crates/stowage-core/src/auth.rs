@@ -200,14 +200,23 @@ impl Principal {
             return Err(Error::unauthorized("this token may only be used for the URL it was issued with"));
         }
         if !self.has(cap) {
-            return Err(Error::unauthorized(format!("application key lacks the {} capability", cap.as_str())));
+            return Err(Error::unauthorized(format!(
+                "application key lacks the {} capability: use a key that has it (b2_create_key with capabilities [\"{}\"])",
+                cap.as_str(),
+                cap.as_str()
+            )));
         }
         if let Some(bucket_id) = bucket_id {
             if !self.allows_bucket(bucket_id) {
-                return Err(Error::unauthorized("application key is not allowed to access this bucket"));
+                return Err(Error::unauthorized(format!(
+                    "application key is not allowed to access this bucket: it is restricted to bucket {}; use a key for bucket {bucket_id}",
+                    self.key.bucket_ids.as_deref().unwrap_or_default().join(", ")
+                )));
             }
         } else if self.key.bucket_ids.is_some() && cap_needs_bucket(cap) {
-            return Err(Error::unauthorized("application key is restricted to a bucket"));
+            return Err(Error::unauthorized(
+                "application key is restricted to a bucket: name the bucket in the call, or use an unrestricted key",
+            ));
         }
         self.check_names(names)
     }
@@ -221,7 +230,13 @@ impl Principal {
             NameScope::File(name) => name.starts_with(prefix),
             NameScope::Prefix(p) => p.starts_with(prefix),
         };
-        if ok { Ok(()) } else { Err(Error::unauthorized(format!("application key is restricted to names starting with {prefix:?}"))) }
+        if ok {
+            Ok(())
+        } else {
+            Err(Error::unauthorized(format!(
+                "application key is restricted to names starting with {prefix:?}: use names (or a listing prefix) under it"
+            )))
+        }
     }
 
     /// Whether this is an upload token for `bucket_id`, or an account token that may write there.

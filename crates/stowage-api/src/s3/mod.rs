@@ -282,7 +282,10 @@ impl RequestChecks {
             && let Some(region) = scope_region(&credential)
             && region != expected
         {
-            return Err(s3_error!(AuthorizationHeaderMalformed, "the region '{region}' is wrong; expecting '{expected}'"));
+            return Err(s3_error!(
+                AuthorizationHeaderMalformed,
+                "the region '{region}' is wrong; expecting '{expected}' (this server's --region: set the client's region to it)"
+            ));
         }
         Ok(())
     }
