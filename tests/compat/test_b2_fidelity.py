@@ -194,3 +194,58 @@ def test_errors_say_what_to_change(server, tmp_path):
         assert "expecting 'eu-central-1'" in str(wrong.value) and "set the client's region" in str(wrong.value)
     finally:
         regional.stop()
+
+
+def test_a_failing_webhook_suspends_its_rule_and_keeps_its_events(server):
+    """A webhook that keeps failing gets its rule suspended (isSuspended, suspensionReason, as B2 reports them);
+    the events it could not take stay queued and go once the rules are set again, which re-enables the rule."""
+    import http.server
+    import json
+    import threading
+
+    failing, received = [True], []
+
+    class Receiver(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            if failing[0]:
+                self.send_response(500)
+            else:
+                received.extend(e["objectName"] for e in json.loads(body)["events"])
+                self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    receiver = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    threading.Thread(target=receiver.serve_forever, daemon=True).start()
+    try:
+        api = api_for(server)
+        bucket = api.create_bucket(f"hooks-{uuid.uuid4().hex[:10]}", "allPrivate")
+        rule = {"name": "flaky", "eventTypes": ["b2:ObjectCreated:*"], "isEnabled": True, "objectNamePrefix": "",
+                "targetConfiguration": {"targetType": "webhook", "url": f"http://127.0.0.1:{receiver.server_address[1]}/hook"}}
+        bucket.set_notification_rules([rule])
+        bucket.upload_bytes(b"1", "first.txt")
+        deadline = time.time() + 15
+        while time.time() < deadline and not bucket.get_notification_rules()[0]["isSuspended"]:
+            time.sleep(0.1)
+        suspended = bucket.get_notification_rules()[0]
+        assert suspended["isSuspended"] and "500" in suspended["suspensionReason"], suspended
+
+        # Suspended: new events are not queued; the undelivered one waits.
+        failing[0] = False
+        bucket.upload_bytes(b"2", "while-suspended.txt")
+        time.sleep(1)
+        assert received == []
+
+        # Setting the rule again re-enables it, and the kept event is delivered.
+        assert bucket.set_notification_rules([rule])[0]["isSuspended"] is False
+        bucket.upload_bytes(b"3", "after.txt")
+        deadline = time.time() + 15
+        while time.time() < deadline and len(received) < 2:
+            time.sleep(0.1)
+        assert received == ["first.txt", "after.txt"]
+        assert bucket.get_notification_rules()[0] == dict(bucket.get_notification_rules()[0], isSuspended=False, suspensionReason="")
+    finally:
+        receiver.shutdown()

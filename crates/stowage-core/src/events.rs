@@ -110,7 +110,10 @@ impl EventType {
 /// The rules of a bucket that fire for `event` on `version`.
 pub fn matching_rules<'a>(bucket: &'a Bucket, event: EventType, version: &'a FileVersion) -> impl Iterator<Item = &'a NotificationRule> {
     bucket.notification_rules.iter().filter(move |r| {
-        r.is_enabled && version.name.starts_with(&r.object_name_prefix) && r.event_types.iter().any(|t| event.covered_by(t))
+        r.is_enabled
+            && !r.is_suspended
+            && version.name.starts_with(&r.object_name_prefix)
+            && r.event_types.iter().any(|t| event.covered_by(t))
     })
 }
 

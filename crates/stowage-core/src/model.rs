@@ -88,6 +88,12 @@ pub struct NotificationRule {
     pub target_configuration: NotificationTarget,
     #[serde(default)]
     pub max_events_per_batch: Option<i64>,
+    /// Set by the server when delivery kept failing (B2's `isSuspended`); setting the rules again clears it.
+    #[serde(default)]
+    pub is_suspended: bool,
+    /// Why delivery was suspended (B2's `suspensionReason`), empty otherwise.
+    #[serde(default)]
+    pub suspension_reason: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -661,6 +661,8 @@ pub(crate) mod tests {
                     hmac_sha256_signing_secret: Some("s".repeat(32)),
                 },
                 max_events_per_batch: Some(10),
+                is_suspended: true,
+                suspension_reason: "the webhook kept failing".into(),
             }],
             s3_lifecycle: vec![lifecycle::Rule {
                 id: "logs".into(),
@@ -808,7 +810,7 @@ pub(crate) mod tests {
                 r#"bucket_info={"owner":"ops"}"#,
                 r#"cors_rules=[{"corsRuleName":"uploads","allowedOrigins":["https://example.com"],"allowedOperations":["b2_upload_file"],"allowedHeaders":["authorization"],"exposeHeaders":null,"maxAgeSeconds":3600}]"#,
                 r#"lifecycle_rules=[{"fileNamePrefix":"logs/","daysFromUploadingToHiding":7,"daysFromHidingToDeleting":1,"daysFromStartingToCancelingUnfinishedLargeFiles":null}]"#,
-                r#"notification_rules=[{"name":"hook","eventTypes":["b2:ObjectCreated:*"],"isEnabled":true,"objectNamePrefix":"in/","targetConfiguration":{"targetType":"webhook","url":"https://example.com/hook","customHeaders":[{"name":"X-A","value":"1"}],"hmacSha256SigningSecret":"ssssssssssssssssssssssssssssssss"},"maxEventsPerBatch":10}]"#,
+                r#"notification_rules=[{"name":"hook","eventTypes":["b2:ObjectCreated:*"],"isEnabled":true,"objectNamePrefix":"in/","targetConfiguration":{"targetType":"webhook","url":"https://example.com/hook","customHeaders":[{"name":"X-A","value":"1"}],"hmacSha256SigningSecret":"ssssssssssssssssssssssssssssssss"},"maxEventsPerBatch":10,"isSuspended":true,"suspensionReason":"the webhook kept failing"}]"#,
                 r#"tags={"team":"storage"}"#,
                 r#"access={"policy":"{\"Statement\":[]}","publicAccessBlock":{"blockPublicAcls":true,"ignorePublicAcls":false,"blockPublicPolicy":false,"restrictPublicBuckets":true},"objectOwnership":"BucketOwnerPreferred","grants":[{"grantee":{"type":"allUsers"},"permission":"write"},{"grantee":{"type":"canonicalUser","id":"user-1"},"permission":"readAcp"}]}"#,
                 r#"s3_lifecycle=[{"id":"logs","enabled":true,"filter":{"prefix":"logs/","tags":{"class":"debug"},"sizeGreaterThan":1,"sizeLessThan":1000,"shape":"and"},"expirationDays":null,"expirationDate":1700006400000,"expiredObjectDeleteMarker":false,"noncurrentDays":1,"newerNoncurrentVersions":2,"abortIncompleteDays":null}]"#,
@@ -855,11 +857,16 @@ INSERT INTO parts (file_id, part_number, blob_id, body) VALUES ('f3', 10000, 'bl
         };
         assert_eq!(store.get_key("0002abc").await.unwrap(), Some(bare_key));
         // Rows from before versioning states and S3 access settings: every version kept, no S3 access settings.
+        // ... and from before suspended notification rules: none suspended.
+        let full = full_bucket("b1", "Mixed-Case");
+        let rules =
+            full.notification_rules.iter().map(|r| NotificationRule { is_suspended: false, suspension_reason: String::new(), ..r.clone() });
         let bucket = Bucket {
             versioning: Versioning::Enabled,
             access: BucketAccess::default(),
             s3_lifecycle: Vec::new(),
-            ..full_bucket("b1", "Mixed-Case")
+            notification_rules: rules.collect(),
+            ..full
         };
         assert_eq!(store.get_bucket("b1").await.unwrap(), Some(bucket));
         assert_eq!(store.get_bucket_by_name("BARE").await.unwrap(), Some(crate::conformance::bucket("b2", "bare")));

@@ -290,7 +290,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let core = Arc::new(core);
     // Webhooks are an extra: a machine whose TLS roots cannot be loaded still serves; its events stay queued
     // for a node that can send them.
-    if let Err(err) = webhooks::start(core.clone(), node.clone()) {
+    if let Err(err) = webhooks::start(core.clone(), node.clone(), args.test_hooks) {
         tracing::error!(%err, "this node sends no event notifications: the webhook client could not be built");
     }
     let (root_id, root_secret, generated) = match (args.root_key_id, args.root_key) {

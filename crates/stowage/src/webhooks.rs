@@ -2,8 +2,10 @@
 //! (`{"events": [...]}`), the rule's custom headers, and `x-bz-event-notification-signature` when the rule
 //! has a signing secret. Queued events of one rule share a request, up to the rule's `maxEventsPerBatch`.
 //! Only the node holding the `event-delivery` lease sends. A request that fails is retried a few times with
-//! back-off, then given up (and logged); an event leaves the outbox only then, so events survive restarts and
-//! the death of the sending node (whose successor may send an event it had sent again: at least once).
+//! back-off; when every try failed the rule is suspended (B2's `isSuspended`, with the reason) and its events
+//! stay queued until the rules are set again. An event leaves the outbox only once delivered, so events
+//! survive restarts and the death of the sending node (whose successor may send an event it had sent again:
+//! at least once).
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
@@ -13,6 +15,8 @@ use stowage_core::Stowage;
 use stowage_core::events::{Delivery, signature};
 
 const RETRY_DELAYS: [Duration; 3] = [Duration::from_millis(500), Duration::from_secs(2), Duration::from_secs(10)];
+/// The same tries in quick succession, for a server started with `--test-hooks` (tests of suspension).
+const QUICK_RETRY_DELAYS: [Duration; 3] = [Duration::from_millis(100), Duration::from_millis(200), Duration::from_millis(400)];
 /// How often the outbox is read while this node sends.
 const POLL: Duration = Duration::from_millis(200);
 /// The delivery lease lasts this long and is renewed every `RENEW`, so it moves within 10 s of a node dying.
@@ -22,13 +26,14 @@ const RENEW: Duration = Duration::from_secs(3);
 const READ_LIMIT: usize = 1000;
 
 /// Starts the delivery loop on the current runtime.
-pub fn start(core: Arc<Stowage>, node: String) -> anyhow::Result<()> {
+pub fn start(core: Arc<Stowage>, node: String, quick_retries: bool) -> anyhow::Result<()> {
     let client = reqwest::Client::builder().timeout(Duration::from_secs(10)).build()?;
-    tokio::spawn(run(core, node, client));
+    let delays = if quick_retries { QUICK_RETRY_DELAYS } else { RETRY_DELAYS };
+    tokio::spawn(run(core, node, client, delays));
     Ok(())
 }
 
-async fn run(core: Arc<Stowage>, node: String, client: reqwest::Client) {
+async fn run(core: Arc<Stowage>, node: String, client: reqwest::Client, delays: [Duration; 3]) {
     // Rules whose events are being sent right now: their later events wait, so each webhook gets its
     // rule's events in the order they happened.
     let sending: Arc<Mutex<HashSet<String>>> = Arc::default();
@@ -65,7 +70,15 @@ async fn run(core: Arc<Stowage>, node: String, client: reqwest::Client) {
                         tokio::spawn(async move {
                             for batch in batches(queued) {
                                 let seqs: Vec<i64> = batch.iter().map(|(seq, _)| *seq).collect();
-                                post(client.clone(), batch.into_iter().map(|(_, d)| d).collect()).await;
+                                let (bucket_id, rule_name) =
+                                    (batch[0].1.event.bucket_id.clone(), batch[0].1.event.matched_rule_name.clone());
+                                if let Err(reason) = post(client.clone(), batch.into_iter().map(|(_, d)| d).collect(), &delays).await {
+                                    // Kept queued: they go once the rule is set again.
+                                    if let Err(e) = core.suspend_notification_rule(&bucket_id, &rule_name, &reason).await {
+                                        tracing::warn!(rule = %rule_name, "cannot suspend a failing notification rule: {e}");
+                                    }
+                                    break;
+                                }
                                 if let Err(e) = core.forget_deliveries(&seqs).await {
                                     tracing::warn!("sent event notifications stay queued (they may be sent again): {e}");
                                 }
@@ -96,11 +109,13 @@ fn batches(ready: Vec<(i64, Delivery)>) -> Vec<Vec<(i64, Delivery)>> {
     out
 }
 
-async fn post(client: reqwest::Client, batch: Vec<Delivery>) {
-    let Some(first) = batch.first() else { return };
+/// Sends one batch, trying again after each of `delays`; the last failure's description if none worked.
+async fn post(client: reqwest::Client, batch: Vec<Delivery>, delays: &[Duration]) -> Result<(), String> {
+    let Some(first) = batch.first() else { return Ok(()) };
     let events: Vec<_> = batch.iter().map(|d| &d.event).collect();
-    let Ok(body) = serde_json::to_vec(&serde_json::json!({ "events": events })) else { return };
-    for attempt in 0..=RETRY_DELAYS.len() {
+    let body = serde_json::to_vec(&serde_json::json!({ "events": events })).map_err(|e| e.to_string())?;
+    let mut last = String::new();
+    for attempt in 0..=delays.len() {
         let mut request = client.post(&first.url).header("content-type", "application/json");
         for (name, value) in &first.custom_headers {
             request = request.header(name, value);
@@ -109,15 +124,22 @@ async fn post(client: reqwest::Client, batch: Vec<Delivery>) {
             request = request.header("x-bz-event-notification-signature", signature(secret, &body));
         }
         match request.body(body.clone()).send().await {
-            Ok(response) if response.status().is_success() => return,
-            Ok(response) => tracing::warn!(url = %first.url, status = %response.status(), attempt, "webhook refused an event notification"),
-            Err(err) => tracing::warn!(url = %first.url, %err, attempt, "webhook unreachable"),
+            Ok(response) if response.status().is_success() => return Ok(()),
+            Ok(response) => {
+                tracing::warn!(url = %first.url, status = %response.status(), attempt, "webhook refused an event notification");
+                last = format!("the webhook answered {}", response.status());
+            }
+            Err(err) => {
+                tracing::warn!(url = %first.url, %err, attempt, "webhook unreachable");
+                last = format!("the webhook could not be reached: {err}");
+            }
         }
-        if let Some(delay) = RETRY_DELAYS.get(attempt) {
+        if let Some(delay) = delays.get(attempt) {
             tokio::time::sleep(*delay).await;
         }
     }
-    tracing::error!(url = %first.url, events = batch.len(), "event notifications not delivered; giving up");
+    tracing::error!(url = %first.url, events = batch.len(), "event notifications not delivered; the rule is suspended");
+    Err(format!("{last} on {} tries in a row", delays.len() + 1))
 }
 
 #[cfg(test)]

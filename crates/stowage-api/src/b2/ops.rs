@@ -364,15 +364,7 @@ async fn get_download_authorization(c: Call<'_>) -> B2Result<Value> {
 }
 
 fn notification_rules_json(bucket_id: &str, rules: &[stowage_core::model::NotificationRule]) -> Value {
-    let rules: Vec<Value> = rules
-        .iter()
-        .map(|r| {
-            let mut v = serde_json::to_value(r).unwrap_or(Value::Null);
-            v["isSuspended"] = json!(false);
-            v["suspensionReason"] = json!("");
-            v
-        })
-        .collect();
+    let rules: Vec<Value> = rules.iter().map(|r| serde_json::to_value(r).unwrap_or(Value::Null)).collect();
     json!({"bucketId": bucket_id, "eventNotificationRules": rules})
 }
 

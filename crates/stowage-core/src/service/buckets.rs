@@ -419,8 +419,29 @@ impl Stowage {
     ) -> Result<Vec<NotificationRule>> {
         principal.authorize(Capability::WriteBucketNotifications, Some(bucket_id), NameScope::None)?;
         check_notification_rules(&rules)?;
+        // Setting a rule (again) re-enables a suspended one, as on B2.
+        let rules: Vec<NotificationRule> =
+            rules.into_iter().map(|r| NotificationRule { is_suspended: false, suspension_reason: String::new(), ..r }).collect();
         self.modify_bucket(bucket_id, |b| b.notification_rules = rules.clone()).await?;
         Ok(rules)
+    }
+
+    /// Suspends a notification rule whose deliveries kept failing: it matches no new events until the rules
+    /// are set again, and what it had queued stays queued (`pending_deliveries` holds it back). A rule that
+    /// is gone or already suspended is left as it is.
+    pub async fn suspend_notification_rule(&self, bucket_id: &str, rule_name: &str, reason: &str) -> Result<()> {
+        let current = self.bucket(bucket_id).await?;
+        if !current.notification_rules.iter().any(|r| r.name == rule_name && !r.is_suspended) {
+            return Ok(());
+        }
+        self.modify_bucket(bucket_id, |b| {
+            for rule in b.notification_rules.iter_mut().filter(|r| r.name == rule_name) {
+                rule.is_suspended = true;
+                rule.suspension_reason = reason.to_string();
+            }
+        })
+        .await
+        .map(|_| ())
     }
 
     /// Applies `change` to the stored bucket with optimistic concurrency, retrying a few times if another

@@ -191,14 +191,29 @@ impl Stowage {
         }
     }
 
-    /// The oldest queued event deliveries with their sequence numbers. Records this build cannot read are
-    /// dropped (and logged).
+    /// The oldest queued event deliveries with their sequence numbers, but those of suspended rules (they
+    /// wait, queued, until the rule is set again). Records this build cannot read are dropped (and logged).
     pub async fn pending_deliveries(&self, limit: usize) -> Result<Vec<(i64, Delivery)>> {
         let mut out = Vec::new();
         let mut unreadable = Vec::new();
+        let mut suspended: std::collections::HashMap<String, bool> = std::collections::HashMap::new();
         for (seq, record) in self.meta.pending_events(limit).await? {
-            match serde_json::from_str(&record) {
-                Ok(delivery) => out.push((seq, delivery)),
+            match serde_json::from_str::<Delivery>(&record) {
+                Ok(delivery) => {
+                    let held = match suspended.get(&delivery.rule_key) {
+                        Some(held) => *held,
+                        None => {
+                            let held = self.bucket(&delivery.event.bucket_id).await.is_ok_and(|b| {
+                                b.notification_rules.iter().any(|r| r.name == delivery.event.matched_rule_name && r.is_suspended)
+                            });
+                            suspended.insert(delivery.rule_key.clone(), held);
+                            held
+                        }
+                    };
+                    if !held {
+                        out.push((seq, delivery));
+                    }
+                }
                 Err(e) => {
                     tracing::warn!(seq, "dropping an unreadable queued event notification: {e}");
                     unreadable.push(seq);
