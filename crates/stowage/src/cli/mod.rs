@@ -20,7 +20,7 @@ mod tasks;
 use local::LocalWalk;
 use output::Reporter;
 use sync::{PathFilter, SyncPlan, sync};
-use tasks::{Running, settle};
+use tasks::{Running, download_into, settle};
 
 /// Options every client subcommand takes.
 #[derive(clap::Args, Debug, Clone)]
@@ -806,17 +806,7 @@ async fn cp(source: &str, destination: &str, recursive: bool, threads: usize, co
                     to.clone()
                 };
                 let (client, bucket, reporter) = (client.clone(), bucket.clone(), reporter.clone());
-                running
-                    .start(async move {
-                        if let Some(dir) = target.parent() {
-                            tokio::fs::create_dir_all(dir).await?;
-                        }
-                        let (bar, progress) = reporter.bar(&f.file_name, f.content_length);
-                        let bytes = client.download_to_file(&bucket, &f.file_name, &target, progress).await?;
-                        reporter.done(bar, "download", &format!("b2://{bucket}/{}", f.file_name), &target.display().to_string(), bytes);
-                        Ok(())
-                    })
-                    .await;
+                running.start(async move { download_into(&client, &reporter, &bucket, &f, &target, None).await }).await;
             }
         }
         (Location::Remote { bucket, path }, Location::Remote { bucket: to_bucket, path: to_path }) => {

@@ -12,7 +12,7 @@ use tokio::io::AsyncReadExt;
 
 use super::local::LocalWalk;
 use super::output::Reporter;
-use super::tasks::{Running, settle};
+use super::tasks::{Running, download_into, settle};
 use super::{Common, Compare, Location, bucket_id, client_with_threads, delete_every_version, location};
 
 /// Which relative paths a sync covers.
@@ -282,21 +282,10 @@ impl Side<'_> {
         if self.plan.dry_run {
             return;
         }
-        let (client, bucket, reporter, seen) = (self.client.clone(), self.bucket.to_string(), self.reporter.clone(), remote_seen(&file));
-        running
-            .start(async move {
-                if let Some(dir) = target.parent() {
-                    tokio::fs::create_dir_all(dir).await?;
-                }
-                let (bar, progress) = reporter.bar(&file.file_name, seen.size);
-                let bytes = client.download_to_file(&bucket, &file.file_name, &target, progress).await?;
-                // The file's recorded modification time, so the next sync sees it unchanged.
-                let when = std::time::UNIX_EPOCH + std::time::Duration::from_millis(seen.modified.max(0) as u64);
-                std::fs::File::options().write(true).open(&target)?.set_modified(when)?;
-                reporter.done(bar, "download", &format!("b2://{bucket}/{}", file.file_name), &target.display().to_string(), bytes);
-                Ok(())
-            })
-            .await;
+        let (client, bucket, reporter) = (self.client.clone(), self.bucket.to_string(), self.reporter.clone());
+        // The file's recorded modification time, so the next sync sees it unchanged.
+        let modified = Some(remote_seen(&file).modified);
+        running.start(async move { download_into(&client, &reporter, &bucket, &file, &target, modified).await }).await;
     }
 }
 

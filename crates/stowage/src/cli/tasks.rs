@@ -1,7 +1,12 @@
 //! Transfers running at once: at most a limit, each a task of its own (so a listing that is being read
 //! never holds up the transfers already going), their failures kept for the end.
 
+use std::path::Path;
+
+use stowage_client::{Client, FileVersion};
 use tokio::task::JoinSet;
+
+use super::output::Reporter;
 
 pub(super) struct Running {
     tasks: JoinSet<anyhow::Result<()>>,
@@ -51,4 +56,27 @@ pub(super) fn settle(started: usize, failures: Vec<anyhow::Error>) -> anyhow::Re
         eprintln!("failed: {e:#}");
     }
     Ok(failures.len())
+}
+
+/// One download job of `cp` and `sync`: the file into `target` (its folders made), with a bar and a line at
+/// the end; with `modified`, the local file gets that modification time (so a later sync sees it unchanged).
+pub(super) async fn download_into(
+    client: &Client,
+    reporter: &Reporter,
+    bucket: &str,
+    file: &FileVersion,
+    target: &Path,
+    modified: Option<i64>,
+) -> anyhow::Result<()> {
+    if let Some(dir) = target.parent() {
+        tokio::fs::create_dir_all(dir).await?;
+    }
+    let (bar, progress) = reporter.bar(&file.file_name, file.content_length);
+    let bytes = client.download_to_file(bucket, &file.file_name, target, progress).await?;
+    if let Some(millis) = modified {
+        let when = std::time::UNIX_EPOCH + std::time::Duration::from_millis(millis.max(0) as u64);
+        std::fs::File::options().write(true).open(target)?.set_modified(when)?;
+    }
+    reporter.done(bar, "download", &format!("b2://{bucket}/{}", file.file_name), &target.display().to_string(), bytes);
+    Ok(())
 }
