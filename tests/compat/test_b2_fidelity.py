@@ -69,6 +69,9 @@ def test_sse_c_answers_and_refusals(server):
     for attempt in (None, sse_c(other)):
         with pytest.raises(SSECKeyError):
             saved(bucket.download_file_by_name("doc.txt", encryption=attempt))
+    # Its description (a HEAD by name, as b2sdk and `b2 file info` ask without a key) is not its content.
+    described = bucket.get_file_info_by_name("doc.txt")
+    assert described.server_side_encryption.mode == EncryptionMode.SSE_C and described.size == len(b"hello sse-c")
     with pytest.raises(SSECKeyError):
         bucket.copy(version.id_, "copy.txt")
     copied = bucket.copy(version.id_, "copy.txt", source_encryption=sse_c(secret), destination_encryption=sse_c(other))
@@ -249,3 +252,37 @@ def test_a_failing_webhook_suspends_its_rule_and_keeps_its_events(server):
         assert bucket.get_notification_rules()[0] == dict(bucket.get_notification_rules()[0], isSuspended=False, suspensionReason="")
     finally:
         receiver.shutdown()
+
+
+def test_b2_cli_syncs_sse_c_files_every_way(server, tmp_path):
+    """`b2 sync` with SSE-C keys up, down and bucket to bucket (a server-side copy that re-encrypts), and a
+    download without the key fails with the b2 CLI's own SSE-C message."""
+    import subprocess
+
+    key = base64.b64encode(os.urandom(32)).decode()
+    env = dict(os.environ, B2_ENVIRONMENT=server.url, B2_APPLICATION_KEY_ID=ROOT_ID, B2_APPLICATION_KEY=ROOT_KEY,
+               B2_ACCOUNT_INFO=str(tmp_path / "account"), HOME=str(tmp_path), B2_SOURCE_SSE_C_KEY_B64=key,
+               B2_DESTINATION_SSE_C_KEY_B64=key, B2_DESTINATION_SSE_C_KEY_ID="key-1")
+
+    def b2(*args, ok=True):
+        proc = subprocess.run(["b2", *args], env=env, capture_output=True, text=True, timeout=300)
+        assert (proc.returncode == 0) == ok, f"b2 {' '.join(args)}: {proc.stdout}{proc.stderr}"
+        return proc.stdout + proc.stderr
+
+    bucket = f"ssec-{uuid.uuid4().hex[:10]}"
+    b2("bucket", "create", bucket, "allPrivate")
+    src = tmp_path / "src"
+    src.mkdir()
+    for name, body in {"a.txt": b"alpha", "b.txt": b"bravo" * 1000}.items():
+        (src / name).write_bytes(body)
+    sse = ("--destination-server-side-encryption", "SSE-C")
+    b2("sync", "--no-progress", *sse, str(src), f"b2://{bucket}/up")
+    b2("sync", "--no-progress", "--source-server-side-encryption", "SSE-C", *sse, f"b2://{bucket}/up", f"b2://{bucket}/copied")
+    down = tmp_path / "down"
+    b2("sync", "--no-progress", "--source-server-side-encryption", "SSE-C", f"b2://{bucket}/copied", str(down))
+    assert {p.name: p.read_bytes() for p in down.iterdir()} == {p.name: p.read_bytes() for p in src.iterdir()}
+    info = api_for(server).get_bucket_by_name(bucket).get_file_info_by_name("copied/a.txt")
+    assert info.server_side_encryption.mode == EncryptionMode.SSE_C and info.file_info.get("sse_c_key_id") == "key-1"
+    env.pop("B2_SOURCE_SSE_C_KEY_B64")
+    refused = b2("file", "download", f"b2://{bucket}/up/a.txt", str(tmp_path / "nokey.txt"), ok=False)
+    assert "Wrong or no SSE-C key provided when reading a file." in refused

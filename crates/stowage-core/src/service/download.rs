@@ -138,6 +138,9 @@ impl Stowage {
         Ok(Box::pin(stream))
     }
 
+    /// Opens a version for reading. An SSE-C version needs its key — but for a B2 `HEAD` (`b2_api`), which
+    /// B2 answers with the file's headers without it (b2sdk's `get_file_info_by_name` sends none); S3's
+    /// HeadObject needs the key like a GET.
     pub(crate) async fn open(
         &self,
         version: FileVersion,
@@ -147,6 +150,32 @@ impl Stowage {
         with_body: bool,
     ) -> Result<Download> {
         self.check_sse_c(&version, sse)?;
+        self.open_checked(version, bucket, range, sse, with_body).await
+    }
+
+    /// The B2 download paths: an SSE-C key is checked whenever bytes are read or a key was sent.
+    async fn open_b2(
+        &self,
+        version: FileVersion,
+        bucket: Bucket,
+        range: Option<ByteRange>,
+        sse: Option<&EncryptionRequest>,
+        with_body: bool,
+    ) -> Result<Download> {
+        if with_body || sse.is_some() {
+            self.check_sse_c(&version, sse)?;
+        }
+        self.open_checked(version, bucket, range, sse, with_body).await
+    }
+
+    async fn open_checked(
+        &self,
+        version: FileVersion,
+        bucket: Bucket,
+        range: Option<ByteRange>,
+        sse: Option<&EncryptionRequest>,
+        with_body: bool,
+    ) -> Result<Download> {
         let range = range.map(|r| r.resolve(version.size)).transpose()?;
         let (offset, len) = range.unwrap_or((0, version.size));
         let customer_key = sse.and_then(EncryptionRequest::customer_key);
@@ -170,7 +199,7 @@ impl Stowage {
             let principal = principal.ok_or_else(|| Error::unauthorized("this bucket is private: an authorization token is required"))?;
             principal.authorize(crate::auth::Capability::ReadFiles, Some(&bucket.id), crate::auth::NameScope::File(&version.name))?;
         }
-        self.open(version, bucket, range, sse, with_body).await
+        self.open_b2(version, bucket, range, sse, with_body).await
     }
 
     /// Download of the newest visible version of a name.
@@ -198,7 +227,7 @@ impl Stowage {
             .await?
             .filter(|v| v.action == Action::Upload)
             .ok_or_else(|| Error::FileNotFound(format!("File not present: {name}")))?;
-        self.open(version, bucket, range, sse, with_body).await
+        self.open_b2(version, bucket, range, sse, with_body).await
     }
 }
 
