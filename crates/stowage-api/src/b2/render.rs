@@ -9,12 +9,7 @@ use stowage_core::model::{Action, AppKey, Bucket, Encryption, FileVersion, Part}
 use stowage_core::service::StoredPart;
 
 pub fn encryption_json(enc: &Encryption) -> Value {
-    match enc {
-        Encryption::None => json!({"mode": null, "algorithm": null}),
-        // B2 has no KMS mode: server-kept keys are what SSE-B2 means to B2 clients.
-        Encryption::SseB2 | Encryption::SseKms { .. } => json!({"mode": "SSE-B2", "algorithm": "AES256"}),
-        Encryption::SseC { key_md5 } => json!({"mode": "SSE-C", "algorithm": "AES256", "customerKeyMd5": key_md5}),
-    }
+    serde_json::to_value(EncryptionJson::from(enc)).unwrap_or(Value::Null)
 }
 
 pub fn bucket_json(account_id: &str, bucket: &Bucket, principal: &Principal) -> Value {
@@ -78,6 +73,7 @@ impl<'a> From<&'a Encryption> for EncryptionJson<'a> {
     fn from(enc: &'a Encryption) -> Self {
         match enc {
             Encryption::None => EncryptionJson { mode: None, algorithm: None, customer_key_md5: None },
+            // B2 has no KMS mode: server-kept keys are what SSE-B2 means to B2 clients.
             Encryption::SseB2 | Encryption::SseKms { .. } => {
                 EncryptionJson { mode: Some("SSE-B2"), algorithm: Some("AES256"), customer_key_md5: None }
             }

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use futures::{StreamExt, TryStreamExt};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use sha1::{Digest, Sha1};
@@ -374,21 +374,16 @@ impl Client {
         let (part_size, threshold) = self.part_sizes(&auth);
         let counter = Counter::new(options.progress.clone(), 0);
         // Up to the threshold plus one byte tells whether this is a large file.
-        let first = read_up_to(&mut reader, threshold.saturating_add(1)).await?;
+        let first = read_up_to(&mut reader, &[], threshold.saturating_add(1)).await?;
         if first.len() as u64 <= threshold {
             return self.upload_one(bucket_id, name, &Source::memory(first), &options.metadata, &counter).await;
         }
         let large_id = self.start_large_file(bucket_id, name, &options.metadata).await?.file_id;
         // The bytes read so far, then the rest of the reader, cut into parts.
         let parts = futures::stream::try_unfold((first, reader, 0u32), move |(mut pending, mut reader, number)| async move {
-            while (pending.len() as u64) < part_size {
-                let more = read_up_to(&mut reader, part_size - pending.len() as u64).await?;
-                if more.is_empty() {
-                    break;
-                }
-                let mut joined = BytesMut::from(&pending[..]);
-                joined.extend_from_slice(&more);
-                pending = joined.freeze();
+            if (pending.len() as u64) < part_size {
+                // Only the short leftover of the last read is copied; the rest is read in place.
+                pending = read_up_to(&mut reader, &pending, part_size).await?;
             }
             if pending.is_empty() {
                 return Ok::<_, Error>(None);
@@ -460,9 +455,10 @@ impl Client {
     }
 }
 
-/// Reads until `limit` bytes or the end of `reader`, whichever comes first.
-async fn read_up_to<R: AsyncRead + Unpin>(reader: &mut R, limit: u64) -> Result<Bytes> {
+/// `start` followed by what `reader` yields, until `limit` bytes in all or the end of `reader`.
+async fn read_up_to<R: AsyncRead + Unpin>(reader: &mut R, start: &[u8], limit: u64) -> Result<Bytes> {
     let mut buf = Vec::with_capacity(limit.min(8 << 20) as usize);
-    (&mut *reader).take(limit).read_to_end(&mut buf).await?;
+    buf.extend_from_slice(start);
+    (&mut *reader).take(limit.saturating_sub(start.len() as u64)).read_to_end(&mut buf).await?;
     Ok(Bytes::from(buf))
 }

@@ -138,22 +138,9 @@ impl Stowage {
         Ok(Box::pin(stream))
     }
 
-    /// Opens a version for reading. An SSE-C version needs its key — but for a B2 `HEAD` (`b2_api`), which
-    /// B2 answers with the file's headers without it (b2sdk's `get_file_info_by_name` sends none); S3's
-    /// HeadObject needs the key like a GET.
-    pub(crate) async fn open(
-        &self,
-        version: FileVersion,
-        bucket: Bucket,
-        range: Option<ByteRange>,
-        sse: Option<&EncryptionRequest>,
-        with_body: bool,
-    ) -> Result<Download> {
-        self.check_sse_c(&version, sse)?;
-        self.open_checked(version, bucket, range, sse, with_body).await
-    }
-
-    /// The B2 download paths: an SSE-C key is checked whenever bytes are read or a key was sent.
+    /// The B2 download paths: an SSE-C version's key is checked whenever bytes are read or a key was sent.
+    /// A `HEAD` without one answers the file's headers, as B2 does (b2sdk's `get_file_info_by_name` and `b2
+    /// file info` send none); S3's HeadObject checks the key like a GET (`open_object`).
     async fn open_b2(
         &self,
         version: FileVersion,
@@ -165,10 +152,11 @@ impl Stowage {
         if with_body || sse.is_some() {
             self.check_sse_c(&version, sse)?;
         }
-        self.open_checked(version, bucket, range, sse, with_body).await
+        self.open(version, bucket, range, sse, with_body).await
     }
 
-    async fn open_checked(
+    /// Opens a version for reading, its SSE-C key already checked by the caller.
+    pub(crate) async fn open(
         &self,
         version: FileVersion,
         bucket: Bucket,

@@ -102,6 +102,7 @@ impl Stowage {
         if version.action == Action::Hide {
             return Err(Error::FileNotFound("the version is a delete marker".into()));
         }
+        self.check_sse_c(&version, sse)?;
         self.open(version, bucket, range, sse, with_body).await
     }
 
