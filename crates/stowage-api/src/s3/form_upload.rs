@@ -347,10 +347,7 @@ impl FormUploads {
             if let Some(expected_region) = &self.options.region
                 && region != expected_region
             {
-                return Err(s3_error!(
-                    AuthorizationQueryParametersError,
-                    "the region '{region}' is wrong; expecting '{expected_region}' (this server's --region: set the client's region to it)"
-                ));
+                return Err(s3_error!(AuthorizationQueryParametersError, "{}", super::wrong_region(region, expected_region)));
             }
             let (date, region, service, policy) = (date.to_string(), region.to_string(), service.to_string(), policy.to_string());
             let compute = Box::new(move |secret: &str| {

@@ -263,6 +263,11 @@ impl S3Access for RequestChecks {
     }
 }
 
+/// What a signature for another region is told (header, query and form signatures alike).
+pub(crate) fn wrong_region(region: &str, expected: &str) -> String {
+    format!("the region '{region}' is wrong; expecting '{expected}' (this server's --region: set the client's region to it)")
+}
+
 impl RequestChecks {
     fn check_region(&self, cx: &S3AccessContext<'_>) -> S3Result<()> {
         let Some(expected) = &self.region else { return Ok(()) };
@@ -282,10 +287,7 @@ impl RequestChecks {
             && let Some(region) = scope_region(&credential)
             && region != expected
         {
-            return Err(s3_error!(
-                AuthorizationHeaderMalformed,
-                "the region '{region}' is wrong; expecting '{expected}' (this server's --region: set the client's region to it)"
-            ));
+            return Err(s3_error!(AuthorizationHeaderMalformed, "{}", wrong_region(region, expected)));
         }
         Ok(())
     }

@@ -253,11 +253,7 @@ pub async fn put(s3: &StowageS3, mut req: S3Request<PutObjectInput>) -> S3Result
         && region.as_str() != expected
     {
         // Header and query signatures are checked in `RequestChecks`; a form carries its credential in a field.
-        return Err(s3_error!(
-            AuthorizationQueryParametersError,
-            "the region '{}' is wrong; expecting '{expected}' (this server's --region: set the client's region to it)",
-            region.as_str()
-        ));
+        return Err(s3_error!(AuthorizationQueryParametersError, "{}", super::wrong_region(region.as_str(), expected)));
     }
     let cx = s3.acting(&mut req)?;
     let (headers, trailers) = (req.headers, req.trailing_headers);
